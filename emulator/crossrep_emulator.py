@@ -1,0 +1,668 @@
+#!/usr/bin/env python3
+"""crossrep's local AWS emulator: moto (server mode, pinned 5.2.1) plus the fixes below.
+
+Run it through ``emulator/run --port P [--latency-ms L]``; it listens on 127.0.0.1 only.
+It is test infrastructure (SPEC section 7) and never part of the shipped binary.
+
+Fixes and additions, each with the reason:
+
+1. Replication configuration stored and returned exactly as put.
+   moto's GetBucketReplication is lossy (every rule comes back with ``Filter{Prefix:""}``,
+   ``DeleteMarkerReplication Disabled``; ``SourceSelectionCriteria`` is dropped) and a 0-rule
+   configuration makes it answer 500. crossrep reads, merges by rule ID and diffs
+   configurations, so a lossy read would make every ``plan`` show drift.
+   PutBucketReplication (``PUT /<bucket>?replication``) now validates like AWS and stores the
+   raw XML body on the bucket (so it is keyed by (owning account, bucket), disappears with the
+   bucket and with ``/moto-api/reset``); GetBucketReplication returns it verbatim;
+   DeleteBucketReplication removes it. Validation, in order:
+     - bucket missing -> 404 NoSuchBucket; bucket owned by another account -> 403 AccessDenied;
+     - body not XML, no ``<Role>``, 0 or more than 1,000 ``<Rule>``, or any
+       ``ExistingObjectReplication`` -> 400 MalformedXML (AWS no longer accepts the latter);
+     - source versioning not Enabled -> 400 InvalidRequest "Versioning must be 'Enabled' on
+       the bucket to apply a replication configuration";
+     - duplicate rule ``ID`` -> 400 InvalidArgument; V2 rule (has ``Filter``) without
+       ``DeleteMarkerReplication`` or ``Priority``, duplicate priorities among V2 rules, a Tag
+       filter with delete-marker replication Enabled -> 400 InvalidRequest;
+     - destination bucket (``arn:aws:s3:::name``) missing -> 400 InvalidRequest "Destination
+       bucket must exist."; destination versioning not Enabled -> 400 InvalidRequest
+       "Destination bucket must have versioning enabled." (AWS checks both, across accounts).
+   moto's own (lossy) copy is still written, best effort, so moto internals see a config.
+
+2. DeleteBucketInventoryConfiguration (``DELETE /<bucket>?inventory&id=..``) no longer deletes
+   the bucket. moto has Put/Get/List inventory but no Delete, so the request fell through to
+   DeleteBucket: a test that cleans up an inventory config lost the whole bucket. Now it removes
+   the config (204), or 404 NoSuchConfiguration. The same fall-through existed for every bucket
+   DELETE sub-resource moto does not implement (``?metrics``, ``?analytics``,
+   ``?intelligent-tiering``, ...): those now answer 501 NotImplemented and never delete the bucket.
+
+3. ``--latency-ms L``: every AWS request sleeps L ms before being handled (the server is
+   threaded, so concurrent requests overlap, like network latency). Used by benchmarks to make
+   concurrency visible. Not applied to ``/moto-api/`` nor ``/_crossrep/``.
+
+4. Request log for tests and benchmarks: every AWS request (not ``/moto-api/``, not
+   ``/_crossrep/``) is recorded as {service, operation, account, region, method, path, write,
+   status}. Tests use it to prove e.g. "a second apply makes zero write calls".
+     GET  /_crossrep/requests[?account=ID]          -> {"requests": [...]}
+     GET  /_crossrep/requests/summary[?account=ID]  -> counts by operation / account
+     POST /_crossrep/requests/reset                 -> clears the log
+   ``POST /moto-api/reset`` also clears the log (moto's reset drops the buckets and therefore the
+   stored replication XML).
+
+Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
+credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+if "MOTO_ACCOUNT_ID" in os.environ:
+    # It would force every request into one account: multi-account tests would silently lie.
+    del os.environ["MOTO_ACCOUNT_ID"]
+
+from werkzeug.serving import run_simple  # noqa: E402
+
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from moto.s3.exceptions import S3ClientError  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
+
+LOG = logging.getLogger("crossrep_emulator")
+
+# --------------------------------------------------------------------------------------------
+# S3 fixes (monkeypatch of S3Response._bucket_response: runs after moto parsed the request,
+# so account, region, bucket name and a de-chunked body are already known)
+# --------------------------------------------------------------------------------------------
+
+REPLICATION_ATTR = "crossrep_replication_xml"
+MAX_RULES = 1000
+
+
+class _S3Error(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error_response(err: _S3Error, bucket: str) -> tuple[int, dict[str, str], bytes]:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+        f"<Code>{err.code}</Code><Message>{_xml_escape(err.message)}</Message>"
+        f"<BucketName>{_xml_escape(bucket)}</BucketName>"
+        f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
+    )
+    return err.status, {"content-type": "application/xml"}, body.encode()
+
+
+def _xml_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(el: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in el if _local(c.tag) == name]
+
+
+def _child(el: ET.Element | None, name: str) -> ET.Element | None:
+    if el is None:
+        return None
+    found = _children(el, name)
+    return found[0] if found else None
+
+
+def _text(el: ET.Element | None, name: str) -> str | None:
+    c = _child(el, name)
+    return None if c is None else (c.text or "").strip()
+
+
+MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema"
+
+
+def _owned_bucket(resp: S3Response, name: str) -> Any:
+    """The bucket if it exists and belongs to the caller's account, else the AWS error."""
+    from moto.s3.models import s3_backends
+
+    entry = s3_backends.bucket_accounts.get(name)
+    if entry is None:
+        raise _S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
+    partition, owner = entry
+    if owner != resp.current_account:
+        raise _S3Error(403, "AccessDenied", "Access Denied")
+    return s3_backends[owner][partition].get_bucket(name)
+
+
+def _find_bucket(name: str) -> Any | None:
+    from moto.s3.models import s3_backends
+
+    entry = s3_backends.bucket_accounts.get(name)
+    if entry is None:
+        return None
+    partition, owner = entry
+    return s3_backends[owner][partition].buckets.get(name)
+
+
+def _validate_replication(body: bytes, bucket: Any) -> None:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise _S3Error(400, "MalformedXML", MALFORMED)
+    if _local(root.tag) != "ReplicationConfiguration" or not _text(root, "Role"):
+        raise _S3Error(400, "MalformedXML", MALFORMED)
+    rules = _children(root, "Rule")
+    if not rules or len(rules) > MAX_RULES:
+        raise _S3Error(400, "MalformedXML", MALFORMED)
+    if any(_local(e.tag) == "ExistingObjectReplication" for e in root.iter()):
+        raise _S3Error(400, "MalformedXML", MALFORMED)
+    for rule in rules:
+        if _child(rule, "Destination") is None or not _text(_child(rule, "Destination"), "Bucket"):
+            raise _S3Error(400, "MalformedXML", MALFORMED)
+        if _text(rule, "Status") not in ("Enabled", "Disabled"):
+            raise _S3Error(400, "MalformedXML", MALFORMED)
+
+    if not bucket.is_versioned:
+        raise _S3Error(
+            400,
+            "InvalidRequest",
+            "Versioning must be 'Enabled' on the bucket to apply a replication configuration",
+        )
+
+    ids: set[str] = set()
+    priorities: set[str] = set()
+    for rule in rules:
+        rid = _text(rule, "ID")
+        if rid:
+            if rid in ids:
+                raise _S3Error(400, "InvalidArgument", "Rule Id must be unique.")
+            ids.add(rid)
+        filt = _child(rule, "Filter")
+        if filt is not None:  # V2 rule
+            dmr = _child(rule, "DeleteMarkerReplication")
+            if dmr is None:
+                raise _S3Error(
+                    400,
+                    "InvalidRequest",
+                    "DeleteMarkerReplication must be specified for this version of "
+                    "Cross Region Replication configuration schema.",
+                )
+            prio = _text(rule, "Priority")
+            if prio is None:
+                raise _S3Error(
+                    400,
+                    "InvalidRequest",
+                    "Priority must be specified for this version of Cross Region "
+                    "Replication configuration schema.",
+                )
+            if prio in priorities:
+                raise _S3Error(
+                    400, "InvalidRequest", f"Found overlapping priority: {prio}"
+                )
+            priorities.add(prio)
+            has_tag = _child(filt, "Tag") is not None or _children(
+                _child(filt, "And") or ET.Element("x"), "Tag"
+            )
+            if has_tag and _text(dmr, "Status") == "Enabled":
+                raise _S3Error(
+                    400,
+                    "InvalidRequest",
+                    "Delete marker replication is not supported if any Tag filter is "
+                    "specified. Please refer to S3 Developer Guide for more information.",
+                )
+        dest_arn = _text(_child(rule, "Destination"), "Bucket") or ""
+        dest_name = dest_arn.split(":::", 1)[-1].split("/", 1)[0]
+        dest = _find_bucket(dest_name)
+        if dest is None:
+            raise _S3Error(400, "InvalidRequest", "Destination bucket must exist.")
+        if not dest.is_versioned:
+            raise _S3Error(
+                400, "InvalidRequest", "Destination bucket must have versioning enabled."
+            )
+
+
+def _put_replication(resp: S3Response, request: Any, bucket_name: str) -> Any:
+    bucket = _owned_bucket(resp, bucket_name)
+    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    _validate_replication(body, bucket)
+    setattr(bucket, REPLICATION_ATTR, body)
+    try:  # best effort: keep moto's own (lossy) copy too
+        resp.backend.put_bucket_replication(
+            bucket_name, resp._replication_config_from_xml(body.decode())
+        )
+    except Exception:  # noqa: BLE001 - moto's parser is not the authority here
+        pass
+    return 200, {}, b""
+
+
+def _get_replication(resp: S3Response, bucket_name: str) -> Any:
+    bucket = _owned_bucket(resp, bucket_name)
+    body = getattr(bucket, REPLICATION_ATTR, None)
+    if body is None:
+        raise _S3Error(
+            404,
+            "ReplicationConfigurationNotFoundError",
+            "The replication configuration was not found",
+        )
+    return 200, {"content-type": "application/xml"}, body
+
+
+def _delete_replication(resp: S3Response, bucket_name: str) -> Any:
+    bucket = _owned_bucket(resp, bucket_name)
+    setattr(bucket, REPLICATION_ATTR, None)
+    bucket.replication = None
+    return 204, {}, b""
+
+
+def _delete_inventory(resp: S3Response, bucket_name: str, qs: dict[str, Any]) -> Any:
+    bucket = _owned_bucket(resp, bucket_name)
+    config_id = (qs.get("id") or [""])[0]
+    if not config_id:
+        raise _S3Error(400, "InvalidArgument", "Inventory configuration id is required")
+    if bucket.inventory_configs.pop(config_id, None) is None:
+        raise _S3Error(
+            404, "NoSuchConfiguration", "The specified configuration does not exist."
+        )
+    return 204, {}, b""
+
+
+# DELETE sub-resources moto implements itself (see S3Response._bucket_response_delete);
+# any other sub-resource would fall through to DeleteBucket.
+_MOTO_BUCKET_DELETE_SUBRESOURCES = {
+    "policy", "tagging", "website", "cors", "lifecycle", "publicAccessBlock",
+    "encryption", "replication", "ownershipControls", "delete",
+}
+_IGNORED_QUERY = {"x-id"}  # added by some SDKs to every request
+
+_orig_bucket_response = S3Response._bucket_response
+
+
+def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> Any:
+    qs = self._get_querystring(request, full_url)
+    method = request.method
+    bucket_name = self.parse_bucket_name_from_url(request, full_url)
+    if bucket_name:
+        try:
+            if "replication" in qs:
+                if method == "PUT":
+                    return _put_replication(self, request, bucket_name)
+                if method == "GET":
+                    return _get_replication(self, bucket_name)
+                if method == "DELETE":
+                    return _delete_replication(self, bucket_name)
+            if method == "DELETE":
+                if "inventory" in qs:
+                    return _delete_inventory(self, bucket_name, qs)
+                unknown = set(qs) - _MOTO_BUCKET_DELETE_SUBRESOURCES - _IGNORED_QUERY
+                if unknown:
+                    raise _S3Error(
+                        501,
+                        "NotImplemented",
+                        f"crossrep emulator: DELETE ?{sorted(unknown)[0]} is not implemented "
+                        "(refusing to fall through to DeleteBucket)",
+                    )
+        except _S3Error as err:
+            return _error_response(err, bucket_name)
+    return _orig_bucket_response(self, request, full_url)
+
+
+S3Response._bucket_response = _patched_bucket_response  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------
+# Request classification (service, operation, account, write)
+# --------------------------------------------------------------------------------------------
+
+_CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+# sub-resource -> S3 operation suffix; "Bucket" ops take Get/Put/Delete + suffix
+_BUCKET_SUBRESOURCES = {
+    "policy": "BucketPolicy",
+    "policyStatus": "BucketPolicyStatus",
+    "versioning": "BucketVersioning",
+    "tagging": "BucketTagging",
+    "ownershipControls": "BucketOwnershipControls",
+    "location": "BucketLocation",
+    "lifecycle": "BucketLifecycleConfiguration",
+    "replication": "BucketReplication",
+    "inventory": "BucketInventoryConfiguration",
+    "metrics": "BucketMetricsConfiguration",
+    "analytics": "BucketAnalyticsConfiguration",
+    "intelligent-tiering": "BucketIntelligentTieringConfiguration",
+    "encryption": "BucketEncryption",
+    "acl": "BucketAcl",
+    "cors": "BucketCors",
+    "website": "BucketWebsite",
+    "logging": "BucketLogging",
+    "notification": "BucketNotificationConfiguration",
+    "accelerate": "BucketAccelerateConfiguration",
+    "requestPayment": "BucketRequestPayment",
+    "publicAccessBlock": "PublicAccessBlock",
+    "object-lock": "ObjectLockConfiguration",
+}
+_OBJECT_SUBRESOURCES = {
+    "tagging": "ObjectTagging",
+    "acl": "ObjectAcl",
+    "retention": "ObjectRetention",
+    "legal-hold": "ObjectLegalHold",
+    "attributes": "ObjectAttributes",
+}
+_VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head"}
+_READ_PREFIXES = ("Get", "List", "Describe")
+_READ_ACTIONS = {"AssumeRole", "GetCallerIdentity", "AssumeRoleWithWebIdentity",
+                 "AssumeRoleWithSAML", "GetSessionToken", "GetFederationToken",
+                 "SimulatePrincipalPolicy", "SimulateCustomPolicy"}
+_STS_ACTIONS = {"AssumeRole", "GetCallerIdentity", "AssumeRoleWithWebIdentity",
+                "AssumeRoleWithSAML", "GetSessionToken", "GetFederationToken",
+                "GetAccessKeyInfo", "DecodeAuthorizationMessage"}
+
+
+def _s3_operation(method: str, path: str, qs: dict[str, list[str]], headers: dict[str, str]) -> str:
+    parts = path.lstrip("/").split("/", 1)
+    bucket = parts[0]
+    key = parts[1] if len(parts) > 1 else ""
+    sub = [k for k in qs if k not in _IGNORED_QUERY]
+    if not bucket:
+        return "ListBuckets" if method == "GET" else f"S3:{method} /"
+    if not key:
+        if method == "HEAD":
+            return "HeadBucket"
+        if method == "POST":
+            return "DeleteObjects" if "delete" in qs else f"S3:POST {' '.join(sub)}".strip()
+        if method == "GET":
+            if "list-type" in qs:
+                return "ListObjectsV2"
+            if "versions" in qs:
+                return "ListObjectVersions"
+            if "uploads" in qs:
+                return "ListMultipartUploads"
+            if "inventory" in qs and "id" not in qs:
+                return "ListBucketInventoryConfigurations"
+            if "metrics" in qs and "id" not in qs:
+                return "ListBucketMetricsConfigurations"
+            if "analytics" in qs and "id" not in qs:
+                return "ListBucketAnalyticsConfigurations"
+        for s in sub:
+            if s in _BUCKET_SUBRESOURCES and method in _VERB:
+                return _VERB[method] + _BUCKET_SUBRESOURCES[s]
+        if method == "GET":
+            # remaining GETs with only list parameters (prefix, delimiter, marker, ...)
+            return "ListObjects"
+        if method == "PUT" and not sub:
+            return "CreateBucket"
+        if method == "DELETE" and not sub:
+            return "DeleteBucket"
+        return f"S3:{method} {' '.join(sub)}".strip()
+    # object level
+    copy = "x-amz-copy-source" in headers
+    if method == "POST":
+        if "uploads" in qs:
+            return "CreateMultipartUpload"
+        if "uploadId" in qs:
+            return "CompleteMultipartUpload"
+        if "restore" in qs:
+            return "RestoreObject"
+        if "select" in qs:
+            return "SelectObjectContent"
+        return f"S3:POST {' '.join(sub)}".strip()
+    if method == "PUT" and "partNumber" in qs and "uploadId" in qs:
+        return "UploadPartCopy" if copy else "UploadPart"
+    if method == "GET" and "uploadId" in qs:
+        return "ListParts"
+    if method == "DELETE" and "uploadId" in qs:
+        return "AbortMultipartUpload"
+    for s in sub:
+        if s in _OBJECT_SUBRESOURCES and method in _VERB:
+            return _VERB[method] + _OBJECT_SUBRESOURCES[s]
+    if method == "PUT" and not sub:
+        return "CopyObject" if copy else "PutObject"
+    if method in ("GET", "HEAD", "DELETE") and not [s for s in sub if s != "versionId"]:
+        return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}[method]
+    return f"S3:{method} {' '.join(sub)}".strip()
+
+
+def _s3control_operation(method: str, path: str) -> str:
+    p = path[len("/v20180820"):]
+    if p.rstrip("/") == "/jobs":
+        return {"POST": "CreateJob", "GET": "ListJobs"}.get(method, f"S3Control:{method} /jobs")
+    m = re.fullmatch(r"/jobs/[^/]+(/\w+)?/?", p)
+    if m:
+        tail = m.group(1) or ""
+        if not tail:
+            return "DescribeJob" if method == "GET" else f"S3Control:{method} /jobs/{{id}}"
+        if tail == "/status" and method == "POST":
+            return "UpdateJobStatus"
+        if tail == "/priority" and method == "POST":
+            return "UpdateJobPriority"
+        if tail == "/tagging":
+            return {"GET": "GetJobTagging", "PUT": "PutJobTagging",
+                    "DELETE": "DeleteJobTagging"}.get(method, f"S3Control:{method} /jobs/{{id}}{tail}")
+    if p.startswith("/configuration/publicAccessBlock"):
+        return f"{_VERB.get(method, method)}PublicAccessBlock"
+    return f"S3Control:{method} {p}"
+
+
+def _account_for(environ: dict[str, Any], access_key: str | None) -> str:
+    """Same resolution as moto's BaseResponse.get_current_account (minus MOTO_ACCOUNT_ID)."""
+    hdr = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if hdr:
+        return hdr
+    if access_key:
+        from moto.iam.models import get_account_id_from
+
+        try:
+            return get_account_id_from(access_key)
+        except Exception:  # noqa: BLE001
+            return DEFAULT_ACCOUNT_ID
+    return DEFAULT_ACCOUNT_ID
+
+
+def _read_form_body(environ: dict[str, Any]) -> str:
+    """Read a form-encoded body and put it back so moto can read it again."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    if length <= 0:
+        return ""
+    data = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(data)
+    return data.decode("utf-8", "replace")
+
+
+def classify(environ: dict[str, Any]) -> dict[str, Any]:
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    raw_path = environ.get("PATH_INFO", "") or "/"
+    path = unquote(raw_path) if "%" in raw_path else raw_path
+    qs = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = _CRED_RE.search(auth)
+    access_key, region, signing = (m.group(1), m.group(2), m.group(3).lower()) if m else (None, None, None)
+
+    action = (qs.get("Action") or [None])[0]
+    if action is None and method == "POST":
+        form = parse_qs(_read_form_body(environ), keep_blank_values=True)
+        action = (form.get("Action") or [None])[0]
+
+    if signing is None:  # unsigned: guess
+        if action:
+            signing = "sts" if action in _STS_ACTIONS else "iam"
+        else:
+            signing = "s3"
+
+    headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if signing == "s3" and raw_path.startswith("/v20180820/"):
+        service, operation = "s3control", _s3control_operation(method, raw_path)
+        write = method in ("PUT", "POST", "DELETE")
+    elif signing == "s3":
+        service, operation = "s3", _s3_operation(method, path, qs, headers)
+        write = method in ("PUT", "POST", "DELETE")
+    elif action:
+        service, operation = signing, action
+        write = not (action.startswith(_READ_PREFIXES) or action in _READ_ACTIONS)
+    else:
+        service, operation = signing, f"{signing}:{method} {raw_path}"
+        write = method in ("PUT", "POST", "DELETE", "PATCH")
+
+    return {
+        "service": service,
+        "operation": operation,
+        "account": _account_for(environ, access_key),
+        "region": region,
+        "method": method,
+        "path": raw_path,
+        "write": write,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# WSGI middleware: latency, request log, /_crossrep/ endpoints, reset hook
+# --------------------------------------------------------------------------------------------
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def snapshot(self, account: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = list(self._entries)
+        return [e for e in entries if account is None or e["account"] == account]
+
+    def summary(self, account: str | None = None) -> dict[str, Any]:
+        entries = self.snapshot(account)
+        by_op: dict[str, dict[str, Any]] = {}
+        by_account: dict[str, dict[str, int]] = {}
+        by_service: dict[str, int] = {}
+        for e in entries:
+            op = by_op.setdefault(e["operation"], {"count": 0, "write": e["write"]})
+            op["count"] += 1
+            acc = by_account.setdefault(e["account"], {"total": 0, "reads": 0, "writes": 0})
+            acc["total"] += 1
+            acc["writes" if e["write"] else "reads"] += 1
+            by_service[e["service"]] = by_service.get(e["service"], 0) + 1
+        writes = sum(1 for e in entries if e["write"])
+        return {
+            "total": len(entries),
+            "reads": len(entries) - writes,
+            "writes": writes,
+            "by_operation": dict(sorted(by_op.items())),
+            "by_account": dict(sorted(by_account.items())),
+            "by_service": dict(sorted(by_service.items())),
+        }
+
+
+class CrossrepMiddleware:
+    def __init__(self, app: Any, latency_ms: float = 0.0) -> None:
+        self.app = app
+        self.latency = max(0.0, latency_ms) / 1000.0
+        self.log = RequestLog()
+
+    def _json(self, start_response: Any, status: str, obj: Any) -> list[bytes]:
+        body = json.dumps(obj).encode()
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _crossrep(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        qs = parse_qs(environ.get("QUERY_STRING", ""))
+        account = (qs.get("account") or [None])[0]
+        if path == "/_crossrep/requests" and method == "GET":
+            return self._json(start_response, "200 OK", {"requests": self.log.snapshot(account)})
+        if path == "/_crossrep/requests/summary" and method == "GET":
+            return self._json(start_response, "200 OK", self.log.summary(account))
+        if path == "/_crossrep/requests/reset" and method == "POST":
+            self.log.clear()
+            return self._json(start_response, "200 OK", {"status": "ok"})
+        return self._json(start_response, "404 Not Found",
+                          {"error": f"unknown endpoint {method} {path}"})
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_crossrep/"):
+            return self._crossrep(environ, start_response)
+        if path.startswith("/moto-api") or path == "/favicon.ico":
+            result = self.app(environ, start_response)
+            if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                self.log.clear()
+            return result
+
+        if self.latency:
+            time.sleep(self.latency)
+        try:
+            entry = classify(environ)
+        except Exception as exc:  # noqa: BLE001 - logging must never break a request
+            LOG.warning("could not classify request %s: %s", path, exc)
+            entry = {"service": "unknown", "operation": "unknown", "account": DEFAULT_ACCOUNT_ID,
+                     "region": None, "method": environ.get("REQUEST_METHOD"), "path": path,
+                     "write": False}
+        status_holder: dict[str, int] = {}
+
+        def _start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            status_holder["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, _start_response)
+        finally:
+            entry["status"] = status_holder.get("status", 500)
+            self.log.add(entry)
+
+
+def build_app(latency_ms: float = 0.0) -> CrossrepMiddleware:
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    return CrossrepMiddleware(moto_app, latency_ms)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--verbose", action="store_true", help="log every request (werkzeug)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
+
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+
+    app = build_app(args.latency_ms)
+    print(f"crossrep emulator (moto) on http://127.0.0.1:{args.port} "
+          f"latency={args.latency_ms:g}ms pid={os.getpid()}", file=sys.stderr, flush=True)
+    run_simple("127.0.0.1", args.port, app, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()
