@@ -35,11 +35,24 @@ Fixes and additions, each with the reason:
    DELETE sub-resource moto does not implement (``?metrics``, ``?analytics``,
    ``?intelligent-tiering``, ...): those now answer 501 NotImplemented and never delete the bucket.
 
-3. ``--latency-ms L``: every AWS request sleeps L ms before being handled (the server is
+3. ListBuckets pagination. moto cuts the list at ``max-buckets`` but never returns a
+   ``ContinuationToken`` and ignores ``continuation-token``: a paginating client (the Rust SDK
+   paginator) silently sees only the first page; it also lists in creation order. ListBuckets
+   now answers in name order like AWS, pages with ``max-buckets`` (1..10,000) and an opaque
+   ``ContinuationToken``, and honours ``prefix`` and ``bucket-region``.
+
+4. IAM quotas that moto declares but does not enforce, which crossrep's role-policy packing
+   (SPEC 4.3) must respect: inline policies of one role <= 10,240 characters in total
+   (whitespace not counted) -> LimitExceeded "Maximum policy size of 10240 bytes exceeded for
+   role R"; a managed policy document <= 6,144 -> LimitExceeded "Cannot exceed quota for
+   PolicySize: 6144"; <= 10 managed policies attached per role -> LimitExceeded "Cannot exceed
+   quota for PoliciesPerRole: 10".
+
+5. ``--latency-ms L``: every AWS request sleeps L ms before being handled (the server is
    threaded, so concurrent requests overlap, like network latency). Used by benchmarks to make
    concurrency visible. Not applied to ``/moto-api/`` nor ``/_crossrep/``.
 
-4. Request log for tests and benchmarks: every AWS request (not ``/moto-api/``, not
+6. Request log for tests and benchmarks: every AWS request (not ``/moto-api/``, not
    ``/_crossrep/``) is recorded as {service, operation, account, region, method, path, write,
    status}. Tests use it to prove e.g. "a second apply makes zero write calls".
      GET  /_crossrep/requests[?account=ID]          -> {"requests": [...]}
@@ -55,6 +68,7 @@ credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import logging
@@ -79,7 +93,8 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
     create_backend_app,
 )
-from moto.s3.exceptions import S3ClientError  # noqa: E402
+from moto.iam.exceptions import LimitExceededException as IAMLimitExceeded  # noqa: E402
+from moto.iam.models import IAMBackend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
 LOG = logging.getLogger("crossrep_emulator")
@@ -322,6 +337,117 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
 
 
 S3Response._bucket_response = _patched_bucket_response  # type: ignore[method-assign]
+
+
+# ListBuckets pagination (moto truncates at max-buckets but never returns a ContinuationToken
+# and ignores continuation-token, so a paginating client silently loses buckets).
+
+def _patched_all_buckets(self: S3Response) -> Any:
+    max_buckets = self._get_param("max-buckets")
+    token = self._get_param("continuation-token")
+    self.data["Action"] = "ListAllMyBuckets"
+    self._authenticate_and_authorize_s3_action()
+    prefix = self._get_param("prefix") or ""
+    region = self._get_param("bucket-region")
+    try:
+        limit = int(max_buckets or 10000)
+        if not 1 <= limit <= 10000:
+            raise ValueError
+    except ValueError:
+        return _error_response(_S3Error(400, "InvalidArgument", "Invalid max-buckets"), "")
+    after = ""
+    if token:
+        try:
+            after = base64.urlsafe_b64decode(token.encode()).decode()
+        except (ValueError, UnicodeDecodeError):
+            return _error_response(_S3Error(400, "InvalidArgument", "Invalid continuation token"), "")
+    buckets = sorted(
+        (b for b in list(self.backend.buckets.values())
+         if b.name.startswith(prefix) and (not region or b.region_name == region) and b.name > after),
+        key=lambda b: b.name,
+    )
+    page, more = buckets[:limit], len(buckets) > limit
+    items = "".join(
+        f"<Bucket><Name>{_xml_escape(b.name)}</Name>"
+        f"<CreationDate>{b.creation_date_ISO8601}</CreationDate>"
+        f"<BucketRegion>{b.region_name}</BucketRegion></Bucket>"
+        for b in page
+    )
+    next_token = (
+        f"<ContinuationToken>{base64.urlsafe_b64encode(page[-1].name.encode()).decode()}</ContinuationToken>"
+        if more else ""
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        "<Owner><ID>bcaf1ffd86f41161ca5fb16fd081034f</ID><DisplayName>webfile</DisplayName></Owner>"
+        f"<Buckets>{items}</Buckets>{next_token}"
+        + (f"<Prefix>{_xml_escape(prefix)}</Prefix>" if prefix else "")
+        + "</ListAllMyBucketsResult>"
+    )
+    return 200, {"content-type": "application/xml"}, body.encode()
+
+
+S3Response.all_buckets = _patched_all_buckets  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------
+# IAM quotas moto declares but does not enforce (crossrep's role-policy packing must respect them)
+# --------------------------------------------------------------------------------------------
+
+ROLE_INLINE_QUOTA = 10240  # all inline policies of one role, whitespace not counted
+MANAGED_POLICY_QUOTA = 6144  # one managed policy document, whitespace not counted
+ATTACHED_PER_ROLE_QUOTA = 10  # managed policies attached to one role (default quota)
+
+
+def _policy_size(doc: str) -> int:
+    return len(re.sub(r"\s", "", doc or ""))
+
+
+_orig_put_role_policy = IAMBackend.put_role_policy
+_orig_create_policy = IAMBackend.create_policy
+_orig_create_policy_version = IAMBackend.create_policy_version
+_orig_attach_role_policy = IAMBackend.attach_role_policy
+
+
+def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_json: str) -> None:
+    role = self.get_role(role_name)
+    total = _policy_size(policy_json) + sum(
+        _policy_size(doc) for name, doc in list(role.policies.items()) if name != policy_name
+    )
+    if total > ROLE_INLINE_QUOTA:
+        raise IAMLimitExceeded(
+            f"Maximum policy size of {ROLE_INLINE_QUOTA} bytes exceeded for role {role_name}"
+        )
+    _orig_put_role_policy(self, role_name, policy_name, policy_json)
+
+
+def _create_policy(self: IAMBackend, description: str, path: str, policy_document: str,
+                   policy_name: str, tags: Any) -> Any:
+    if _policy_size(policy_document) > MANAGED_POLICY_QUOTA:
+        raise IAMLimitExceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_QUOTA}")
+    return _orig_create_policy(self, description, path, policy_document, policy_name, tags)
+
+
+def _create_policy_version(self: IAMBackend, policy_arn: str, policy_document: str,
+                           set_as_default: bool) -> Any:
+    if _policy_size(policy_document) > MANAGED_POLICY_QUOTA:
+        raise IAMLimitExceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_QUOTA}")
+    return _orig_create_policy_version(self, policy_arn, policy_document, set_as_default)
+
+
+def _attach_role_policy(self: IAMBackend, policy_arn: str, role_name: str) -> None:
+    role = self.get_role(role_name)
+    attached = getattr(role, "managed_policies", {})
+    if policy_arn not in attached and len(attached) >= ATTACHED_PER_ROLE_QUOTA:
+        raise IAMLimitExceeded(f"Cannot exceed quota for PoliciesPerRole: {ATTACHED_PER_ROLE_QUOTA}")
+    _orig_attach_role_policy(self, policy_arn, role_name)
+
+
+IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
+IAMBackend.create_policy = _create_policy  # type: ignore[method-assign]
+IAMBackend.create_policy_version = _create_policy_version  # type: ignore[method-assign]
+IAMBackend.attach_role_policy = _attach_role_policy  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------------------------
