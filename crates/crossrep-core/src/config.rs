@@ -1,0 +1,727 @@
+//! `crossrep.toml`: parsing and validation (SPEC §2).
+//!
+//! Parsing happens in two steps: `toml` + serde into raw structs that keep the span of every
+//! value (so unknown keys and type errors come with a location), then validation into
+//! [`Config`], whose fields are the validated newtypes. Every error names the file, line,
+//! column and key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::names::{AccountId, Region};
+use crate::template::{Glob, Template};
+
+/// Placeholders a destination template may use.
+pub const DESTINATION_VARS: &[&str] = &["bucket", "account", "region", "dest_account"];
+/// Placeholders a report bucket template may use.
+pub const REPORT_VARS: &[&str] = &["account", "region"];
+
+/// Storage classes S3 accepts as a replication destination (`Destination.StorageClass`).
+pub const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column; `None` when the problem has no single place (empty file).
+    pub location: Option<(usize, usize)>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.location {
+            write!(f, ":{line}:{col}")?;
+        }
+        if self.key.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": `{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A named account from `[accounts.<name>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub name: String,
+    pub id: AccountId,
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub region: Region,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationRegion {
+    /// Each source bucket's own region.
+    Same,
+    Fixed(Region),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// Replicas owned by the destination account (`AccessControlTranslation`).
+    Destination,
+    /// Replicas keep the source object's owner.
+    Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kms {
+    Auto,
+    Off,
+    /// A replica key ARN in the destination account.
+    Key(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backfill {
+    Batch,
+    None,
+}
+
+/// One `[[replication]]` block, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replication {
+    /// Index of the block in the file, for messages (`replication[0]`).
+    pub index: usize,
+    pub from: String,
+    pub to: String,
+    pub buckets: Vec<Glob>,
+    pub exclude: Vec<Glob>,
+    pub destination: Template,
+    pub destination_region: DestinationRegion,
+    pub storage_class: String,
+    pub delete_markers: bool,
+    pub prefix: String,
+    pub tags: BTreeMap<String, String>,
+    pub owner: Owner,
+    pub kms: Kms,
+    pub replication_time: bool,
+    pub backfill: Backfill,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    pub role_name: String,
+    pub report_bucket: Template,
+    pub concurrency: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            role_name: "crossrep-replication".into(),
+            report_bucket: Template::parse("crossrep-reports-{account}-{region}", REPORT_VARS)
+                .expect("default template is valid"),
+            concurrency: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub accounts: BTreeMap<String, Account>,
+    pub replication: Vec<Replication>,
+    pub settings: Settings,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            location: None,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates `text`; `file` is used in error messages only.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span();
+            ConfigError {
+                file: file.to_path_buf(),
+                location: span.clone().map(|s| line_col(text, s.start)),
+                key: span.map(|s| key_at(text, s)).unwrap_or_default(),
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        Validator { text, file }.validate(raw)
+    }
+
+    pub fn account(&self, name: &str) -> &Account {
+        &self.accounts[name]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw, span-carrying form.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    accounts: BTreeMap<Spanned<String>, RawAccount>,
+    #[serde(default)]
+    replication: Vec<RawReplication>,
+    #[serde(default)]
+    settings: Option<RawSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    id: Spanned<String>,
+    profile: Option<Spanned<String>>,
+    role_arn: Option<Spanned<String>>,
+    external_id: Option<Spanned<String>>,
+    region: Spanned<String>,
+    endpoint_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReplication {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    buckets: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    destination: Option<Spanned<String>>,
+    destination_region: Option<Spanned<String>>,
+    storage_class: Option<Spanned<String>>,
+    delete_markers: Option<Spanned<bool>>,
+    prefix: Option<Spanned<String>>,
+    tags: Option<Spanned<BTreeMap<String, String>>>,
+    owner: Option<Spanned<String>>,
+    kms: Option<Spanned<String>>,
+    replication_time: Option<bool>,
+    backfill: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    role_name: Option<Spanned<String>>,
+    report_bucket: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            location: Some(line_col(self.text, span.start)),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        if raw.accounts.is_empty() {
+            return Err(ConfigError {
+                file: self.file.to_path_buf(),
+                location: None,
+                key: "accounts".into(),
+                message: "no accounts are configured; add an `[accounts.<name>]` table".into(),
+            });
+        }
+        let mut accounts = BTreeMap::new();
+        for (name, a) in raw.accounts {
+            let key = |k: &str| format!("accounts.{}.{k}", name.get_ref());
+            let id = AccountId::new(a.id.get_ref().clone())
+                .map_err(|e| self.err(a.id.span(), key("id"), e.0))?;
+            let region = Region::new(a.region.get_ref().clone())
+                .map_err(|e| self.err(a.region.span(), key("region"), e.0))?;
+            if let Some(arn) = &a.role_arn {
+                check_role_arn(arn.get_ref()).map_err(|m| self.err(arn.span(), key("role_arn"), m))?;
+            }
+            if let (Some(ext), None) = (&a.external_id, &a.role_arn) {
+                return Err(self.err(ext.span(), key("external_id"), "`external_id` is only used with `role_arn`"));
+            }
+            if let Some(url) = &a.endpoint_url {
+                let u = url.get_ref();
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(self.err(
+                        url.span(),
+                        key("endpoint_url"),
+                        format!("`{u}` is not an http:// or https:// URL"),
+                    ));
+                }
+            }
+            let n = name.get_ref().clone();
+            accounts.insert(
+                n.clone(),
+                Account {
+                    name: n,
+                    id,
+                    profile: a.profile.map(Spanned::into_inner),
+                    role_arn: a.role_arn.map(Spanned::into_inner),
+                    external_id: a.external_id.map(Spanned::into_inner),
+                    region,
+                    endpoint_url: a.endpoint_url.map(Spanned::into_inner),
+                },
+            );
+        }
+
+        let mut replication = Vec::new();
+        for (index, r) in raw.replication.into_iter().enumerate() {
+            replication.push(self.replication(index, r, &accounts)?);
+        }
+
+        let settings = match raw.settings {
+            None => Settings::default(),
+            Some(s) => self.settings(s)?,
+        };
+        Ok(Config {
+            accounts,
+            replication,
+            settings,
+        })
+    }
+
+    fn replication(
+        &self,
+        index: usize,
+        r: RawReplication,
+        accounts: &BTreeMap<String, Account>,
+    ) -> Result<Replication, ConfigError> {
+        let key = |k: &str| format!("replication[{index}].{k}");
+        for (field, v) in [("from", &r.from), ("to", &r.to)] {
+            if !accounts.contains_key(v.get_ref()) {
+                let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
+                return Err(self.err(
+                    v.span(),
+                    key(field),
+                    format!(
+                        "no account named `{}` (configured: {})",
+                        v.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        if r.buckets.get_ref().is_empty() {
+            return Err(self.err(
+                r.buckets.span(),
+                key("buckets"),
+                "at least one bucket pattern is required (`[\"*\"]` selects every bucket)",
+            ));
+        }
+        let globs = |list: Vec<Spanned<String>>, field: &str| -> Result<Vec<Glob>, ConfigError> {
+            list.into_iter()
+                .map(|g| {
+                    let span = g.span();
+                    Glob::new(g.into_inner()).map_err(|m| self.err(span, key(field), m))
+                })
+                .collect()
+        };
+        let buckets = globs(r.buckets.into_inner(), "buckets")?;
+        let exclude = globs(r.exclude, "exclude")?;
+
+        let destination = match r.destination {
+            None => Template::parse("replicated-{bucket}", DESTINATION_VARS).expect("valid default"),
+            Some(d) => {
+                let t = Template::parse(d.get_ref(), DESTINATION_VARS)
+                    .map_err(|m| self.err(d.span(), key("destination"), m))?;
+                if !t.uses("bucket") {
+                    return Err(self.err(
+                        d.span(),
+                        key("destination"),
+                        format!(
+                            "template `{}` has no `{{bucket}}`: every source bucket would map to the same destination",
+                            d.get_ref()
+                        ),
+                    ));
+                }
+                t
+            }
+        };
+        let destination_region = match r.destination_region {
+            None => DestinationRegion::Same,
+            Some(v) if v.get_ref() == "same" => DestinationRegion::Same,
+            Some(v) => DestinationRegion::Fixed(
+                Region::new(v.get_ref().clone())
+                    .map_err(|e| self.err(v.span(), key("destination_region"), format!("{} or `same`", e.0)))?,
+            ),
+        };
+        let storage_class = match r.storage_class {
+            None => "STANDARD".to_string(),
+            Some(s) => {
+                if !STORAGE_CLASSES.contains(&s.get_ref().as_str()) {
+                    return Err(self.err(
+                        s.span(),
+                        key("storage_class"),
+                        format!(
+                            "`{}` is not a storage class S3 replicates into (one of {})",
+                            s.get_ref(),
+                            STORAGE_CLASSES.join(", ")
+                        ),
+                    ));
+                }
+                s.into_inner()
+            }
+        };
+        let tags = r.tags.as_ref().map(|t| t.get_ref().clone()).unwrap_or_default();
+        let delete_markers = r.delete_markers.as_ref().map(|d| *d.get_ref()).unwrap_or(true);
+        if delete_markers && !tags.is_empty() {
+            let span = r
+                .delete_markers
+                .as_ref()
+                .map(|d| d.span())
+                .or(r.tags.as_ref().map(|t| t.span()))
+                .unwrap_or(0..0);
+            return Err(self.err(
+                span,
+                key("delete_markers"),
+                "S3 does not replicate delete markers for rules with a tag filter; set `delete_markers = false` or remove `tags`",
+            ));
+        }
+        let owner = match r.owner {
+            None => Owner::Destination,
+            Some(o) => match o.get_ref().as_str() {
+                "destination" => Owner::Destination,
+                "source" => Owner::Source,
+                other => {
+                    return Err(self.err(
+                        o.span(),
+                        key("owner"),
+                        format!("`{other}` is not `destination` or `source`"),
+                    ))
+                }
+            },
+        };
+        let kms = match r.kms {
+            None => Kms::Auto,
+            Some(k) => match k.get_ref().as_str() {
+                "auto" => Kms::Auto,
+                "off" => Kms::Off,
+                arn if arn.starts_with("arn:") && arn.contains(":kms:") && arn.contains(":key/") => {
+                    Kms::Key(arn.to_string())
+                }
+                other => {
+                    return Err(self.err(
+                        k.span(),
+                        key("kms"),
+                        format!("`{other}` is not `auto`, `off` or a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)"),
+                    ))
+                }
+            },
+        };
+        let backfill = match r.backfill {
+            None => Backfill::Batch,
+            Some(b) => match b.get_ref().as_str() {
+                "batch" => Backfill::Batch,
+                "none" => Backfill::None,
+                other => {
+                    return Err(self.err(b.span(), key("backfill"), format!("`{other}` is not `batch` or `none`")))
+                }
+            },
+        };
+        Ok(Replication {
+            index,
+            from: r.from.into_inner(),
+            to: r.to.into_inner(),
+            buckets,
+            exclude,
+            destination,
+            destination_region,
+            storage_class,
+            delete_markers,
+            prefix: r.prefix.map(Spanned::into_inner).unwrap_or_default(),
+            tags,
+            owner,
+            kms,
+            replication_time: r.replication_time.unwrap_or(false),
+            backfill,
+        })
+    }
+
+    fn settings(&self, s: RawSettings) -> Result<Settings, ConfigError> {
+        let mut out = Settings::default();
+        if let Some(n) = s.role_name {
+            let name = n.get_ref();
+            let ok = (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !ok {
+                return Err(self.err(
+                    n.span(),
+                    "settings.role_name",
+                    format!("`{name}` is not a valid IAM role name (1 to 64 of letters, digits and `+=,.@_-`)"),
+                ));
+            }
+            out.role_name = n.into_inner();
+        }
+        if let Some(t) = s.report_bucket {
+            let tpl = Template::parse(t.get_ref(), REPORT_VARS)
+                .map_err(|m| self.err(t.span(), "settings.report_bucket", m))?;
+            if !(tpl.uses("account") && tpl.uses("region")) {
+                return Err(self.err(
+                    t.span(),
+                    "settings.report_bucket",
+                    "the report bucket template needs `{account}` and `{region}`: there is one report bucket per source account and region, and bucket names are global",
+                ));
+            }
+            out.report_bucket = tpl;
+        }
+        if let Some(c) = s.concurrency {
+            let v = *c.get_ref();
+            if !(1..=256).contains(&v) {
+                return Err(self.err(c.span(), "settings.concurrency", format!("{v} is outside 1..=256")));
+            }
+            out.concurrency = v as usize;
+        }
+        Ok(out)
+    }
+}
+
+fn check_role_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && AccountId::new(parts[4]).is_ok()
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{arn}` is not an IAM role ARN (`arn:aws:iam::<account id>:role/<name>`)"
+        ))
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The key a toml error span points at, when it points at a bare key (`unknown field` errors).
+fn key_at(text: &str, span: Range<usize>) -> String {
+    let s = text.get(span).unwrap_or("").trim();
+    if !s.is_empty()
+        && s.len() < 80
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c))
+    {
+        s.trim_matches('"').to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// The commented example `crossrep init` writes.
+pub fn example(source_id: Option<&str>, destination_id: Option<&str>) -> String {
+    EXAMPLE
+        .replace("@SOURCE_ID@", source_id.unwrap_or("111111111111"))
+        .replace("@DEST_ID@", destination_id.unwrap_or("222222222222"))
+}
+
+const EXAMPLE: &str = r#"# crossrep.toml: replicate every bucket of a source account into a destination account.
+# Run `crossrep plan` to see what would change, then `crossrep apply`.
+
+# Named accounts. Credentials come from the standard AWS chain (environment, shared
+# config/credentials files, SSO, web identity, instance role), exactly as the AWS CLI does.
+[accounts.prod]
+id = "@SOURCE_ID@"                 # crossrep refuses to act if the credentials resolve elsewhere
+profile = "prod"                    # a profile in ~/.aws/config (optional)
+# role_arn = "arn:aws:iam::@SOURCE_ID@:role/OrganizationAccountAccessRole"  # assumed from the base credentials
+# external_id = "..."               # only with role_arn
+region = "us-east-1"                # home region for IAM, STS and ListBuckets
+# endpoint_url = "http://127.0.0.1:4566"   # an emulator or S3-compatible endpoint (path-style)
+
+[accounts.backup]
+id = "@DEST_ID@"
+profile = "backup"
+region = "us-west-2"
+
+# One block per source -> destination mapping; several are allowed.
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]                     # glob patterns over source bucket names
+exclude = ["cdk-*", "*-access-logs"]
+destination = "replicated-{bucket}" # placeholders: {bucket} {account} {region} {dest_account}
+                                    # names over 63 characters get a short hash suffix
+destination_region = "same"         # "same" (each source bucket's region) or a region name
+storage_class = "STANDARD"          # storage class of the replicas
+delete_markers = true               # replicate delete markers (not allowed with `tags`)
+prefix = ""                         # replicate only keys with this prefix
+# tags = { replicate = "yes" }      # replicate only objects with all these tags
+owner = "destination"               # replicas owned by the destination account
+kms = "auto"                        # "auto" | "off" | a replica KMS key ARN
+replication_time = false            # S3 Replication Time Control (and metrics)
+backfill = "batch"                  # "batch" (S3 Batch Replication) | "none"
+
+[settings]
+role_name = "crossrep-replication"  # the replication role created in each source account
+report_bucket = "crossrep-reports-{account}-{region}"  # backfill manifests and reports
+concurrency = 16                    # AWS requests in flight at once
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("crossrep.toml"))
+    }
+
+    const GOOD: &str = r#"
+[accounts.prod]
+id = "111111111111"
+region = "us-east-1"
+
+[accounts.backup]
+id = "222222222222"
+region = "us-west-2"
+
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+"#;
+
+    #[test]
+    fn example_parses() {
+        let c = parse(&example(None, None)).unwrap();
+        assert_eq!(c.accounts["prod"].id.as_str(), "111111111111");
+        assert_eq!(c.replication[0].exclude.len(), 2);
+        assert_eq!(c.settings.concurrency, 16);
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(GOOD).unwrap();
+        let r = &c.replication[0];
+        assert_eq!(r.destination.as_str(), "replicated-{bucket}");
+        assert_eq!(r.destination_region, DestinationRegion::Same);
+        assert_eq!(r.storage_class, "STANDARD");
+        assert!(r.delete_markers);
+        assert_eq!(r.owner, Owner::Destination);
+        assert_eq!(r.backfill, Backfill::Batch);
+        assert_eq!(c.settings, Settings::default());
+    }
+
+    fn error(text: &str) -> ConfigError {
+        parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_place() {
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nbuckts = [\"x\"]"));
+        assert_eq!(e.location, Some((14, 1)), "{e}");
+        assert_eq!(e.key, "buckts", "{e}");
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert!(e.to_string().starts_with("crossrep.toml:14:1: `buckts`"), "{e}");
+    }
+
+    #[test]
+    fn bad_account_id() {
+        let e = error(&GOOD.replace("\"111111111111\"", "\"1111\""));
+        assert_eq!(e.key, "accounts.prod.id");
+        assert_eq!(e.location, Some((3, 6)));
+        assert!(e.message.contains("12 digits"), "{e}");
+    }
+
+    #[test]
+    fn bad_template() {
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\""));
+        assert_eq!(e.key, "replication[0].destination");
+        assert_eq!(e.location, Some((14, 15)));
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"copy-{name}\""));
+        assert!(e.message.contains("unknown placeholder `{name}`"), "{e}");
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"copy\""));
+        assert!(e.message.contains("no `{bucket}`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_account() {
+        let e = error(&GOOD.replace("to = \"backup\"", "to = \"bakup\""));
+        assert_eq!(e.key, "replication[0].to");
+        assert_eq!(e.location, Some((12, 6)));
+        assert!(e.message.contains("no account named `bakup` (configured: backup, prod)"), "{e}");
+    }
+
+    #[test]
+    fn tags_forbid_delete_markers() {
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ntags = { a = \"b\" }"));
+        assert_eq!(e.key, "replication[0].delete_markers");
+        assert!(parse(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ntags = { a = \"b\" }\ndelete_markers = false"
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn other_bad_values() {
+        for (from, to, key) in [
+            ("region = \"us-east-1\"", "region = \"useast\"", "accounts.prod.region"),
+            ("buckets = [\"*\"]", "buckets = [\"Bad\"]", "replication[0].buckets"),
+            ("buckets = [\"*\"]", "buckets = []", "replication[0].buckets"),
+            ("buckets = [\"*\"]", "buckets = [\"*\"]\nstorage_class = \"COLD\"", "replication[0].storage_class"),
+            ("buckets = [\"*\"]", "buckets = [\"*\"]\nowner = \"me\"", "replication[0].owner"),
+            ("buckets = [\"*\"]", "buckets = [\"*\"]\nkms = \"yes\"", "replication[0].kms"),
+            ("buckets = [\"*\"]", "buckets = [\"*\"]\nbackfill = \"copy\"", "replication[0].backfill"),
+            ("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination_region = \"mars\"", "replication[0].destination_region"),
+            ("region = \"us-east-1\"", "region = \"us-east-1\"\nrole_arn = \"arn:aws:iam::1:role/x\"", "accounts.prod.role_arn"),
+            ("region = \"us-east-1\"", "region = \"us-east-1\"\nendpoint_url = \"localhost:1\"", "accounts.prod.endpoint_url"),
+        ] {
+            let e = error(&GOOD.replace(from, to));
+            assert_eq!(e.key, key, "{to}: {e}");
+            assert!(e.location.is_some(), "{e}");
+        }
+        let e = error(&format!("{GOOD}\n[settings]\nreport_bucket = \"reports-{{account}}\"\n"));
+        assert_eq!(e.key, "settings.report_bucket");
+        let e = error(&format!("{GOOD}\n[settings]\nconcurrency = 0\n"));
+        assert_eq!(e.key, "settings.concurrency");
+        let e = error(&format!("{GOOD}\n[settings]\nrole_name = \"a b\"\n"));
+        assert_eq!(e.key, "settings.role_name");
+    }
+
+    #[test]
+    fn type_errors_have_locations() {
+        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = \"*\""));
+        assert!(e.location.is_some(), "{e}");
+        assert!(e.message.contains("invalid type"), "{e}");
+    }
+}

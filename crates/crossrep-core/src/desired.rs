@@ -1,0 +1,387 @@
+//! Config + source listing → [`DesiredState`]: which source buckets replicate where.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Backfill, Config, DestinationRegion, Kms, Owner};
+use crate::model::Listing;
+use crate::names::{shorten_bucket_name, AccountId, BucketName, Region};
+use crate::template::Glob;
+
+/// A bucket in an account and region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BucketRef {
+    pub account: AccountId,
+    pub bucket: BucketName,
+    pub region: Region,
+}
+
+impl BucketRef {
+    pub fn arn(&self) -> String {
+        bucket_arn(&self.region, &self.bucket)
+    }
+}
+
+impl std::fmt::Display for BucketRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}, {})", self.bucket, self.account, self.region)
+    }
+}
+
+/// The AWS partition of a region: ARNs differ in GovCloud and China.
+pub fn partition(region: &Region) -> &'static str {
+    let r = region.as_str();
+    if r.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if r.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    }
+}
+
+pub fn bucket_arn(region: &Region, bucket: &BucketName) -> String {
+    format!("arn:{}:s3:::{}", partition(region), bucket)
+}
+
+/// What the rule for one pair must say; from one `[[replication]]` block.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RuleSpec {
+    pub storage_class: String,
+    pub delete_markers: bool,
+    pub prefix: String,
+    pub tags: BTreeMap<String, String>,
+    pub owner: Owner,
+    pub replication_time: bool,
+    pub kms: Kms,
+}
+
+/// One source bucket replicating into one destination bucket.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pair {
+    pub source: BucketRef,
+    pub destination: BucketRef,
+    /// The rendered name when it had to be shortened or repaired.
+    pub shortened_from: Option<String>,
+    pub rule: RuleSpec,
+    pub backfill: Backfill,
+    /// The `[[replication]]` block this pair comes from.
+    pub block: usize,
+}
+
+impl Pair {
+    pub fn cross_account(&self) -> bool {
+        self.source.account != self.destination.account
+    }
+}
+
+/// The replication role of one source account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleRef {
+    pub account: AccountId,
+    pub name: String,
+    pub region: Region,
+}
+
+impl RoleRef {
+    pub fn arn(&self) -> String {
+        format!("arn:{}:iam::{}:role/{}", partition(&self.region), self.account, self.name)
+    }
+}
+
+/// Something crossrep will not do for one source bucket, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Conflict {
+    pub account: AccountId,
+    pub bucket: BucketName,
+    /// The destination bucket, when the conflict is about one pair only.
+    pub destination: Option<BucketName>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DesiredState {
+    /// Sorted by source, then destination.
+    pub pairs: Vec<Pair>,
+    /// One role per source account that has pairs.
+    pub roles: BTreeMap<AccountId, RoleRef>,
+    /// Pairs that cannot exist whatever the actual state is (two sources, one destination).
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Selects the source buckets of every `[[replication]]` block and names their destinations.
+///
+/// A bucket is a source of a block when its name matches one of `buckets` and none of
+/// `exclude`, and it is neither a report bucket of its account nor the destination of any pair
+/// of this config (so a second run never replicates the replicas).
+pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
+    let mut pairs = Vec::new();
+    let mut conflicts = Vec::new();
+    for block in &config.replication {
+        let from = config.account(&block.from);
+        let to = config.account(&block.to);
+        let report = Glob::new(
+            config
+                .settings
+                .report_bucket
+                .render(&BTreeMap::from([("account", from.id.as_str())])),
+        )
+        .expect("a rendered template is a valid glob");
+        let Some(buckets) = listing.get(&from.id) else {
+            continue;
+        };
+        for (bucket, region) in buckets {
+            let name = bucket.as_str();
+            if !block.buckets.iter().any(|g| g.matches(name))
+                || block.exclude.iter().any(|g| g.matches(name))
+                || report.matches(name)
+            {
+                continue;
+            }
+            let dest_region = match &block.destination_region {
+                DestinationRegion::Same => region.clone(),
+                DestinationRegion::Fixed(r) => r.clone(),
+            };
+            let rendered = block.destination.render(&BTreeMap::from([
+                ("bucket", name),
+                ("account", from.id.as_str()),
+                ("region", dest_region.as_str()),
+                ("dest_account", to.id.as_str()),
+            ]));
+            let (dest, shortened_from) = match shorten_bucket_name(&rendered) {
+                Ok(v) => v,
+                Err(e) => {
+                    conflicts.push(Conflict {
+                        account: from.id.clone(),
+                        bucket: bucket.clone(),
+                        destination: None,
+                        message: format!("cannot derive a valid destination bucket name: {e}"),
+                    });
+                    continue;
+                }
+            };
+            pairs.push(Pair {
+                source: BucketRef {
+                    account: from.id.clone(),
+                    bucket: bucket.clone(),
+                    region: region.clone(),
+                },
+                destination: BucketRef {
+                    account: to.id.clone(),
+                    bucket: dest,
+                    region: dest_region,
+                },
+                shortened_from,
+                rule: RuleSpec {
+                    storage_class: block.storage_class.clone(),
+                    delete_markers: block.delete_markers,
+                    prefix: block.prefix.clone(),
+                    tags: block.tags.clone(),
+                    owner: block.owner,
+                    replication_time: block.replication_time,
+                    kms: block.kms.clone(),
+                },
+                backfill: block.backfill,
+                block: block.index,
+            });
+        }
+    }
+
+    // A bucket that is some pair's destination is never a source: a config whose destination
+    // account is also a source account must not replicate the replicas.
+    let destinations: BTreeSet<(AccountId, BucketName)> = pairs
+        .iter()
+        .map(|p| (p.destination.account.clone(), p.destination.bucket.clone()))
+        .collect();
+    pairs.retain(|p| !destinations.contains(&(p.source.account.clone(), p.source.bucket.clone())));
+
+    // The same (source, destination) from two blocks: the first block wins, silently — it is
+    // the same replication. Two different sources into one destination is a conflict.
+    pairs.sort_by(|a, b| {
+        (&a.source, &a.destination, a.block).cmp(&(&b.source, &b.destination, b.block))
+    });
+    pairs.dedup_by(|b, a| a.source == b.source && a.destination == b.destination);
+    let mut by_dest: BTreeMap<(AccountId, BucketName), Vec<usize>> = BTreeMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        by_dest
+            .entry((p.destination.account.clone(), p.destination.bucket.clone()))
+            .or_default()
+            .push(i);
+    }
+    let mut dropped = BTreeSet::new();
+    for idx in by_dest.values().filter(|v| v.len() > 1) {
+        for &i in idx {
+            let p = &pairs[i];
+            let others: Vec<String> = idx
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| format!("`{}` ({})", pairs[j].source.bucket, pairs[j].source.account))
+                .collect();
+            conflicts.push(Conflict {
+                account: p.source.account.clone(),
+                bucket: p.source.bucket.clone(),
+                destination: Some(p.destination.bucket.clone()),
+                message: format!(
+                    "destination `{}` is also the destination of {}; make the `destination` template unique, e.g. with `{{account}}`",
+                    p.destination.bucket,
+                    others.join(", ")
+                ),
+            });
+            dropped.insert(i);
+        }
+    }
+    let pairs: Vec<Pair> = pairs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, p)| p)
+        .collect();
+
+    let mut roles = BTreeMap::new();
+    for p in &pairs {
+        let home = &config
+            .accounts
+            .values()
+            .find(|a| a.id == p.source.account)
+            .expect("pairs come from configured accounts")
+            .region;
+        roles.entry(p.source.account.clone()).or_insert_with(|| RoleRef {
+            account: p.source.account.clone(),
+            name: config.settings.role_name.clone(),
+            region: home.clone(),
+        });
+    }
+    conflicts.sort();
+    DesiredState {
+        pairs,
+        roles,
+        conflicts,
+    }
+}
+
+/// The source accounts of a config and, for each, whether a bucket name can be a source of
+/// any block (used to skip regions lookups of buckets no block selects).
+pub fn selects(config: &Config, account: &AccountId, bucket: &str) -> bool {
+    config.replication.iter().any(|block| {
+        config.account(&block.from).id == *account
+            && block.buckets.iter().any(|g| g.matches(bucket))
+            && !block.exclude.iter().any(|g| g.matches(bucket))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        Config::parse(
+            &format!(
+                r#"
+[accounts.prod]
+id = "111111111111"
+region = "us-east-1"
+[accounts.backup]
+id = "222222222222"
+region = "us-west-2"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+exclude = ["cdk-*"]
+{extra}
+"#
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap()
+    }
+
+    fn listing(names: &[(&str, &str)]) -> Listing {
+        BTreeMap::from([(
+            AccountId::new("111111111111").unwrap(),
+            names
+                .iter()
+                .map(|(b, r)| (BucketName::new(*b).unwrap(), Region::new(*r).unwrap()))
+                .collect(),
+        )])
+    }
+
+    #[test]
+    fn selects_and_names() {
+        let d = desired(
+            &config(""),
+            &listing(&[
+                ("data", "eu-west-1"),
+                ("cdk-assets", "us-east-1"),
+                ("crossrep-reports-111111111111-us-east-1", "us-east-1"),
+            ]),
+        );
+        assert_eq!(d.pairs.len(), 1);
+        let p = &d.pairs[0];
+        assert_eq!(p.destination.bucket.as_str(), "replicated-data");
+        assert_eq!(p.destination.region.as_str(), "eu-west-1");
+        assert_eq!(p.destination.account.as_str(), "222222222222");
+        assert_eq!(d.roles.len(), 1);
+        assert_eq!(
+            d.roles.values().next().unwrap().arn(),
+            "arn:aws:iam::111111111111:role/crossrep-replication"
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened() {
+        let long = format!("a{}", "b".repeat(60));
+        let d = desired(&config(""), &listing(&[(long.as_str(), "us-east-1")]));
+        let p = &d.pairs[0];
+        assert_eq!(p.destination.bucket.as_str().len(), 63);
+        assert_eq!(p.shortened_from.as_deref(), Some(format!("replicated-{long}").as_str()));
+    }
+
+    #[test]
+    fn destinations_are_never_sources() {
+        // Same-account replication: `replicated-data` is in the listing too.
+        let c = Config::parse(
+            r#"
+[accounts.prod]
+id = "111111111111"
+region = "us-east-1"
+[[replication]]
+from = "prod"
+to = "prod"
+buckets = ["*"]
+destination_region = "eu-west-1"
+"#,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let d = desired(&c, &listing(&[("data", "us-east-1"), ("replicated-data", "eu-west-1")]));
+        let names: Vec<&str> = d.pairs.iter().map(|p| p.source.bucket.as_str()).collect();
+        assert_eq!(names, ["data"]);
+    }
+
+    #[test]
+    fn two_sources_one_destination_conflict() {
+        let c = config(
+            r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["data"]
+destination = "replicated-{bucket}-x"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["data-x"]
+destination = "replicated-{bucket}"
+"#,
+        );
+        let d = desired(&c, &listing(&[("data", "us-east-1"), ("data-x", "us-east-1")]));
+        // data -> replicated-data (block 0) and data -> replicated-data-x (block 1) and
+        // data-x -> replicated-data-x (blocks 0 and 2): replicated-data-x has two sources.
+        assert_eq!(d.pairs.len(), 1, "{:#?}", d.pairs);
+        assert_eq!(d.conflicts.len(), 2);
+        assert!(d.conflicts[0].message.contains("also the destination of"));
+    }
+}
