@@ -1,1 +1,237 @@
-pub fn render() {}
+//! Plans for people, in the shape of `terraform plan`: one block per change with its reason and
+//! a line diff of the document, conflicts, and a summary line.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::plan::{Action, Address, Change, Plan, Resource};
+
+/// Renders `plan` as text. Deterministic: the same plan always gives the same text.
+pub fn render_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.has_changes() {
+        out.push_str("crossrep will perform the following actions:\n\n");
+        for c in &plan.changes {
+            render_change(&mut out, c);
+            out.push('\n');
+        }
+    }
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(out, "Conflicts: these buckets are left exactly as they are:\n");
+        for c in &plan.conflicts {
+            let target = match &c.destination {
+                Some(d) => format!("{} ({}) -> {d}", c.bucket, c.account),
+                None => format!("{} ({})", c.bucket, c.account),
+            };
+            let _ = writeln!(out, "  ! {target}\n      {}", c.message);
+        }
+        out.push('\n');
+    }
+    let shortened: Vec<_> = plan.pairs.iter().filter(|p| p.shortened_from.is_some()).collect();
+    if !shortened.is_empty() && plan.has_changes() {
+        out.push_str("Shortened destination names:\n");
+        for p in shortened {
+            let _ = writeln!(
+                out,
+                "  {} -> {} (from `{}`)",
+                p.source.bucket,
+                p.destination.bucket,
+                p.shortened_from.as_deref().unwrap_or_default()
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(plan));
+    out.push('\n');
+    out
+}
+
+/// The last line: `Plan: 1 to add, 2 to change, 0 to destroy.` or `No changes.`
+pub fn summary(plan: &Plan) -> String {
+    let conflicts = match plan.conflicts.len() {
+        0 => String::new(),
+        n => format!(" {n} conflict(s) left untouched."),
+    };
+    if plan.has_changes() {
+        let (add, change, destroy) = plan.counts();
+        format!(
+            "Plan: {add} to add, {change} to change, {destroy} to destroy, for {} bucket pair(s).{conflicts}",
+            plan.pairs.len()
+        )
+    } else {
+        format!(
+            "No changes. Replication of {} bucket pair(s) matches the configuration.{conflicts}",
+            plan.pairs.len()
+        )
+    }
+}
+
+fn what(addr: &Address) -> String {
+    match addr {
+        Address::Role { account, name } => format!("role `{name}` in {account}"),
+        Address::RolePolicy { account, role, name } => {
+            format!("inline policy `{name}` of role `{role}` in {account}")
+        }
+        Address::Bucket { account, bucket, region } => {
+            format!("bucket `{bucket}` in {account} ({region})")
+        }
+        Address::Versioning { account, bucket, .. } => {
+            format!("versioning of bucket `{bucket}` in {account}")
+        }
+        Address::BucketPolicy { account, bucket, .. } => {
+            format!("bucket policy of `{bucket}` in {account}")
+        }
+        Address::Replication { account, bucket, region } => {
+            format!("replication configuration of `{bucket}` in {account} ({region})")
+        }
+    }
+}
+
+fn render_change(out: &mut String, c: &Change) {
+    let verb = match c.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in-place",
+        Action::Delete => "will be destroyed",
+    };
+    let _ = writeln!(out, "  # {} {verb}", c.addr);
+    let _ = writeln!(out, "  # ({}: {})", what(&c.addr), c.reason);
+    let before = c.before.as_ref().map(display_value);
+    let after = c.after.as_ref().map(display_value);
+    let before_text = before.as_ref().map(pretty).unwrap_or_default();
+    let after_text = after.as_ref().map(pretty).unwrap_or_default();
+    for line in diff_lines(&before_text, &after_text) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// What a resource looks like to a reader: the document itself, not its Rust wrapping.
+fn display_value(r: &Resource) -> Value {
+    match r {
+        Resource::Bucket { tags, object_ownership } => {
+            serde_json::json!({"tags": tags, "object_ownership": object_ownership})
+        }
+        Resource::Versioning { status } => serde_json::json!({ "status": status }),
+        Resource::Role { trust_policy, tags, .. } => {
+            serde_json::json!({"assume_role_policy": trust_policy, "tags": tags})
+        }
+        Resource::RolePolicy { document } | Resource::BucketPolicy { document } => document.clone(),
+        Resource::Replication { configuration } => {
+            serde_json::to_value(configuration).unwrap_or(Value::Null)
+        }
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// Context lines kept around each changed run; longer unchanged runs are elided.
+const CONTEXT: usize = 3;
+
+/// A line diff (longest common subsequence) of two texts, `+`/`-` marked and indented.
+fn diff_lines(before: &str, after: &str) -> Vec<String> {
+    let a: Vec<&str> = if before.is_empty() { vec![] } else { before.lines().collect() };
+    let b: Vec<&str> = after.lines().collect();
+    // Trim the common head and tail first: documents usually differ in a few lines, which keeps
+    // the quadratic table small even for large policies.
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (am, bm) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
+    let mut lcs = vec![vec![0u32; bm.len() + 1]; am.len() + 1];
+    for i in (0..am.len()).rev() {
+        for j in (0..bm.len()).rev() {
+            lcs[i][j] = if am[i] == bm[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut marked: Vec<(char, &str)> = a[..head].iter().map(|l| (' ', *l)).collect();
+    let (mut i, mut j) = (0, 0);
+    while i < am.len() || j < bm.len() {
+        if i < am.len() && j < bm.len() && am[i] == bm[j] {
+            marked.push((' ', am[i]));
+            i += 1;
+            j += 1;
+        } else if i < am.len() && (j == bm.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            marked.push(('-', am[i]));
+            i += 1;
+        } else {
+            marked.push(('+', bm[j]));
+            j += 1;
+        }
+    }
+    marked.extend(a[a.len() - tail..].iter().map(|l| (' ', *l)));
+
+    let changed: Vec<usize> = marked
+        .iter()
+        .enumerate()
+        .filter(|(_, (m, _))| *m != ' ')
+        .map(|(i, _)| i)
+        .collect();
+    let near = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= CONTEXT);
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for (i, (m, line)) in marked.iter().enumerate() {
+        if *m == ' ' && !near(i) {
+            skipped += 1;
+            continue;
+        }
+        if skipped > 0 {
+            out.push(format!("      # ({skipped} unchanged lines hidden)"));
+            skipped = 0;
+        }
+        out.push(format!("    {m} {line}"));
+    }
+    if skipped > 0 {
+        out.push(format!("      # ({skipped} unchanged lines hidden)"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines_only() {
+        let a = "{\n  \"a\": 1,\n  \"b\": 2\n}";
+        let b = "{\n  \"a\": 1,\n  \"b\": 3\n}";
+        let d = diff_lines(a, b);
+        assert_eq!(
+            d,
+            [
+                "      {",
+                "        \"a\": 1,",
+                "    -   \"b\": 2",
+                "    +   \"b\": 3",
+                "      }"
+            ]
+        );
+    }
+
+    #[test]
+    fn creation_is_all_additions() {
+        let d = diff_lines("", "{\n}");
+        assert_eq!(d, ["    + {", "    + }"]);
+    }
+
+    #[test]
+    fn long_unchanged_runs_are_hidden() {
+        let a: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        let mut b = a.clone();
+        b[10] = "x".into();
+        let d = diff_lines(&a.join("\n"), &b.join("\n"));
+        assert!(d.iter().any(|l| l.contains("unchanged lines hidden")));
+        assert!(d.iter().any(|l| l == "    - 10"));
+        assert!(d.iter().any(|l| l == "    + x"));
+        assert!(d.len() < 12, "{d:#?}");
+    }
+}
