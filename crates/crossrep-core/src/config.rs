@@ -426,14 +426,20 @@ impl Validator<'_> {
             Some(k) => match k.get_ref().as_str() {
                 "auto" => Kms::Auto,
                 "off" => Kms::Off,
-                arn if arn.starts_with("arn:") && arn.contains(":kms:") && arn.contains(":key/") => {
-                    Kms::Key(arn.to_string())
+                // SSE-KMS replication (SourceSelectionCriteria, ReplicaKmsKeyID, KMS grants) is
+                // SPEC §6 work; accepting a key and ignoring it would replicate nothing encrypted.
+                arn if arn.starts_with("arn:") && arn.contains(":kms:") => {
+                    return Err(self.err(
+                        k.span(),
+                        key("kms"),
+                        format!("replica KMS keys (`{arn}`) are not supported yet; use `auto` or `off`"),
+                    ))
                 }
                 other => {
                     return Err(self.err(
                         k.span(),
                         key("kms"),
-                        format!("`{other}` is not `auto`, `off` or a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)"),
+                        format!("`{other}` is not `auto` or `off`"),
                     ))
                 }
             },

@@ -64,6 +64,10 @@ pub struct Filter {
     /// Sorted tags; with more than one tag (or a prefix and a tag) S3 wants `And`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Written as `And` even where a plain `Prefix` or `Tag` would do (kept so a rule someone
+    /// else wrote is written back in the shape it was read).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub and: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -82,7 +86,9 @@ pub struct Destination {
     /// Replication Time Control minutes when enabled (S3 accepts only 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication_time_minutes: Option<i32>,
-    /// Metrics event threshold minutes when metrics are enabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub metrics_enabled: bool,
+    /// Metrics event threshold minutes, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_minutes: Option<i32>,
 }

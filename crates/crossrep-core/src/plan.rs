@@ -30,10 +30,10 @@ pub const MAX_RULES: usize = 1000;
 pub enum Address {
     Role { account: AccountId, name: String },
     RolePolicy { account: AccountId, role: String, name: String },
-    Bucket { account: AccountId, bucket: BucketName, region: Region },
-    Versioning { account: AccountId, bucket: BucketName, region: Region },
-    BucketPolicy { account: AccountId, bucket: BucketName, region: Region },
-    Replication { account: AccountId, bucket: BucketName, region: Region },
+    Bucket { account: AccountId, bucket: BucketName },
+    Versioning { account: AccountId, bucket: BucketName },
+    BucketPolicy { account: AccountId, bucket: BucketName },
+    Replication { account: AccountId, bucket: BucketName },
 }
 
 impl Address {
@@ -111,6 +111,8 @@ pub enum Resource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub addr: Address,
+    /// Where to send the request: the bucket's region (IAM: the account's home region).
+    pub region: Region,
     pub action: Action,
     pub before: Option<Resource>,
     pub after: Option<Resource>,
@@ -160,11 +162,13 @@ pub fn desired_rule(pair: &Pair) -> Rule {
         Filter {
             prefix: Some(r.prefix.clone()),
             tags: BTreeMap::new(),
+            and: false,
         }
     } else {
         Filter {
             prefix: (!r.prefix.is_empty()).then(|| r.prefix.clone()),
             tags: r.tags.clone(),
+            and: false,
         }
     };
     let cross = pair.cross_account();
@@ -185,6 +189,7 @@ pub fn desired_rule(pair: &Pair) -> Rule {
             owner_override: cross && r.owner == Owner::Destination,
             replica_kms_key_id: None,
             replication_time_minutes: r.replication_time.then_some(15),
+            metrics_enabled: r.replication_time,
             metrics_minutes: r.replication_time.then_some(15),
         },
     }
@@ -345,7 +350,15 @@ impl<'a> Planner<'a> {
         active
     }
 
-    fn add(&mut self, addr: Address, before: Option<Resource>, after: Resource, reason: String, depends_on: Vec<Address>) {
+    fn add(
+        &mut self,
+        addr: Address,
+        region: &Region,
+        before: Option<Resource>,
+        after: Resource,
+        reason: String,
+        depends_on: Vec<Address>,
+    ) {
         let action = if before.is_none() { Action::Create } else { Action::Update };
         let depends_on = depends_on
             .into_iter()
@@ -355,6 +368,7 @@ impl<'a> Planner<'a> {
             addr.clone(),
             Change {
                 addr,
+                region: region.clone(),
                 action,
                 before,
                 after: Some(after),
@@ -485,6 +499,7 @@ impl<'a> Planner<'a> {
         match current {
             None => self.add(
                 role_addr.clone(),
+                &role.region,
                 None,
                 Resource::Role {
                     trust_policy: trust,
@@ -496,6 +511,7 @@ impl<'a> Planner<'a> {
             ),
             Some(r) if !same_policy(&r.trust_policy, &trust) => self.add(
                 role_addr.clone(),
+                &role.region,
                 Some(Resource::Role {
                     trust_policy: r.trust_policy.clone(),
                     tags: r.tags.clone(),
@@ -520,6 +536,7 @@ impl<'a> Planner<'a> {
                     role: role.name.clone(),
                     name: ROLE_POLICY_NAME.into(),
                 },
+                &role.region,
                 before.map(|b| Resource::RolePolicy { document: b.clone() }),
                 Resource::RolePolicy { document: doc },
                 format!("the role must be allowed to replicate {} bucket pair(s)", pairs.len()),
@@ -533,12 +550,14 @@ impl<'a> Planner<'a> {
         let bucket_addr = Address::Bucket {
             account: d.account.clone(),
             bucket: d.bucket.clone(),
-            region: d.region.clone(),
         };
         let current = self.actual.bucket(&d.account, &d.bucket);
+        // An existing destination is used where it is, whatever region the config prefers.
+        let region = current.and_then(|b| b.region.clone()).unwrap_or_else(|| d.region.clone());
         if current.is_none() {
             self.add(
                 bucket_addr.clone(),
+                &region,
                 None,
                 Resource::Bucket {
                     tags: managed_tags(),
@@ -561,8 +580,8 @@ impl<'a> Planner<'a> {
                 Address::Versioning {
                     account: d.account.clone(),
                     bucket: d.bucket.clone(),
-                    region: d.region.clone(),
                 },
+                &region,
                 current.map(|_| Resource::Versioning { status: versioning }),
                 Resource::Versioning {
                     status: Versioning::Enabled,
@@ -578,8 +597,8 @@ impl<'a> Planner<'a> {
                 Address::BucketPolicy {
                     account: d.account.clone(),
                     bucket: d.bucket.clone(),
-                    region: d.region.clone(),
                 },
+                &region,
                 before.map(|b| Resource::BucketPolicy { document: b.clone() }),
                 Resource::BucketPolicy {
                     document: policy.clone(),
@@ -602,11 +621,11 @@ impl<'a> Planner<'a> {
         let versioning_addr = Address::Versioning {
             account: src.account.clone(),
             bucket: src.bucket.clone(),
-            region: src.region.clone(),
         };
         if versioning != Versioning::Enabled {
             self.add(
                 versioning_addr.clone(),
+                &src.region,
                 Some(Resource::Versioning { status: versioning }),
                 Resource::Versioning {
                     status: Versioning::Enabled,
@@ -633,9 +652,9 @@ impl<'a> Planner<'a> {
             for p in pairs {
                 let d = &p.destination;
                 for addr in [
-                    Address::Bucket { account: d.account.clone(), bucket: d.bucket.clone(), region: d.region.clone() },
-                    Address::Versioning { account: d.account.clone(), bucket: d.bucket.clone(), region: d.region.clone() },
-                    Address::BucketPolicy { account: d.account.clone(), bucket: d.bucket.clone(), region: d.region.clone() },
+                    Address::Bucket { account: d.account.clone(), bucket: d.bucket.clone() },
+                    Address::Versioning { account: d.account.clone(), bucket: d.bucket.clone() },
+                    Address::BucketPolicy { account: d.account.clone(), bucket: d.bucket.clone() },
                 ] {
                     deps.push(addr);
                 }
@@ -645,8 +664,8 @@ impl<'a> Planner<'a> {
                 Address::Replication {
                     account: src.account.clone(),
                     bucket: src.bucket.clone(),
-                    region: src.region.clone(),
                 },
+                &src.region,
                 before.map(|b| Resource::Replication { configuration: b.clone() }),
                 Resource::Replication { configuration: config },
                 format!("replicate into {}", dests.join(", ")),
@@ -682,7 +701,8 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
                     r.inline_policies.insert(name.clone(), document.clone());
                 }
             }
-            (Address::Bucket { bucket, region, .. }, Some(Resource::Bucket { tags, .. })) => {
+            (Address::Bucket { bucket, .. }, Some(Resource::Bucket { tags, .. })) => {
+                let region = &c.region;
                 account.buckets.insert(
                     bucket.clone(),
                     BucketState {

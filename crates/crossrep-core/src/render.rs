@@ -67,13 +67,13 @@ pub fn summary(plan: &Plan) -> String {
     }
 }
 
-fn what(addr: &Address) -> String {
+fn what(addr: &Address, region: &crate::names::Region) -> String {
     match addr {
         Address::Role { account, name } => format!("role `{name}` in {account}"),
         Address::RolePolicy { account, role, name } => {
             format!("inline policy `{name}` of role `{role}` in {account}")
         }
-        Address::Bucket { account, bucket, region } => {
+        Address::Bucket { account, bucket } => {
             format!("bucket `{bucket}` in {account} ({region})")
         }
         Address::Versioning { account, bucket, .. } => {
@@ -82,7 +82,7 @@ fn what(addr: &Address) -> String {
         Address::BucketPolicy { account, bucket, .. } => {
             format!("bucket policy of `{bucket}` in {account}")
         }
-        Address::Replication { account, bucket, region } => {
+        Address::Replication { account, bucket } => {
             format!("replication configuration of `{bucket}` in {account} ({region})")
         }
     }
@@ -95,7 +95,7 @@ fn render_change(out: &mut String, c: &Change) {
         Action::Delete => "will be destroyed",
     };
     let _ = writeln!(out, "  # {} {verb}", c.addr);
-    let _ = writeln!(out, "  # ({}: {})", what(&c.addr), c.reason);
+    let _ = writeln!(out, "  # ({}: {})", what(&c.addr, &c.region), c.reason);
     let before = c.before.as_ref().map(display_value);
     let after = c.after.as_ref().map(display_value);
     let before_text = before.as_ref().map(pretty).unwrap_or_default();
