@@ -1,1 +1,13 @@
+//! crossrep-aws: every AWS call crossrep makes, and nothing else. Sessions per account
+//! ([`session`]), discovery into the core's `ActualState` ([`discover`]), plan execution
+//! ([`execute`]), and the SDK ↔ core conversions ([`convert`]). This is the only crate that
+//! depends on `aws-sdk-*`.
 
+pub mod convert;
+pub mod discover;
+pub mod error;
+pub mod execute;
+pub mod session;
+
+pub use error::AwsError;
+pub use session::Sessions;

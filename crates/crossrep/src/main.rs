@@ -1,1 +1,122 @@
-fn main() {}
+//! The `crossrep` binary: CLI parsing, one module per command, exit codes (SPEC §3).
+
+mod commands;
+mod context;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Declarative cross-account S3 replication: plan, apply, and prove it works.
+#[derive(Parser)]
+#[command(name = "crossrep", version, about, long_about = None)]
+struct Cli {
+    /// The configuration file.
+    #[arg(short, long, global = true, default_value = "crossrep.toml", env = "CROSSREP_CONFIG")]
+    config: PathBuf,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// No progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    no_progress: bool,
+    /// Buckets worked on at once (default: `settings.concurrency`, else 16).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: Option<u16>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a commented example crossrep.toml.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Discover the accounts and show what apply would change; writes nothing to AWS.
+    Plan {
+        /// Also save the plan, for `crossrep apply <file>`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// Exit 2 when the plan has changes (0 when none, 1 on error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Apply a saved plan, or plan and ask before applying.
+    Apply {
+        /// A plan saved with `crossrep plan --out`; refused if the accounts changed since.
+        plan: Option<PathBuf>,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+pub struct Global {
+    pub config: PathBuf,
+    pub concurrency: Option<usize>,
+    pub progress: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CROSSREP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("crossrep={level},crossrep_aws={level}"))),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let global = Global {
+        config: cli.config,
+        concurrency: cli.concurrency.map(usize::from),
+        progress: !cli.quiet && !cli.no_progress,
+    };
+    let result = match cli.command {
+        Command::Init { force } => commands::init::run(&global, force),
+        Command::Plan {
+            out,
+            format,
+            detailed_exitcode,
+        } => run_async(commands::plan::run(&global, out, format, detailed_exitcode)),
+        Command::Apply { plan, yes } => run_async(commands::apply::run(&global, plan, yes)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(fut)
+}

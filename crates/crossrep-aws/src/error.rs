@@ -1,0 +1,98 @@
+//! Errors of AWS calls, translated at this crate's boundary: each names the account, the
+//! operation and its target, and access denials carry a hint naming the missing permission.
+
+use std::fmt;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// The credentials of a configured account act in another account.
+    #[error(
+        "the credentials for account `{name}` act in account {actual} ({arn}), but crossrep.toml says `id = \"{expected}\"`; nothing was written\n\nhint: check the `profile` / `role_arn` of `[accounts.{name}]`, or the AWS_* environment variables"
+    )]
+    WrongAccount {
+        name: String,
+        expected: String,
+        actual: String,
+        arn: String,
+    },
+    #[error("cannot set up AWS access for account `{name}`: {message}")]
+    Setup { name: String, message: String },
+    #[error("{0}")]
+    Call(CallError),
+}
+
+/// One failed AWS request.
+#[derive(Debug)]
+pub struct CallError {
+    pub account: String,
+    /// IAM action of the operation, e.g. `s3:PutBucketReplication`.
+    pub action: &'static str,
+    pub target: String,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` on `{}` in account {} failed: {}",
+            self.action, self.target, self.account, self.message
+        )?;
+        if self.is_access_denied() {
+            write!(
+                f,
+                "\n\nhint: the credentials used for account {} need `{}` on `{}`",
+                self.account, self.action, self.target
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl CallError {
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code(),
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        )
+    }
+}
+
+/// Translates an SDK error; the code is the modeled or raw error code when there is one.
+pub(crate) fn call_error<E, R>(
+    err: SdkError<E, R>,
+    account: &str,
+    action: &'static str,
+    target: impl Into<String>,
+) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = match (err.code(), err.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    CallError {
+        account: account.to_string(),
+        action,
+        target: target.into(),
+        code,
+        message,
+    }
+}
+
+impl From<CallError> for AwsError {
+    fn from(e: CallError) -> Self {
+        AwsError::Call(e)
+    }
+}

@@ -1,0 +1,148 @@
+//! One place builds every AWS client: a [`Session`] per configured account, with credentials
+//! from the default chain or an assumed role, and S3 clients per region built once and reused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use crossrep_core::config::{Account, Config};
+use crossrep_core::names::{AccountId, Region};
+
+use crate::error::{call_error, AwsError};
+
+/// Clients for one account.
+pub struct Session {
+    pub name: String,
+    pub id: AccountId,
+    pub home: Region,
+    sdk: SdkConfig,
+    path_style: bool,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    s3: Mutex<HashMap<Region, aws_sdk_s3::Client>>,
+}
+
+impl Session {
+    pub async fn new(account: &Account, http: SharedHttpClient) -> Result<Session, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(account.region.to_string()));
+        if let Some(profile) = &account.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &account.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let base = loader.load().await;
+        let sdk = match &account.role_arn {
+            None => base,
+            Some(arn) => {
+                let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
+                    .session_name("crossrep")
+                    .region(aws_config::Region::new(account.region.to_string()));
+                if let Some(ext) = &account.external_id {
+                    builder = builder.external_id(ext);
+                }
+                let provider = builder.configure(&base).build().await;
+                base.into_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build()
+            }
+        };
+        if sdk.credentials_provider().is_none() {
+            return Err(AwsError::Setup {
+                name: account.name.clone(),
+                message: "no credentials provider could be configured".into(),
+            });
+        }
+        Ok(Session {
+            name: account.name.clone(),
+            id: account.id.clone(),
+            home: account.region.clone(),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            path_style: account.endpoint_url.is_some(),
+            sdk,
+            s3: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The S3 client for `region`, built on first use. Requests about a bucket go to its own
+    /// region: `CreateBucket` must match the endpoint's region, and S3 redirects others.
+    pub fn s3(&self, region: &Region) -> aws_sdk_s3::Client {
+        let mut cache = self.s3.lock().expect("s3 client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_s3::config::Region::new(region.to_string()))
+                    // An emulator or S3-compatible endpoint serves buckets by path.
+                    .force_path_style(self.path_style)
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// STS GetCallerIdentity must name the configured account before anything else happens.
+    pub async fn verify_identity(&self) -> Result<(), AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| call_error(e, self.id.as_str(), "sts:GetCallerIdentity", "caller"))?;
+        let actual = out.account().unwrap_or_default();
+        if actual != self.id.as_str() {
+            return Err(AwsError::WrongAccount {
+                name: self.name.clone(),
+                expected: self.id.to_string(),
+                actual: actual.to_string(),
+                arn: out.arn().unwrap_or_default().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Every configured account's session, by account id.
+pub struct Sessions {
+    by_id: BTreeMap<AccountId, Arc<Session>>,
+}
+
+impl Sessions {
+    /// Builds one session per configured account (the first `[accounts.*]` entry wins when two
+    /// name the same id), sharing one HTTP client and its connection pool.
+    pub async fn new(config: &Config) -> Result<Sessions, AwsError> {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut by_id = BTreeMap::new();
+        for account in config.accounts.values() {
+            if by_id.contains_key(&account.id) {
+                continue;
+            }
+            let s = Session::new(account, http.clone()).await?;
+            by_id.insert(account.id.clone(), Arc::new(s));
+        }
+        Ok(Sessions { by_id })
+    }
+
+    pub fn get(&self, id: &AccountId) -> &Arc<Session> {
+        self.by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("account {id} has no session; it comes from the config"))
+    }
+
+    /// Checks every account's identity, concurrently; the first mismatch is the error.
+    pub async fn verify_identities(&self) -> Result<(), AwsError> {
+        let checks = self.by_id.values().map(|s| s.verify_identity());
+        for r in futures::future::join_all(checks).await {
+            r?;
+        }
+        Ok(())
+    }
+}

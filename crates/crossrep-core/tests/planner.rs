@@ -1,0 +1,940 @@
+//! The pure planner: `plan(&DesiredState, &ActualState)`, SPEC §4 items 1–5 and §5.
+//!
+//! Every example goes through `fixtures::check`, which also proves that applying the plan
+//! converges and that no change drops anything crossrep does not own; `props` proves the same
+//! for generated configs and states.
+
+#[path = "planner/fixtures.rs"]
+mod fixtures;
+#[path = "planner/props.rs"]
+mod props;
+
+use crossrep_core::model::{Versioning, MANAGED_TAG};
+use crossrep_core::plan::{plan, Plan, Resource};
+use serde_json::json;
+
+use fixtures::*;
+
+const ONE: &[(&str, &str, &str)] = &[(PROD, "data", "us-east-1")];
+
+#[test]
+fn fresh_account_gets_role_destination_versioning_policy_and_replication() {
+    let d = want(PROD_TO_BACKUP, ONE);
+    let p = check(
+        &d,
+        &Actual::sources(ONE).build(),
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+
+    // The destination bucket is tagged as managed and owned by the destination account.
+    assert_eq!(
+        change(&p, "bucket[222222222222/replicated-data]").after,
+        Some(Resource::Bucket {
+            tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
+            object_ownership: Some("BucketOwnerEnforced".into()),
+        })
+    );
+    for addr in ["versioning[111111111111/data]", "versioning[222222222222/replicated-data]"] {
+        assert_eq!(change(&p, addr).after, Some(Resource::Versioning { status: Versioning::Enabled }));
+    }
+
+    // The role trusts S3 and Batch Operations, only on behalf of its own account.
+    let Some(Resource::Role { trust_policy, tags, .. }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    else {
+        panic!()
+    };
+    assert_eq!(tags.get("managed-by").map(String::as_str), Some("crossrep"));
+    let trust = &trust_policy["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], json!(["batchoperations.s3.amazonaws.com", "s3.amazonaws.com"]));
+    assert_eq!(trust["Condition"]["StringEquals"]["aws:SourceAccount"], PROD);
+
+    // The destination policy grants exactly SPEC §4.4 to the role, under Crossrep Sids.
+    let policy = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
+    assert_eq!(
+        policy,
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CrossrepReplicateObjects111111111111",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn(PROD)},
+                    "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+                    "Resource": "arn:aws:s3:::replicated-data/*"
+                },
+                {
+                    "Sid": "CrossrepReplicationBucket111111111111",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn(PROD)},
+                    "Action": ["s3:List*", "s3:GetBucketVersioning", "s3:PutBucketVersioning"],
+                    "Resource": "arn:aws:s3:::replicated-data"
+                }
+            ]
+        })
+    );
+
+    // One V2 rule: filter, priority, delete markers, destination account, class, ownership.
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(config.role, role_arn(PROD));
+    let rule = serde_json::to_value(&config.rules).unwrap();
+    assert_eq!(
+        rule,
+        json!([{
+            "id": "crossrep-replicated-data",
+            "priority": 1,
+            "enabled": true,
+            "filter": {"prefix": ""},
+            "delete_marker_replication": true,
+            "destination": {
+                "bucket": "arn:aws:s3:::replicated-data",
+                "account": BACKUP,
+                "storage_class": "STANDARD",
+                "owner_override": true
+            }
+        }])
+    );
+    assert_eq!(p.pairs.len(), 1);
+}
+
+#[test]
+fn fresh_account_dependency_edges() {
+    let d = want(PROD_TO_BACKUP, ONE);
+    let p = plan(&d, &Actual::sources(ONE).build());
+    assert_eq!(
+        edges(&p),
+        "\
+role_policy[111111111111/crossrep-replication/crossrep-replication] <- role[111111111111/crossrep-replication]
+versioning[222222222222/replicated-data] <- bucket[222222222222/replicated-data]
+bucket_policy[222222222222/replicated-data] <- bucket[222222222222/replicated-data], role[111111111111/crossrep-replication]
+replication[111111111111/data] <- versioning[111111111111/data], role[111111111111/crossrep-replication], \
+role_policy[111111111111/crossrep-replication/crossrep-replication], bucket[222222222222/replicated-data], \
+versioning[222222222222/replicated-data], bucket_policy[222222222222/replicated-data]"
+    );
+}
+
+#[test]
+fn dependency_edges_only_name_changes_in_the_plan() {
+    // Role, destination bucket and its versioning exist: the replication change waits only for
+    // what is still to be done.
+    let d = want(PROD_TO_BACKUP, ONE);
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+    assert_eq!(
+        edges(&p),
+        "replication[111111111111/data] <- role_policy[111111111111/crossrep-replication/crossrep-replication], \
+bucket_policy[222222222222/replicated-data]"
+    );
+}
+
+#[test]
+fn us_east_1_and_eu_west_1_buckets_carry_their_region() {
+    let buckets = &[(PROD, "east", "us-east-1"), (PROD, "west", "eu-west-1")];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let p = check(
+        &d,
+        &Actual::sources(buckets).build(),
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-east]
+        create bucket[222222222222/replicated-west]
+        update versioning[111111111111/east]
+        update versioning[111111111111/west]
+        create versioning[222222222222/replicated-east]
+        create versioning[222222222222/replicated-west]
+        create bucket_policy[222222222222/replicated-east]
+        create bucket_policy[222222222222/replicated-west]
+        create replication[111111111111/east]
+        create replication[111111111111/west]
+        ",
+    );
+    let regions: Vec<String> = p.changes.iter().map(|c| format!("{}@{}", c.addr, c.region)).collect();
+    assert_eq!(
+        regions,
+        [
+            // IAM requests go to the source account's home region.
+            "role[111111111111/crossrep-replication]@us-east-1",
+            "role_policy[111111111111/crossrep-replication/crossrep-replication]@us-east-1",
+            "bucket[222222222222/replicated-east]@us-east-1",
+            "bucket[222222222222/replicated-west]@eu-west-1",
+            "versioning[111111111111/east]@us-east-1",
+            "versioning[111111111111/west]@eu-west-1",
+            "versioning[222222222222/replicated-east]@us-east-1",
+            "versioning[222222222222/replicated-west]@eu-west-1",
+            "bucket_policy[222222222222/replicated-east]@us-east-1",
+            "bucket_policy[222222222222/replicated-west]@eu-west-1",
+            "replication[111111111111/east]@us-east-1",
+            "replication[111111111111/west]@eu-west-1",
+        ]
+    );
+}
+
+#[test]
+fn a_fixed_destination_region_is_in_the_destination_addresses() {
+    let block = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+destination_region = "us-east-1"
+"#;
+    let buckets = &[(PROD, "west", "eu-west-1")];
+    let p = plan(&want(block, buckets), &Actual::sources(buckets).build());
+    assert_eq!(change(&p, "bucket[222222222222/replicated-west]").region.as_str(), "us-east-1");
+    assert_eq!(change(&p, "bucket_policy[222222222222/replicated-west]").region.as_str(), "us-east-1");
+    assert_eq!(change(&p, "replication[111111111111/west]").region.as_str(), "eu-west-1");
+    let rule = &written_config(&p, "replication[111111111111/west]").rules[0];
+    assert_eq!(rule.destination.bucket, "arn:aws:s3:::replicated-west");
+}
+
+#[test]
+fn a_destination_name_over_63_characters_is_shortened_and_shown() {
+    let long = "analytics-clickstream-raw-events-partitioned-by-day-v2";
+    let buckets = &[(PROD, long, "eu-west-1")];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let rendered = format!("replicated-{long}");
+    assert!(rendered.len() > 63);
+    let short = d.pairs[0].destination.bucket.to_string();
+    assert_eq!(short.len(), 63, "{short}");
+    assert!(short.starts_with("replicated-analytics-clickstream"), "{short}");
+    assert!(!short.ends_with('-'));
+    let p = check(
+        &d,
+        &Actual::sources(buckets).build(),
+        &format!(
+            "
+            create role[111111111111/crossrep-replication]
+            create role_policy[111111111111/crossrep-replication/crossrep-replication]
+            create bucket[222222222222/{short}]
+            update versioning[111111111111/{long}]
+            create versioning[222222222222/{short}]
+            create bucket_policy[222222222222/{short}]
+            create replication[111111111111/{long}]
+            "
+        ),
+    );
+    assert_eq!(p.pairs[0].shortened_from.as_deref(), Some(rendered.as_str()));
+    let reason = &change(&p, &format!("bucket[222222222222/{short}]")).reason;
+    assert!(reason.contains(&rendered) && reason.contains("shortened"), "{reason}");
+    let config = written_config(&p, &format!("replication[111111111111/{long}]"));
+    assert_eq!(config.rules[0].id.as_deref(), Some(format!("crossrep-{short}").as_str()));
+}
+
+#[test]
+fn a_foreign_rule_of_the_same_role_is_kept_verbatim_in_place_and_ours_takes_a_free_priority() {
+    let theirs = foreign_rule("to-analytics", 1, "analytics-copy");
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .replication(&role_arn(PROD), vec![theirs.clone()])
+        .role(PROD)
+        .build();
+    let p = check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        update replication[111111111111/data]
+        ",
+    );
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(config.rules[0], theirs);
+    assert_eq!(
+        rule_ids(config),
+        [("to-analytics".into(), Some(1)), ("crossrep-replicated-data".into(), Some(2))]
+    );
+}
+
+#[allow(non_snake_case)]
+fn PROD_TO_BACKUP_ONE() -> crossrep_core::desired::DesiredState {
+    want(PROD_TO_BACKUP, ONE)
+}
+
+#[test]
+fn our_existing_rule_is_replaced_in_place_and_keeps_its_free_priority() {
+    // Someone else's rules before and after ours; ours is stale (wrong storage class).
+    let mut stale = foreign_rule("crossrep-replicated-data", 5, "replicated-data");
+    stale.destination.storage_class = Some("GLACIER".into());
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .replication(
+            &role_arn(PROD),
+            vec![foreign_rule("first", 2, "x-copy"), stale, foreign_rule("last", 1, "y-copy")],
+        )
+        .role(PROD)
+        .build();
+    let p = check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        update replication[111111111111/data]
+        ",
+    );
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(
+        rule_ids(config),
+        [("first".into(), Some(2)), ("crossrep-replicated-data".into(), Some(5)), ("last".into(), Some(1))]
+    );
+    assert_eq!(config.rules[1].destination.storage_class.as_deref(), Some("STANDARD"));
+}
+
+#[test]
+fn our_rule_whose_priority_someone_else_took_moves_to_a_free_one() {
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .replication(
+            &role_arn(PROD),
+            vec![foreign_rule("crossrep-replicated-data", 1, "replicated-data"), foreign_rule("theirs", 1, "z-copy")],
+        )
+        .role(PROD)
+        .build();
+    let p = plan(&PROD_TO_BACKUP_ONE(), &a);
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(rule_ids(config), [("crossrep-replicated-data".into(), Some(2)), ("theirs".into(), Some(1))]);
+}
+
+#[test]
+fn crossrep_rules_for_destinations_no_longer_configured_are_left_alone() {
+    // Removing what crossrep no longer needs is `destroy`'s job; `apply` only adds.
+    let old = foreign_rule("crossrep-old-destination", 1, "old-destination");
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .replication(&role_arn(PROD), vec![old.clone()])
+        .role(PROD)
+        .build();
+    let p = plan(&PROD_TO_BACKUP_ONE(), &a);
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(config.rules[0], old);
+    assert_eq!(config.rules[1].priority, Some(2));
+}
+
+#[test]
+fn a_foreign_statement_in_the_destination_policy_is_kept() {
+    let existing = json!({
+        "Version": "2012-10-17",
+        "Id": "their-policy",
+        "Statement": [foreign_statement("replicated-data")]
+    });
+    let a = Actual::sources(ONE)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .policy(existing.clone())
+        .build();
+    let p = check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        update versioning[111111111111/data]
+        update bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+    let doc = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
+    assert_eq!(doc["Id"], "their-policy");
+    let sids: Vec<&str> = statements(doc).iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    assert_eq!(
+        sids,
+        ["DenyInsecureTransport", "CrossrepReplicateObjects111111111111", "CrossrepReplicationBucket111111111111"]
+    );
+    assert_eq!(statements(doc)[0], &foreign_statement("replicated-data"));
+}
+
+#[test]
+fn a_stale_crossrep_statement_is_replaced_not_duplicated() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    // Someone trims our statement and appends their own after it.
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|b| {
+            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+            doc["Statement"][0]["Action"] = json!("s3:ReplicateObject");
+            doc["Statement"].as_array_mut().unwrap().push(foreign_statement("replicated-data"));
+        })
+        .build();
+    let p = check(&d, &a, "update bucket_policy[222222222222/replicated-data]");
+    let doc = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
+    let sids: Vec<&str> = statements(doc).iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    assert_eq!(
+        sids,
+        ["CrossrepReplicateObjects111111111111", "CrossrepReplicationBucket111111111111", "DenyInsecureTransport"]
+    );
+}
+
+#[test]
+fn already_correct_state_has_no_changes() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let p = check(&d, &done, "");
+    assert!(!p.has_changes());
+    assert_eq!(p.pairs.len(), 1);
+}
+
+#[test]
+fn equivalent_documents_in_another_order_are_not_drift() {
+    // IAM and S3 return lists in their own order and one-element lists as strings.
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|b| {
+            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+            doc["Statement"].as_array_mut().unwrap().reverse();
+            doc["Statement"][0]["Action"].as_array_mut().unwrap().reverse();
+        })
+        .edit_role(PROD, |r| {
+            r.trust_policy["Statement"][0]["Principal"]["Service"].as_array_mut().unwrap().reverse();
+        })
+        .build();
+    check(&d, &a, "");
+}
+
+#[test]
+fn a_configuration_of_another_role_is_a_conflict_and_nothing_touches_that_bucket() {
+    let buckets = &[(PROD, "data", "us-east-1"), (PROD, "legacy", "us-east-1")];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let a = Actual::sources(buckets)
+        .at(PROD, "legacy")
+        .replication("arn:aws:iam::111111111111:role/old-replication", vec![foreign_rule("old", 1, "old-copy")])
+        .build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        conflict 111111111111/legacy: its replication configuration uses role `arn:aws:iam::111111111111:role/old-replication`; S3 allows one role per configuration...
+        ",
+    );
+    assert!(!p.changes.iter().any(|c| c.addr.to_string().contains("legacy")), "{}", summary(&p));
+    // The role may not replicate anything for the bucket in conflict.
+    let Some(Resource::RolePolicy { document }) =
+        &change(&p, "role_policy[111111111111/crossrep-replication/crossrep-replication]").after
+    else {
+        panic!()
+    };
+    assert!(!document.to_string().contains("legacy"), "{document}");
+}
+
+#[test]
+fn a_taken_destination_name_is_a_conflict_for_that_pair_only() {
+    // `data` replicates to two destinations; one of the names belongs to a stranger.
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["data"]
+destination = "{bucket}-dr"
+"#;
+    let buckets = &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
+    let d = want(blocks, buckets);
+    let a = Actual::sources(buckets).role(PROD).taken("replicated-data").build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/data-dr]
+        create bucket[222222222222/replicated-logs]
+        update versioning[111111111111/data]
+        update versioning[111111111111/logs]
+        create versioning[222222222222/data-dr]
+        create versioning[222222222222/replicated-logs]
+        create bucket_policy[222222222222/data-dr]
+        create bucket_policy[222222222222/replicated-logs]
+        create replication[111111111111/data]
+        create replication[111111111111/logs]
+        conflict 111111111111/data -> replicated-data: destination bucket name `replicated-data` belongs to another AWS account (BucketAlreadyExists)...
+        ",
+    );
+    let ids = rule_ids(written_config(&p, "replication[111111111111/data]"));
+    assert_eq!(ids, [("crossrep-data-dr".into(), Some(1))]);
+}
+
+#[test]
+fn an_unmanaged_role_is_a_conflict_for_every_pair_of_its_account() {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "staging"
+to = "backup"
+buckets = ["*"]
+destination = "{bucket}-{account}"
+"#;
+    let buckets = &[(PROD, "app1", "us-east-1"), (PROD, "app2", "us-east-1"), (STAGING, "site", "eu-west-1")];
+    let d = want(blocks, buckets);
+    let a = Actual::sources(buckets).unmanaged_role(PROD).build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role[333333333333/crossrep-replication]
+        create role_policy[333333333333/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/site-333333333333]
+        create versioning[222222222222/site-333333333333]
+        update versioning[333333333333/site]
+        create bucket_policy[222222222222/site-333333333333]
+        create replication[333333333333/site]
+        conflict 111111111111/app1: role `crossrep-replication` already exists in 111111111111 and is not managed by crossrep...
+        conflict 111111111111/app2: role `crossrep-replication` already exists in 111111111111 and is not managed by crossrep...
+        ",
+    );
+    assert!(p.changes.iter().all(|c| c.addr.account().as_str() != PROD));
+}
+
+#[test]
+fn v1_rules_are_a_conflict() {
+    let a = Actual::sources(ONE)
+        .replication(&role_arn(PROD), vec![v1_rule("old-style", "old-copy")])
+        .role(PROD)
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "conflict 111111111111/data: its replication configuration has V1 rules (rule-level `Prefix`)...",
+    );
+}
+
+#[test]
+fn more_than_1000_rules_after_the_merge_is_a_conflict() {
+    let rules = |n: i32| (1..=n).map(|i| foreign_rule(&format!("r{i}"), i, "somewhere")).collect::<Vec<_>>();
+    let with = |n| {
+        Actual::sources(ONE)
+            .versioning(Versioning::Enabled)
+            .replication(&role_arn(PROD), rules(n))
+            .role(PROD)
+            .bucket(BACKUP, "replicated-data", "us-east-1")
+            .versioning(Versioning::Enabled)
+            .build()
+    };
+    // 999 + ours = 1000: allowed.
+    let p = check(
+        &PROD_TO_BACKUP_ONE(),
+        &with(999),
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket_policy[222222222222/replicated-data]
+        update replication[111111111111/data]
+        ",
+    );
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(config.rules.last().unwrap().priority, Some(1000));
+    // 1000 + ours: not.
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &with(1000),
+        "conflict 111111111111/data: its replication configuration would have 1001 rules; S3 allows 1000",
+    );
+}
+
+#[test]
+fn suspended_versioning_is_enabled_again() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(PROD, "data")
+        .versioning(Versioning::Suspended)
+        .at(BACKUP, "replicated-data")
+        .versioning(Versioning::Suspended)
+        .build();
+    let p = check(
+        &d,
+        &a,
+        "
+        update versioning[111111111111/data]
+        update versioning[222222222222/replicated-data]
+        ",
+    );
+    let c = change(&p, "versioning[111111111111/data]");
+    assert_eq!(c.before, Some(Resource::Versioning { status: Versioning::Suspended }));
+}
+
+#[test]
+fn trust_policy_drift_updates_the_role_and_keeps_its_tags() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .edit_role(PROD, |r| {
+            r.tags.insert("cost-center".into(), "42".into());
+        })
+        .trust(
+            PROD,
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        )
+        .build();
+    let p = check(&d, &a, "update role[111111111111/crossrep-replication]");
+    let Some(Resource::Role { trust_policy, tags, .. }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    else {
+        panic!()
+    };
+    assert_eq!(trust_policy, &crossrep_core::policy::trust_policy(&acct(PROD)));
+    assert_eq!(tags.get("cost-center").map(String::as_str), Some("42"));
+}
+
+#[test]
+fn role_policy_drift_updates_the_policy() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .role_policy(PROD, json!({"Version": "2012-10-17", "Statement": []}))
+        .build();
+    let p = check(&d, &a, "update role_policy[111111111111/crossrep-replication/crossrep-replication]");
+    // Only the role policy: the role itself and everything else are fine.
+    assert_eq!(p.changes.len(), 1);
+}
+
+#[test]
+fn a_new_source_bucket_extends_the_role_policy() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let buckets = &[(PROD, "data", "us-east-1"), (PROD, "more", "us-east-1")];
+    let a = Actual::from_state(done).bucket(PROD, "more", "us-east-1").build();
+    let p = check(
+        &want(PROD_TO_BACKUP, buckets),
+        &a,
+        "
+        update role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-more]
+        update versioning[111111111111/more]
+        create versioning[222222222222/replicated-more]
+        create bucket_policy[222222222222/replicated-more]
+        create replication[111111111111/more]
+        ",
+    );
+    let Some(Resource::RolePolicy { document }) =
+        &change(&p, "role_policy[111111111111/crossrep-replication/crossrep-replication]").after
+    else {
+        panic!()
+    };
+    let text = document.to_string();
+    assert!(text.contains("arn:aws:s3:::data") && text.contains("arn:aws:s3:::more"), "{text}");
+}
+
+#[test]
+fn a_bucket_read_error_is_a_conflict() {
+    let buckets = &[(PROD, "data", "us-east-1"), (PROD, "locked", "us-east-1"), (PROD, "other", "us-east-1")];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let a = Actual::sources(buckets)
+        .role(PROD)
+        .at(PROD, "locked")
+        .error("AccessDenied: Access Denied")
+        .bucket(BACKUP, "replicated-other", "us-east-1")
+        .error("SlowDown: throttled past retries")
+        .build();
+    check(
+        &d,
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        conflict 111111111111/locked: could not read source bucket `locked`: AccessDenied: Access Denied
+        conflict 111111111111/other -> replicated-other: could not read destination bucket `replicated-other`: SlowDown: throttled past retries
+        ",
+    );
+}
+
+#[test]
+fn an_undiscovered_source_bucket_is_a_conflict() {
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &Actual::new().role(PROD).build(),
+        "conflict 111111111111/data: source bucket `data` was not discovered",
+    );
+}
+
+#[test]
+fn two_destinations_for_one_source_make_one_replication_change_with_two_rules() {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+destination = "archive-{bucket}"
+destination_region = "eu-west-1"
+storage_class = "DEEP_ARCHIVE"
+delete_markers = false
+owner = "source"
+"#;
+    let d = want(blocks, ONE);
+    let p = check(
+        &d,
+        &Actual::sources(ONE).role(PROD).build(),
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/archive-data]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/archive-data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/archive-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+    let config = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(
+        rule_ids(config),
+        [("crossrep-archive-data".into(), Some(1)), ("crossrep-replicated-data".into(), Some(2))]
+    );
+    let archive = &config.rules[0];
+    assert_eq!(archive.destination.storage_class.as_deref(), Some("DEEP_ARCHIVE"));
+    assert_eq!(archive.delete_marker_replication, Some(false));
+    assert!(!archive.destination.owner_override);
+    // Replicas keep their owner: no BucketOwnerEnforced on that destination.
+    assert_eq!(
+        change(&p, "bucket[222222222222/archive-data]").after,
+        Some(Resource::Bucket {
+            tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
+            object_ownership: None,
+        })
+    );
+    // The replication waits for both destinations.
+    let deps = &change(&p, "replication[111111111111/data]").depends_on;
+    for d in ["bucket_policy[222222222222/archive-data]", "bucket_policy[222222222222/replicated-data]"] {
+        assert!(deps.iter().any(|a| a.to_string() == d), "{d}");
+    }
+}
+
+#[test]
+fn same_account_replication_has_no_destination_account_or_owner_override() {
+    let block = r#"
+[[replication]]
+from = "prod"
+to = "prod"
+buckets = ["*"]
+destination_region = "eu-west-1"
+"#;
+    let p = plan(&want(block, ONE), &Actual::sources(ONE).build());
+    let rule = &written_config(&p, "replication[111111111111/data]").rules[0];
+    assert_eq!(rule.destination.account, None);
+    assert!(!rule.destination.owner_override);
+}
+
+#[test]
+fn rule_options_reach_the_rule() {
+    let block = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+prefix = "exports/"
+tags = { replicate = "yes" }
+delete_markers = false
+replication_time = true
+storage_class = "STANDARD_IA"
+"#;
+    let d = want(block, ONE);
+    let p = check(&d, &Actual::sources(ONE).build(), "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+    ");
+    let rule = serde_json::to_value(&written_config(&p, "replication[111111111111/data]").rules[0]).unwrap();
+    assert_eq!(rule["filter"], json!({"prefix": "exports/", "tags": {"replicate": "yes"}}));
+    assert_eq!(rule["delete_marker_replication"], false);
+    assert_eq!(rule["destination"]["storage_class"], "STANDARD_IA");
+    assert_eq!(rule["destination"]["replication_time_minutes"], 15);
+    assert_eq!(rule["destination"]["metrics_minutes"], 15);
+}
+
+#[test]
+fn an_existing_unmanaged_destination_bucket_is_used_not_recreated_or_retagged() {
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .tags(&[("owner", "dr-team")])
+        .versioning(Versioning::Enabled)
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        update versioning[111111111111/data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+}
+
+#[test]
+fn an_oversized_destination_policy_is_a_conflict_and_its_rule_is_not_written() {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+destination = "{bucket}-dr"
+"#;
+    let huge: Vec<serde_json::Value> = (0..200)
+        .map(|i| json!({"Sid": format!("Theirs{i}"), "Effect": "Deny", "Principal": "*",
+                         "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::data-dr/some/long/prefix/*"}))
+        .collect();
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "data-dr", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .policy(json!({"Version": "2012-10-17", "Statement": huge}))
+        .build();
+    let p = check(
+        &want(blocks, ONE),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        conflict 111111111111/data -> data-dr: the merged policy of destination `data-dr` would be ...
+        ",
+    );
+    let ids = rule_ids(written_config(&p, "replication[111111111111/data]"));
+    assert_eq!(ids, [("crossrep-replicated-data".into(), Some(1))]);
+}
+
+#[test]
+fn two_sources_into_one_destination_are_both_conflicts() {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "staging"
+to = "backup"
+buckets = ["*"]
+"#;
+    let buckets = &[(PROD, "data", "us-east-1"), (STAGING, "data", "eu-west-1")];
+    check(
+        &want(blocks, buckets),
+        &Actual::sources(buckets).build(),
+        "
+        conflict 111111111111/data -> replicated-data: destination `replicated-data` is also the destination of `data` (333333333333)...
+        conflict 333333333333/data -> replicated-data: destination `replicated-data` is also the destination of `data` (111111111111)...
+        ",
+    );
+}
+
+fn json_of(p: &Plan) -> String {
+    serde_json::to_string_pretty(p).unwrap()
+}
+
+/// A plan touching every kind of resource, merge and conflict.
+fn rich_plan() -> Plan {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+[[replication]]
+from = "staging"
+to = "backup"
+buckets = ["*"]
+destination = "{bucket}-{account}-{region}"
+tags = { a = "1", b = "2" }
+delete_markers = false
+replication_time = true
+"#;
+    let buckets = &[
+        (PROD, "data", "us-east-1"),
+        (PROD, "legacy", "us-east-1"),
+        (PROD, "analytics-clickstream-raw-events-partitioned-by-day-v2", "eu-west-1"),
+        (STAGING, "web", "eu-west-1"),
+        (STAGING, "api", "us-east-1"),
+    ];
+    let a = Actual::sources(buckets)
+        .at(PROD, "data")
+        .replication(&role_arn(PROD), vec![foreign_rule("theirs", 1, "elsewhere")])
+        .at(PROD, "legacy")
+        .replication("arn:aws:iam::111111111111:role/other", vec![])
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .policy(json!({"Version": "2012-10-17", "Statement": foreign_statement("replicated-data")}))
+        .role(STAGING)
+        .trust(STAGING, json!({}))
+        .taken("api-333333333333-us-east-1")
+        .build();
+    plan(&want(blocks, buckets), &a)
+}
+
+#[test]
+fn plans_are_deterministic() {
+    let first = json_of(&rich_plan());
+    for _ in 0..3 {
+        assert_eq!(json_of(&rich_plan()), first);
+    }
+    // Listing and state given in another order make the same plan.
+    let d1 = want(PROD_TO_BACKUP, &[(PROD, "bbb", "us-east-1"), (PROD, "aaa", "eu-west-1"), (STAGING, "ccc", "eu-west-1")]);
+    let d2 = want(PROD_TO_BACKUP, &[(STAGING, "ccc", "eu-west-1"), (PROD, "aaa", "eu-west-1"), (PROD, "bbb", "us-east-1")]);
+    let a1 = Actual::sources(&[(PROD, "bbb", "us-east-1"), (PROD, "aaa", "eu-west-1")]).build();
+    let a2 = Actual::sources(&[(PROD, "aaa", "eu-west-1"), (PROD, "bbb", "us-east-1")]).build();
+    assert_eq!(json_of(&plan(&d1, &a1)), json_of(&plan(&d2, &a2)));
+}
+
+#[test]
+fn a_plan_round_trips_through_json() {
+    let p = rich_plan();
+    assert!(p.has_changes() && !p.conflicts.is_empty() && p.pairs.iter().any(|s| s.shortened_from.is_some()));
+    let text = serde_json::to_string(&p).unwrap();
+    let back: Plan = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+}

@@ -1,0 +1,3 @@
+pub mod apply;
+pub mod init;
+pub mod plan;

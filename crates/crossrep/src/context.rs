@@ -1,0 +1,46 @@
+//! What plan and apply share: load the config, build sessions, check identities, discover,
+//! and plan.
+
+use anyhow::Context as _;
+use crossrep_aws::{discover, Sessions};
+use crossrep_core::config::Config;
+use crossrep_core::desired::desired;
+use crossrep_core::plan::{plan, Plan};
+
+use crate::progress::Bars;
+use crate::Global;
+
+pub struct Context {
+    pub config: Config,
+    pub sessions: Sessions,
+    pub concurrency: usize,
+    pub bars: Bars,
+}
+
+impl Context {
+    pub async fn load(global: &Global) -> anyhow::Result<Context> {
+        // Config errors carry file, line, column and key already.
+        let config = Config::load(&global.config)?;
+        let sessions = Sessions::new(&config).await?;
+        let concurrency = global.concurrency.unwrap_or(config.settings.concurrency);
+        Ok(Context {
+            config,
+            sessions,
+            concurrency,
+            bars: Bars::new(global.progress),
+        })
+    }
+
+    /// Identity checks, discovery, planning. Reads only.
+    pub async fn plan(&self) -> anyhow::Result<Plan> {
+        self.sessions.verify_identities().await?;
+        let listing = discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
+            .await
+            .context("listing source buckets")?;
+        let desired = desired(&self.config, &listing);
+        let actual = discover::discover(&desired, &self.sessions, self.concurrency, &self.bars)
+            .await
+            .context("discovering the current state")?;
+        Ok(plan(&desired, &actual))
+    }
+}
