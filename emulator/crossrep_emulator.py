@@ -339,6 +339,24 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
 S3Response._bucket_response = _patched_bucket_response  # type: ignore[method-assign]
 
 
+# GetBucketVersioning of a bucket that never had versioning: moto answers with an empty
+# `<GetBucketVersioningResponse/>` root, which the AWS SDKs reject (they expect
+# `<VersioningConfiguration/>`, which is what S3 sends). Answer like S3 for every state.
+
+def _patched_get_bucket_versioning(self: S3Response) -> Any:
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}'
+        "</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+S3Response.get_bucket_versioning = _patched_get_bucket_versioning  # type: ignore[method-assign]
+
+
 # ListBuckets pagination (moto truncates at max-buckets but never returns a ContinuationToken
 # and ignores continuation-token, so a paginating client silently loses buckets).
 
