@@ -197,15 +197,17 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
     pairs.retain(|p| !destinations.contains(&(p.source.account.clone(), p.source.bucket.clone())));
 
     // The same (source, destination) from two blocks: the first block wins, silently — it is
-    // the same replication. Two different sources into one destination is a conflict.
+    // the same replication. Two different sources into one destination is a conflict, and so
+    // is one name in two destination accounts: bucket names are global, and rule IDs
+    // (`crossrep-<destination>`) would collide.
     pairs.sort_by(|a, b| {
         (&a.source, &a.destination, a.block).cmp(&(&b.source, &b.destination, b.block))
     });
     pairs.dedup_by(|b, a| a.source == b.source && a.destination == b.destination);
-    let mut by_dest: BTreeMap<(AccountId, BucketName), Vec<usize>> = BTreeMap::new();
+    let mut by_dest: BTreeMap<BucketName, Vec<usize>> = BTreeMap::new();
     for (i, p) in pairs.iter().enumerate() {
         by_dest
-            .entry((p.destination.account.clone(), p.destination.bucket.clone()))
+            .entry(p.destination.bucket.clone())
             .or_default()
             .push(i);
     }

@@ -938,3 +938,29 @@ fn a_plan_round_trips_through_json() {
     assert_eq!(back, p);
     assert_eq!(serde_json::to_string(&back).unwrap(), text);
 }
+
+/// Two blocks of one source into two destination accounts with the same template gave two
+/// pairs with the same destination name: two `CreateBucket`s of one global name, and two
+/// rules with one ID and one priority in the source's configuration.
+#[test]
+fn one_destination_name_in_two_destination_accounts_is_a_conflict() {
+    let blocks = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+destination = "{bucket}-copy"
+[[replication]]
+from = "prod"
+to = "staging"
+buckets = ["*"]
+destination = "{bucket}-copy"
+"#;
+    check(
+        &want(blocks, ONE),
+        &Actual::sources(ONE).build(),
+        "
+        conflict 111111111111/data -> data-copy: destination `data-copy` is also the destination of...
+        ",
+    );
+}
