@@ -257,7 +257,9 @@ pub fn merge_replication(
     }
 }
 
-/// Canonical form for comparing configurations: an empty filter prefix is no prefix.
+/// Canonical form for comparing configurations: an empty filter prefix is no prefix, and `And`
+/// is a shape, not a meaning (S3 requires it for a prefix with a tag or for several tags, and
+/// returns it so: crossrep's rules come back with `and: true`).
 fn canonical(c: &ReplicationConfiguration) -> ReplicationConfiguration {
     let mut c = c.clone();
     for r in &mut c.rules {
@@ -265,6 +267,7 @@ fn canonical(c: &ReplicationConfiguration) -> ReplicationConfiguration {
             if f.prefix.as_deref() == Some("") {
                 f.prefix = None;
             }
+            f.and = f.tags.len() > 1 || (f.prefix.is_some() && !f.tags.is_empty());
         }
     }
     c

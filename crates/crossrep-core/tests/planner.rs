@@ -964,3 +964,29 @@ destination = "{bucket}-copy"
         ",
     );
 }
+
+/// S3 writes a filter with a prefix and a tag, or several tags, as `And`, and discovery reads
+/// it back with `and: true`: that is the rule crossrep wrote, not drift (it made every second
+/// `apply` rewrite the configuration).
+#[test]
+fn tag_filters_read_back_as_and_are_not_drift() {
+    let block = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+prefix = "exports/"
+tags = { replicate = "yes" }
+delete_markers = false
+"#;
+    let d = want(block, ONE);
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(PROD, "data")
+        .edit(|b| {
+            let config = b.replication.as_mut().unwrap().as_mut().unwrap();
+            config.rules[0].filter.as_mut().unwrap().and = true;
+        })
+        .build();
+    check(&d, &a, "");
+}
