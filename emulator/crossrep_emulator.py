@@ -791,6 +791,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--verbose", action="store_true", help="log every request (werkzeug)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="exit when the process that started us exits (test harnesses)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
@@ -801,6 +803,20 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+
+    if args.exit_with_parent:
+        # A test binary cannot always stop what it started (a panic, a killed run): the server
+        # watches its parent and leaves with it, so no emulator outlives its tests.
+        import threading
+
+        parent = os.getppid()
+
+        def _watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=_watch, daemon=True).start()
 
     app = build_app(args.latency_ms)
     print(f"crossrep emulator (moto) on http://127.0.0.1:{args.port} "

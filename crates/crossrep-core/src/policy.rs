@@ -221,8 +221,8 @@ pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Value {
 }
 
 /// A canonical form for comparing policy documents: IAM and S3 may return a one-element list as
-/// a string (and vice versa) and do not promise an order for lists of actions or resources, or
-/// for statements. Order never changes what a policy means.
+/// a string (and vice versa) and do not promise an order for lists of actions or resources, for
+/// statements, or for the keys of an object. Order never changes what a policy means.
 pub fn normalize(doc: &Value) -> Value {
     match doc {
         Value::Array(items) => {
@@ -235,7 +235,12 @@ pub fn normalize(doc: &Value) -> Value {
                 Value::Array(items)
             }
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        // Keys sorted too: lists above are sorted by their text, which must not depend on the
+        // order the service returned the keys in (serde_json keeps insertion order here).
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, normalize(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
         other => other.clone(),
     }
 }

@@ -990,3 +990,35 @@ delete_markers = false
         .build();
     check(&d, &a, "");
 }
+
+/// IAM and S3 do not promise to return a policy's keys in the order they were written; the
+/// comparison sorted statements by their text, so reordered keys reordered the statements and
+/// looked like drift.
+#[test]
+fn policies_read_back_with_keys_in_another_order_are_not_drift() {
+    fn reverse_keys(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                serde_json::Value::Object(m.iter().rev().map(|(k, v)| (k.clone(), reverse_keys(v))).collect())
+            }
+            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(reverse_keys).collect()),
+            other => other.clone(),
+        }
+    }
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|b| {
+            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+            *doc = reverse_keys(doc);
+        })
+        .edit_role(PROD, |r| {
+            r.trust_policy = reverse_keys(&r.trust_policy);
+            for doc in r.inline_policies.values_mut() {
+                *doc = reverse_keys(doc);
+            }
+        })
+        .build();
+    check(&d, &a, "");
+}

@@ -1,0 +1,263 @@
+//! The plan/apply user story: every bucket of a source account replicated into a destination
+//! account, merged with what was already there, and idempotent.
+
+use serde_json::json;
+
+use crossrep_core::model::{Destination, Filter, ReplicationConfiguration, Rule};
+use crossrep_core::policy::{resource_matches, ROLE_POLICY_NAME};
+
+use crate::harness::*;
+
+fn foreign_rule(dest_bucket: &str) -> Rule {
+    Rule {
+        id: Some("their-rule".into()),
+        priority: Some(1),
+        enabled: true,
+        prefix: None,
+        filter: Some(Filter { prefix: Some("logs/".into()), ..Filter::default() }),
+        delete_marker_replication: Some(false),
+        sse_kms_encrypted_objects: None,
+        replica_modifications: None,
+        existing_object_replication: None,
+        destination: Destination {
+            bucket: format!("arn:aws:s3:::{dest_bucket}"),
+            account: None,
+            storage_class: Some("STANDARD_IA".into()),
+            owner_override: false,
+            replica_kms_key_id: None,
+            replication_time_minutes: None,
+            metrics_enabled: false,
+            metrics_minutes: None,
+        },
+    }
+}
+
+/// SPEC §4 end to end: regions, a long name, an existing rule of the same role, a destination
+/// policy written by someone else; then plan says nothing to do and a second apply writes
+/// nothing at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_replicates_every_bucket_and_is_idempotent() {
+    let env = Env::new(1);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let role_arn = format!("arn:aws:iam::{}:role/crossrep-replication", env.src);
+
+    let eu = env.bucket("eu-data");
+    let us = env.bucket("us-data");
+    let long = env.bucket(&"l".repeat(56));
+    let merged = env.bucket("merged");
+    let their_target = env.bucket("their-target");
+    create_bucket(src, &eu, "eu-west-1").await;
+    create_bucket(src, &us, "us-east-1").await;
+    create_bucket(src, &long, "us-east-1").await;
+    create_bucket(src, &merged, "us-east-1").await;
+    put_object(src, &us, "us-east-1", "hello.txt", "hi").await;
+    // `merged` already replicates (with crossrep's role) into a bucket of the source account,
+    // under a rule crossrep did not write.
+    enable_versioning(src, &merged, "us-east-1").await;
+    create_bucket(src, &their_target, "us-east-1").await;
+    enable_versioning(src, &their_target, "us-east-1").await;
+    let existing = ReplicationConfiguration { role: role_arn.clone(), rules: vec![foreign_rule(&their_target)] };
+    put_replication(src, &merged, "us-east-1", &existing).await;
+    // Its destination exists already, with a policy someone else wrote.
+    let merged_dest = format!("replicated-{merged}");
+    create_bucket(dst, &merged_dest, "us-east-1").await;
+    let theirs = json!({
+        "Sid": "TheirAuditRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:root", env.dst)},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{merged_dest}/*"),
+    });
+    put_policy(dst, &merged_dest, "us-east-1", &json!({"Version": "2012-10-17", "Statement": [theirs.clone()]})).await;
+
+    // Exclude the foreign rule's target so it is not a source itself.
+    env.write_config(&format!("exclude = [\"{their_target}\"]"));
+
+    let plan = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(2), "{}{}", stdout(&plan), stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains(&format!("# bucket[{}/replicated-{eu}] will be created", env.dst)), "{text}");
+    assert!(text.contains("Shortened destination names:"), "{text}");
+    assert!(text.contains("Plan: "), "{text}");
+
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(apply.status.success(), "{}{}", stdout(&apply), stderr(&apply));
+    assert!(stdout(&apply).contains("Apply complete!"), "{}", stdout(&apply));
+
+    // Every source has crossrep's rule; `merged` kept the foreign rule, first and unchanged.
+    let long_dest = {
+        let (name, from) = crossrep_core::names::shorten_bucket_name(&format!("replicated-{long}")).unwrap();
+        assert!(from.is_some());
+        name.to_string()
+    };
+    let pairs = [
+        (&eu, "eu-west-1", format!("replicated-{eu}")),
+        (&us, "us-east-1", format!("replicated-{us}")),
+        (&long, "us-east-1", long_dest),
+        (&merged, "us-east-1", merged_dest.clone()),
+    ];
+    for (source, r, dest) in &pairs {
+        assert_eq!(versioning(src, source, r).await.as_deref(), Some("Enabled"), "{source}");
+        assert_eq!(versioning(dst, dest, r).await.as_deref(), Some("Enabled"), "{dest}");
+        let cfg = get_replication(src, source, r).await;
+        assert_eq!(cfg.role, role_arn);
+        let ours = cfg
+            .rules
+            .iter()
+            .find(|rule| rule.id.as_deref() == Some(&format!("crossrep-{dest}")))
+            .unwrap_or_else(|| panic!("no crossrep rule on {source}: {cfg:#?}"));
+        assert_eq!(ours.destination.bucket, format!("arn:aws:s3:::{dest}"));
+        assert_eq!(ours.destination.account.as_deref(), Some(env.dst.as_str()));
+        assert!(ours.destination.owner_override);
+        assert_eq!(ours.delete_marker_replication, Some(true));
+        // The destination policy lets the role replicate.
+        let policy = get_policy(dst, dest, r).await;
+        let statements = policy["Statement"].as_array().unwrap();
+        let grant = statements
+            .iter()
+            .find(|s| s["Sid"] == format!("CrossrepReplicateObjects{}", env.src))
+            .unwrap_or_else(|| panic!("no crossrep statement on {dest}: {policy}"));
+        assert_eq!(grant["Principal"]["AWS"], role_arn);
+        assert_eq!(grant["Resource"], format!("arn:aws:s3:::{dest}/*"));
+    }
+    let merged_cfg = get_replication(src, &merged, "us-east-1").await;
+    assert_eq!(merged_cfg.rules.len(), 2);
+    assert_eq!(merged_cfg.rules[0], existing.rules[0], "the foreign rule must survive verbatim");
+    assert_eq!(merged_cfg.rules[1].priority, Some(2), "priorities stay unique");
+    let merged_policy = get_policy(dst, &merged_dest, "us-east-1").await;
+    assert_eq!(merged_policy["Statement"][0], theirs, "the foreign statement must survive verbatim");
+    assert_eq!(merged_policy["Statement"].as_array().unwrap().len(), 3);
+
+    // The role trusts S3 and Batch Operations of its own account, and covers every pair.
+    let role = src.iam.get_role().role_name("crossrep-replication").send().await.unwrap();
+    let role = role.role().unwrap();
+    assert!(role.tags().iter().any(|t| t.key() == "managed-by" && t.value() == "crossrep"));
+    let doc = src
+        .iam
+        .get_role_policy()
+        .role_name("crossrep-replication")
+        .policy_name(ROLE_POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let text = doc.policy_document();
+    let text = if text.starts_with('%') {
+        percent_decode(text)
+    } else {
+        text.to_string()
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let covers = |sid: &str, arn: &str| {
+        doc["Statement"].as_array().unwrap().iter().any(|s| {
+            s["Sid"].as_str().unwrap().starts_with(sid)
+                && s["Resource"].as_array().unwrap().iter().any(|r| resource_matches(r.as_str().unwrap(), arn))
+        })
+    };
+    for (source, _, dest) in &pairs {
+        assert!(covers("CrossrepSourceBuckets", &format!("arn:aws:s3:::{source}")), "{source}");
+        assert!(covers("CrossrepSourceObjects", &format!("arn:aws:s3:::{source}/k")), "{source}");
+        assert!(covers("CrossrepDestinationObjects", &format!("arn:aws:s3:::{dest}/k")), "{dest}");
+    }
+
+    // Nothing left to do, and a second apply writes nothing.
+    let again = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}{}", stdout(&again), stderr(&again));
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+    let (src_writes, dst_writes) = (env.emu.writes(&env.src), env.emu.writes(&env.dst));
+    let second = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(second.status.success(), "{}{}", stdout(&second), stderr(&second));
+    assert!(stdout(&second).contains("No changes."));
+    assert_eq!(env.emu.writes(&env.src), src_writes, "second apply wrote to the source account");
+    assert_eq!(env.emu.writes(&env.dst), dst_writes, "second apply wrote to the destination account");
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A configuration with another role is someone else's: reported, untouched, and the other
+/// buckets are still applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_replicating_with_another_role_is_a_conflict_left_alone() {
+    let env = Env::new(2);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let theirs = env.bucket("theirs");
+    let target = env.bucket("target");
+    let fine = env.bucket("fine");
+    for b in [&theirs, &target, &fine] {
+        create_bucket(src, b, "us-east-1").await;
+    }
+    enable_versioning(src, &theirs, "us-east-1").await;
+    enable_versioning(src, &target, "us-east-1").await;
+    let other = ReplicationConfiguration {
+        role: format!("arn:aws:iam::{}:role/their-replication", env.src),
+        rules: vec![foreign_rule(&target)],
+    };
+    put_replication(src, &theirs, "us-east-1", &other).await;
+    env.write_config(&format!("exclude = [\"{target}\"]"));
+
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    let out = stdout(&apply);
+    assert!(apply.status.success(), "{out}{}", stderr(&apply));
+    assert!(out.contains("Conflicts: these buckets are left exactly as they are"), "{out}");
+    assert!(out.contains(&format!("! {theirs} ({})", env.src)), "{out}");
+    assert!(out.contains("their-replication"), "{out}");
+    assert!(!out.contains(&format!("replicated-{theirs}")), "nothing may be planned for it: {out}");
+    assert_eq!(get_replication(src, &theirs, "us-east-1").await, other);
+    assert_eq!(
+        get_replication(src, &fine, "us-east-1").await.rules[0].id.as_deref(),
+        Some(format!("crossrep-replicated-{fine}").as_str())
+    );
+}
+
+/// SPEC §3: apply without a TTY needs `--yes`; a saved plan is refused once stale.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_needs_yes_without_a_tty_and_refuses_a_stale_plan() {
+    let env = Env::new(3);
+    let admin = env.admin().await;
+    create_bucket(admin.src(), &env.bucket("one"), "us-east-1").await;
+    env.write_config("");
+
+    let before = env.emu.requests(&env.src);
+    let no_yes = env.crossrep().arg("apply").output().unwrap();
+    assert_eq!(no_yes.status.code(), Some(1));
+    assert!(stderr(&no_yes).contains("--yes"), "{}", stderr(&no_yes));
+    assert_eq!(env.emu.requests(&env.src), before, "it must stop before calling AWS");
+    assert_eq!(env.emu.requests(&env.dst), 0, "it must stop before calling AWS");
+
+    let plan = env.crossrep().args(["plan", "--out", "plan.json"]).output().unwrap();
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    // The accounts change after the plan was made.
+    create_bucket(admin.src(), &env.bucket("two"), "us-east-1").await;
+    let stale = env.crossrep().args(["apply", "plan.json"]).output().unwrap();
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(stderr(&stale).contains("stale"), "{}", stderr(&stale));
+    let seeding_writes = 2; // the two CreateBucket calls above
+    assert_eq!(env.emu.writes(&env.src), seeding_writes, "a refused plan writes nothing");
+    assert_eq!(env.emu.writes(&env.dst), 0, "a refused plan writes nothing");
+
+    // A fresh saved plan applies without a question.
+    let plan = env.crossrep().args(["plan", "--out", "plan.json", "--format", "json"]).output().unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(parsed["format_version"], 1);
+    let applied = env.crossrep().args(["apply", "plan.json"]).output().unwrap();
+    assert!(applied.status.success(), "{}{}", stdout(&applied), stderr(&applied));
+    assert_eq!(
+        versioning(admin.dst(), &format!("replicated-{}", env.bucket("two")), "us-east-1").await.as_deref(),
+        Some("Enabled")
+    );
+}

@@ -1,0 +1,68 @@
+//! Bad input and wrong credentials: a clear error, exit 1, and nothing written.
+
+use crate::harness::*;
+
+/// Credentials that act in another account must stop everything before any write.
+#[test]
+fn credentials_of_another_account_are_refused_before_any_write() {
+    let env = Env::new(10);
+    let wrong = "999999999910";
+    let text = env
+        .accounts_toml()
+        .replace(&format!("arn:aws:iam::{}:role/admin", env.src), &format!("arn:aws:iam::{wrong}:role/admin"));
+    env.write_raw_config(&format!(
+        "{text}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\n"
+    ));
+    for args in [&["plan"][..], &["apply", "--yes"][..]] {
+        let out = env.crossrep().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(&env.src) && err.contains(wrong), "must name both ids: {err}");
+        assert!(err.contains("nothing was written"), "{err}");
+    }
+    for account in [&env.src, &env.dst, &wrong.to_string()] {
+        assert_eq!(env.emu.writes(account), 0, "{account}");
+    }
+}
+
+/// Malformed configs: file, line, column and key in the message, exit 1, no request at all.
+#[test]
+fn malformed_configs_name_the_place_and_touch_nothing() {
+    let env = Env::new(11);
+    let good = format!(
+        "{}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\n",
+        env.accounts_toml()
+    );
+    let cases = [
+        (good.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nbuckts = [\"x\"]"), "crossrep.toml:17:1: `buckts`", "unknown field"),
+        (good.replace(&format!("id = \"{}\"", env.src), "id = \"12345\""), "crossrep.toml:2:6: `accounts.prod.id`", "12 digits"),
+        (
+            good.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\""),
+            "crossrep.toml:17:15: `replication[0].destination`",
+            "bucket names cannot contain",
+        ),
+        (good.replace("to = \"backup\"", "to = \"bakup\""), "crossrep.toml:14:6: `replication[0].to`", "no account named `bakup`"),
+    ];
+    for (text, place, what) in cases {
+        env.write_raw_config(&text);
+        let out = env.crossrep().arg("plan").output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains(place), "expected `{place}` in: {err}");
+        assert!(err.contains(what), "expected `{what}` in: {err}");
+    }
+    assert_eq!(env.emu.requests(&env.src), 0);
+    assert_eq!(env.emu.requests(&env.dst), 0);
+}
+
+#[test]
+fn init_writes_an_example_that_parses_and_refuses_to_overwrite() {
+    let env = Env::new(12);
+    let out = env.crossrep().arg("init").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(env.dir.path().join("crossrep.toml")).unwrap();
+    crossrep_core::config::Config::parse(&text, std::path::Path::new("crossrep.toml")).unwrap();
+    let again = env.crossrep().arg("init").output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("--force"));
+}
