@@ -1,0 +1,380 @@
+//! The planner's convergence property, for generated configs, listings and actual states:
+//! `plan(d, apply_in_memory(a, plan(d, a)))` has no changes and the same conflicts, and no
+//! plan drops a rule or statement crossrep does not own (`fixtures::assert_invariants`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::model::{ActualState, Rule, Versioning};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::fixtures::*;
+
+/// Source accounts (name, id, home region) and the destination accounts blocks may use.
+const SOURCES: &[(&str, &str)] = &[("prod", PROD), ("staging", STAGING), ("dev", "444444444444")];
+const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "us-west-2"];
+const STEMS: &[&str] = &[
+    "data",
+    "logs",
+    "app",
+    "cdk-assets",
+    "media",
+    "raw.events",
+    "analytics-clickstream-raw-events-partitioned-by-day",
+];
+const PATTERNS: &[&str] = &[r#"["*"]"#, r#"["data-*", "logs-*"]"#, r#"["*-1", "*-2", "app-*"]"#, r#"["*a*"]"#];
+const TEMPLATES: &[&str] = &[
+    "replicated-{bucket}",
+    "{bucket}-{account}",
+    "dr-{region}-{bucket}",
+    "backup-of-{bucket}-from-{account}-in-{region}-to-{dest_account}",
+    "{bucket}-copy",
+];
+const CLASSES: &[&str] = &["STANDARD", "STANDARD_IA", "GLACIER_IR", "DEEP_ARCHIVE"];
+
+#[derive(Debug, Clone)]
+struct Block {
+    from: usize,
+    /// Into staging (a source account too) rather than backup.
+    to_staging: bool,
+    pattern: usize,
+    exclude: bool,
+    template: usize,
+    fixed_region: Option<usize>,
+    class: usize,
+    delete_markers: bool,
+    prefix: bool,
+    tags: bool,
+    owner_source: bool,
+    rtc: bool,
+}
+
+fn block() -> impl Strategy<Value = Block> {
+    (
+        (0..SOURCES.len(), prop::bool::weighted(0.15), 0..PATTERNS.len(), any::<bool>(), 0..TEMPLATES.len()),
+        (
+            prop::option::weighted(0.3, 0..REGIONS.len()),
+            0..CLASSES.len(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+        ),
+    )
+        .prop_map(|((from, to_staging, pattern, exclude, template), (fixed_region, class, dm, prefix, tags, owner_source, rtc))| Block {
+            from,
+            to_staging,
+            pattern,
+            exclude,
+            template,
+            fixed_region,
+            class,
+            delete_markers: dm,
+            prefix,
+            tags,
+            owner_source,
+            rtc,
+        })
+}
+
+fn toml(blocks: &[Block], role_name: Option<&str>) -> String {
+    let mut s = String::from("[accounts.dev]\nid = \"444444444444\"\nregion = \"ap-southeast-2\"\n");
+    for b in blocks {
+        s += "[[replication]]\n";
+        s += &format!("from = \"{}\"\n", SOURCES[b.from].0);
+        s += &format!("to = \"{}\"\n", if b.to_staging { "staging" } else { "backup" });
+        s += &format!("buckets = {}\n", PATTERNS[b.pattern]);
+        if b.exclude {
+            s += "exclude = [\"cdk-*\", \"*-4\"]\n";
+        }
+        s += &format!("destination = \"{}\"\n", TEMPLATES[b.template]);
+        if let Some(r) = b.fixed_region {
+            s += &format!("destination_region = \"{}\"\n", REGIONS[r]);
+        }
+        s += &format!("storage_class = \"{}\"\n", CLASSES[b.class]);
+        s += &format!("delete_markers = {}\n", b.delete_markers && !b.tags);
+        if b.prefix {
+            s += "prefix = \"exports/\"\n";
+        }
+        if b.tags {
+            s += "tags = { replicate = \"yes\", tier = \"gold\" }\n";
+        }
+        if b.owner_source {
+            s += "owner = \"source\"\n";
+        }
+        s += &format!("replication_time = {}\n", b.rtc);
+    }
+    if let Some(r) = role_name {
+        s += &format!("[settings]\nrole_name = \"{r}\"\n");
+    }
+    s
+}
+
+/// `(source account index, stem, number, region)`.
+fn listed() -> impl Strategy<Value = Vec<(usize, usize, u8, usize)>> {
+    prop::collection::vec((0..SOURCES.len(), 0..STEMS.len(), 0..5u8, 0..REGIONS.len()), 0..=20)
+}
+
+/// What discovery sees of one source bucket.
+#[derive(Debug, Clone)]
+enum Repl {
+    None,
+    /// Our role; foreign rules with these (unique) priorities, and maybe a stale rule of ours at
+    /// the given position with the next free priority.
+    SameRole { foreign: BTreeSet<i32>, stale_ours_at: Option<usize> },
+    OtherRole,
+    V1,
+    /// Our role and enough foreign rules to reach S3's 1,000-rule limit.
+    Full,
+}
+
+#[derive(Debug, Clone)]
+struct SourceKnob {
+    missing: bool,
+    error: bool,
+    versioning: Versioning,
+    repl: Repl,
+}
+
+#[derive(Debug, Clone)]
+struct DestKnob {
+    exists: bool,
+    versioning: Versioning,
+    /// 0 none, 1 foreign statement, 2 foreign + stale crossrep statement, 3 single foreign
+    /// statement object, 4 another account's crossrep statements, 5 too big to merge into.
+    policy: u8,
+    taken: bool,
+    error: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RoleKnob {
+    Unlooked,
+    Absent,
+    Managed,
+    DriftedTrust,
+    DriftedPolicy,
+    Unmanaged,
+}
+
+fn versioning() -> impl Strategy<Value = Versioning> {
+    prop_oneof![Just(Versioning::Off), Just(Versioning::Enabled), Just(Versioning::Suspended)]
+}
+
+fn repl() -> impl Strategy<Value = Repl> {
+    prop_oneof![
+        6 => Just(Repl::None),
+        6 => (prop::collection::btree_set(1..10i32, 0..4), prop::option::of(0..4usize))
+            .prop_map(|(foreign, stale_ours_at)| Repl::SameRole { foreign, stale_ours_at }),
+        1 => Just(Repl::OtherRole),
+        1 => Just(Repl::V1),
+        1 => Just(Repl::Full),
+    ]
+}
+
+fn source_knob() -> impl Strategy<Value = SourceKnob> {
+    (prop::bool::weighted(0.05), prop::bool::weighted(0.05), versioning(), repl())
+        .prop_map(|(missing, error, versioning, repl)| SourceKnob { missing, error, versioning, repl })
+}
+
+fn dest_knob() -> impl Strategy<Value = DestKnob> {
+    (any::<bool>(), versioning(), prop_oneof![4 => Just(0u8), 1 => 1..=5u8], prop::bool::weighted(0.1), prop::bool::weighted(0.05))
+        .prop_map(|(exists, versioning, policy, taken, error)| DestKnob { exists, versioning, policy, taken, error })
+}
+
+fn role_knob() -> impl Strategy<Value = RoleKnob> {
+    prop_oneof![
+        Just(RoleKnob::Unlooked),
+        Just(RoleKnob::Absent),
+        Just(RoleKnob::Managed),
+        Just(RoleKnob::DriftedTrust),
+        Just(RoleKnob::DriftedPolicy),
+        Just(RoleKnob::Unmanaged),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Knobs {
+    sources: Vec<SourceKnob>,
+    dests: Vec<DestKnob>,
+    roles: Vec<RoleKnob>,
+}
+
+fn knobs() -> impl Strategy<Value = Knobs> {
+    (
+        prop::collection::vec(source_knob(), 1..24),
+        prop::collection::vec(dest_knob(), 1..24),
+        prop::collection::vec(role_knob(), SOURCES.len()),
+    )
+        .prop_map(|(sources, dests, roles)| Knobs { sources, dests, roles })
+}
+
+fn rule_of(id: &str, priority: i32) -> Rule {
+    foreign_rule(id, priority, "somewhere-else")
+}
+
+/// An actual state for `d`: the listed buckets as sources, with `k` deciding what discovery
+/// saw of each source bucket, destination bucket and role.
+fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: &str, k: &Knobs) -> ActualState {
+    let mut a = ActualState::default();
+    let arn = |acct: &str| format!("arn:aws:iam::{acct}:role/{role_name}");
+    // Roles.
+    for (i, (_, id)) in SOURCES.iter().enumerate() {
+        let roles = &mut a.accounts.entry(acct(id)).or_default().roles;
+        let managed = || crossrep_core::model::RoleState {
+            arn: arn(id),
+            trust_policy: crossrep_core::policy::trust_policy(&acct(id)),
+            tags: BTreeMap::from([("managed-by".to_string(), "crossrep".to_string())]),
+            inline_policies: BTreeMap::from([("someone-elses".to_string(), json!({"Statement": []}))]),
+        };
+        let role = match k.roles[i] {
+            RoleKnob::Unlooked => continue,
+            RoleKnob::Absent => None,
+            RoleKnob::Managed => Some(managed()),
+            RoleKnob::DriftedTrust => Some(crossrep_core::model::RoleState { trust_policy: json!({"Statement": []}), ..managed() }),
+            RoleKnob::DriftedPolicy => {
+                let mut r = managed();
+                r.inline_policies.insert(
+                    crossrep_core::policy::ROLE_POLICY_NAME.into(),
+                    json!({"Version": "2012-10-17", "Statement": []}),
+                );
+                Some(r)
+            }
+            RoleKnob::Unmanaged => Some(crossrep_core::model::RoleState {
+                tags: BTreeMap::from([("owner".to_string(), "someone".to_string())]),
+                ..managed()
+            }),
+        };
+        roles.insert(role_name.to_string(), role);
+    }
+
+    // Source buckets.
+    let ours_by_source: BTreeMap<(String, String), Vec<String>> = d.pairs.iter().fold(BTreeMap::new(), |mut m, p| {
+        m.entry((p.source.account.to_string(), p.source.bucket.to_string()))
+            .or_insert_with(Vec::new)
+            .push(format!("crossrep-{}", p.destination.bucket));
+        m
+    });
+    let mut i = 0;
+    for (account, buckets) in listing {
+        for (name, reg) in buckets {
+            let knob = &k.sources[i % k.sources.len()];
+            i += 1;
+            if knob.missing {
+                continue;
+            }
+            let mut b = Actual::from_state(std::mem::take(&mut a))
+                .bucket(account.as_str(), name.as_str(), reg.as_str())
+                .versioning(knob.versioning);
+            if knob.error {
+                b = b.error("AccessDenied");
+            }
+            let own = arn(account.as_str());
+            b = match &knob.repl {
+                Repl::None => b,
+                Repl::SameRole { foreign, stale_ours_at } => {
+                    let mut rules: Vec<Rule> =
+                        foreign.iter().map(|p| rule_of(&format!("theirs-{p}"), *p)).collect();
+                    let ours = ours_by_source.get(&(account.to_string(), name.to_string()));
+                    if let (Some(at), Some(id)) = (stale_ours_at, ours.and_then(|o| o.first())) {
+                        let free = (1..).find(|p| !foreign.contains(p)).unwrap();
+                        let mut stale = rule_of(id, free);
+                        stale.destination.storage_class = Some("GLACIER".into());
+                        rules.insert((*at).min(rules.len()), stale);
+                    }
+                    b.replication(&own, rules)
+                }
+                Repl::OtherRole => b.replication(
+                    &format!("arn:aws:iam::{account}:role/someone-elses"),
+                    vec![rule_of("theirs", 1)],
+                ),
+                Repl::V1 => b.replication(&own, vec![v1_rule("old", "old-copy")]),
+                Repl::Full => b.replication(&own, (1..=1000).map(|p| rule_of(&format!("r{p}"), p)).collect()),
+            };
+            a = b.build();
+        }
+    }
+
+    // Destination buckets.
+    for (j, p) in d.pairs.iter().enumerate() {
+        let knob = &k.dests[j % k.dests.len()];
+        let dest = &p.destination;
+        let name = dest.bucket.as_str();
+        if knob.taken {
+            a.taken_names.insert(dest.bucket.clone());
+            continue;
+        }
+        if !knob.exists {
+            continue;
+        }
+        let mut b = Actual::from_state(std::mem::take(&mut a))
+            .bucket(dest.account.as_str(), name, dest.region.as_str())
+            .versioning(knob.versioning);
+        if knob.error {
+            b = b.error("SlowDown");
+        }
+        let src = p.source.account.as_str();
+        b = match knob.policy {
+            0 => b,
+            1 => b.policy(json!({"Version": "2012-10-17", "Statement": [foreign_statement(name)]})),
+            2 => b.policy(json!({"Version": "2012-10-17", "Id": "keep", "Statement": [
+                {"Sid": format!("CrossrepReplicateObjects{src}"), "Effect": "Allow", "Action": "s3:ReplicateObject",
+                 "Principal": {"AWS": arn(src)}, "Resource": format!("arn:aws:s3:::{name}/*")},
+                foreign_statement(name),
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject",
+                 "Resource": format!("arn:aws:s3:::{name}/*")},
+            ]})),
+            3 => b.policy(json!({"Version": "2012-10-17", "Statement": foreign_statement(name)})),
+            4 => b.policy(json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "CrossrepReplicateObjects999999999999", "Effect": "Allow", "Action": "s3:ReplicateObject",
+                 "Principal": {"AWS": "arn:aws:iam::999999999999:role/x"}, "Resource": format!("arn:aws:s3:::{name}/*")},
+            ]})),
+            _ => b.policy(json!({"Version": "2012-10-17", "Statement": (0..200).map(|i| json!({
+                "Sid": format!("Theirs{i}"), "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+                "Resource": format!("arn:aws:s3:::{name}/some/long/prefix/*")})).collect::<Vec<_>>()})),
+        };
+        a = b.build();
+    }
+    a
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_a_plan_converges_and_keeps_what_is_not_ours(
+        blocks in prop::collection::vec(block(), 1..=3),
+        custom_role in any::<bool>(),
+        listed in listed(),
+        k in knobs(),
+    ) {
+        let role_name = if custom_role { "dr-replication" } else { ROLE };
+        let config = config(&toml(&blocks, custom_role.then_some(role_name)));
+        let mut l: crossrep_core::model::Listing = BTreeMap::new();
+        for (acc, stem, n, reg) in &listed {
+            l.entry(acct(SOURCES[*acc].1))
+                .or_default()
+                .insert(bucket(&format!("{}-{n}", STEMS[*stem])), region(REGIONS[*reg]));
+        }
+        let d = desired(&config, &l);
+        let a = actual(&d, &l, role_name, &k);
+
+        let first = crossrep_core::plan::plan(&d, &a);
+        assert_invariants(&a, &first);
+        let next = assert_converges(&d, &a, &first);
+        // Planning is a function of its inputs.
+        prop_assert_eq!(&crossrep_core::plan::plan(&d, &a), &first);
+        // Every pair is planned or in conflict.
+        let conflicted: BTreeSet<_> = first.conflicts.iter().map(|c| (&c.account, &c.bucket)).collect();
+        for p in &d.pairs {
+            let planned = first.pairs.iter().any(|s| s.source == p.source && s.destination == p.destination);
+            prop_assert!(planned || conflicted.contains(&(&p.source.account, &p.source.bucket)), "{:?} vanished", p);
+        }
+        // And the converged state plans nothing, again.
+        let again = crossrep_core::plan::plan(&d, &next);
+        assert_invariants(&next, &again);
+        prop_assert!(!again.has_changes());
+    }
+}

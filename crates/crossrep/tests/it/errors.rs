@@ -41,7 +41,7 @@ fn malformed_configs_name_the_place_and_touch_nothing() {
             "crossrep.toml:17:15: `replication[0].destination`",
             "bucket names cannot contain",
         ),
-        (good.replace("to = \"backup\"", "to = \"bakup\""), "crossrep.toml:14:6: `replication[0].to`", "no account named `bakup`"),
+        (good.replace("to = \"backup\"", "to = \"bakup\""), "crossrep.toml:15:6: `replication[0].to`", "no account named `bakup`"),
     ];
     for (text, place, what) in cases {
         env.write_raw_config(&text);
