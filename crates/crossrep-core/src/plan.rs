@@ -322,7 +322,8 @@ impl<'a> Planner<'a> {
                 )))
             } else if let Some(e) = src.and_then(|s| s.error.clone()) {
                 Some((false, format!("could not read source bucket `{}`: {e}", pair.source.bucket)))
-            } else if src.is_none() {
+            } else if src.is_none_or(|s| s.replication.is_none() || s.versioning.is_none()) {
+                // Writing a configuration over one nobody read could drop someone's rules.
                 Some((false, format!("source bucket `{}` was not discovered", pair.source.bucket)))
             } else if let Some(Some(cfg)) = src.and_then(|s| s.replication.as_ref()).filter(|c| c.as_ref().is_some_and(|c| c.role != role.arn())) {
                 Some((false, format!(
@@ -342,6 +343,9 @@ impl<'a> Planner<'a> {
                 )))
             } else if let Some(e) = dst.and_then(|d| d.error.clone()) {
                 Some((true, format!("could not read destination bucket `{}`: {e}", pair.destination.bucket)))
+            } else if dst.is_some_and(|d| d.policy.is_none() || d.versioning.is_none()) {
+                // Same for a policy nobody read: merging into "nothing" would drop statements.
+                Some((true, format!("destination bucket `{}` was not fully discovered", pair.destination.bucket)))
             } else {
                 None
             };

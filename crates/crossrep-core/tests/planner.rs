@@ -688,6 +688,33 @@ fn an_undiscovered_source_bucket_is_a_conflict() {
     );
 }
 
+/// Regression: a configuration or policy that was never read was taken for "none", so the plan
+/// would have written over rules and statements nobody had seen.
+#[test]
+fn unread_configurations_and_policies_are_conflicts_not_empty() {
+    let a = Actual::new()
+        .role(PROD)
+        .bucket(PROD, "data", "us-east-1")
+        .edit(|b| b.replication = None)
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "conflict 111111111111/data: source bucket `data` was not discovered",
+    );
+    let a = Actual::new()
+        .role(PROD)
+        .bucket(PROD, "data", "us-east-1")
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .edit(|b| b.policy = None)
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "conflict 111111111111/data -> replicated-data: destination bucket `replicated-data` was not fully discovered",
+    );
+}
+
 #[test]
 fn two_destinations_for_one_source_make_one_replication_change_with_two_rules() {
     let blocks = r#"
