@@ -722,11 +722,81 @@ class RequestLog:
         }
 
 
+class Faults:
+    """Injected failures, for tests of crossrep's error handling and retries.
+
+    `POST /_crossrep/faults?operation=PutBucketPolicy&bucket=B&code=AccessDenied&status=403
+    [&account=A][&times=N][&message=M]` makes the next N matching requests (all of them when
+    `times` is absent) fail with that AWS error instead of reaching moto. A request matches when
+    its operation is `operation` and, if given, its bucket (first path segment) is `bucket` and
+    its account is `account`. `DELETE /_crossrep/faults[?bucket=B]` removes them all (or those of
+    bucket B, so parallel tests do not clear each other's).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[dict[str, Any]] = []
+
+    def add(self, qs: dict[str, list[str]]) -> dict[str, Any]:
+        one = {k: v[0] for k, v in qs.items() if v}
+        fault = {
+            "operation": one["operation"],
+            "bucket": one.get("bucket"),
+            "account": one.get("account"),
+            "code": one.get("code", "InternalError"),
+            "status": int(one.get("status", "500")),
+            "message": one.get("message", "injected by the crossrep emulator"),
+            "times": int(one["times"]) if "times" in one else None,
+        }
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        bucket = entry["path"].lstrip("/").split("/", 1)[0] if entry["service"] == "s3" else None
+        with self._lock:
+            for fault in self._faults:
+                if fault["operation"] != entry["operation"]:
+                    continue
+                if fault["bucket"] is not None and fault["bucket"] != bucket:
+                    continue
+                if fault["account"] is not None and fault["account"] != entry["account"]:
+                    continue
+                if fault["times"] is not None:
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        self._faults.remove(fault)
+                return dict(fault)
+        return None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(f) for f in self._faults]
+
+    def clear(self, bucket: str | None = None) -> None:
+        with self._lock:
+            self._faults = [f for f in self._faults if bucket is not None and f["bucket"] != bucket]
+
+
+def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes]:
+    code, message = _xml_escape(fault["code"]), _xml_escape(fault["message"])
+    if entry["service"] in ("s3", "s3control"):
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    else:
+        body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>'
+                '</Error><RequestId>crossrep-emulator-fault</RequestId></ErrorResponse>')
+    data = body.encode()
+    start_response(f"{fault['status']} Injected", [("Content-Type", "application/xml"),
+                                                   ("Content-Length", str(len(data)))])
+    return [data]
+
+
 class CrossrepMiddleware:
     def __init__(self, app: Any, latency_ms: float = 0.0) -> None:
         self.app = app
         self.latency = max(0.0, latency_ms) / 1000.0
         self.log = RequestLog()
+        self.faults = Faults()
 
     def _json(self, start_response: Any, status: str, obj: Any) -> list[bytes]:
         body = json.dumps(obj).encode()
@@ -746,6 +816,17 @@ class CrossrepMiddleware:
         if path == "/_crossrep/requests/reset" and method == "POST":
             self.log.clear()
             return self._json(start_response, "200 OK", {"status": "ok"})
+        if path == "/_crossrep/faults" and method == "POST":
+            try:
+                fault = self.faults.add(qs)
+            except (KeyError, ValueError) as exc:
+                return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+            return self._json(start_response, "200 OK", fault)
+        if path == "/_crossrep/faults" and method == "GET":
+            return self._json(start_response, "200 OK", {"faults": self.faults.snapshot()})
+        if path == "/_crossrep/faults" and method == "DELETE":
+            self.faults.clear((qs.get("bucket") or [None])[0])
+            return self._json(start_response, "200 OK", {"status": "ok"})
         return self._json(start_response, "404 Not Found",
                           {"error": f"unknown endpoint {method} {path}"})
 
@@ -757,6 +838,7 @@ class CrossrepMiddleware:
             result = self.app(environ, start_response)
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.log.clear()
+                self.faults.clear()
             return result
 
         if self.latency:
@@ -775,6 +857,9 @@ class CrossrepMiddleware:
             return start_response(status, headers, exc_info)
 
         try:
+            fault = self.faults.take(entry)
+            if fault is not None:
+                return _fault_response(fault, entry, _start_response)
             return self.app(environ, _start_response)
         finally:
             entry["status"] = status_holder.get("status", 500)

@@ -261,3 +261,68 @@ async fn apply_needs_yes_without_a_tty_and_refuses_a_stale_plan() {
         Some("Enabled")
     );
 }
+
+/// A failure on one bucket skips only what depends on it, says so, exits 1; once the cause is
+/// gone, running apply again completes the work.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_bucket_does_not_stop_the_others_and_a_rerun_completes() {
+    let env = Env::new(4);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let blocked = env.bucket("blocked");
+    let fine = env.bucket("fine");
+    create_bucket(src, &blocked, "us-east-1").await;
+    create_bucket(src, &fine, "us-east-1").await;
+    // Writing the policy of `blocked`'s destination is denied until further notice.
+    let blocked_dest = format!("replicated-{blocked}");
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketPolicy&bucket={blocked_dest}&code=AccessDenied&status=403&message=Access%20Denied"
+    ));
+    env.write_config("");
+
+    let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    let out = stdout(&first);
+    assert_eq!(first.status.code(), Some(1), "{out}{}", stderr(&first));
+    assert!(out.contains("Apply incomplete."), "{out}");
+    assert!(out.contains(&format!("✗ bucket_policy[{}/{blocked_dest}]", env.dst)), "{out}");
+    assert!(
+        out.contains(&format!("- replication[{}/{blocked}]: skipped, because bucket_policy[{}/{blocked_dest}] failed", env.src, env.dst)),
+        "{out}"
+    );
+    // The other bucket is fully set up; the blocked one has no rule.
+    assert_eq!(get_replication(src, &fine, "us-east-1").await.rules.len(), 1);
+    let missing = src.s3(&region("us-east-1")).get_bucket_replication().bucket(&blocked).send().await;
+    assert!(missing.is_err(), "the skipped rule must not exist");
+
+    let err = out.lines().find(|l| l.contains("✗")).unwrap();
+    assert!(err.contains(&format!("`s3:PutBucketPolicy` on `{blocked_dest}` in account {}", env.dst)), "{err}");
+    assert!(out.contains(&format!("hint: the credentials used for account {} need `s3:PutBucketPolicy`", env.dst)), "{out}");
+
+    // The permission is granted; apply again completes, and then there is nothing left.
+    env.emu.clear_faults(&blocked_dest);
+    let second = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(second.status.success(), "{}{}", stdout(&second), stderr(&second));
+    assert_eq!(get_replication(src, &blocked, "us-east-1").await.rules.len(), 1);
+    let plan = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}
+
+/// Eventual consistency: S3 may refuse a replication configuration right after versioning or
+/// the role was created. crossrep retries those specific errors, a bounded number of times.
+#[tokio::test(flavor = "multi_thread")]
+async fn put_replication_is_retried_while_versioning_propagates() {
+    let env = Env::new(5);
+    let admin = env.admin().await;
+    let slow = env.bucket("slow");
+    create_bucket(admin.src(), &slow, "us-east-1").await;
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketReplication&bucket={slow}&code=InvalidRequest&status=400&times=2\
+         &message=Versioning%20must%20be%20%27Enabled%27%20on%20the%20bucket"
+    ));
+    env.write_config("");
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(apply.status.success(), "{}{}", stdout(&apply), stderr(&apply));
+    assert_eq!(get_replication(admin.src(), &slow, "us-east-1").await.rules.len(), 1);
+    let attempts = env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
+    assert_eq!(attempts, Some(3), "two refusals, then success");
+}

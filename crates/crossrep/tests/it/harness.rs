@@ -82,6 +82,18 @@ impl Emulator {
         self.summary(account)["writes"].as_u64().unwrap()
     }
 
+    /// Makes matching requests fail (see `Faults` in emulator/crossrep_emulator.py), e.g.
+    /// `operation=PutBucketPolicy&bucket=b&code=AccessDenied&status=403&times=2`.
+    pub fn inject_fault(&self, query: &str) {
+        let (status, body) = http(self.port, "POST", &format!("/_crossrep/faults?{query}")).unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub fn clear_faults(&self, bucket: &str) {
+        let (status, body) = http(self.port, "DELETE", &format!("/_crossrep/faults?bucket={bucket}")).unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }
