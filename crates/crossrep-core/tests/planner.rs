@@ -1049,3 +1049,27 @@ fn policies_read_back_with_keys_in_another_order_are_not_drift() {
         .build();
     check(&d, &a, "");
 }
+
+/// The human and JSON forms of a plan that merges into existing state, as users see them.
+#[test]
+fn rendered_plans_are_stable() {
+    let buckets: &[(&str, &str, &str)] = &[
+        (PROD, "data", "us-east-1"),
+        (PROD, "eu-logs", "eu-west-1"),
+    ];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let a = Actual::sources(buckets)
+        .role(PROD)
+        .at(PROD, "data")
+        .versioning(Versioning::Enabled)
+        .replication(&role_arn(PROD), vec![foreign_rule("their-rule", 1, "their-target")])
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .policy(json!({"Version": "2012-10-17", "Statement": [foreign_statement("replicated-data")]}))
+        .build();
+    let p = plan(&d, &a);
+    insta::assert_snapshot!("merge_plan_text", crossrep_core::render::render_plan(&p));
+    insta::assert_json_snapshot!("merge_plan_json", p);
+    let done = crossrep_core::plan::apply_in_memory(&a, &p);
+    insta::assert_snapshot!("no_changes_text", crossrep_core::render::render_plan(&plan(&d, &done)));
+}
