@@ -64,7 +64,9 @@ fn rule_from_sdk(r: &s3::ReplicationRule) -> Rule {
         destination: Destination {
             bucket: d.map(|d| d.bucket().to_string()).unwrap_or_default(),
             account: d.and_then(|d| d.account()).map(str::to_string),
-            storage_class: d.and_then(|d| d.storage_class()).map(|s| s.as_str().to_string()),
+            storage_class: d
+                .and_then(|d| d.storage_class())
+                .map(|s| s.as_str().to_string()),
             owner_override: d.and_then(|d| d.access_control_translation()).is_some(),
             replica_kms_key_id: d
                 .and_then(|d| d.encryption_configuration())
@@ -90,7 +92,11 @@ fn status<T: From<&'static str>>(on: bool) -> T {
 }
 
 fn tag(k: &str, v: &str) -> s3::Tag {
-    s3::Tag::builder().key(k).value(v).build().expect("key and value are set")
+    s3::Tag::builder()
+        .key(k)
+        .value(v)
+        .build()
+        .expect("key and value are set")
 }
 
 pub fn to_sdk(c: &ReplicationConfiguration) -> s3::ReplicationConfiguration {
@@ -117,22 +123,23 @@ fn rule_to_sdk(r: &Rule) -> s3::ReplicationRule {
             b.set_prefix(f.prefix.clone()).build()
         }
     });
-    let ssc = (r.sse_kms_encrypted_objects.is_some() || r.replica_modifications.is_some()).then(|| {
-        s3::SourceSelectionCriteria::builder()
-            .set_sse_kms_encrypted_objects(r.sse_kms_encrypted_objects.map(|on| {
-                s3::SseKmsEncryptedObjects::builder()
-                    .status(status(on))
-                    .build()
-                    .expect("status is set")
-            }))
-            .set_replica_modifications(r.replica_modifications.map(|on| {
-                s3::ReplicaModifications::builder()
-                    .status(status(on))
-                    .build()
-                    .expect("status is set")
-            }))
-            .build()
-    });
+    let ssc =
+        (r.sse_kms_encrypted_objects.is_some() || r.replica_modifications.is_some()).then(|| {
+            s3::SourceSelectionCriteria::builder()
+                .set_sse_kms_encrypted_objects(r.sse_kms_encrypted_objects.map(|on| {
+                    s3::SseKmsEncryptedObjects::builder()
+                        .status(status(on))
+                        .build()
+                        .expect("status is set")
+                }))
+                .set_replica_modifications(r.replica_modifications.map(|on| {
+                    s3::ReplicaModifications::builder()
+                        .status(status(on))
+                        .build()
+                        .expect("status is set")
+                }))
+                .build()
+        });
     let d = &r.destination;
     let mut dest = s3::Destination::builder()
         .bucket(&d.bucket)
@@ -148,7 +155,9 @@ fn rule_to_sdk(r: &Rule) -> s3::ReplicationRule {
     }
     if let Some(key) = &d.replica_kms_key_id {
         dest = dest.encryption_configuration(
-            s3::EncryptionConfiguration::builder().replica_kms_key_id(key).build(),
+            s3::EncryptionConfiguration::builder()
+                .replica_kms_key_id(key)
+                .build(),
         );
     }
     if let Some(m) = d.replication_time_minutes {
@@ -178,10 +187,11 @@ fn rule_to_sdk(r: &Rule) -> s3::ReplicationRule {
         .status(status(r.enabled))
         .set_prefix(r.prefix.clone())
         .set_filter(filter)
-        .set_delete_marker_replication(
-            r.delete_marker_replication
-                .map(|on| s3::DeleteMarkerReplication::builder().status(status(on)).build()),
-        )
+        .set_delete_marker_replication(r.delete_marker_replication.map(|on| {
+            s3::DeleteMarkerReplication::builder()
+                .status(status(on))
+                .build()
+        }))
         .set_source_selection_criteria(ssc)
         .set_existing_object_replication(r.existing_object_replication.map(|on| {
             s3::ExistingObjectReplication::builder()
@@ -225,9 +235,21 @@ mod tests {
     #[test]
     fn round_trips_every_field() {
         for filter in [
-            Filter { prefix: Some("logs/".into()), tags: BTreeMap::new(), and: false },
-            Filter { prefix: None, tags: BTreeMap::from([("a".into(), "b".into())]), and: false },
-            Filter { prefix: None, tags: BTreeMap::from([("a".into(), "b".into())]), and: true },
+            Filter {
+                prefix: Some("logs/".into()),
+                tags: BTreeMap::new(),
+                and: false,
+            },
+            Filter {
+                prefix: None,
+                tags: BTreeMap::from([("a".into(), "b".into())]),
+                and: false,
+            },
+            Filter {
+                prefix: None,
+                tags: BTreeMap::from([("a".into(), "b".into())]),
+                and: true,
+            },
             Filter {
                 prefix: Some("p".into()),
                 tags: BTreeMap::from([("a".into(), "b".into()), ("c".into(), "d".into())]),

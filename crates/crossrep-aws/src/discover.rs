@@ -58,7 +58,14 @@ async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region,
         .bucket(bucket.as_str())
         .send()
         .await
-        .map_err(|e| call_error(e, session.id.as_str(), "s3:GetBucketLocation", bucket.as_str()))?;
+        .map_err(|e| {
+            call_error(
+                e,
+                session.id.as_str(),
+                "s3:GetBucketLocation",
+                bucket.as_str(),
+            )
+        })?;
     // us-east-1 answers with no constraint; very old eu-west-1 buckets answer `EU`.
     let raw = out.location_constraint().map(|c| c.as_str()).unwrap_or("");
     let region = match raw {
@@ -126,7 +133,11 @@ fn not_found(code: Option<&str>, codes: &[&str]) -> bool {
     code.is_some_and(|c| codes.contains(&c))
 }
 
-async fn versioning(s3: &aws_sdk_s3::Client, account: &str, bucket: &str) -> Result<Versioning, CallError> {
+async fn versioning(
+    s3: &aws_sdk_s3::Client,
+    account: &str,
+    bucket: &str,
+) -> Result<Versioning, CallError> {
     let out = s3
         .get_bucket_versioning()
         .bucket(bucket)
@@ -140,14 +151,32 @@ async fn versioning(s3: &aws_sdk_s3::Client, account: &str, bucket: &str) -> Res
     })
 }
 
-async fn source_state(session: &Session, bucket: &BucketName, region: &Region) -> Result<BucketState, CallError> {
+async fn source_state(
+    session: &Session,
+    bucket: &BucketName,
+    region: &Region,
+) -> Result<BucketState, CallError> {
     let s3 = session.s3(region);
     let account = session.id.as_str();
     let versioning = versioning(&s3, account, bucket.as_str()).await?;
-    let replication = match s3.get_bucket_replication().bucket(bucket.as_str()).send().await {
-        Ok(out) => out.replication_configuration().map(crate::convert::from_sdk),
+    let replication = match s3
+        .get_bucket_replication()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .replication_configuration()
+            .map(crate::convert::from_sdk),
         Err(e) if not_found(e.code(), &["ReplicationConfigurationNotFoundError"]) => None,
-        Err(e) => return Err(call_error(e, account, "s3:GetReplicationConfiguration", bucket.as_str())),
+        Err(e) => {
+            return Err(call_error(
+                e,
+                account,
+                "s3:GetReplicationConfiguration",
+                bucket.as_str(),
+            ))
+        }
     };
     Ok(BucketState {
         region: Some(region.clone()),
@@ -157,7 +186,11 @@ async fn source_state(session: &Session, bucket: &BucketName, region: &Region) -
     })
 }
 
-async fn destination_state(session: &Session, bucket: &BucketName, region: &Region) -> Result<BucketState, CallError> {
+async fn destination_state(
+    session: &Session,
+    bucket: &BucketName,
+    region: &Region,
+) -> Result<BucketState, CallError> {
     let s3 = session.s3(region);
     let account = session.id.as_str();
     let versioning = versioning(&s3, account, bucket.as_str()).await?;
@@ -173,7 +206,14 @@ async fn destination_state(session: &Session, bucket: &BucketName, region: &Regi
             })?)
         }
         Err(e) if not_found(e.code(), &["NoSuchBucketPolicy"]) => None,
-        Err(e) => return Err(call_error(e, account, "s3:GetBucketPolicy", bucket.as_str())),
+        Err(e) => {
+            return Err(call_error(
+                e,
+                account,
+                "s3:GetBucketPolicy",
+                bucket.as_str(),
+            ))
+        }
     };
     Ok(BucketState {
         region: Some(region.clone()),
@@ -185,14 +225,25 @@ async fn destination_state(session: &Session, bucket: &BucketName, region: &Regi
 
 /// Whether a bucket name exists anywhere (HeadBucket: 404 = free; 200, 301 or 403 = taken).
 async fn name_taken(session: &Session, bucket: &BucketName) -> Result<bool, CallError> {
-    match session.s3(&session.home).head_bucket().bucket(bucket.as_str()).send().await {
+    match session
+        .s3(&session.home)
+        .head_bucket()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) => {
             let status = e.raw_response().map(|r| r.status().as_u16());
             match status {
                 Some(404) => Ok(false),
                 Some(301 | 400 | 403) => Ok(true),
-                _ => Err(call_error(e, session.id.as_str(), "s3:ListBucket", bucket.as_str())),
+                _ => Err(call_error(
+                    e,
+                    session.id.as_str(),
+                    "s3:ListBucket",
+                    bucket.as_str(),
+                )),
             }
         }
     }
@@ -259,7 +310,8 @@ async fn role_state(session: &Session, role: &RoleRef) -> Result<Option<RoleStat
             .send()
             .await
             .map_err(|e| call_error(e, account, "iam:GetRolePolicy", &role.name))?;
-        let parsed = parse_iam_document(doc.policy_document()).map_err(|m| bad_doc("iam:GetRolePolicy", m))?;
+        let parsed = parse_iam_document(doc.policy_document())
+            .map_err(|m| bad_doc("iam:GetRolePolicy", m))?;
         inline_policies.insert(name, parsed);
     }
     Ok(Some(RoleState {
@@ -296,7 +348,11 @@ pub async fn discover(
     }
 
     // Which destination names each destination account already owns.
-    let dest_accounts: BTreeSet<&AccountId> = desired.pairs.iter().map(|p| &p.destination.account).collect();
+    let dest_accounts: BTreeSet<&AccountId> = desired
+        .pairs
+        .iter()
+        .map(|p| &p.destination.account)
+        .collect();
     let mut owned: BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>> = BTreeMap::new();
     for id in dest_accounts {
         owned.insert(id.clone(), list_owned(sessions.get(id)).await?);
@@ -305,7 +361,13 @@ pub async fn discover(
     let sources: BTreeSet<(AccountId, BucketName, Region)> = desired
         .pairs
         .iter()
-        .map(|p| (p.source.account.clone(), p.source.bucket.clone(), p.source.region.clone()))
+        .map(|p| {
+            (
+                p.source.account.clone(),
+                p.source.bucket.clone(),
+                p.source.region.clone(),
+            )
+        })
         .collect();
     let dests: BTreeSet<(AccountId, BucketName)> = desired
         .pairs
@@ -331,11 +393,13 @@ pub async fn discover(
         .map(|job| async move {
             let found = match job {
                 Job::Source(s, b, r) => {
-                    let state = source_state(&s, &b, &r).await.unwrap_or_else(|e| BucketState {
-                        region: Some(r.clone()),
-                        error: Some(e.to_string()),
-                        ..BucketState::default()
-                    });
+                    let state = source_state(&s, &b, &r)
+                        .await
+                        .unwrap_or_else(|e| BucketState {
+                            region: Some(r.clone()),
+                            error: Some(e.to_string()),
+                            ..BucketState::default()
+                        });
                     Found::Bucket(s.id.clone(), b, state)
                 }
                 // Owned: read it, in its own region.
@@ -344,17 +408,20 @@ pub async fn discover(
                         Some(r) => Ok(r),
                         None => bucket_region(&s, &b).await,
                     };
-                    let state = match region {
-                        Ok(r) => destination_state(&s, &b, &r).await.unwrap_or_else(|e| BucketState {
-                            region: Some(r.clone()),
-                            error: Some(e.to_string()),
-                            ..BucketState::default()
-                        }),
-                        Err(e) => BucketState {
-                            error: Some(e.to_string()),
-                            ..BucketState::default()
-                        },
-                    };
+                    let state =
+                        match region {
+                            Ok(r) => destination_state(&s, &b, &r).await.unwrap_or_else(|e| {
+                                BucketState {
+                                    region: Some(r.clone()),
+                                    error: Some(e.to_string()),
+                                    ..BucketState::default()
+                                }
+                            }),
+                            Err(e) => BucketState {
+                                error: Some(e.to_string()),
+                                ..BucketState::default()
+                            },
+                        };
                     Found::Bucket(s.id.clone(), b, state)
                 }
                 // Not owned: free, or someone else's.
@@ -382,7 +449,12 @@ pub async fn discover(
     for r in results {
         match r {
             Found::Bucket(a, b, state) => {
-                actual.accounts.entry(a).or_default().buckets.insert(b, state);
+                actual
+                    .accounts
+                    .entry(a)
+                    .or_default()
+                    .buckets
+                    .insert(b, state);
             }
             Found::Taken(b) => {
                 actual.taken_names.insert(b);
@@ -400,7 +472,10 @@ mod tests {
     #[test]
     fn iam_documents_are_url_decoded() {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
-        assert_eq!(parse_iam_document(encoded).unwrap()["Version"], "2012-10-17");
+        assert_eq!(
+            parse_iam_document(encoded).unwrap()["Version"],
+            "2012-10-17"
+        );
         assert_eq!(parse_iam_document("{\"a\":1}").unwrap()["a"], 1);
     }
 }

@@ -52,7 +52,12 @@ where
     }
 }
 
-pub async fn execute(plan: &Plan, sessions: &Sessions, concurrency: usize, reporter: &dyn Reporter) -> Outcome {
+pub async fn execute(
+    plan: &Plan,
+    sessions: &Sessions,
+    concurrency: usize,
+    reporter: &dyn Reporter,
+) -> Outcome {
     let mut outcome = Outcome::default();
     let mut bad: BTreeSet<Address> = BTreeSet::new();
     let mut phases: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
@@ -103,7 +108,14 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
     let account = session.id.as_str();
     let s3 = session.s3(&c.region);
     match (&c.addr, &c.after) {
-        (Address::Role { name, .. }, Some(Resource::Role { trust_policy, tags, description })) => {
+        (
+            Address::Role { name, .. },
+            Some(Resource::Role {
+                trust_policy,
+                tags,
+                description,
+            }),
+        ) => {
             let trust = trust_policy.to_string();
             if c.before.is_none() {
                 let mut req = session
@@ -146,8 +158,16 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
                 .await
                 .map_err(|e| call_error(e, account, "iam:PutRolePolicy", role))?;
         }
-        (Address::Bucket { bucket, .. }, Some(Resource::Bucket { tags, object_ownership })) => {
-            use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, ObjectOwnership};
+        (
+            Address::Bucket { bucket, .. },
+            Some(Resource::Bucket {
+                tags,
+                object_ownership,
+            }),
+        ) => {
+            use aws_sdk_s3::types::{
+                BucketLocationConstraint, CreateBucketConfiguration, ObjectOwnership,
+            };
             let mut req = s3.create_bucket().bucket(bucket.as_str());
             // us-east-1 takes no LocationConstraint (sending it is InvalidLocationConstraint);
             // every other region requires one matching the endpoint.
@@ -164,7 +184,9 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
             match req.send().await {
                 Ok(_) => {}
                 // Ours already (an interrupted apply, or us-east-1's legacy answer): carry on.
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
                 Err(e) => return Err(call_error(e, account, "s3:CreateBucket", bucket.as_str())),
             }
             let mut tagging = aws_sdk_s3::types::Tagging::builder();
@@ -215,15 +237,25 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
             let body = crate::convert::to_sdk(configuration);
             // New versioning (InvalidRequest) or a new role (InvalidArgument / AccessDenied)
             // take a moment to propagate.
-            with_consistency_retry(&["InvalidRequest", "InvalidArgument", "AccessDenied"], || async {
-                s3.put_bucket_replication()
-                    .bucket(bucket.as_str())
-                    .replication_configuration(body.clone())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| call_error(e, account, "s3:PutReplicationConfiguration", bucket.as_str()))
-            })
+            with_consistency_retry(
+                &["InvalidRequest", "InvalidArgument", "AccessDenied"],
+                || async {
+                    s3.put_bucket_replication()
+                        .bucket(bucket.as_str())
+                        .replication_configuration(body.clone())
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            call_error(
+                                e,
+                                account,
+                                "s3:PutReplicationConfiguration",
+                                bucket.as_str(),
+                            )
+                        })
+                },
+            )
             .await?;
         }
         (addr, after) => unreachable!("the planner never asks for {addr} to become {after:?}"),

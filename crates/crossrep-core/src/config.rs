@@ -238,7 +238,12 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn err(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    fn err(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
             location: Some(line_col(self.text, span.start)),
@@ -264,10 +269,15 @@ impl Validator<'_> {
             let region = Region::new(a.region.get_ref().clone())
                 .map_err(|e| self.err(a.region.span(), key("region"), e.0))?;
             if let Some(arn) = &a.role_arn {
-                check_role_arn(arn.get_ref()).map_err(|m| self.err(arn.span(), key("role_arn"), m))?;
+                check_role_arn(arn.get_ref())
+                    .map_err(|m| self.err(arn.span(), key("role_arn"), m))?;
             }
             if let (Some(ext), None) = (&a.external_id, &a.role_arn) {
-                return Err(self.err(ext.span(), key("external_id"), "`external_id` is only used with `role_arn`"));
+                return Err(self.err(
+                    ext.span(),
+                    key("external_id"),
+                    "`external_id` is only used with `role_arn`",
+                ));
             }
             if let Some(url) = &a.endpoint_url {
                 let u = url.get_ref();
@@ -350,7 +360,9 @@ impl Validator<'_> {
         let exclude = globs(r.exclude, "exclude")?;
 
         let destination = match r.destination {
-            None => Template::parse("replicated-{bucket}", DESTINATION_VARS).expect("valid default"),
+            None => {
+                Template::parse("replicated-{bucket}", DESTINATION_VARS).expect("valid default")
+            }
             Some(d) => {
                 let t = Template::parse(d.get_ref(), DESTINATION_VARS)
                     .map_err(|m| self.err(d.span(), key("destination"), m))?;
@@ -370,10 +382,13 @@ impl Validator<'_> {
         let destination_region = match r.destination_region {
             None => DestinationRegion::Same,
             Some(v) if v.get_ref() == "same" => DestinationRegion::Same,
-            Some(v) => DestinationRegion::Fixed(
-                Region::new(v.get_ref().clone())
-                    .map_err(|e| self.err(v.span(), key("destination_region"), format!("{} or `same`", e.0)))?,
-            ),
+            Some(v) => DestinationRegion::Fixed(Region::new(v.get_ref().clone()).map_err(|e| {
+                self.err(
+                    v.span(),
+                    key("destination_region"),
+                    format!("{} or `same`", e.0),
+                )
+            })?),
         };
         let storage_class = match r.storage_class {
             None => "STANDARD".to_string(),
@@ -392,8 +407,16 @@ impl Validator<'_> {
                 s.into_inner()
             }
         };
-        let tags = r.tags.as_ref().map(|t| t.get_ref().clone()).unwrap_or_default();
-        let delete_markers = r.delete_markers.as_ref().map(|d| *d.get_ref()).unwrap_or(true);
+        let tags = r
+            .tags
+            .as_ref()
+            .map(|t| t.get_ref().clone())
+            .unwrap_or_default();
+        let delete_markers = r
+            .delete_markers
+            .as_ref()
+            .map(|d| *d.get_ref())
+            .unwrap_or(true);
         if delete_markers && !tags.is_empty() {
             let span = r
                 .delete_markers
@@ -432,7 +455,9 @@ impl Validator<'_> {
                     return Err(self.err(
                         k.span(),
                         key("kms"),
-                        format!("replica KMS keys (`{arn}`) are not supported yet; use `auto` or `off`"),
+                        format!(
+                            "replica KMS keys (`{arn}`) are not supported yet; use `auto` or `off`"
+                        ),
                     ))
                 }
                 other => {
@@ -450,7 +475,11 @@ impl Validator<'_> {
                 "batch" => Backfill::Batch,
                 "none" => Backfill::None,
                 other => {
-                    return Err(self.err(b.span(), key("backfill"), format!("`{other}` is not `batch` or `none`")))
+                    return Err(self.err(
+                        b.span(),
+                        key("backfill"),
+                        format!("`{other}` is not `batch` or `none`"),
+                    ))
                 }
             },
         };
@@ -505,7 +534,11 @@ impl Validator<'_> {
         if let Some(c) = s.concurrency {
             let v = *c.get_ref();
             if !(1..=256).contains(&v) {
-                return Err(self.err(c.span(), "settings.concurrency", format!("{v} is outside 1..=256")));
+                return Err(self.err(
+                    c.span(),
+                    "settings.concurrency",
+                    format!("{v} is outside 1..=256"),
+                ));
             }
             out.concurrency = v as usize;
         }
@@ -546,7 +579,8 @@ fn key_at(text: &str, span: Range<usize>) -> String {
     let s = text.get(span).unwrap_or("").trim();
     if !s.is_empty()
         && s.len() < 80
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c))
     {
         s.trim_matches('"').to_string()
     } else {
@@ -657,7 +691,10 @@ buckets = ["*"]
         assert_eq!(e.location, Some((14, 1)), "{e}");
         assert_eq!(e.key, "buckts", "{e}");
         assert!(e.message.contains("unknown field"), "{e}");
-        assert!(e.to_string().starts_with("crossrep.toml:14:1: `buckts`"), "{e}");
+        assert!(
+            e.to_string().starts_with("crossrep.toml:14:1: `buckts`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -670,12 +707,21 @@ buckets = ["*"]
 
     #[test]
     fn bad_template() {
-        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\""));
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\"",
+        ));
         assert_eq!(e.key, "replication[0].destination");
         assert_eq!(e.location, Some((14, 15)));
-        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"copy-{name}\""));
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ndestination = \"copy-{name}\"",
+        ));
         assert!(e.message.contains("unknown placeholder `{name}`"), "{e}");
-        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"copy\""));
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ndestination = \"copy\"",
+        ));
         assert!(e.message.contains("no `{bucket}`"), "{e}");
     }
 
@@ -684,12 +730,19 @@ buckets = ["*"]
         let e = error(&GOOD.replace("to = \"backup\"", "to = \"bakup\""));
         assert_eq!(e.key, "replication[0].to");
         assert_eq!(e.location, Some((12, 6)));
-        assert!(e.message.contains("no account named `bakup` (configured: backup, prod)"), "{e}");
+        assert!(
+            e.message
+                .contains("no account named `bakup` (configured: backup, prod)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn tags_forbid_delete_markers() {
-        let e = error(&GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ntags = { a = \"b\" }"));
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ntags = { a = \"b\" }",
+        ));
         assert_eq!(e.key, "replication[0].delete_markers");
         assert!(parse(&GOOD.replace(
             "buckets = [\"*\"]",
@@ -701,22 +754,64 @@ buckets = ["*"]
     #[test]
     fn other_bad_values() {
         for (from, to, key) in [
-            ("region = \"us-east-1\"", "region = \"useast\"", "accounts.prod.region"),
-            ("buckets = [\"*\"]", "buckets = [\"Bad\"]", "replication[0].buckets"),
-            ("buckets = [\"*\"]", "buckets = []", "replication[0].buckets"),
-            ("buckets = [\"*\"]", "buckets = [\"*\"]\nstorage_class = \"COLD\"", "replication[0].storage_class"),
-            ("buckets = [\"*\"]", "buckets = [\"*\"]\nowner = \"me\"", "replication[0].owner"),
-            ("buckets = [\"*\"]", "buckets = [\"*\"]\nkms = \"yes\"", "replication[0].kms"),
-            ("buckets = [\"*\"]", "buckets = [\"*\"]\nbackfill = \"copy\"", "replication[0].backfill"),
-            ("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination_region = \"mars\"", "replication[0].destination_region"),
-            ("region = \"us-east-1\"", "region = \"us-east-1\"\nrole_arn = \"arn:aws:iam::1:role/x\"", "accounts.prod.role_arn"),
-            ("region = \"us-east-1\"", "region = \"us-east-1\"\nendpoint_url = \"localhost:1\"", "accounts.prod.endpoint_url"),
+            (
+                "region = \"us-east-1\"",
+                "region = \"useast\"",
+                "accounts.prod.region",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"Bad\"]",
+                "replication[0].buckets",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = []",
+                "replication[0].buckets",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nstorage_class = \"COLD\"",
+                "replication[0].storage_class",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nowner = \"me\"",
+                "replication[0].owner",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nkms = \"yes\"",
+                "replication[0].kms",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nbackfill = \"copy\"",
+                "replication[0].backfill",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\ndestination_region = \"mars\"",
+                "replication[0].destination_region",
+            ),
+            (
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\nrole_arn = \"arn:aws:iam::1:role/x\"",
+                "accounts.prod.role_arn",
+            ),
+            (
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\nendpoint_url = \"localhost:1\"",
+                "accounts.prod.endpoint_url",
+            ),
         ] {
             let e = error(&GOOD.replace(from, to));
             assert_eq!(e.key, key, "{to}: {e}");
             assert!(e.location.is_some(), "{e}");
         }
-        let e = error(&format!("{GOOD}\n[settings]\nreport_bucket = \"reports-{{account}}\"\n"));
+        let e = error(&format!(
+            "{GOOD}\n[settings]\nreport_bucket = \"reports-{{account}}\"\n"
+        ));
         assert_eq!(e.key, "settings.report_bucket");
         let e = error(&format!("{GOOD}\n[settings]\nconcurrency = 0\n"));
         assert_eq!(e.key, "settings.concurrency");

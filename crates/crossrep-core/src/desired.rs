@@ -86,7 +86,12 @@ pub struct RoleRef {
 
 impl RoleRef {
     pub fn arn(&self) -> String {
-        format!("arn:{}:iam::{}:role/{}", partition(&self.region), self.account, self.name)
+        format!(
+            "arn:{}:iam::{}:role/{}",
+            partition(&self.region),
+            self.account,
+            self.name
+        )
     }
 }
 
@@ -248,11 +253,13 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
             .find(|a| a.id == p.source.account)
             .expect("pairs come from configured accounts")
             .region;
-        roles.entry(p.source.account.clone()).or_insert_with(|| RoleRef {
-            account: p.source.account.clone(),
-            name: config.settings.role_name.clone(),
-            region: home.clone(),
-        });
+        roles
+            .entry(p.source.account.clone())
+            .or_insert_with(|| RoleRef {
+                account: p.source.account.clone(),
+                name: config.settings.role_name.clone(),
+                region: home.clone(),
+            });
     }
     conflicts.sort();
     DesiredState {
@@ -338,7 +345,10 @@ exclude = ["cdk-*"]
         let d = desired(&config(""), &listing(&[(long.as_str(), "us-east-1")]));
         let p = &d.pairs[0];
         assert_eq!(p.destination.bucket.as_str().len(), 63);
-        assert_eq!(p.shortened_from.as_deref(), Some(format!("replicated-{long}").as_str()));
+        assert_eq!(
+            p.shortened_from.as_deref(),
+            Some(format!("replicated-{long}").as_str())
+        );
     }
 
     #[test]
@@ -358,7 +368,10 @@ destination_region = "eu-west-1"
             Path::new("t.toml"),
         )
         .unwrap();
-        let d = desired(&c, &listing(&[("data", "us-east-1"), ("replicated-data", "eu-west-1")]));
+        let d = desired(
+            &c,
+            &listing(&[("data", "us-east-1"), ("replicated-data", "eu-west-1")]),
+        );
         let names: Vec<&str> = d.pairs.iter().map(|p| p.source.bucket.as_str()).collect();
         assert_eq!(names, ["data"]);
     }
@@ -379,7 +392,10 @@ buckets = ["data-x"]
 destination = "replicated-{bucket}"
 "#,
         );
-        let d = desired(&c, &listing(&[("data", "us-east-1"), ("data-x", "us-east-1")]));
+        let d = desired(
+            &c,
+            &listing(&[("data", "us-east-1"), ("data-x", "us-east-1")]),
+        );
         // data -> replicated-data (block 0) and data -> replicated-data-x (block 1) and
         // data-x -> replicated-data-x (blocks 0 and 2): replicated-data-x has two sources.
         assert_eq!(d.pairs.len(), 1, "{:#?}", d.pairs);

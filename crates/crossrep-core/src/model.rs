@@ -47,7 +47,9 @@ pub struct Rule {
 
 impl Rule {
     pub fn is_managed(&self) -> bool {
-        self.id.as_deref().is_some_and(|id| id.starts_with(RULE_PREFIX))
+        self.id
+            .as_deref()
+            .is_some_and(|id| id.starts_with(RULE_PREFIX))
     }
 
     /// A V1 rule: rule-level `Prefix` and no `Filter`.

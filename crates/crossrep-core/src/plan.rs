@@ -28,12 +28,31 @@ pub const MAX_RULES: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Address {
-    Role { account: AccountId, name: String },
-    RolePolicy { account: AccountId, role: String, name: String },
-    Bucket { account: AccountId, bucket: BucketName },
-    Versioning { account: AccountId, bucket: BucketName },
-    BucketPolicy { account: AccountId, bucket: BucketName },
-    Replication { account: AccountId, bucket: BucketName },
+    Role {
+        account: AccountId,
+        name: String,
+    },
+    RolePolicy {
+        account: AccountId,
+        role: String,
+        name: String,
+    },
+    Bucket {
+        account: AccountId,
+        bucket: BucketName,
+    },
+    Versioning {
+        account: AccountId,
+        bucket: BucketName,
+    },
+    BucketPolicy {
+        account: AccountId,
+        bucket: BucketName,
+    },
+    Replication {
+        account: AccountId,
+        bucket: BucketName,
+    },
 }
 
 impl Address {
@@ -63,17 +82,29 @@ impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Address::Role { account, name } => write!(f, "role[{account}/{name}]"),
-            Address::RolePolicy { account, role, name } => {
+            Address::RolePolicy {
+                account,
+                role,
+                name,
+            } => {
                 write!(f, "role_policy[{account}/{role}/{name}]")
             }
-            Address::Bucket { account, bucket, .. } => write!(f, "bucket[{account}/{bucket}]"),
-            Address::Versioning { account, bucket, .. } => {
+            Address::Bucket {
+                account, bucket, ..
+            } => write!(f, "bucket[{account}/{bucket}]"),
+            Address::Versioning {
+                account, bucket, ..
+            } => {
                 write!(f, "versioning[{account}/{bucket}]")
             }
-            Address::BucketPolicy { account, bucket, .. } => {
+            Address::BucketPolicy {
+                account, bucket, ..
+            } => {
                 write!(f, "bucket_policy[{account}/{bucket}]")
             }
-            Address::Replication { account, bucket, .. } => {
+            Address::Replication {
+                account, bucket, ..
+            } => {
                 write!(f, "replication[{account}/{bucket}]")
             }
         }
@@ -97,15 +128,23 @@ pub enum Resource {
         /// `BucketOwnerEnforced` when replicas belong to the destination account.
         object_ownership: Option<String>,
     },
-    Versioning { status: Versioning },
+    Versioning {
+        status: Versioning,
+    },
     Role {
         trust_policy: Value,
         tags: BTreeMap<String, String>,
         description: String,
     },
-    RolePolicy { document: Value },
-    BucketPolicy { document: Value },
-    Replication { configuration: ReplicationConfiguration },
+    RolePolicy {
+        document: Value,
+    },
+    BucketPolicy {
+        document: Value,
+    },
+    Replication {
+        configuration: ReplicationConfiguration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,19 +352,36 @@ impl<'a> Planner<'a> {
         let mut active = Vec::new();
         for pair in &self.desired.pairs {
             let role = self.role(&pair.source.account);
-            let src = self.actual.bucket(&pair.source.account, &pair.source.bucket);
-            let dst = self.actual.bucket(&pair.destination.account, &pair.destination.bucket);
-            let problem = if let Some(r) = self.actual.role(&role.account, &role.name).filter(|r| !r.is_managed()) {
+            let src = self
+                .actual
+                .bucket(&pair.source.account, &pair.source.bucket);
+            let dst = self
+                .actual
+                .bucket(&pair.destination.account, &pair.destination.bucket);
+            let problem = if let Some(r) = self
+                .actual
+                .role(&role.account, &role.name)
+                .filter(|r| !r.is_managed())
+            {
                 Some((false, format!(
                     "role `{}` already exists in {} and is not managed by crossrep (no `managed-by=crossrep` tag); choose another `settings.role_name`",
                     role.name, r.arn.split(':').nth(4).unwrap_or_default()
                 )))
             } else if let Some(e) = src.and_then(|s| s.error.clone()) {
-                Some((false, format!("could not read source bucket `{}`: {e}", pair.source.bucket)))
+                Some((
+                    false,
+                    format!("could not read source bucket `{}`: {e}", pair.source.bucket),
+                ))
             } else if src.is_none_or(|s| s.replication.is_none() || s.versioning.is_none()) {
                 // Writing a configuration over one nobody read could drop someone's rules.
-                Some((false, format!("source bucket `{}` was not discovered", pair.source.bucket)))
-            } else if let Some(Some(cfg)) = src.and_then(|s| s.replication.as_ref()).filter(|c| c.as_ref().is_some_and(|c| c.role != role.arn())) {
+                Some((
+                    false,
+                    format!("source bucket `{}` was not discovered", pair.source.bucket),
+                ))
+            } else if let Some(Some(cfg)) = src
+                .and_then(|s| s.replication.as_ref())
+                .filter(|c| c.as_ref().is_some_and(|c| c.role != role.arn()))
+            {
                 Some((false, format!(
                     "its replication configuration uses role `{}`; S3 allows one role per configuration and crossrep only adds rules to configurations of its own role `{}`",
                     cfg.role, role.arn()
@@ -342,10 +398,22 @@ impl<'a> Planner<'a> {
                     pair.destination.bucket
                 )))
             } else if let Some(e) = dst.and_then(|d| d.error.clone()) {
-                Some((true, format!("could not read destination bucket `{}`: {e}", pair.destination.bucket)))
+                Some((
+                    true,
+                    format!(
+                        "could not read destination bucket `{}`: {e}",
+                        pair.destination.bucket
+                    ),
+                ))
             } else if dst.is_some_and(|d| d.policy.is_none() || d.versioning.is_none()) {
                 // Same for a policy nobody read: merging into "nothing" would drop statements.
-                Some((true, format!("destination bucket `{}` was not fully discovered", pair.destination.bucket)))
+                Some((
+                    true,
+                    format!(
+                        "destination bucket `{}` was not fully discovered",
+                        pair.destination.bucket
+                    ),
+                ))
             } else {
                 None
             };
@@ -366,7 +434,11 @@ impl<'a> Planner<'a> {
         reason: String,
         depends_on: Vec<Address>,
     ) {
-        let action = if before.is_none() { Action::Create } else { Action::Update };
+        let action = if before.is_none() {
+            Action::Create
+        } else {
+            Action::Update
+        };
         let depends_on = depends_on
             .into_iter()
             .filter(|d| self.changes.contains_key(d))
@@ -402,10 +474,14 @@ impl<'a> Planner<'a> {
             let merged = merge_replication(existing, &role, &ours);
             if merged.rules.len() > MAX_RULES {
                 for p in pairs {
-                    self.conflict(p, false, format!(
+                    self.conflict(
+                        p,
+                        false,
+                        format!(
                         "its replication configuration would have {} rules; S3 allows {MAX_RULES}",
                         merged.rules.len()
-                    ));
+                    ),
+                    );
                 }
             } else {
                 merged_configs.insert((*src).clone(), merged);
@@ -441,7 +517,11 @@ impl<'a> Planner<'a> {
             }
             for (src, pairs) in by_source {
                 let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
-                let merged = merge_replication(self.current_replication(src), &self.role(&src.account).arn(), &ours);
+                let merged = merge_replication(
+                    self.current_replication(src),
+                    &self.role(&src.account).arn(),
+                    &ours,
+                );
                 merged_configs.insert(src.clone(), merged);
             }
         }
@@ -502,7 +582,8 @@ impl<'a> Planner<'a> {
         };
         let trust = trust_policy(&role.account);
         let current = self.actual.role(&role.account, &role.name);
-        let description = "S3 replication and S3 Batch Replication role managed by crossrep".to_string();
+        let description =
+            "S3 replication and S3 Batch Replication role managed by crossrep".to_string();
         match current {
             None => self.add(
                 role_addr.clone(),
@@ -544,9 +625,14 @@ impl<'a> Planner<'a> {
                     name: ROLE_POLICY_NAME.into(),
                 },
                 &role.region,
-                before.map(|b| Resource::RolePolicy { document: b.clone() }),
+                before.map(|b| Resource::RolePolicy {
+                    document: b.clone(),
+                }),
                 Resource::RolePolicy { document: doc },
-                format!("the role must be allowed to replicate {} bucket pair(s)", pairs.len()),
+                format!(
+                    "the role must be allowed to replicate {} bucket pair(s)",
+                    pairs.len()
+                ),
                 vec![role_addr],
             );
         }
@@ -560,7 +646,9 @@ impl<'a> Planner<'a> {
         };
         let current = self.actual.bucket(&d.account, &d.bucket);
         // An existing destination is used where it is, whatever region the config prefers.
-        let region = current.and_then(|b| b.region.clone()).unwrap_or_else(|| d.region.clone());
+        let region = current
+            .and_then(|b| b.region.clone())
+            .unwrap_or_else(|| d.region.clone());
         if current.is_none() {
             self.add(
                 bucket_addr.clone(),
@@ -576,12 +664,17 @@ impl<'a> Planner<'a> {
                         "destination of `{}` ({}); `{long}` is not a valid bucket name, shortened",
                         pair.source.bucket, pair.source.account
                     ),
-                    None => format!("destination of `{}` ({})", pair.source.bucket, pair.source.account),
+                    None => format!(
+                        "destination of `{}` ({})",
+                        pair.source.bucket, pair.source.account
+                    ),
                 },
                 vec![],
             );
         }
-        let versioning = current.and_then(|b| b.versioning).unwrap_or(Versioning::Off);
+        let versioning = current
+            .and_then(|b| b.versioning)
+            .unwrap_or(Versioning::Off);
         if versioning != Versioning::Enabled {
             self.add(
                 Address::Versioning {
@@ -606,7 +699,9 @@ impl<'a> Planner<'a> {
                     bucket: d.bucket.clone(),
                 },
                 &region,
-                before.map(|b| Resource::BucketPolicy { document: b.clone() }),
+                before.map(|b| Resource::BucketPolicy {
+                    document: b.clone(),
+                }),
                 Resource::BucketPolicy {
                     document: policy.clone(),
                 },
@@ -624,7 +719,9 @@ impl<'a> Planner<'a> {
 
     fn plan_source(&mut self, src: &BucketRef, config: ReplicationConfiguration, pairs: &[&Pair]) {
         let current = self.actual.bucket(&src.account, &src.bucket);
-        let versioning = current.and_then(|b| b.versioning).unwrap_or(Versioning::Off);
+        let versioning = current
+            .and_then(|b| b.versioning)
+            .unwrap_or(Versioning::Off);
         let versioning_addr = Address::Versioning {
             account: src.account.clone(),
             bucket: src.bucket.clone(),
@@ -659,22 +756,38 @@ impl<'a> Planner<'a> {
             for p in pairs {
                 let d = &p.destination;
                 for addr in [
-                    Address::Bucket { account: d.account.clone(), bucket: d.bucket.clone() },
-                    Address::Versioning { account: d.account.clone(), bucket: d.bucket.clone() },
-                    Address::BucketPolicy { account: d.account.clone(), bucket: d.bucket.clone() },
+                    Address::Bucket {
+                        account: d.account.clone(),
+                        bucket: d.bucket.clone(),
+                    },
+                    Address::Versioning {
+                        account: d.account.clone(),
+                        bucket: d.bucket.clone(),
+                    },
+                    Address::BucketPolicy {
+                        account: d.account.clone(),
+                        bucket: d.bucket.clone(),
+                    },
                 ] {
                     deps.push(addr);
                 }
             }
-            let dests: Vec<String> = pairs.iter().map(|p| format!("`{}`", p.destination.bucket)).collect();
+            let dests: Vec<String> = pairs
+                .iter()
+                .map(|p| format!("`{}`", p.destination.bucket))
+                .collect();
             self.add(
                 Address::Replication {
                     account: src.account.clone(),
                     bucket: src.bucket.clone(),
                 },
                 &src.region,
-                before.map(|b| Resource::Replication { configuration: b.clone() }),
-                Resource::Replication { configuration: config },
+                before.map(|b| Resource::Replication {
+                    configuration: b.clone(),
+                }),
+                Resource::Replication {
+                    configuration: config,
+                },
                 format!("replicate into {}", dests.join(", ")),
                 deps,
             );
@@ -683,7 +796,11 @@ impl<'a> Planner<'a> {
 }
 
 fn by_source_pairs<'p>(active: &[&'p Pair], src: &BucketRef) -> Vec<&'p Pair> {
-    active.iter().filter(|p| &p.source == src).copied().collect()
+    active
+        .iter()
+        .filter(|p| &p.source == src)
+        .copied()
+        .collect()
 }
 
 /// What the actual state would be after every change of `plan` succeeded: the planner's
@@ -693,7 +810,12 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
     for c in &plan.changes {
         let account = next.accounts.entry(c.addr.account().clone()).or_default();
         match (&c.addr, &c.after) {
-            (Address::Role { name, account: id }, Some(Resource::Role { trust_policy, tags, .. })) => {
+            (
+                Address::Role { name, account: id },
+                Some(Resource::Role {
+                    trust_policy, tags, ..
+                }),
+            ) => {
                 let role = account.roles.entry(name.clone()).or_insert(None);
                 let inline = role.take().map(|r| r.inline_policies).unwrap_or_default();
                 *role = Some(RoleState {
@@ -723,14 +845,25 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
                 );
             }
             (Address::Versioning { bucket, .. }, Some(Resource::Versioning { status })) => {
-                account.buckets.entry(bucket.clone()).or_default().versioning = Some(*status);
+                account
+                    .buckets
+                    .entry(bucket.clone())
+                    .or_default()
+                    .versioning = Some(*status);
             }
             (Address::BucketPolicy { bucket, .. }, Some(Resource::BucketPolicy { document })) => {
-                account.buckets.entry(bucket.clone()).or_default().policy = Some(Some(document.clone()));
+                account.buckets.entry(bucket.clone()).or_default().policy =
+                    Some(Some(document.clone()));
             }
-            (Address::Replication { bucket, .. }, Some(Resource::Replication { configuration })) => {
-                account.buckets.entry(bucket.clone()).or_default().replication =
-                    Some(Some(configuration.clone()));
+            (
+                Address::Replication { bucket, .. },
+                Some(Resource::Replication { configuration }),
+            ) => {
+                account
+                    .buckets
+                    .entry(bucket.clone())
+                    .or_default()
+                    .replication = Some(Some(configuration.clone()));
             }
             (addr, after) => unreachable!("{addr} cannot become {after:?}"),
         }
@@ -740,7 +873,11 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
 
 /// The bucket ARN a rule replicates into, as a bucket name (for display).
 pub fn destination_name(rule: &Rule) -> &str {
-    rule.destination.bucket.rsplit(":::").next().unwrap_or(&rule.destination.bucket)
+    rule.destination
+        .bucket
+        .rsplit(":::")
+        .next()
+        .unwrap_or(&rule.destination.bucket)
 }
 
 /// The ARN crossrep's rule for `pair` points at (for tests and display).

@@ -25,7 +25,11 @@ const SOURCE_OBJECT_ACTIONS: &[&str] = &[
     "s3:GetObjectVersionAcl",
     "s3:GetObjectVersionTagging",
 ];
-const DEST_OBJECT_ACTIONS: &[&str] = &["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"];
+const DEST_OBJECT_ACTIONS: &[&str] = &[
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+];
 const OWNER_OVERRIDE: &str = "s3:ObjectOwnerOverrideToBucketOwner";
 /// What the destination bucket policy grants the role (SPEC §4.4).
 const POLICY_OBJECT_ACTIONS: &[&str] = &[
@@ -34,7 +38,11 @@ const POLICY_OBJECT_ACTIONS: &[&str] = &[
     "s3:ReplicateTags",
     "s3:ObjectOwnerOverrideToBucketOwner",
 ];
-const POLICY_BUCKET_ACTIONS: &[&str] = &["s3:List*", "s3:GetBucketVersioning", "s3:PutBucketVersioning"];
+const POLICY_BUCKET_ACTIONS: &[&str] = &[
+    "s3:List*",
+    "s3:GetBucketVersioning",
+    "s3:PutBucketVersioning",
+];
 
 /// Trust for S3 replication and S3 Batch Operations, limited to the role's own account
 /// (confused-deputy protection, `aws:SourceAccount`).
@@ -155,7 +163,9 @@ pub fn resource_matches(pattern: &str, arn: &str) -> bool {
 /// Characters IAM counts against its size quotas: the minified JSON without whitespace
 /// outside strings (serde_json's compact form has none).
 pub fn policy_size(doc: &Value) -> usize {
-    serde_json::to_string(doc).map(|s| s.chars().count()).unwrap_or(usize::MAX)
+    serde_json::to_string(doc)
+        .map(|s| s.chars().count())
+        .unwrap_or(usize::MAX)
 }
 
 /// The Sids crossrep uses in a destination bucket policy for one source account's role.
@@ -238,7 +248,8 @@ pub fn normalize(doc: &Value) -> Value {
         // Keys sorted too: lists above are sorted by their text, which must not depend on the
         // order the service returned the keys in (serde_json keeps insertion order here).
         Value::Object(m) => {
-            let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, normalize(v))).collect();
+            let sorted: BTreeMap<&String, Value> =
+                m.iter().map(|(k, v)| (k, normalize(v))).collect();
             Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         other => other.clone(),
@@ -298,7 +309,10 @@ mod tests {
 
     #[test]
     fn small_sets_use_exact_arns() {
-        let pairs = [pair("a-data", "replicated-a-data"), pair("b-logs", "replicated-b-logs")];
+        let pairs = [
+            pair("a-data", "replicated-a-data"),
+            pair("b-logs", "replicated-b-logs"),
+        ];
         let refs: Vec<&Pair> = pairs.iter().collect();
         let doc = role_policy(&refs);
         assert_eq!(
@@ -307,7 +321,12 @@ mod tests {
         );
         assert_eq!(
             doc["Statement"][2]["Action"],
-            json!(["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"])
+            json!([
+                "s3:ReplicateObject",
+                "s3:ReplicateDelete",
+                "s3:ReplicateTags",
+                "s3:ObjectOwnerOverrideToBucketOwner"
+            ])
         );
         assert_eq!(
             doc["Statement"][2]["Condition"]["StringEquals"]["s3:ResourceAccount"],
@@ -323,18 +342,35 @@ mod tests {
         let pairs: Vec<Pair> = (0..1000u32)
             .map(|i| {
                 let h = i.wrapping_mul(2_654_435_761);
-                let src = format!("{}-team{}-{:08x}", ["app", "web", "etl", "ml"][i as usize % 4], i % 37, h);
+                let src = format!(
+                    "{}-team{}-{:08x}",
+                    ["app", "web", "etl", "ml"][i as usize % 4],
+                    i % 37,
+                    h
+                );
                 let dst = format!("replicated-{src}");
                 pair(&src, &dst)
             })
             .collect();
         let refs: Vec<&Pair> = pairs.iter().collect();
         let doc = role_policy(&refs);
-        assert!(policy_size(&doc) <= INLINE_POLICY_LIMIT, "{}", policy_size(&doc));
+        assert!(
+            policy_size(&doc) <= INLINE_POLICY_LIMIT,
+            "{}",
+            policy_size(&doc)
+        );
         for p in &pairs {
             assert!(covered(&doc, "CrossrepSourceBuckets", &p.source.arn()));
-            assert!(covered(&doc, "CrossrepSourceObjects", &format!("{}/k", p.source.arn())));
-            assert!(covered(&doc, "CrossrepDestinationObjects222222222222", &format!("{}/k", p.destination.arn())));
+            assert!(covered(
+                &doc,
+                "CrossrepSourceObjects",
+                &format!("{}/k", p.source.arn())
+            ));
+            assert!(covered(
+                &doc,
+                "CrossrepDestinationObjects222222222222",
+                &format!("{}/k", p.destination.arn())
+            ));
         }
         // Coarsened, but not to a bare `*`.
         let n = doc["Statement"][0]["Resource"].as_array().unwrap().len();
@@ -361,7 +397,13 @@ mod tests {
         assert_eq!(merge_bucket_policy(Some(&merged), &ours), merged);
         // A single statement object is a valid policy too.
         let single = json!({"Version": "2012-10-17", "Statement": foreign});
-        assert_eq!(merge_bucket_policy(Some(&single), &ours)["Statement"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            merge_bucket_policy(Some(&single), &ours)["Statement"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]
@@ -369,6 +411,9 @@ mod tests {
         let a = json!({"Statement": [{"Action": ["s3:B", "s3:A"], "Resource": ["x"]}]});
         let b = json!({"Statement": {"Action": ["s3:A", "s3:B"], "Resource": "x"}});
         // A bare statement object and a one-element list differ structurally; both normalize.
-        assert!(same_policy(&a, &json!({"Statement": [b["Statement"].clone()]})));
+        assert!(same_policy(
+            &a,
+            &json!({"Statement": [b["Statement"].clone()]})
+        ));
     }
 }

@@ -18,7 +18,10 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     if !plan.conflicts.is_empty() {
-        let _ = writeln!(out, "Conflicts: these buckets are left exactly as they are:\n");
+        let _ = writeln!(
+            out,
+            "Conflicts: these buckets are left exactly as they are:\n"
+        );
         for c in &plan.conflicts {
             let target = match &c.destination {
                 Some(d) => format!("{} ({}) -> {d}", c.bucket, c.account),
@@ -28,7 +31,11 @@ pub fn render_plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let shortened: Vec<_> = plan.pairs.iter().filter(|p| p.shortened_from.is_some()).collect();
+    let shortened: Vec<_> = plan
+        .pairs
+        .iter()
+        .filter(|p| p.shortened_from.is_some())
+        .collect();
     if !shortened.is_empty() && plan.has_changes() {
         out.push_str("Shortened destination names:\n");
         for p in shortened {
@@ -70,16 +77,24 @@ pub fn summary(plan: &Plan) -> String {
 fn what(addr: &Address, region: &crate::names::Region) -> String {
     match addr {
         Address::Role { account, name } => format!("role `{name}` in {account}"),
-        Address::RolePolicy { account, role, name } => {
+        Address::RolePolicy {
+            account,
+            role,
+            name,
+        } => {
             format!("inline policy `{name}` of role `{role}` in {account}")
         }
         Address::Bucket { account, bucket } => {
             format!("bucket `{bucket}` in {account} ({region})")
         }
-        Address::Versioning { account, bucket, .. } => {
+        Address::Versioning {
+            account, bucket, ..
+        } => {
             format!("versioning of bucket `{bucket}` in {account}")
         }
-        Address::BucketPolicy { account, bucket, .. } => {
+        Address::BucketPolicy {
+            account, bucket, ..
+        } => {
             format!("bucket policy of `{bucket}` in {account}")
         }
         Address::Replication { account, bucket } => {
@@ -108,11 +123,16 @@ fn render_change(out: &mut String, c: &Change) {
 /// What a resource looks like to a reader: the document itself, not its Rust wrapping.
 fn display_value(r: &Resource) -> Value {
     match r {
-        Resource::Bucket { tags, object_ownership } => {
+        Resource::Bucket {
+            tags,
+            object_ownership,
+        } => {
             serde_json::json!({"tags": tags, "object_ownership": object_ownership})
         }
         Resource::Versioning { status } => serde_json::json!({ "status": status }),
-        Resource::Role { trust_policy, tags, .. } => {
+        Resource::Role {
+            trust_policy, tags, ..
+        } => {
             serde_json::json!({"assume_role_policy": trust_policy, "tags": tags})
         }
         Resource::RolePolicy { document } | Resource::BucketPolicy { document } => document.clone(),
@@ -131,7 +151,11 @@ const CONTEXT: usize = 3;
 
 /// A line diff (longest common subsequence) of two texts, `+`/`-` marked and indented.
 fn diff_lines(before: &str, after: &str) -> Vec<String> {
-    let a: Vec<&str> = if before.is_empty() { vec![] } else { before.lines().collect() };
+    let a: Vec<&str> = if before.is_empty() {
+        vec![]
+    } else {
+        before.lines().collect()
+    };
     let b: Vec<&str> = after.lines().collect();
     // Trim the common head and tail first: documents usually differ in a few lines, which keeps
     // the quadratic table small even for large policies.

@@ -42,7 +42,8 @@ impl Template {
                         .ok_or_else(|| format!("unclosed `{{` in template `{text}`"))?;
                     let var = &after[..end];
                     if !allowed.contains(&var) {
-                        let list: Vec<String> = allowed.iter().map(|a| format!("{{{a}}}")).collect();
+                        let list: Vec<String> =
+                            allowed.iter().map(|a| format!("{{{a}}}")).collect();
                         return Err(format!(
                             "unknown placeholder `{{{var}}}` in template `{text}` (allowed: {})",
                             list.join(" ")
@@ -67,10 +68,9 @@ impl Template {
     fn check_literals(&self) -> Result<(), String> {
         for p in &self.parts {
             if let Part::Literal(l) = p {
-                if let Some(c) = l
-                    .chars()
-                    .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
-                {
+                if let Some(c) = l.chars().find(|c| {
+                    !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-')
+                }) {
                     return Err(format!(
                         "template `{}` contains `{c}`, which bucket names cannot contain (lowercase letters, digits, `.` and `-` only)",
                         self.source
@@ -87,7 +87,10 @@ impl Template {
                 ));
             }
             if l.starts_with("xn--") {
-                return Err(format!("template `{}` starts with `xn--`, which bucket names cannot", self.source));
+                return Err(format!(
+                    "template `{}` starts with `xn--`, which bucket names cannot",
+                    self.source
+                ));
             }
         }
         if let Some(Part::Literal(l)) = self.parts.last() {
@@ -103,7 +106,9 @@ impl Template {
     }
 
     pub fn uses(&self, var: &str) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Var(v) if v == var))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(v) if v == var))
     }
 
     /// Substitutes every placeholder; a placeholder missing from `vars` renders as `*`, which
@@ -243,7 +248,9 @@ mod tests {
         assert!(g.matches("cdk-assets"));
         assert!(!g.matches("my-cdk-assets"));
         assert!(Glob::new("*").unwrap().matches("anything"));
-        assert!(Glob::new("*-access-logs").unwrap().matches("web-access-logs"));
+        assert!(Glob::new("*-access-logs")
+            .unwrap()
+            .matches("web-access-logs"));
         assert!(Glob::new("a?c*d").unwrap().matches("abcxxd"));
         assert!(!Glob::new("a?c*d").unwrap().matches("abcxxe"));
         assert!(Glob::new("*a*b*").unwrap().matches("xxaxxbxx"));

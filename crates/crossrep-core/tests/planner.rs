@@ -42,19 +42,35 @@ fn fresh_account_gets_role_destination_versioning_policy_and_replication() {
             object_ownership: Some("BucketOwnerEnforced".into()),
         })
     );
-    for addr in ["versioning[111111111111/data]", "versioning[222222222222/replicated-data]"] {
-        assert_eq!(change(&p, addr).after, Some(Resource::Versioning { status: Versioning::Enabled }));
+    for addr in [
+        "versioning[111111111111/data]",
+        "versioning[222222222222/replicated-data]",
+    ] {
+        assert_eq!(
+            change(&p, addr).after,
+            Some(Resource::Versioning {
+                status: Versioning::Enabled
+            })
+        );
     }
 
     // The role trusts S3 and Batch Operations, only on behalf of its own account.
-    let Some(Resource::Role { trust_policy, tags, .. }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    let Some(Resource::Role {
+        trust_policy, tags, ..
+    }) = &change(&p, "role[111111111111/crossrep-replication]").after
     else {
         panic!()
     };
     assert_eq!(tags.get("managed-by").map(String::as_str), Some("crossrep"));
     let trust = &trust_policy["Statement"][0];
-    assert_eq!(trust["Principal"]["Service"], json!(["batchoperations.s3.amazonaws.com", "s3.amazonaws.com"]));
-    assert_eq!(trust["Condition"]["StringEquals"]["aws:SourceAccount"], PROD);
+    assert_eq!(
+        trust["Principal"]["Service"],
+        json!(["batchoperations.s3.amazonaws.com", "s3.amazonaws.com"])
+    );
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["aws:SourceAccount"],
+        PROD
+    );
 
     // The destination policy grants exactly SPEC §4.4 to the role, under Crossrep Sids.
     let policy = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
@@ -169,7 +185,11 @@ fn us_east_1_and_eu_west_1_buckets_carry_their_region() {
         create replication[111111111111/west]
         ",
     );
-    let regions: Vec<String> = p.changes.iter().map(|c| format!("{}@{}", c.addr, c.region)).collect();
+    let regions: Vec<String> = p
+        .changes
+        .iter()
+        .map(|c| format!("{}@{}", c.addr, c.region))
+        .collect();
     assert_eq!(
         regions,
         [
@@ -201,9 +221,22 @@ destination_region = "us-east-1"
 "#;
     let buckets = &[(PROD, "west", "eu-west-1")];
     let p = plan(&want(block, buckets), &Actual::sources(buckets).build());
-    assert_eq!(change(&p, "bucket[222222222222/replicated-west]").region.as_str(), "us-east-1");
-    assert_eq!(change(&p, "bucket_policy[222222222222/replicated-west]").region.as_str(), "us-east-1");
-    assert_eq!(change(&p, "replication[111111111111/west]").region.as_str(), "eu-west-1");
+    assert_eq!(
+        change(&p, "bucket[222222222222/replicated-west]")
+            .region
+            .as_str(),
+        "us-east-1"
+    );
+    assert_eq!(
+        change(&p, "bucket_policy[222222222222/replicated-west]")
+            .region
+            .as_str(),
+        "us-east-1"
+    );
+    assert_eq!(
+        change(&p, "replication[111111111111/west]").region.as_str(),
+        "eu-west-1"
+    );
     let rule = &written_config(&p, "replication[111111111111/west]").rules[0];
     assert_eq!(rule.destination.bucket, "arn:aws:s3:::replicated-west");
 }
@@ -217,7 +250,10 @@ fn a_destination_name_over_63_characters_is_shortened_and_shown() {
     assert!(rendered.len() > 63);
     let short = d.pairs[0].destination.bucket.to_string();
     assert_eq!(short.len(), 63, "{short}");
-    assert!(short.starts_with("replicated-analytics-clickstream"), "{short}");
+    assert!(
+        short.starts_with("replicated-analytics-clickstream"),
+        "{short}"
+    );
     assert!(!short.ends_with('-'));
     let p = check(
         &d,
@@ -234,11 +270,20 @@ fn a_destination_name_over_63_characters_is_shortened_and_shown() {
             "
         ),
     );
-    assert_eq!(p.pairs[0].shortened_from.as_deref(), Some(rendered.as_str()));
+    assert_eq!(
+        p.pairs[0].shortened_from.as_deref(),
+        Some(rendered.as_str())
+    );
     let reason = &change(&p, &format!("bucket[222222222222/{short}]")).reason;
-    assert!(reason.contains(&rendered) && reason.contains("shortened"), "{reason}");
+    assert!(
+        reason.contains(&rendered) && reason.contains("shortened"),
+        "{reason}"
+    );
     let config = written_config(&p, &format!("replication[111111111111/{long}]"));
-    assert_eq!(config.rules[0].id.as_deref(), Some(format!("crossrep-{short}").as_str()));
+    assert_eq!(
+        config.rules[0].id.as_deref(),
+        Some(format!("crossrep-{short}").as_str())
+    );
 }
 
 #[test]
@@ -264,7 +309,10 @@ fn a_foreign_rule_of_the_same_role_is_kept_verbatim_in_place_and_ours_takes_a_fr
     assert_eq!(config.rules[0], theirs);
     assert_eq!(
         rule_ids(config),
-        [("to-analytics".into(), Some(1)), ("crossrep-replicated-data".into(), Some(2))]
+        [
+            ("to-analytics".into(), Some(1)),
+            ("crossrep-replicated-data".into(), Some(2))
+        ]
     );
 }
 
@@ -282,7 +330,11 @@ fn our_existing_rule_is_replaced_in_place_and_keeps_its_free_priority() {
         .versioning(Versioning::Enabled)
         .replication(
             &role_arn(PROD),
-            vec![foreign_rule("first", 2, "x-copy"), stale, foreign_rule("last", 1, "y-copy")],
+            vec![
+                foreign_rule("first", 2, "x-copy"),
+                stale,
+                foreign_rule("last", 1, "y-copy"),
+            ],
         )
         .role(PROD)
         .build();
@@ -300,9 +352,16 @@ fn our_existing_rule_is_replaced_in_place_and_keeps_its_free_priority() {
     let config = written_config(&p, "replication[111111111111/data]");
     assert_eq!(
         rule_ids(config),
-        [("first".into(), Some(2)), ("crossrep-replicated-data".into(), Some(5)), ("last".into(), Some(1))]
+        [
+            ("first".into(), Some(2)),
+            ("crossrep-replicated-data".into(), Some(5)),
+            ("last".into(), Some(1))
+        ]
     );
-    assert_eq!(config.rules[1].destination.storage_class.as_deref(), Some("STANDARD"));
+    assert_eq!(
+        config.rules[1].destination.storage_class.as_deref(),
+        Some("STANDARD")
+    );
 }
 
 #[test]
@@ -311,13 +370,22 @@ fn our_rule_whose_priority_someone_else_took_moves_to_a_free_one() {
         .versioning(Versioning::Enabled)
         .replication(
             &role_arn(PROD),
-            vec![foreign_rule("crossrep-replicated-data", 1, "replicated-data"), foreign_rule("theirs", 1, "z-copy")],
+            vec![
+                foreign_rule("crossrep-replicated-data", 1, "replicated-data"),
+                foreign_rule("theirs", 1, "z-copy"),
+            ],
         )
         .role(PROD)
         .build();
     let p = plan(&PROD_TO_BACKUP_ONE(), &a);
     let config = written_config(&p, "replication[111111111111/data]");
-    assert_eq!(rule_ids(config), [("crossrep-replicated-data".into(), Some(2)), ("theirs".into(), Some(1))]);
+    assert_eq!(
+        rule_ids(config),
+        [
+            ("crossrep-replicated-data".into(), Some(2)),
+            ("theirs".into(), Some(1))
+        ]
+    );
 }
 
 #[test]
@@ -360,10 +428,17 @@ fn a_foreign_statement_in_the_destination_policy_is_kept() {
     );
     let doc = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
     assert_eq!(doc["Id"], "their-policy");
-    let sids: Vec<&str> = statements(doc).iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    let sids: Vec<&str> = statements(doc)
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
     assert_eq!(
         sids,
-        ["DenyInsecureTransport", "CrossrepReplicateObjects111111111111", "CrossrepReplicationBucket111111111111"]
+        [
+            "DenyInsecureTransport",
+            "CrossrepReplicateObjects111111111111",
+            "CrossrepReplicationBucket111111111111"
+        ]
     );
     assert_eq!(statements(doc)[0], &foreign_statement("replicated-data"));
 }
@@ -378,15 +453,25 @@ fn a_stale_crossrep_statement_is_replaced_not_duplicated() {
         .edit(|b| {
             let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
             doc["Statement"][0]["Action"] = json!("s3:ReplicateObject");
-            doc["Statement"].as_array_mut().unwrap().push(foreign_statement("replicated-data"));
+            doc["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(foreign_statement("replicated-data"));
         })
         .build();
     let p = check(&d, &a, "update bucket_policy[222222222222/replicated-data]");
     let doc = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
-    let sids: Vec<&str> = statements(doc).iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    let sids: Vec<&str> = statements(doc)
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
     assert_eq!(
         sids,
-        ["CrossrepReplicateObjects111111111111", "CrossrepReplicationBucket111111111111", "DenyInsecureTransport"]
+        [
+            "CrossrepReplicateObjects111111111111",
+            "CrossrepReplicationBucket111111111111",
+            "DenyInsecureTransport"
+        ]
     );
 }
 
@@ -409,10 +494,16 @@ fn equivalent_documents_in_another_order_are_not_drift() {
         .edit(|b| {
             let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
             doc["Statement"].as_array_mut().unwrap().reverse();
-            doc["Statement"][0]["Action"].as_array_mut().unwrap().reverse();
+            doc["Statement"][0]["Action"]
+                .as_array_mut()
+                .unwrap()
+                .reverse();
         })
         .edit_role(PROD, |r| {
-            r.trust_policy["Statement"][0]["Principal"]["Service"].as_array_mut().unwrap().reverse();
+            r.trust_policy["Statement"][0]["Principal"]["Service"]
+                .as_array_mut()
+                .unwrap()
+                .reverse();
         })
         .build();
     check(&d, &a, "");
@@ -424,7 +515,10 @@ fn a_configuration_of_another_role_is_a_conflict_and_nothing_touches_that_bucket
     let d = want(PROD_TO_BACKUP, buckets);
     let a = Actual::sources(buckets)
         .at(PROD, "legacy")
-        .replication("arn:aws:iam::111111111111:role/old-replication", vec![foreign_rule("old", 1, "old-copy")])
+        .replication(
+            "arn:aws:iam::111111111111:role/old-replication",
+            vec![foreign_rule("old", 1, "old-copy")],
+        )
         .build();
     let p = check(
         &d,
@@ -440,10 +534,19 @@ fn a_configuration_of_another_role_is_a_conflict_and_nothing_touches_that_bucket
         conflict 111111111111/legacy: its replication configuration uses role `arn:aws:iam::111111111111:role/old-replication`; S3 allows one role per configuration...
         ",
     );
-    assert!(!p.changes.iter().any(|c| c.addr.to_string().contains("legacy")), "{}", summary(&p));
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.addr.to_string().contains("legacy")),
+        "{}",
+        summary(&p)
+    );
     // The role may not replicate anything for the bucket in conflict.
-    let Some(Resource::RolePolicy { document }) =
-        &change(&p, "role_policy[111111111111/crossrep-replication/crossrep-replication]").after
+    let Some(Resource::RolePolicy { document }) = &change(
+        &p,
+        "role_policy[111111111111/crossrep-replication/crossrep-replication]",
+    )
+    .after
     else {
         panic!()
     };
@@ -466,7 +569,10 @@ destination = "{bucket}-dr"
 "#;
     let buckets = &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
     let d = want(blocks, buckets);
-    let a = Actual::sources(buckets).role(PROD).taken("replicated-data").build();
+    let a = Actual::sources(buckets)
+        .role(PROD)
+        .taken("replicated-data")
+        .build();
     let p = check(
         &d,
         &a,
@@ -502,7 +608,11 @@ to = "backup"
 buckets = ["*"]
 destination = "{bucket}-{account}"
 "#;
-    let buckets = &[(PROD, "app1", "us-east-1"), (PROD, "app2", "us-east-1"), (STAGING, "site", "eu-west-1")];
+    let buckets = &[
+        (PROD, "app1", "us-east-1"),
+        (PROD, "app2", "us-east-1"),
+        (STAGING, "site", "eu-west-1"),
+    ];
     let d = want(blocks, buckets);
     let a = Actual::sources(buckets).unmanaged_role(PROD).build();
     let p = check(
@@ -538,7 +648,11 @@ fn v1_rules_are_a_conflict() {
 
 #[test]
 fn more_than_1000_rules_after_the_merge_is_a_conflict() {
-    let rules = |n: i32| (1..=n).map(|i| foreign_rule(&format!("r{i}"), i, "somewhere")).collect::<Vec<_>>();
+    let rules = |n: i32| {
+        (1..=n)
+            .map(|i| foreign_rule(&format!("r{i}"), i, "somewhere"))
+            .collect::<Vec<_>>()
+    };
     let with = |n| {
         Actual::sources(ONE)
             .versioning(Versioning::Enabled)
@@ -587,7 +701,12 @@ fn suspended_versioning_is_enabled_again() {
         ",
     );
     let c = change(&p, "versioning[111111111111/data]");
-    assert_eq!(c.before, Some(Resource::Versioning { status: Versioning::Suspended }));
+    assert_eq!(
+        c.before,
+        Some(Resource::Versioning {
+            status: Versioning::Suspended
+        })
+    );
 }
 
 #[test]
@@ -605,11 +724,16 @@ fn trust_policy_drift_updates_the_role_and_keeps_its_tags() {
         )
         .build();
     let p = check(&d, &a, "update role[111111111111/crossrep-replication]");
-    let Some(Resource::Role { trust_policy, tags, .. }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    let Some(Resource::Role {
+        trust_policy, tags, ..
+    }) = &change(&p, "role[111111111111/crossrep-replication]").after
     else {
         panic!()
     };
-    assert_eq!(trust_policy, &crossrep_core::policy::trust_policy(&acct(PROD)));
+    assert_eq!(
+        trust_policy,
+        &crossrep_core::policy::trust_policy(&acct(PROD))
+    );
     assert_eq!(tags.get("cost-center").map(String::as_str), Some("42"));
 }
 
@@ -620,7 +744,11 @@ fn role_policy_drift_updates_the_policy() {
     let a = Actual::from_state(done)
         .role_policy(PROD, json!({"Version": "2012-10-17", "Statement": []}))
         .build();
-    let p = check(&d, &a, "update role_policy[111111111111/crossrep-replication/crossrep-replication]");
+    let p = check(
+        &d,
+        &a,
+        "update role_policy[111111111111/crossrep-replication/crossrep-replication]",
+    );
     // Only the role policy: the role itself and everything else are fine.
     assert_eq!(p.changes.len(), 1);
 }
@@ -630,7 +758,9 @@ fn a_new_source_bucket_extends_the_role_policy() {
     let d = PROD_TO_BACKUP_ONE();
     let done = converged(&d, &Actual::sources(ONE).build());
     let buckets = &[(PROD, "data", "us-east-1"), (PROD, "more", "us-east-1")];
-    let a = Actual::from_state(done).bucket(PROD, "more", "us-east-1").build();
+    let a = Actual::from_state(done)
+        .bucket(PROD, "more", "us-east-1")
+        .build();
     let p = check(
         &want(PROD_TO_BACKUP, buckets),
         &a,
@@ -643,18 +773,28 @@ fn a_new_source_bucket_extends_the_role_policy() {
         create replication[111111111111/more]
         ",
     );
-    let Some(Resource::RolePolicy { document }) =
-        &change(&p, "role_policy[111111111111/crossrep-replication/crossrep-replication]").after
+    let Some(Resource::RolePolicy { document }) = &change(
+        &p,
+        "role_policy[111111111111/crossrep-replication/crossrep-replication]",
+    )
+    .after
     else {
         panic!()
     };
     let text = document.to_string();
-    assert!(text.contains("arn:aws:s3:::data") && text.contains("arn:aws:s3:::more"), "{text}");
+    assert!(
+        text.contains("arn:aws:s3:::data") && text.contains("arn:aws:s3:::more"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_bucket_read_error_is_a_conflict() {
-    let buckets = &[(PROD, "data", "us-east-1"), (PROD, "locked", "us-east-1"), (PROD, "other", "us-east-1")];
+    let buckets = &[
+        (PROD, "data", "us-east-1"),
+        (PROD, "locked", "us-east-1"),
+        (PROD, "other", "us-east-1"),
+    ];
     let d = want(PROD_TO_BACKUP, buckets);
     let a = Actual::sources(buckets)
         .role(PROD)
@@ -751,10 +891,16 @@ owner = "source"
     let config = written_config(&p, "replication[111111111111/data]");
     assert_eq!(
         rule_ids(config),
-        [("crossrep-archive-data".into(), Some(1)), ("crossrep-replicated-data".into(), Some(2))]
+        [
+            ("crossrep-archive-data".into(), Some(1)),
+            ("crossrep-replicated-data".into(), Some(2))
+        ]
     );
     let archive = &config.rules[0];
-    assert_eq!(archive.destination.storage_class.as_deref(), Some("DEEP_ARCHIVE"));
+    assert_eq!(
+        archive.destination.storage_class.as_deref(),
+        Some("DEEP_ARCHIVE")
+    );
     assert_eq!(archive.delete_marker_replication, Some(false));
     assert!(!archive.destination.owner_override);
     // Replicas keep their owner: no BucketOwnerEnforced on that destination.
@@ -767,7 +913,10 @@ owner = "source"
     );
     // The replication waits for both destinations.
     let deps = &change(&p, "replication[111111111111/data]").depends_on;
-    for d in ["bucket_policy[222222222222/archive-data]", "bucket_policy[222222222222/replicated-data]"] {
+    for d in [
+        "bucket_policy[222222222222/archive-data]",
+        "bucket_policy[222222222222/replicated-data]",
+    ] {
         assert!(deps.iter().any(|a| a.to_string() == d), "{d}");
     }
 }
@@ -801,7 +950,10 @@ replication_time = true
 storage_class = "STANDARD_IA"
 "#;
     let d = want(block, ONE);
-    let p = check(&d, &Actual::sources(ONE).build(), "
+    let p = check(
+        &d,
+        &Actual::sources(ONE).build(),
+        "
         create role[111111111111/crossrep-replication]
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
@@ -809,9 +961,14 @@ storage_class = "STANDARD_IA"
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
         create replication[111111111111/data]
-    ");
-    let rule = serde_json::to_value(&written_config(&p, "replication[111111111111/data]").rules[0]).unwrap();
-    assert_eq!(rule["filter"], json!({"prefix": "exports/", "tags": {"replicate": "yes"}}));
+    ",
+    );
+    let rule = serde_json::to_value(&written_config(&p, "replication[111111111111/data]").rules[0])
+        .unwrap();
+    assert_eq!(
+        rule["filter"],
+        json!({"prefix": "exports/", "tags": {"replicate": "yes"}})
+    );
     assert_eq!(rule["delete_marker_replication"], false);
     assert_eq!(rule["destination"]["storage_class"], "STANDARD_IA");
     assert_eq!(rule["destination"]["replication_time_minutes"], 15);
@@ -924,13 +1081,20 @@ replication_time = true
     let buckets = &[
         (PROD, "data", "us-east-1"),
         (PROD, "legacy", "us-east-1"),
-        (PROD, "analytics-clickstream-raw-events-partitioned-by-day-v2", "eu-west-1"),
+        (
+            PROD,
+            "analytics-clickstream-raw-events-partitioned-by-day-v2",
+            "eu-west-1",
+        ),
         (STAGING, "web", "eu-west-1"),
         (STAGING, "api", "us-east-1"),
     ];
     let a = Actual::sources(buckets)
         .at(PROD, "data")
-        .replication(&role_arn(PROD), vec![foreign_rule("theirs", 1, "elsewhere")])
+        .replication(
+            &role_arn(PROD),
+            vec![foreign_rule("theirs", 1, "elsewhere")],
+        )
         .at(PROD, "legacy")
         .replication("arn:aws:iam::111111111111:role/other", vec![])
         .bucket(BACKUP, "replicated-data", "us-east-1")
@@ -949,8 +1113,22 @@ fn plans_are_deterministic() {
         assert_eq!(json_of(&rich_plan()), first);
     }
     // Listing and state given in another order make the same plan.
-    let d1 = want(PROD_TO_BACKUP, &[(PROD, "bbb", "us-east-1"), (PROD, "aaa", "eu-west-1"), (STAGING, "ccc", "eu-west-1")]);
-    let d2 = want(PROD_TO_BACKUP, &[(STAGING, "ccc", "eu-west-1"), (PROD, "aaa", "eu-west-1"), (PROD, "bbb", "us-east-1")]);
+    let d1 = want(
+        PROD_TO_BACKUP,
+        &[
+            (PROD, "bbb", "us-east-1"),
+            (PROD, "aaa", "eu-west-1"),
+            (STAGING, "ccc", "eu-west-1"),
+        ],
+    );
+    let d2 = want(
+        PROD_TO_BACKUP,
+        &[
+            (STAGING, "ccc", "eu-west-1"),
+            (PROD, "aaa", "eu-west-1"),
+            (PROD, "bbb", "us-east-1"),
+        ],
+    );
     let a1 = Actual::sources(&[(PROD, "bbb", "us-east-1"), (PROD, "aaa", "eu-west-1")]).build();
     let a2 = Actual::sources(&[(PROD, "aaa", "eu-west-1"), (PROD, "bbb", "us-east-1")]).build();
     assert_eq!(json_of(&plan(&d1, &a1)), json_of(&plan(&d2, &a2)));
@@ -959,7 +1137,11 @@ fn plans_are_deterministic() {
 #[test]
 fn a_plan_round_trips_through_json() {
     let p = rich_plan();
-    assert!(p.has_changes() && !p.conflicts.is_empty() && p.pairs.iter().any(|s| s.shortened_from.is_some()));
+    assert!(
+        p.has_changes()
+            && !p.conflicts.is_empty()
+            && p.pairs.iter().any(|s| s.shortened_from.is_some())
+    );
     let text = serde_json::to_string(&p).unwrap();
     let back: Plan = serde_json::from_str(&text).unwrap();
     assert_eq!(back, p);
@@ -1025,10 +1207,15 @@ delete_markers = false
 fn policies_read_back_with_keys_in_another_order_are_not_drift() {
     fn reverse_keys(v: &serde_json::Value) -> serde_json::Value {
         match v {
-            serde_json::Value::Object(m) => {
-                serde_json::Value::Object(m.iter().rev().map(|(k, v)| (k.clone(), reverse_keys(v))).collect())
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), reverse_keys(v)))
+                    .collect(),
+            ),
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(reverse_keys).collect())
             }
-            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(reverse_keys).collect()),
             other => other.clone(),
         }
     }
@@ -1053,23 +1240,29 @@ fn policies_read_back_with_keys_in_another_order_are_not_drift() {
 /// The human and JSON forms of a plan that merges into existing state, as users see them.
 #[test]
 fn rendered_plans_are_stable() {
-    let buckets: &[(&str, &str, &str)] = &[
-        (PROD, "data", "us-east-1"),
-        (PROD, "eu-logs", "eu-west-1"),
-    ];
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "eu-logs", "eu-west-1")];
     let d = want(PROD_TO_BACKUP, buckets);
     let a = Actual::sources(buckets)
         .role(PROD)
         .at(PROD, "data")
         .versioning(Versioning::Enabled)
-        .replication(&role_arn(PROD), vec![foreign_rule("their-rule", 1, "their-target")])
+        .replication(
+            &role_arn(PROD),
+            vec![foreign_rule("their-rule", 1, "their-target")],
+        )
         .bucket(BACKUP, "replicated-data", "us-east-1")
         .versioning(Versioning::Enabled)
-        .policy(json!({"Version": "2012-10-17", "Statement": [foreign_statement("replicated-data")]}))
+        .policy(
+            json!({"Version": "2012-10-17", "Statement": [foreign_statement("replicated-data")]}),
+        )
         .build();
     let p = plan(&d, &a);
     insta::assert_snapshot!("merge_plan_text", crossrep_core::render::render_plan(&p));
     insta::assert_json_snapshot!("merge_plan_json", p);
     let done = crossrep_core::plan::apply_in_memory(&a, &p);
-    insta::assert_snapshot!("no_changes_text", crossrep_core::render::render_plan(&plan(&d, &done)));
+    insta::assert_snapshot!(
+        "no_changes_text",
+        crossrep_core::render::render_plan(&plan(&d, &done))
+    );
 }

@@ -34,9 +34,10 @@ impl Context {
     /// Identity checks, discovery, planning. Reads only.
     pub async fn plan(&self) -> anyhow::Result<Plan> {
         self.sessions.verify_identities().await?;
-        let listing = discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
-            .await
-            .context("listing source buckets")?;
+        let listing =
+            discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
+                .await
+                .context("listing source buckets")?;
         let desired = desired(&self.config, &listing);
         let actual = discover::discover(&desired, &self.sessions, self.concurrency, &self.bars)
             .await

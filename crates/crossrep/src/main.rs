@@ -14,7 +14,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "crossrep", version, about, long_about = None)]
 struct Cli {
     /// The configuration file.
-    #[arg(short, long, global = true, default_value = "crossrep.toml", env = "CROSSREP_CONFIG")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "crossrep.toml",
+        env = "CROSSREP_CONFIG"
+    )]
     config: PathBuf,
     /// More logging on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -85,8 +91,9 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CROSSREP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("crossrep={level},crossrep_aws={level}"))),
+            tracing_subscriber::EnvFilter::try_from_env("CROSSREP_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("crossrep={level},crossrep_aws={level}"))
+            }),
         )
         .with_writer(std::io::stderr)
         .without_time()

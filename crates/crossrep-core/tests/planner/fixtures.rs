@@ -101,7 +101,9 @@ impl Actual {
 
     /// Every listed bucket, as discovery would see a fresh account.
     pub fn sources(buckets: &[(&str, &str, &str)]) -> Self {
-        buckets.iter().fold(Self::new(), |a, (acc, b, r)| a.bucket(acc, b, r))
+        buckets
+            .iter()
+            .fold(Self::new(), |a, (acc, b, r)| a.bucket(acc, b, r))
     }
 
     pub fn from_state(state: ActualState) -> Self {
@@ -109,31 +111,45 @@ impl Actual {
     }
 
     pub fn bucket(mut self, account: &str, name: &str, region_: &str) -> Self {
-        self.state.accounts.entry(acct(account)).or_default().buckets.insert(
-            bucket(name),
-            BucketState {
-                region: Some(region(region_)),
-                versioning: Some(Versioning::Off),
-                replication: Some(None),
-                policy: Some(None),
-                tags: Some(BTreeMap::new()),
-                error: None,
-            },
-        );
+        self.state
+            .accounts
+            .entry(acct(account))
+            .or_default()
+            .buckets
+            .insert(
+                bucket(name),
+                BucketState {
+                    region: Some(region(region_)),
+                    versioning: Some(Versioning::Off),
+                    replication: Some(None),
+                    policy: Some(None),
+                    tags: Some(BTreeMap::new()),
+                    error: None,
+                },
+            );
         self.cur = Some((acct(account), bucket(name)));
         self
     }
 
     /// Selects an existing bucket for the setters that follow.
     pub fn at(mut self, account: &str, name: &str) -> Self {
-        assert!(self.state.bucket(&acct(account), &bucket(name)).is_some(), "no bucket {account}/{name}");
+        assert!(
+            self.state.bucket(&acct(account), &bucket(name)).is_some(),
+            "no bucket {account}/{name}"
+        );
         self.cur = Some((acct(account), bucket(name)));
         self
     }
 
     fn cur(&mut self) -> &mut BucketState {
         let (a, b) = self.cur.clone().expect("name a bucket first");
-        self.state.accounts.get_mut(&a).unwrap().buckets.get_mut(&b).unwrap()
+        self.state
+            .accounts
+            .get_mut(&a)
+            .unwrap()
+            .buckets
+            .get_mut(&b)
+            .unwrap()
     }
 
     pub fn versioning(mut self, v: Versioning) -> Self {
@@ -155,7 +171,11 @@ impl Actual {
     }
 
     pub fn tags(mut self, tags: &[(&str, &str)]) -> Self {
-        self.cur().tags = Some(tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        self.cur().tags = Some(
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         self
     }
 
@@ -172,15 +192,20 @@ impl Actual {
 
     /// crossrep's role in `account`: managed, with the right trust policy, no inline policy.
     pub fn role(mut self, account: &str) -> Self {
-        self.state.accounts.entry(acct(account)).or_default().roles.insert(
-            ROLE.to_string(),
-            Some(RoleState {
-                arn: role_arn(account),
-                trust_policy: trust_policy(&acct(account)),
-                tags: BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())]),
-                inline_policies: BTreeMap::new(),
-            }),
-        );
+        self.state
+            .accounts
+            .entry(acct(account))
+            .or_default()
+            .roles
+            .insert(
+                ROLE.to_string(),
+                Some(RoleState {
+                    arn: role_arn(account),
+                    trust_policy: trust_policy(&acct(account)),
+                    tags: BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())]),
+                    inline_policies: BTreeMap::new(),
+                }),
+            );
         self
     }
 
@@ -319,13 +344,20 @@ pub fn edges(p: &Plan) -> String {
 /// Expected lines are compared after trimming; an expected line ending in `...` matches any
 /// line that starts with what precedes it (for long conflict messages).
 fn lines_match(expect: &str, got: &str) -> bool {
-    let want: Vec<&str> = expect.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let want: Vec<&str> = expect
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let have: Vec<&str> = got.lines().collect();
     want.len() == have.len()
-        && want.iter().zip(&have).all(|(w, h)| match w.strip_suffix("...") {
-            Some(prefix) => h.starts_with(prefix),
-            None => w == h,
-        })
+        && want
+            .iter()
+            .zip(&have)
+            .all(|(w, h)| match w.strip_suffix("...") {
+                Some(prefix) => h.starts_with(prefix),
+                None => w == h,
+            })
 }
 
 /// Plans `desired` against `actual`, asserts the summary, and asserts what must hold of every
@@ -336,7 +368,12 @@ pub fn check(d: &DesiredState, actual: &ActualState, expect: &str) -> Plan {
     assert!(
         lines_match(expect, &got),
         "plan summary differs\n--- expected\n{}\n--- got\n{got}\n",
-        expect.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
+        expect
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert_invariants(actual, &p);
     assert_converges(d, actual, &p);
@@ -352,7 +389,10 @@ pub fn assert_converges(d: &DesiredState, actual: &ActualState, p: &Plan) -> Act
         "applying the plan does not converge; second plan:\n{}",
         summary(&again)
     );
-    assert_eq!(again.conflicts, p.conflicts, "conflicts changed after applying the plan");
+    assert_eq!(
+        again.conflicts, p.conflicts,
+        "conflicts changed after applying the plan"
+    );
     next
 }
 
@@ -366,7 +406,11 @@ pub fn converged(d: &DesiredState, actual: &ActualState) -> ActualState {
 fn foreign_rules(c: &ReplicationConfiguration) -> Vec<&Rule> {
     c.rules
         .iter()
-        .filter(|r| !r.id.as_deref().is_some_and(|id| id.starts_with(RULE_PREFIX)))
+        .filter(|r| {
+            !r.id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(RULE_PREFIX))
+        })
         .collect()
 }
 
@@ -381,7 +425,11 @@ pub fn statements(doc: &Value) -> Vec<&Value> {
 fn foreign_statements(doc: &Value) -> Vec<&Value> {
     statements(doc)
         .into_iter()
-        .filter(|s| !s.get("Sid").and_then(Value::as_str).is_some_and(|sid| sid.starts_with(SID_PREFIX)))
+        .filter(|s| {
+            !s.get("Sid")
+                .and_then(Value::as_str)
+                .is_some_and(|sid| sid.starts_with(SID_PREFIX))
+        })
         .collect()
 }
 
@@ -401,21 +449,52 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
         .filter(|c| c.destination.is_none())
         .map(|c| (&c.account, &c.bucket))
         .collect();
-    let planned_dests: Vec<(&AccountId, &BucketName)> =
-        p.pairs.iter().map(|s| (&s.destination.account, &s.destination.bucket)).collect();
+    let planned_dests: Vec<(&AccountId, &BucketName)> = p
+        .pairs
+        .iter()
+        .map(|s| (&s.destination.account, &s.destination.bucket))
+        .collect();
     for c in &p.changes {
         let ctx = format!("{} {}", action(c.action), c.addr);
-        assert_ne!(c.action, Action::Delete, "{ctx}: crossrep never deletes while planning");
-        let after = c.after.as_ref().unwrap_or_else(|| panic!("{ctx}: no `after`"));
-        assert_eq!(c.action == Action::Create, c.before.is_none(), "{ctx}: action and `before` disagree");
+        assert_ne!(
+            c.action,
+            Action::Delete,
+            "{ctx}: crossrep never deletes while planning"
+        );
+        let after = c
+            .after
+            .as_ref()
+            .unwrap_or_else(|| panic!("{ctx}: no `after`"));
+        assert_eq!(
+            c.action == Action::Create,
+            c.before.is_none(),
+            "{ctx}: action and `before` disagree"
+        );
         for dep in &c.depends_on {
-            assert!(dep.phase() < c.addr.phase(), "{ctx}: depends on {dep} of a later phase");
-            assert!(p.changes.iter().any(|o| &o.addr == dep), "{ctx}: depends on {dep}, not in the plan");
+            assert!(
+                dep.phase() < c.addr.phase(),
+                "{ctx}: depends on {dep} of a later phase"
+            );
+            assert!(
+                p.changes.iter().any(|o| &o.addr == dep),
+                "{ctx}: depends on {dep}, not in the plan"
+            );
         }
         match (&c.addr, after) {
-            (Address::Replication { account, bucket, .. }, Resource::Replication { configuration }) => {
-                assert!(!whole_bucket.contains(&(account, bucket)), "{ctx}: the bucket is in conflict");
-                let seen = actual.bucket(account, bucket).and_then(|b| b.replication.clone()).flatten();
+            (
+                Address::Replication {
+                    account, bucket, ..
+                },
+                Resource::Replication { configuration },
+            ) => {
+                assert!(
+                    !whole_bucket.contains(&(account, bucket)),
+                    "{ctx}: the bucket is in conflict"
+                );
+                let seen = actual
+                    .bucket(account, bucket)
+                    .and_then(|b| b.replication.clone())
+                    .flatten();
                 let before = match &c.before {
                     Some(Resource::Replication { configuration }) => Some(configuration.clone()),
                     None => None,
@@ -423,23 +502,44 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                 };
                 assert_eq!(before, seen, "{ctx}: `before` is not what discovery saw");
                 if let Some(seen) = &seen {
-                    assert_eq!(seen.role, configuration.role, "{ctx}: changes the configuration's role");
+                    assert_eq!(
+                        seen.role, configuration.role,
+                        "{ctx}: changes the configuration's role"
+                    );
                     assert_eq!(
                         foreign_rules(seen),
                         foreign_rules(configuration),
                         "{ctx}: rules crossrep does not own were changed"
                     );
                 }
-                let mut prios: Vec<i32> = configuration.rules.iter().filter_map(|r| r.priority).collect();
+                let mut prios: Vec<i32> = configuration
+                    .rules
+                    .iter()
+                    .filter_map(|r| r.priority)
+                    .collect();
                 let n = prios.len();
                 prios.sort();
                 prios.dedup();
                 assert_eq!(prios.len(), n, "{ctx}: duplicate priorities");
-                assert!(configuration.rules.len() <= 1000, "{ctx}: more than 1000 rules");
+                assert!(
+                    configuration.rules.len() <= 1000,
+                    "{ctx}: more than 1000 rules"
+                );
             }
-            (Address::BucketPolicy { account, bucket, .. }, Resource::BucketPolicy { document }) => {
-                assert!(planned_dests.contains(&(account, bucket)), "{ctx}: not the destination of a planned pair");
-                let seen = actual.bucket(account, bucket).and_then(|b| b.policy.clone()).flatten();
+            (
+                Address::BucketPolicy {
+                    account, bucket, ..
+                },
+                Resource::BucketPolicy { document },
+            ) => {
+                assert!(
+                    planned_dests.contains(&(account, bucket)),
+                    "{ctx}: not the destination of a planned pair"
+                );
+                let seen = actual
+                    .bucket(account, bucket)
+                    .and_then(|b| b.policy.clone())
+                    .flatten();
                 let before = match &c.before {
                     Some(Resource::BucketPolicy { document }) => Some(document.clone()),
                     None => None,
@@ -459,25 +559,64 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     }
                 }
             }
-            (Address::Bucket { account, bucket, .. }, Resource::Bucket { tags, .. }) => {
-                assert_eq!(c.action, Action::Create, "{ctx}: buckets are only ever created");
-                assert!(actual.bucket(account, bucket).is_none(), "{ctx}: the bucket exists");
-                assert!(!actual.taken_names.contains(bucket), "{ctx}: the name is taken");
-                assert_eq!(tags.get(MANAGED_TAG.0).map(String::as_str), Some(MANAGED_TAG.1));
-                assert!(planned_dests.contains(&(account, bucket)), "{ctx}: not the destination of a planned pair");
+            (
+                Address::Bucket {
+                    account, bucket, ..
+                },
+                Resource::Bucket { tags, .. },
+            ) => {
+                assert_eq!(
+                    c.action,
+                    Action::Create,
+                    "{ctx}: buckets are only ever created"
+                );
+                assert!(
+                    actual.bucket(account, bucket).is_none(),
+                    "{ctx}: the bucket exists"
+                );
+                assert!(
+                    !actual.taken_names.contains(bucket),
+                    "{ctx}: the name is taken"
+                );
+                assert_eq!(
+                    tags.get(MANAGED_TAG.0).map(String::as_str),
+                    Some(MANAGED_TAG.1)
+                );
+                assert!(
+                    planned_dests.contains(&(account, bucket)),
+                    "{ctx}: not the destination of a planned pair"
+                );
             }
-            (Address::Versioning { account, bucket, .. }, Resource::Versioning { status }) => {
+            (
+                Address::Versioning {
+                    account, bucket, ..
+                },
+                Resource::Versioning { status },
+            ) => {
                 assert_eq!(*status, Versioning::Enabled, "{ctx}");
-                assert!(!whole_bucket.contains(&(account, bucket)), "{ctx}: the bucket is in conflict");
+                assert!(
+                    !whole_bucket.contains(&(account, bucket)),
+                    "{ctx}: the bucket is in conflict"
+                );
             }
             (Address::Role { account, name }, Resource::Role { tags, .. }) => {
                 let seen = actual.role(account, name);
-                assert!(seen.is_none_or(|r| r.is_managed()), "{ctx}: the role is not crossrep's");
-                assert_eq!(tags.get(MANAGED_TAG.0).map(String::as_str), Some(MANAGED_TAG.1), "{ctx}");
+                assert!(
+                    seen.is_none_or(|r| r.is_managed()),
+                    "{ctx}: the role is not crossrep's"
+                );
+                assert_eq!(
+                    tags.get(MANAGED_TAG.0).map(String::as_str),
+                    Some(MANAGED_TAG.1),
+                    "{ctx}"
+                );
             }
             (Address::RolePolicy { account, role, .. }, Resource::RolePolicy { .. }) => {
                 let seen = actual.role(account, role);
-                assert!(seen.is_none_or(|r| r.is_managed()), "{ctx}: the role is not crossrep's");
+                assert!(
+                    seen.is_none_or(|r| r.is_managed()),
+                    "{ctx}: the role is not crossrep's"
+                );
             }
             (addr, r) => panic!("{addr} cannot be {r:?}"),
         }
@@ -510,5 +649,8 @@ pub fn written_policy<'p>(p: &'p Plan, addr: &str) -> &'p Value {
 
 /// `(id, priority)` of every rule, in order.
 pub fn rule_ids(c: &ReplicationConfiguration) -> Vec<(String, Option<i32>)> {
-    c.rules.iter().map(|r| (r.id.clone().unwrap_or_default(), r.priority)).collect()
+    c.rules
+        .iter()
+        .map(|r| (r.id.clone().unwrap_or_default(), r.priority))
+        .collect()
 }

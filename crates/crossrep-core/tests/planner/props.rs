@@ -12,7 +12,11 @@ use serde_json::json;
 use crate::fixtures::*;
 
 /// Source accounts (name, id, home region) and the destination accounts blocks may use.
-const SOURCES: &[(&str, &str)] = &[("prod", PROD), ("staging", STAGING), ("dev", "444444444444")];
+const SOURCES: &[(&str, &str)] = &[
+    ("prod", PROD),
+    ("staging", STAGING),
+    ("dev", "444444444444"),
+];
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "us-west-2"];
 const STEMS: &[&str] = &[
     "data",
@@ -23,7 +27,12 @@ const STEMS: &[&str] = &[
     "raw.events",
     "analytics-clickstream-raw-events-partitioned-by-day",
 ];
-const PATTERNS: &[&str] = &[r#"["*"]"#, r#"["data-*", "logs-*"]"#, r#"["*-1", "*-2", "app-*"]"#, r#"["*a*"]"#];
+const PATTERNS: &[&str] = &[
+    r#"["*"]"#,
+    r#"["data-*", "logs-*"]"#,
+    r#"["*-1", "*-2", "app-*"]"#,
+    r#"["*a*"]"#,
+];
 const TEMPLATES: &[&str] = &[
     "replicated-{bucket}",
     "{bucket}-{account}",
@@ -52,7 +61,13 @@ struct Block {
 
 fn block() -> impl Strategy<Value = Block> {
     (
-        (0..SOURCES.len(), prop::bool::weighted(0.15), 0..PATTERNS.len(), any::<bool>(), 0..TEMPLATES.len()),
+        (
+            0..SOURCES.len(),
+            prop::bool::weighted(0.15),
+            0..PATTERNS.len(),
+            any::<bool>(),
+            0..TEMPLATES.len(),
+        ),
         (
             prop::option::weighted(0.3, 0..REGIONS.len()),
             0..CLASSES.len(),
@@ -63,28 +78,37 @@ fn block() -> impl Strategy<Value = Block> {
             prop::bool::weighted(0.2),
         ),
     )
-        .prop_map(|((from, to_staging, pattern, exclude, template), (fixed_region, class, dm, prefix, tags, owner_source, rtc))| Block {
-            from,
-            to_staging,
-            pattern,
-            exclude,
-            template,
-            fixed_region,
-            class,
-            delete_markers: dm,
-            prefix,
-            tags,
-            owner_source,
-            rtc,
-        })
+        .prop_map(
+            |(
+                (from, to_staging, pattern, exclude, template),
+                (fixed_region, class, dm, prefix, tags, owner_source, rtc),
+            )| Block {
+                from,
+                to_staging,
+                pattern,
+                exclude,
+                template,
+                fixed_region,
+                class,
+                delete_markers: dm,
+                prefix,
+                tags,
+                owner_source,
+                rtc,
+            },
+        )
 }
 
 fn toml(blocks: &[Block], role_name: Option<&str>) -> String {
-    let mut s = String::from("[accounts.dev]\nid = \"444444444444\"\nregion = \"ap-southeast-2\"\n");
+    let mut s =
+        String::from("[accounts.dev]\nid = \"444444444444\"\nregion = \"ap-southeast-2\"\n");
     for b in blocks {
         s += "[[replication]]\n";
         s += &format!("from = \"{}\"\n", SOURCES[b.from].0);
-        s += &format!("to = \"{}\"\n", if b.to_staging { "staging" } else { "backup" });
+        s += &format!(
+            "to = \"{}\"\n",
+            if b.to_staging { "staging" } else { "backup" }
+        );
         s += &format!("buckets = {}\n", PATTERNS[b.pattern]);
         if b.exclude {
             s += "exclude = [\"cdk-*\", \"*-4\"]\n";
@@ -114,7 +138,10 @@ fn toml(blocks: &[Block], role_name: Option<&str>) -> String {
 
 /// `(source account index, stem, number, region)`.
 fn listed() -> impl Strategy<Value = Vec<(usize, usize, u8, usize)>> {
-    prop::collection::vec((0..SOURCES.len(), 0..STEMS.len(), 0..5u8, 0..REGIONS.len()), 0..=20)
+    prop::collection::vec(
+        (0..SOURCES.len(), 0..STEMS.len(), 0..5u8, 0..REGIONS.len()),
+        0..=20,
+    )
 }
 
 /// What discovery sees of one source bucket.
@@ -123,7 +150,10 @@ enum Repl {
     None,
     /// Our role; foreign rules with these (unique) priorities, and maybe a stale rule of ours at
     /// the given position with the next free priority.
-    SameRole { foreign: BTreeSet<i32>, stale_ours_at: Option<usize> },
+    SameRole {
+        foreign: BTreeSet<i32>,
+        stale_ours_at: Option<usize>,
+    },
     OtherRole,
     V1,
     /// Our role and enough foreign rules to reach S3's 1,000-rule limit.
@@ -160,7 +190,11 @@ enum RoleKnob {
 }
 
 fn versioning() -> impl Strategy<Value = Versioning> {
-    prop_oneof![Just(Versioning::Off), Just(Versioning::Enabled), Just(Versioning::Suspended)]
+    prop_oneof![
+        Just(Versioning::Off),
+        Just(Versioning::Enabled),
+        Just(Versioning::Suspended)
+    ]
 }
 
 fn repl() -> impl Strategy<Value = Repl> {
@@ -175,13 +209,35 @@ fn repl() -> impl Strategy<Value = Repl> {
 }
 
 fn source_knob() -> impl Strategy<Value = SourceKnob> {
-    (prop::bool::weighted(0.05), prop::bool::weighted(0.05), versioning(), repl())
-        .prop_map(|(missing, error, versioning, repl)| SourceKnob { missing, error, versioning, repl })
+    (
+        prop::bool::weighted(0.05),
+        prop::bool::weighted(0.05),
+        versioning(),
+        repl(),
+    )
+        .prop_map(|(missing, error, versioning, repl)| SourceKnob {
+            missing,
+            error,
+            versioning,
+            repl,
+        })
 }
 
 fn dest_knob() -> impl Strategy<Value = DestKnob> {
-    (any::<bool>(), versioning(), prop_oneof![4 => Just(0u8), 1 => 1..=5u8], prop::bool::weighted(0.1), prop::bool::weighted(0.05))
-        .prop_map(|(exists, versioning, policy, taken, error)| DestKnob { exists, versioning, policy, taken, error })
+    (
+        any::<bool>(),
+        versioning(),
+        prop_oneof![4 => Just(0u8), 1 => 1..=5u8],
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.05),
+    )
+        .prop_map(|(exists, versioning, policy, taken, error)| DestKnob {
+            exists,
+            versioning,
+            policy,
+            taken,
+            error,
+        })
 }
 
 fn role_knob() -> impl Strategy<Value = RoleKnob> {
@@ -208,7 +264,11 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop::collection::vec(dest_knob(), 1..24),
         prop::collection::vec(role_knob(), SOURCES.len()),
     )
-        .prop_map(|(sources, dests, roles)| Knobs { sources, dests, roles })
+        .prop_map(|(sources, dests, roles)| Knobs {
+            sources,
+            dests,
+            roles,
+        })
 }
 
 fn rule_of(id: &str, priority: i32) -> Rule {
@@ -217,7 +277,12 @@ fn rule_of(id: &str, priority: i32) -> Rule {
 
 /// An actual state for `d`: the listed buckets as sources, with `k` deciding what discovery
 /// saw of each source bucket, destination bucket and role.
-fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: &str, k: &Knobs) -> ActualState {
+fn actual(
+    d: &DesiredState,
+    listing: &crossrep_core::model::Listing,
+    role_name: &str,
+    k: &Knobs,
+) -> ActualState {
     let mut a = ActualState::default();
     let arn = |acct: &str| format!("arn:aws:iam::{acct}:role/{role_name}");
     // Roles.
@@ -227,13 +292,19 @@ fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: 
             arn: arn(id),
             trust_policy: crossrep_core::policy::trust_policy(&acct(id)),
             tags: BTreeMap::from([("managed-by".to_string(), "crossrep".to_string())]),
-            inline_policies: BTreeMap::from([("someone-elses".to_string(), json!({"Statement": []}))]),
+            inline_policies: BTreeMap::from([(
+                "someone-elses".to_string(),
+                json!({"Statement": []}),
+            )]),
         };
         let role = match k.roles[i] {
             RoleKnob::Unlooked => continue,
             RoleKnob::Absent => None,
             RoleKnob::Managed => Some(managed()),
-            RoleKnob::DriftedTrust => Some(crossrep_core::model::RoleState { trust_policy: json!({"Statement": []}), ..managed() }),
+            RoleKnob::DriftedTrust => Some(crossrep_core::model::RoleState {
+                trust_policy: json!({"Statement": []}),
+                ..managed()
+            }),
             RoleKnob::DriftedPolicy => {
                 let mut r = managed();
                 r.inline_policies.insert(
@@ -251,12 +322,13 @@ fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: 
     }
 
     // Source buckets.
-    let ours_by_source: BTreeMap<(String, String), Vec<String>> = d.pairs.iter().fold(BTreeMap::new(), |mut m, p| {
-        m.entry((p.source.account.to_string(), p.source.bucket.to_string()))
-            .or_insert_with(Vec::new)
-            .push(format!("crossrep-{}", p.destination.bucket));
-        m
-    });
+    let ours_by_source: BTreeMap<(String, String), Vec<String>> =
+        d.pairs.iter().fold(BTreeMap::new(), |mut m, p| {
+            m.entry((p.source.account.to_string(), p.source.bucket.to_string()))
+                .or_insert_with(Vec::new)
+                .push(format!("crossrep-{}", p.destination.bucket));
+            m
+        });
     let mut i = 0;
     for (account, buckets) in listing {
         for (name, reg) in buckets {
@@ -274,9 +346,14 @@ fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: 
             let own = arn(account.as_str());
             b = match &knob.repl {
                 Repl::None => b,
-                Repl::SameRole { foreign, stale_ours_at } => {
-                    let mut rules: Vec<Rule> =
-                        foreign.iter().map(|p| rule_of(&format!("theirs-{p}"), *p)).collect();
+                Repl::SameRole {
+                    foreign,
+                    stale_ours_at,
+                } => {
+                    let mut rules: Vec<Rule> = foreign
+                        .iter()
+                        .map(|p| rule_of(&format!("theirs-{p}"), *p))
+                        .collect();
                     let ours = ours_by_source.get(&(account.to_string(), name.to_string()));
                     if let (Some(at), Some(id)) = (stale_ours_at, ours.and_then(|o| o.first())) {
                         let free = (1..).find(|p| !foreign.contains(p)).unwrap();
@@ -291,7 +368,10 @@ fn actual(d: &DesiredState, listing: &crossrep_core::model::Listing, role_name: 
                     vec![rule_of("theirs", 1)],
                 ),
                 Repl::V1 => b.replication(&own, vec![v1_rule("old", "old-copy")]),
-                Repl::Full => b.replication(&own, (1..=1000).map(|p| rule_of(&format!("r{p}"), p)).collect()),
+                Repl::Full => b.replication(
+                    &own,
+                    (1..=1000).map(|p| rule_of(&format!("r{p}"), p)).collect(),
+                ),
             };
             a = b.build();
         }
@@ -388,10 +468,15 @@ proptest! {
 fn as_aws_returns_it(mut a: ActualState) -> ActualState {
     fn reverse_keys(v: &serde_json::Value) -> serde_json::Value {
         match v {
-            serde_json::Value::Object(m) => {
-                serde_json::Value::Object(m.iter().rev().map(|(k, v)| (k.clone(), reverse_keys(v))).collect())
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), reverse_keys(v)))
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(reverse_keys).collect())
             }
-            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(reverse_keys).collect()),
             other => other.clone(),
         }
     }

@@ -16,7 +16,8 @@ pub async fn run(global: &Global, saved: Option<PathBuf>, yes: bool) -> anyhow::
     let saved: Option<Plan> = match &saved {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading `{}`", path.display()))?;
             let plan: Plan = serde_json::from_str(&text)
                 .with_context(|| format!("`{}` is not a crossrep plan", path.display()))?;
             if plan.format_version != PLAN_FORMAT_VERSION {

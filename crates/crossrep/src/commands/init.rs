@@ -13,7 +13,8 @@ pub fn run(global: &Global, force: bool) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    std::fs::write(path, example(None, None)).with_context(|| format!("writing `{}`", path.display()))?;
+    std::fs::write(path, example(None, None))
+        .with_context(|| format!("writing `{}`", path.display()))?;
     eprintln!(
         "Wrote {}. Set the account ids and profiles, then run `crossrep plan`.",
         path.display()

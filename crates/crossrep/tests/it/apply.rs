@@ -14,7 +14,10 @@ fn foreign_rule(dest_bucket: &str) -> Rule {
         priority: Some(1),
         enabled: true,
         prefix: None,
-        filter: Some(Filter { prefix: Some("logs/".into()), ..Filter::default() }),
+        filter: Some(Filter {
+            prefix: Some("logs/".into()),
+            ..Filter::default()
+        }),
         delete_marker_replication: Some(false),
         sse_kms_encrypted_objects: None,
         replica_modifications: None,
@@ -57,7 +60,10 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
     enable_versioning(src, &merged, "us-east-1").await;
     create_bucket(src, &their_target, "us-east-1").await;
     enable_versioning(src, &their_target, "us-east-1").await;
-    let existing = ReplicationConfiguration { role: role_arn.clone(), rules: vec![foreign_rule(&their_target)] };
+    let existing = ReplicationConfiguration {
+        role: role_arn.clone(),
+        rules: vec![foreign_rule(&their_target)],
+    };
     put_replication(src, &merged, "us-east-1", &existing).await;
     // Its destination exists already, with a policy someone else wrote.
     let merged_dest = format!("replicated-{merged}");
@@ -69,25 +75,57 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
         "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{merged_dest}/*"),
     });
-    put_policy(dst, &merged_dest, "us-east-1", &json!({"Version": "2012-10-17", "Statement": [theirs.clone()]})).await;
+    put_policy(
+        dst,
+        &merged_dest,
+        "us-east-1",
+        &json!({"Version": "2012-10-17", "Statement": [theirs.clone()]}),
+    )
+    .await;
 
     // Exclude the foreign rule's target so it is not a source itself.
     env.write_config(&format!("exclude = [\"{their_target}\"]"));
 
-    let plan = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
-    assert_eq!(plan.status.code(), Some(2), "{}{}", stdout(&plan), stderr(&plan));
+    let plan = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&plan),
+        stderr(&plan)
+    );
     let text = stdout(&plan);
-    assert!(text.contains(&format!("# bucket[{}/replicated-{eu}] will be created", env.dst)), "{text}");
+    assert!(
+        text.contains(&format!(
+            "# bucket[{}/replicated-{eu}] will be created",
+            env.dst
+        )),
+        "{text}"
+    );
     assert!(text.contains("Shortened destination names:"), "{text}");
     assert!(text.contains("Plan: "), "{text}");
 
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(apply.status.success(), "{}{}", stdout(&apply), stderr(&apply));
-    assert!(stdout(&apply).contains("Apply complete!"), "{}", stdout(&apply));
+    assert!(
+        apply.status.success(),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    assert!(
+        stdout(&apply).contains("Apply complete!"),
+        "{}",
+        stdout(&apply)
+    );
 
     // Every source has crossrep's rule; `merged` kept the foreign rule, first and unchanged.
     let long_dest = {
-        let (name, from) = crossrep_core::names::shorten_bucket_name(&format!("replicated-{long}")).unwrap();
+        let (name, from) =
+            crossrep_core::names::shorten_bucket_name(&format!("replicated-{long}")).unwrap();
         assert!(from.is_some());
         name.to_string()
     };
@@ -98,8 +136,16 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
         (&merged, "us-east-1", merged_dest.clone()),
     ];
     for (source, r, dest) in &pairs {
-        assert_eq!(versioning(src, source, r).await.as_deref(), Some("Enabled"), "{source}");
-        assert_eq!(versioning(dst, dest, r).await.as_deref(), Some("Enabled"), "{dest}");
+        assert_eq!(
+            versioning(src, source, r).await.as_deref(),
+            Some("Enabled"),
+            "{source}"
+        );
+        assert_eq!(
+            versioning(dst, dest, r).await.as_deref(),
+            Some("Enabled"),
+            "{dest}"
+        );
         let cfg = get_replication(src, source, r).await;
         assert_eq!(cfg.role, role_arn);
         let ours = cfg
@@ -123,16 +169,35 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
     }
     let merged_cfg = get_replication(src, &merged, "us-east-1").await;
     assert_eq!(merged_cfg.rules.len(), 2);
-    assert_eq!(merged_cfg.rules[0], existing.rules[0], "the foreign rule must survive verbatim");
-    assert_eq!(merged_cfg.rules[1].priority, Some(2), "priorities stay unique");
+    assert_eq!(
+        merged_cfg.rules[0], existing.rules[0],
+        "the foreign rule must survive verbatim"
+    );
+    assert_eq!(
+        merged_cfg.rules[1].priority,
+        Some(2),
+        "priorities stay unique"
+    );
     let merged_policy = get_policy(dst, &merged_dest, "us-east-1").await;
-    assert_eq!(merged_policy["Statement"][0], theirs, "the foreign statement must survive verbatim");
+    assert_eq!(
+        merged_policy["Statement"][0], theirs,
+        "the foreign statement must survive verbatim"
+    );
     assert_eq!(merged_policy["Statement"].as_array().unwrap().len(), 3);
 
     // The role trusts S3 and Batch Operations of its own account, and covers every pair.
-    let role = src.iam.get_role().role_name("crossrep-replication").send().await.unwrap();
+    let role = src
+        .iam
+        .get_role()
+        .role_name("crossrep-replication")
+        .send()
+        .await
+        .unwrap();
     let role = role.role().unwrap();
-    assert!(role.tags().iter().any(|t| t.key() == "managed-by" && t.value() == "crossrep"));
+    assert!(role
+        .tags()
+        .iter()
+        .any(|t| t.key() == "managed-by" && t.value() == "crossrep"));
     let doc = src
         .iam
         .get_role_policy()
@@ -151,25 +216,64 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
     let covers = |sid: &str, arn: &str| {
         doc["Statement"].as_array().unwrap().iter().any(|s| {
             s["Sid"].as_str().unwrap().starts_with(sid)
-                && s["Resource"].as_array().unwrap().iter().any(|r| resource_matches(r.as_str().unwrap(), arn))
+                && s["Resource"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| resource_matches(r.as_str().unwrap(), arn))
         })
     };
     for (source, _, dest) in &pairs {
-        assert!(covers("CrossrepSourceBuckets", &format!("arn:aws:s3:::{source}")), "{source}");
-        assert!(covers("CrossrepSourceObjects", &format!("arn:aws:s3:::{source}/k")), "{source}");
-        assert!(covers("CrossrepDestinationObjects", &format!("arn:aws:s3:::{dest}/k")), "{dest}");
+        assert!(
+            covers("CrossrepSourceBuckets", &format!("arn:aws:s3:::{source}")),
+            "{source}"
+        );
+        assert!(
+            covers("CrossrepSourceObjects", &format!("arn:aws:s3:::{source}/k")),
+            "{source}"
+        );
+        assert!(
+            covers(
+                "CrossrepDestinationObjects",
+                &format!("arn:aws:s3:::{dest}/k")
+            ),
+            "{dest}"
+        );
     }
 
     // Nothing left to do, and a second apply writes nothing.
-    let again = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
-    assert_eq!(again.status.code(), Some(0), "{}{}", stdout(&again), stderr(&again));
+    let again = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&again),
+        stderr(&again)
+    );
     assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
     let (src_writes, dst_writes) = (env.emu.writes(&env.src), env.emu.writes(&env.dst));
     let second = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(second.status.success(), "{}{}", stdout(&second), stderr(&second));
+    assert!(
+        second.status.success(),
+        "{}{}",
+        stdout(&second),
+        stderr(&second)
+    );
     assert!(stdout(&second).contains("No changes."));
-    assert_eq!(env.emu.writes(&env.src), src_writes, "second apply wrote to the source account");
-    assert_eq!(env.emu.writes(&env.dst), dst_writes, "second apply wrote to the destination account");
+    assert_eq!(
+        env.emu.writes(&env.src),
+        src_writes,
+        "second apply wrote to the source account"
+    );
+    assert_eq!(
+        env.emu.writes(&env.dst),
+        dst_writes,
+        "second apply wrote to the destination account"
+    );
 }
 
 fn percent_decode(s: &str) -> String {
@@ -213,13 +317,21 @@ async fn a_bucket_replicating_with_another_role_is_a_conflict_left_alone() {
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     let out = stdout(&apply);
     assert!(apply.status.success(), "{out}{}", stderr(&apply));
-    assert!(out.contains("Conflicts: these buckets are left exactly as they are"), "{out}");
+    assert!(
+        out.contains("Conflicts: these buckets are left exactly as they are"),
+        "{out}"
+    );
     assert!(out.contains(&format!("! {theirs} ({})", env.src)), "{out}");
     assert!(out.contains("their-replication"), "{out}");
-    assert!(!out.contains(&format!("replicated-{theirs}")), "nothing may be planned for it: {out}");
+    assert!(
+        !out.contains(&format!("replicated-{theirs}")),
+        "nothing may be planned for it: {out}"
+    );
     assert_eq!(get_replication(src, &theirs, "us-east-1").await, other);
     assert_eq!(
-        get_replication(src, &fine, "us-east-1").await.rules[0].id.as_deref(),
+        get_replication(src, &fine, "us-east-1").await.rules[0]
+            .id
+            .as_deref(),
         Some(format!("crossrep-replicated-{fine}").as_str())
     );
 }
@@ -236,28 +348,67 @@ async fn apply_needs_yes_without_a_tty_and_refuses_a_stale_plan() {
     let no_yes = env.crossrep().arg("apply").output().unwrap();
     assert_eq!(no_yes.status.code(), Some(1));
     assert!(stderr(&no_yes).contains("--yes"), "{}", stderr(&no_yes));
-    assert_eq!(env.emu.requests(&env.src), before, "it must stop before calling AWS");
-    assert_eq!(env.emu.requests(&env.dst), 0, "it must stop before calling AWS");
+    assert_eq!(
+        env.emu.requests(&env.src),
+        before,
+        "it must stop before calling AWS"
+    );
+    assert_eq!(
+        env.emu.requests(&env.dst),
+        0,
+        "it must stop before calling AWS"
+    );
 
-    let plan = env.crossrep().args(["plan", "--out", "plan.json"]).output().unwrap();
+    let plan = env
+        .crossrep()
+        .args(["plan", "--out", "plan.json"])
+        .output()
+        .unwrap();
     assert!(plan.status.success(), "{}", stderr(&plan));
     // The accounts change after the plan was made.
     create_bucket(admin.src(), &env.bucket("two"), "us-east-1").await;
-    let stale = env.crossrep().args(["apply", "plan.json"]).output().unwrap();
+    let stale = env
+        .crossrep()
+        .args(["apply", "plan.json"])
+        .output()
+        .unwrap();
     assert_eq!(stale.status.code(), Some(1));
     assert!(stderr(&stale).contains("stale"), "{}", stderr(&stale));
     let seeding_writes = 2; // the two CreateBucket calls above
-    assert_eq!(env.emu.writes(&env.src), seeding_writes, "a refused plan writes nothing");
+    assert_eq!(
+        env.emu.writes(&env.src),
+        seeding_writes,
+        "a refused plan writes nothing"
+    );
     assert_eq!(env.emu.writes(&env.dst), 0, "a refused plan writes nothing");
 
     // A fresh saved plan applies without a question.
-    let plan = env.crossrep().args(["plan", "--out", "plan.json", "--format", "json"]).output().unwrap();
+    let plan = env
+        .crossrep()
+        .args(["plan", "--out", "plan.json", "--format", "json"])
+        .output()
+        .unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(parsed["format_version"], 1);
-    let applied = env.crossrep().args(["apply", "plan.json"]).output().unwrap();
-    assert!(applied.status.success(), "{}{}", stdout(&applied), stderr(&applied));
+    let applied = env
+        .crossrep()
+        .args(["apply", "plan.json"])
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}{}",
+        stdout(&applied),
+        stderr(&applied)
+    );
     assert_eq!(
-        versioning(admin.dst(), &format!("replicated-{}", env.bucket("two")), "us-east-1").await.as_deref(),
+        versioning(
+            admin.dst(),
+            &format!("replicated-{}", env.bucket("two")),
+            "us-east-1"
+        )
+        .await
+        .as_deref(),
         Some("Enabled")
     );
 }
@@ -284,26 +435,67 @@ async fn a_failed_bucket_does_not_stop_the_others_and_a_rerun_completes() {
     let out = stdout(&first);
     assert_eq!(first.status.code(), Some(1), "{out}{}", stderr(&first));
     assert!(out.contains("Apply incomplete."), "{out}");
-    assert!(out.contains(&format!("✗ bucket_policy[{}/{blocked_dest}]", env.dst)), "{out}");
     assert!(
-        out.contains(&format!("- replication[{}/{blocked}]: skipped, because bucket_policy[{}/{blocked_dest}] failed", env.src, env.dst)),
+        out.contains(&format!("✗ bucket_policy[{}/{blocked_dest}]", env.dst)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "- replication[{}/{blocked}]: skipped, because bucket_policy[{}/{blocked_dest}] failed",
+            env.src, env.dst
+        )),
         "{out}"
     );
     // The other bucket is fully set up; the blocked one has no rule.
-    assert_eq!(get_replication(src, &fine, "us-east-1").await.rules.len(), 1);
-    let missing = src.s3(&region("us-east-1")).get_bucket_replication().bucket(&blocked).send().await;
+    assert_eq!(
+        get_replication(src, &fine, "us-east-1").await.rules.len(),
+        1
+    );
+    let missing = src
+        .s3(&region("us-east-1"))
+        .get_bucket_replication()
+        .bucket(&blocked)
+        .send()
+        .await;
     assert!(missing.is_err(), "the skipped rule must not exist");
 
     let err = out.lines().find(|l| l.contains("✗")).unwrap();
-    assert!(err.contains(&format!("`s3:PutBucketPolicy` on `{blocked_dest}` in account {}", env.dst)), "{err}");
-    assert!(out.contains(&format!("hint: the credentials used for account {} need `s3:PutBucketPolicy`", env.dst)), "{out}");
+    assert!(
+        err.contains(&format!(
+            "`s3:PutBucketPolicy` on `{blocked_dest}` in account {}",
+            env.dst
+        )),
+        "{err}"
+    );
+    assert!(
+        out.contains(&format!(
+            "hint: the credentials used for account {} need `s3:PutBucketPolicy`",
+            env.dst
+        )),
+        "{out}"
+    );
 
     // The permission is granted; apply again completes, and then there is nothing left.
     env.emu.clear_faults(&blocked_dest);
     let second = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(second.status.success(), "{}{}", stdout(&second), stderr(&second));
-    assert_eq!(get_replication(src, &blocked, "us-east-1").await.rules.len(), 1);
-    let plan = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
+    assert!(
+        second.status.success(),
+        "{}{}",
+        stdout(&second),
+        stderr(&second)
+    );
+    assert_eq!(
+        get_replication(src, &blocked, "us-east-1")
+            .await
+            .rules
+            .len(),
+        1
+    );
+    let plan = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
 
@@ -321,8 +513,20 @@ async fn put_replication_is_retried_while_versioning_propagates() {
     ));
     env.write_config("");
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(apply.status.success(), "{}{}", stdout(&apply), stderr(&apply));
-    assert_eq!(get_replication(admin.src(), &slow, "us-east-1").await.rules.len(), 1);
-    let attempts = env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
+    assert!(
+        apply.status.success(),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    assert_eq!(
+        get_replication(admin.src(), &slow, "us-east-1")
+            .await
+            .rules
+            .len(),
+        1
+    );
+    let attempts =
+        env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
     assert_eq!(attempts, Some(3), "two refusals, then success");
 }

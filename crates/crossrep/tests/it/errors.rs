@@ -7,9 +7,10 @@ use crate::harness::*;
 fn credentials_of_another_account_are_refused_before_any_write() {
     let env = Env::new(10);
     let wrong = "999999999910";
-    let text = env
-        .accounts_toml()
-        .replace(&format!("arn:aws:iam::{}:role/admin", env.src), &format!("arn:aws:iam::{wrong}:role/admin"));
+    let text = env.accounts_toml().replace(
+        &format!("arn:aws:iam::{}:role/admin", env.src),
+        &format!("arn:aws:iam::{wrong}:role/admin"),
+    );
     env.write_raw_config(&format!(
         "{text}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\n"
     ));
@@ -17,7 +18,10 @@ fn credentials_of_another_account_are_refused_before_any_write() {
         let out = env.crossrep().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);
-        assert!(err.contains(&env.src) && err.contains(wrong), "must name both ids: {err}");
+        assert!(
+            err.contains(&env.src) && err.contains(wrong),
+            "must name both ids: {err}"
+        );
         assert!(err.contains("nothing was written"), "{err}");
     }
     for account in [&env.src, &env.dst, &wrong.to_string()] {
@@ -34,14 +38,29 @@ fn malformed_configs_name_the_place_and_touch_nothing() {
         env.accounts_toml()
     );
     let cases = [
-        (good.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nbuckts = [\"x\"]"), "crossrep.toml:17:1: `buckts`", "unknown field"),
-        (good.replace(&format!("id = \"{}\"", env.src), "id = \"12345\""), "crossrep.toml:2:6: `accounts.prod.id`", "12 digits"),
         (
-            good.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\""),
+            good.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nbuckts = [\"x\"]"),
+            "crossrep.toml:17:1: `buckts`",
+            "unknown field",
+        ),
+        (
+            good.replace(&format!("id = \"{}\"", env.src), "id = \"12345\""),
+            "crossrep.toml:2:6: `accounts.prod.id`",
+            "12 digits",
+        ),
+        (
+            good.replace(
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\ndestination = \"Copy_{bucket}\"",
+            ),
             "crossrep.toml:17:15: `replication[0].destination`",
             "bucket names cannot contain",
         ),
-        (good.replace("to = \"backup\"", "to = \"bakup\""), "crossrep.toml:15:6: `replication[0].to`", "no account named `bakup`"),
+        (
+            good.replace("to = \"backup\"", "to = \"bakup\""),
+            "crossrep.toml:15:6: `replication[0].to`",
+            "no account named `bakup`",
+        ),
     ];
     for (text, place, what) in cases {
         env.write_raw_config(&text);
@@ -70,10 +89,14 @@ fn init_writes_an_example_that_parses_and_refuses_to_overwrite() {
 /// The emulator's own self-test (plain Python + boto3): the fixes the other tests rely on.
 #[test]
 fn emulator_self_test() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/test_emulator.py");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/test_emulator.py");
     // Make sure its dependencies are installed (the shared emulator's start does that).
     emulator();
-    let out = std::process::Command::new("python3").arg(root).output().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(root)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("ALL OK"), "{}", stdout(&out));
 }

@@ -23,13 +23,20 @@ pub struct Emulator {
 static EMULATOR: OnceLock<Emulator> = OnceLock::new();
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// The shared emulator; started on first use. Fails loudly when it cannot start.
 pub fn emulator() -> &'static Emulator {
     EMULATOR.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let log = std::env::temp_dir().join(format!("crossrep-it-emulator-{port}.log"));
         let child = Command::new(repo_root().join("emulator/run"))
             .args(["--port", &port.to_string(), "--exit-with-parent"])
@@ -50,7 +57,10 @@ pub fn emulator() -> &'static Emulator {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        Emulator { port, _child: child }
+        Emulator {
+            port,
+            _child: child,
+        }
     })
 }
 
@@ -61,8 +71,15 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
     write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -73,7 +90,12 @@ impl Emulator {
 
     /// The emulator's request-log summary for one account.
     pub fn summary(&self, account: &str) -> Value {
-        let (status, body) = http(self.port, "GET", &format!("/_crossrep/requests/summary?account={account}")).unwrap();
+        let (status, body) = http(
+            self.port,
+            "GET",
+            &format!("/_crossrep/requests/summary?account={account}"),
+        )
+        .unwrap();
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     }
@@ -85,12 +107,18 @@ impl Emulator {
     /// Makes matching requests fail (see `Faults` in emulator/crossrep_emulator.py), e.g.
     /// `operation=PutBucketPolicy&bucket=b&code=AccessDenied&status=403&times=2`.
     pub fn inject_fault(&self, query: &str) {
-        let (status, body) = http(self.port, "POST", &format!("/_crossrep/faults?{query}")).unwrap();
+        let (status, body) =
+            http(self.port, "POST", &format!("/_crossrep/faults?{query}")).unwrap();
         assert_eq!(status, 200, "{body}");
     }
 
     pub fn clear_faults(&self, bucket: &str) {
-        let (status, body) = http(self.port, "DELETE", &format!("/_crossrep/faults?bucket={bucket}")).unwrap();
+        let (status, body) = http(
+            self.port,
+            "DELETE",
+            &format!("/_crossrep/faults?bucket={bucket}"),
+        )
+        .unwrap();
         assert_eq!(status, 200, "{body}");
     }
 
@@ -263,11 +291,21 @@ pub async fn put_policy(s: &Session, bucket: &str, r: &str, doc: &Value) {
 }
 
 pub async fn get_policy(s: &Session, bucket: &str, r: &str) -> Value {
-    let out = s.s3(&region(r)).get_bucket_policy().bucket(bucket).send().await.unwrap();
+    let out = s
+        .s3(&region(r))
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
     serde_json::from_str(out.policy().unwrap()).unwrap()
 }
 
-pub async fn get_replication(s: &Session, bucket: &str, r: &str) -> crossrep_core::model::ReplicationConfiguration {
+pub async fn get_replication(
+    s: &Session,
+    bucket: &str,
+    r: &str,
+) -> crossrep_core::model::ReplicationConfiguration {
     let out = s
         .s3(&region(r))
         .get_bucket_replication()
@@ -278,7 +316,12 @@ pub async fn get_replication(s: &Session, bucket: &str, r: &str) -> crossrep_cor
     crossrep_aws::convert::from_sdk(out.replication_configuration().unwrap())
 }
 
-pub async fn put_replication(s: &Session, bucket: &str, r: &str, c: &crossrep_core::model::ReplicationConfiguration) {
+pub async fn put_replication(
+    s: &Session,
+    bucket: &str,
+    r: &str,
+    c: &crossrep_core::model::ReplicationConfiguration,
+) {
     s.s3(&region(r))
         .put_bucket_replication()
         .bucket(bucket)
@@ -289,7 +332,13 @@ pub async fn put_replication(s: &Session, bucket: &str, r: &str, c: &crossrep_co
 }
 
 pub async fn versioning(s: &Session, bucket: &str, r: &str) -> Option<String> {
-    let out = s.s3(&region(r)).get_bucket_versioning().bucket(bucket).send().await.unwrap();
+    let out = s
+        .s3(&region(r))
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
     out.status().map(|s| s.as_str().to_string())
 }
 
