@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Owner;
-use crate::desired::{bucket_arn, BucketRef, Conflict, DesiredState, Pair, RoleRef};
+use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
 use crate::model::{
     ActualState, BucketState, Destination, Filter, ReplicationConfiguration, RoleState, Rule,
     Versioning, MANAGED_TAG, RULE_PREFIX,
@@ -460,36 +460,8 @@ impl<'a> Planner<'a> {
     fn run(mut self) -> Plan {
         let mut active = self.active_pairs();
 
-        // Replication configurations, per source bucket: merged, then checked against S3's
-        // rule limit before anything else is planned for that bucket.
-        let mut by_source: BTreeMap<&BucketRef, Vec<&Pair>> = BTreeMap::new();
-        for p in &active {
-            by_source.entry(&p.source).or_default().push(p);
-        }
-        let mut merged_configs = BTreeMap::new();
-        for (src, pairs) in &by_source {
-            let role = self.role(&src.account).arn();
-            let existing = self.current_replication(src);
-            let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
-            let merged = merge_replication(existing, &role, &ours);
-            if merged.rules.len() > MAX_RULES {
-                for p in pairs {
-                    self.conflict(
-                        p,
-                        false,
-                        format!(
-                        "its replication configuration would have {} rules; S3 allows {MAX_RULES}",
-                        merged.rules.len()
-                    ),
-                    );
-                }
-            } else {
-                merged_configs.insert((*src).clone(), merged);
-            }
-        }
-        active.retain(|p| merged_configs.contains_key(&p.source));
-
-        // Destination bucket policies: merged, and checked against S3's size limit.
+        // Destination bucket policies: merged, and checked against S3's size limit. A pair whose
+        // destination cannot take the statements gets no rule either.
         let mut policies = BTreeMap::new();
         let mut too_big = BTreeSet::new();
         for p in &active {
@@ -507,24 +479,35 @@ impl<'a> Planner<'a> {
                 policies.insert(p.destination.clone(), merged);
             }
         }
-        if !too_big.is_empty() {
-            active.retain(|p| !too_big.contains(&p.destination));
-            // The source's merged configuration must not carry a rule for a dropped pair.
-            merged_configs.clear();
-            let mut by_source: BTreeMap<&BucketRef, Vec<&Pair>> = BTreeMap::new();
-            for p in &active {
-                by_source.entry(&p.source).or_default().push(p);
-            }
-            for (src, pairs) in by_source {
-                let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
-                let merged = merge_replication(
-                    self.current_replication(src),
-                    &self.role(&src.account).arn(),
-                    &ours,
-                );
-                merged_configs.insert(src.clone(), merged);
+        active.retain(|p| !too_big.contains(&p.destination));
+
+        // Replication configurations, per source bucket: merged, then checked against S3's
+        // rule limit before anything else is planned for that bucket.
+        let mut by_source: BTreeMap<&BucketRef, Vec<&Pair>> = BTreeMap::new();
+        for p in &active {
+            by_source.entry(&p.source).or_default().push(p);
+        }
+        let mut merged_configs = BTreeMap::new();
+        for (src, pairs) in &by_source {
+            let role = self.role(&src.account).arn();
+            let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
+            let merged = merge_replication(self.current_replication(src), &role, &ours);
+            if merged.rules.len() > MAX_RULES {
+                for p in pairs {
+                    self.conflict(
+                        p,
+                        false,
+                        format!(
+                            "its replication configuration would have {} rules; S3 allows {MAX_RULES}",
+                            merged.rules.len()
+                        ),
+                    );
+                }
+            } else {
+                merged_configs.insert((*src).clone(), merged);
             }
         }
+        active.retain(|p| merged_configs.contains_key(&p.source));
 
         // Roles and their permissions, per source account with active pairs.
         let mut by_account: BTreeMap<&AccountId, Vec<&Pair>> = BTreeMap::new();
@@ -869,18 +852,4 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
         }
     }
     next
-}
-
-/// The bucket ARN a rule replicates into, as a bucket name (for display).
-pub fn destination_name(rule: &Rule) -> &str {
-    rule.destination
-        .bucket
-        .rsplit(":::")
-        .next()
-        .unwrap_or(&rule.destination.bucket)
-}
-
-/// The ARN crossrep's rule for `pair` points at (for tests and display).
-pub fn destination_arn(pair: &Pair) -> String {
-    bucket_arn(&pair.destination.region, &pair.destination.bucket)
 }
