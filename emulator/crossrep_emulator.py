@@ -97,6 +97,8 @@ from moto.iam.exceptions import LimitExceededException as IAMLimitExceeded  # no
 from moto.iam.models import IAMBackend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
+import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
+
 LOG = logging.getLogger("crossrep_emulator")
 
 # --------------------------------------------------------------------------------------------
@@ -337,6 +339,7 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
 
 
 S3Response._bucket_response = _patched_bucket_response  # type: ignore[method-assign]
+crossrep_batch.REPLICATION_ATTR = REPLICATION_ATTR  # batch.py reads the stored raw XML
 
 
 # GetBucketVersioning of a bucket that never had versioning: moto answers with an empty
@@ -827,6 +830,9 @@ class CrossrepMiddleware:
         if path == "/_crossrep/faults" and method == "DELETE":
             self.faults.clear((qs.get("bucket") or [None])[0])
             return self._json(start_response, "200 OK", {"status": "ok"})
+        batch_answer = crossrep_batch.crossrep_endpoint(method, path, qs)
+        if batch_answer is not None:
+            return self._json(start_response, *batch_answer)
         return self._json(start_response, "404 Not Found",
                           {"error": f"unknown endpoint {method} {path}"})
 
@@ -839,6 +845,7 @@ class CrossrepMiddleware:
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.log.clear()
                 self.faults.clear()
+                crossrep_batch.reset()
             return result
 
         if self.latency:
@@ -860,6 +867,8 @@ class CrossrepMiddleware:
             fault = self.faults.take(entry)
             if fault is not None:
                 return _fault_response(fault, entry, _start_response)
+            if path.startswith("/v20180820/jobs"):
+                return crossrep_batch.handle(environ, _start_response, entry)
             return self.app(environ, _start_response)
         finally:
             entry["status"] = status_holder.get("status", 500)
