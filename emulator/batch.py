@@ -17,7 +17,7 @@ Endpoints (path-style on the emulator's port, SigV4 service ``s3``; the job's ac
 Only ``Operation/S3ReplicateObject`` with a ``ManifestGenerator/S3JobManifestGenerator`` (or a
 ``Manifest`` of format ``S3BatchOperations_CSV_20180820`` with fields Bucket, Key, VersionId) is
 supported. Response XML follows the s3control model (lists serialised as ``<member>``, timestamps
-ISO 8601 UTC); errors are S3-style ``<Error><Code>..`` bodies.
+ISO 8601 UTC); errors are ``<ErrorResponse><Error><Code>..`` (wrapped, as s3control clients expect).
 
 Execution (one daemon thread per job): New -> Preparing -> (Suspended until UpdateJobStatus
 Ready, when ConfirmationRequired) -> Ready -> Active -> Complete; Cancelled (Cancelling first)
@@ -755,9 +755,12 @@ def _xml_response(start_response: Any, status: int, root: str, inner: str) -> li
 
 
 def _error(start_response: Any, err: ApiError) -> list[bytes]:
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-            f"<Code>{_esc(err.code)}</Code><Message>{_esc(err.message)}</Message>"
-            f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId><HostId></HostId></Error>").encode()
+    # S3 Control errors are *wrapped* (unlike S3's): aws-sdk-s3control parses them with
+    # rest_xml_wrapped_errors, which requires an <ErrorResponse> root; botocore reads both.
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>'
+            f"<Code>{_esc(err.code)}</Code><Message>{_esc(err.message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId><HostId></HostId>"
+            "</ErrorResponse>").encode()
     start_response(f"{err.status} Error", [("Content-Type", "application/xml"),
                                            ("Content-Length", str(len(body)))])
     return [body]

@@ -45,6 +45,7 @@ ownership override (``s3:ObjectOwnerOverrideToBucketOwner``), ``iam:PassRole``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, Iterable
@@ -65,22 +66,31 @@ def _as_list(v: Any) -> list[Any]:
 
 
 def parse_policy(doc: Any) -> list[dict[str, Any]]:
-    """Statements of a policy given as str/bytes/dict (IAM may hand it URL-encoded)."""
+    """Statements of a policy given as str/bytes/dict (IAM may hand it URL-encoded).
+    Parsed texts are cached (a batch job checks the same policies for every task)."""
     if doc is None:
         return []
     if isinstance(doc, bytes):
         doc = doc.decode("utf-8", "replace")
     if isinstance(doc, str):
-        text = doc.strip()
-        if text.startswith("%7B") or text.startswith("%7b"):
-            text = unquote(text)
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            return []
+        return list(_parse_text(doc))
     if not isinstance(doc, dict):
         return []
     return [s for s in _as_list(doc.get("Statement")) if isinstance(s, dict)]
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_text(text: str) -> tuple[dict[str, Any], ...]:
+    text = text.strip()
+    if text.startswith("%7B") or text.startswith("%7b"):
+        text = unquote(text)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return ()
+    if not isinstance(doc, dict):
+        return ()
+    return tuple(s for s in _as_list(doc.get("Statement")) if isinstance(s, dict))
 
 
 _WILDCARD_CACHE: dict[tuple[str, bool], re.Pattern[str]] = {}
