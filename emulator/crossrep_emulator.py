@@ -61,6 +61,11 @@ Fixes and additions, each with the reason:
    ``POST /moto-api/reset`` also clears the log (moto's reset drops the buckets and therefore the
    stored replication XML).
 
+7. S3 Batch Replication: ``/v20180820/jobs...`` (CreateJob, DescribeJob, ListJobs, UpdateJobStatus,
+   GetJobTagging) is served by ``batch.py``, which runs jobs in background threads, replicates
+   versions with their ids, writes completion reports and checks permissions with
+   ``permissions.py``; ``GET /_crossrep/replication-failures`` lists failed tasks.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
