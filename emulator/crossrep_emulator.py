@@ -788,7 +788,8 @@ class Faults:
 
 def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes]:
     code, message = _xml_escape(fault["code"]), _xml_escape(fault["message"])
-    if entry["service"] in ("s3", "s3control"):
+    # S3 answers a bare <Error>; S3 Control and the query protocols wrap it in <ErrorResponse>.
+    if entry["service"] == "s3":
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
     else:
         body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>'
