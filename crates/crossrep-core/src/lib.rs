@@ -13,4 +13,5 @@ pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod template;

@@ -1,0 +1,273 @@
+//! S3 Batch Operations completion reports (`Report_CSV_20180820`) and what their failure codes
+//! mean for people.
+//!
+//! A report is a top-level `manifest.json` that lists result CSV files; each CSV row is one
+//! task: bucket, key (URL-encoded), version id, task status, HTTP status, error code, result
+//! message. AWS's `ReportSchema` string names the error code before the HTTP status, but its
+//! rows (and the user guide's examples, `batch-ops-examples-reports.md`) put the HTTP status
+//! first; the parser accepts either order by recognising the numeric field.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The top-level `manifest.json` of a completion report.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReportManifest {
+    pub format: String,
+    #[serde(default)]
+    pub results: Vec<ReportFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReportFile {
+    pub task_execution_status: String,
+    pub bucket: String,
+    pub key: String,
+}
+
+pub fn parse_manifest(text: &str) -> Result<ReportManifest, String> {
+    let m: ReportManifest =
+        serde_json::from_str(text).map_err(|e| format!("not a completion report manifest: {e}"))?;
+    if m.format != "Report_CSV_20180820" {
+        return Err(format!("unsupported report format `{}`", m.format));
+    }
+    Ok(m)
+}
+
+/// One task of a completion report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskResult {
+    pub bucket: String,
+    /// Decoded.
+    pub key: String,
+    pub version_id: Option<String>,
+    pub succeeded: bool,
+    pub http_status: Option<u16>,
+    pub error_code: Option<String>,
+    pub message: String,
+}
+
+/// Parses the rows of one result CSV (no header line).
+pub fn parse_results(text: &str) -> Result<Vec<TaskResult>, String> {
+    let mut out = Vec::new();
+    for (n, fields) in csv_records(text)?.into_iter().enumerate() {
+        if fields.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        if fields.len() < 4 {
+            return Err(format!("report row {} has {} fields, expected 7", n + 1, fields.len()));
+        }
+        let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
+        let (a, b) = (get(4), get(5));
+        let (http, code) = if !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        out.push(TaskResult {
+            bucket: get(0),
+            key: url_decode(&get(1)),
+            version_id: Some(get(2)).filter(|v| !v.is_empty()),
+            succeeded: get(3).eq_ignore_ascii_case("succeeded"),
+            http_status: http.parse().ok(),
+            error_code: Some(code).filter(|c| !c.is_empty()),
+            message: get(6),
+        });
+    }
+    Ok(out)
+}
+
+/// RFC 4180 records: quoted fields may hold commas, quotes (doubled) and newlines.
+fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => quoted = true,
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+                any = false;
+            }
+            _ => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("unterminated quoted field in report".into());
+    }
+    if any {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Keys in reports and manifests are URL-encoded (`+` for a space).
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Failed tasks grouped by error code, with a few example keys each.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct FailureSummary {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub by_code: BTreeMap<String, CodeFailures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CodeFailures {
+    pub count: u64,
+    /// Up to [`EXAMPLES`] keys (with version ids).
+    pub examples: Vec<String>,
+}
+
+pub const EXAMPLES: usize = 3;
+
+impl FailureSummary {
+    pub fn add(&mut self, rows: &[TaskResult]) {
+        for r in rows {
+            if r.succeeded {
+                self.succeeded += 1;
+                continue;
+            }
+            self.failed += 1;
+            let code = r.error_code.clone().unwrap_or_else(|| "Unknown".into());
+            let entry = self.by_code.entry(code).or_default();
+            entry.count += 1;
+            if entry.examples.len() < EXAMPLES {
+                entry.examples.push(match &r.version_id {
+                    Some(v) => format!("{} (version {v})", r.key),
+                    None => r.key.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// What a replication failure code means and how to fix it, in one line
+/// (AWS `replication-failure-codes.md`).
+pub fn explain(code: &str) -> &'static str {
+    match code {
+        "AssumeRoleNotPermitted" => "S3 cannot assume the replication role: its trust policy must allow `s3.amazonaws.com` and `batchoperations.s3.amazonaws.com`; run `crossrep apply`",
+        "DstBucketNotFound" => "the destination bucket does not exist; run `crossrep apply`",
+        "DstBucketUnversioned" => "versioning is not enabled on the destination bucket; run `crossrep apply`",
+        "DstKmsKeyNotFound" => "the replica KMS key does not exist or is disabled in the destination region",
+        "DstPutObjectNotPermitted" => "the destination bucket policy (or the role's policy) does not let the role replicate; run `crossrep apply` to repair the policy, then `crossrep backfill --only-failed`",
+        "DstDelObjNotPermitted" => "the role may not replicate delete markers into the destination (`s3:ReplicateDelete`); run `crossrep apply`",
+        "DstPutTaggingNotPermitted" => "the role may not replicate tags into the destination (`s3:ReplicateTags`); run `crossrep apply`",
+        "DstObjectHardDeleted" => "the object version was permanently deleted in the destination; S3 will not replicate it again",
+        "InitiateReplicationNotPermitted" => "the role lacks `s3:InitiateReplication` on the source objects; run `crossrep apply`",
+        "SrcBucketInvalidRegion" => "the job was created in another region than the source bucket's",
+        "SrcBucketReplicationConfigMissing" => "the source bucket has no replication configuration; run `crossrep apply`",
+        "SrcGetObjectNotPermitted" => "the role may not read the source object versions (`s3:GetObjectVersionForReplication`); run `crossrep apply`, and check bucket policies or SCPs that deny it",
+        "SrcKmsKeyNotFound" => "the source object's KMS key does not exist or the role may not use it",
+        "SrcObjectNotEligible" => "the object is not eligible for replication (it is a replica, or no rule matches it)",
+        _ => "see https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows in AWS's format: URL-encoded keys (a comma and a space in one), an empty version
+    /// id, a quoted message with commas and doubled quotes.
+    const FIXTURE: &str = "src-bucket,photos/2024/a%2Cb+c.jpg,3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY,succeeded,200,,Successful\n\
+src-bucket,docs/%E2%9C%93.txt,,failed,403,DstPutObjectNotPermitted,\"Access Denied, \"\"replicate\"\" not allowed\"\n\
+src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does not exist\r\n";
+
+    #[test]
+    fn parses_report_rows() {
+        let rows = parse_results(FIXTURE).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].key, "photos/2024/a,b c.jpg");
+        assert_eq!(rows[0].version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
+        assert!(rows[0].succeeded);
+        assert_eq!(rows[0].http_status, Some(200));
+        assert_eq!(rows[0].error_code, None);
+        assert_eq!(rows[1].key, "docs/✓.txt");
+        assert_eq!(rows[1].version_id, None);
+        assert!(!rows[1].succeeded);
+        assert_eq!(rows[1].error_code.as_deref(), Some("DstPutObjectNotPermitted"));
+        assert_eq!(rows[1].message, "Access Denied, \"replicate\" not allowed");
+        assert_eq!(rows[2].http_status, Some(404));
+    }
+
+    #[test]
+    fn accepts_the_schema_order_too() {
+        // `ReportSchema` says ErrorCode before HTTPStatusCode.
+        let rows = parse_results("b,k,v,failed,SrcGetObjectNotPermitted,403,denied").unwrap();
+        assert_eq!(rows[0].error_code.as_deref(), Some("SrcGetObjectNotPermitted"));
+        assert_eq!(rows[0].http_status, Some(403));
+    }
+
+    #[test]
+    fn summarises_failures_by_code() {
+        let mut s = FailureSummary::default();
+        s.add(&parse_results(FIXTURE).unwrap());
+        assert_eq!((s.succeeded, s.failed), (1, 2));
+        assert_eq!(s.by_code["DstPutObjectNotPermitted"].count, 1);
+        assert_eq!(s.by_code["DstBucketNotFound"].examples, ["logs/x (version v2)"]);
+        assert!(explain("DstPutObjectNotPermitted").contains("crossrep apply"));
+    }
+
+    #[test]
+    fn parses_the_manifest() {
+        let m = parse_manifest(
+            r#"{"Format":"Report_CSV_20180820","ReportCreationDate":"2019-04-05T17:48:39.725Z",
+                "Results":[{"TaskExecutionStatus":"failed","Bucket":"reports","MD5Checksum":"x",
+                "Key":"crossrep/job-1/results/abc.csv"}],
+                "ReportSchema":"Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.results[0].key, "crossrep/job-1/results/abc.csv");
+        assert!(parse_manifest(r#"{"Format":"Other"}"#).is_err());
+    }
+
+    #[test]
+    fn unterminated_quotes_are_an_error() {
+        assert!(parse_results("b,k,v,failed,403,X,\"oops").is_err());
+    }
+}
