@@ -347,11 +347,12 @@ pub async fn discover(
             .insert(role.name.clone(), state);
     }
 
-    // Which destination names each destination account already owns.
+    // Which destination (and report bucket) names each account already owns.
     let dest_accounts: BTreeSet<&AccountId> = desired
         .pairs
         .iter()
         .map(|p| &p.destination.account)
+        .chain(desired.report_buckets.iter().map(|r| &r.account))
         .collect();
     let mut owned: BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>> = BTreeMap::new();
     for id in dest_accounts {
@@ -374,6 +375,28 @@ pub async fn discover(
         .iter()
         .map(|p| (p.destination.account.clone(), p.destination.bucket.clone()))
         .collect();
+    // Report buckets only need to be known to exist (or to be someone else's).
+    for r in &desired.report_buckets {
+        match owned.get(&r.account).and_then(|o| o.get(&r.bucket)) {
+            Some(region) => {
+                let state = BucketState {
+                    region: region.clone().or_else(|| Some(r.region.clone())),
+                    ..BucketState::default()
+                };
+                actual
+                    .accounts
+                    .entry(r.account.clone())
+                    .or_default()
+                    .buckets
+                    .insert(r.bucket.clone(), state);
+            }
+            None => {
+                if name_taken(sessions.get(&r.account), &r.bucket).await? {
+                    actual.taken_names.insert(r.bucket.clone());
+                }
+            }
+        }
+    }
 
     enum Job {
         Source(Arc<Session>, BucketName, Region),

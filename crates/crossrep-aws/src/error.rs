@@ -52,6 +52,8 @@ impl fmt::Display for CallError {
     }
 }
 
+impl std::error::Error for CallError {}
+
 impl CallError {
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()

@@ -163,6 +163,7 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
             Some(Resource::Bucket {
                 tags,
                 object_ownership,
+                expire_after_days,
             }),
         ) => {
             use aws_sdk_s3::types::{
@@ -205,6 +206,32 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
                 .send()
                 .await
                 .map_err(|e| call_error(e, account, "s3:PutBucketTagging", bucket.as_str()))?;
+            if let Some(days) = expire_after_days {
+                use aws_sdk_s3::types::{
+                    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
+                    LifecycleRule, LifecycleRuleFilter,
+                };
+                let rule = LifecycleRule::builder()
+                    .id("crossrep-expire-reports")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(LifecycleRuleFilter::builder().prefix("").build())
+                    .expiration(LifecycleExpiration::builder().days(*days as i32).build())
+                    .build()
+                    .expect("status is set");
+                s3.put_bucket_lifecycle_configuration()
+                    .bucket(bucket.as_str())
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .rules(rule)
+                            .build()
+                            .expect("rules are set"),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        call_error(e, account, "s3:PutLifecycleConfiguration", bucket.as_str())
+                    })?;
+            }
         }
         (Address::Versioning { bucket, .. }, Some(Resource::Versioning { status })) => {
             use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};

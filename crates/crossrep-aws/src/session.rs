@@ -23,6 +23,7 @@ pub struct Session {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     s3: Mutex<HashMap<Region, aws_sdk_s3::Client>>,
+    s3control: Mutex<HashMap<Region, aws_sdk_s3control::Client>>,
 }
 
 impl Session {
@@ -67,6 +68,7 @@ impl Session {
             path_style: account.endpoint_url.is_some(),
             sdk,
             s3: Mutex::new(HashMap::new()),
+            s3control: Mutex::new(HashMap::new()),
         })
     }
 
@@ -83,6 +85,30 @@ impl Session {
                     .force_path_style(self.path_style)
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The S3 Control client for `region` (Batch Operations jobs live in the source bucket's
+    /// region), built on first use.
+    pub fn s3control(&self, region: &Region) -> aws_sdk_s3control::Client {
+        let mut cache = self
+            .s3control
+            .lock()
+            .expect("s3control client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let mut conf = aws_sdk_s3control::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_s3control::config::Region::new(region.to_string()));
+                // With an endpoint override the endpoint rules give `{AccountId}.{host}`, which
+                // does not resolve; keep the configured host (AWS-NOTES, "S3 Control endpoint").
+                if self.path_style {
+                    conf = conf.endpoint_resolver(KeepHost(
+                        aws_sdk_s3control::config::endpoint::DefaultResolver::new(),
+                    ));
+                }
+                aws_sdk_s3control::Client::from_conf(conf.build())
             })
             .clone()
     }
@@ -105,6 +131,28 @@ impl Session {
             });
         }
         Ok(())
+    }
+}
+
+/// The default S3 Control endpoint resolver minus the `{AccountId}.` host prefix.
+#[derive(Debug)]
+struct KeepHost(aws_sdk_s3control::config::endpoint::DefaultResolver);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for KeepHost {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        let inner = self.0.resolve_endpoint(params);
+        let account = params.account_id().map(str::to_string);
+        aws_sdk_s3control::config::endpoint::EndpointFuture::new(async move {
+            let endpoint = inner.await?;
+            let Some(account) = account else {
+                return Ok(endpoint);
+            };
+            let url = endpoint.url().replacen(&format!("://{account}."), "://", 1);
+            Ok(endpoint.into_builder().url(url).build())
+        })
     }
 }
 

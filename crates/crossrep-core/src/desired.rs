@@ -113,6 +113,19 @@ pub struct DesiredState {
     pub roles: BTreeMap<AccountId, RoleRef>,
     /// Pairs that cannot exist whatever the actual state is (two sources, one destination).
     pub conflicts: Vec<Conflict>,
+    /// One report bucket per source account and region that has `backfill = "batch"` pairs
+    /// (SPEC §4.6), sorted.
+    pub report_buckets: Vec<BucketRef>,
+}
+
+/// The report bucket of a source account in a region: `settings.report_bucket`, shortened like
+/// destination names when needed.
+pub fn report_bucket(config: &Config, account: &AccountId, region: &Region) -> Option<BucketName> {
+    let rendered = config.settings.report_bucket.render(&BTreeMap::from([
+        ("account", account.as_str()),
+        ("region", region.as_str()),
+    ]));
+    shorten_bucket_name(&rendered).ok().map(|(name, _)| name)
 }
 
 /// Selects the source buckets of every `[[replication]]` block and names their destinations.
@@ -261,11 +274,23 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                 region: home.clone(),
             });
     }
+    let report_buckets: BTreeSet<BucketRef> = pairs
+        .iter()
+        .filter(|p| p.backfill == Backfill::Batch)
+        .filter_map(|p| {
+            report_bucket(config, &p.source.account, &p.source.region).map(|bucket| BucketRef {
+                account: p.source.account.clone(),
+                bucket,
+                region: p.source.region.clone(),
+            })
+        })
+        .collect();
     conflicts.sort();
     DesiredState {
         pairs,
         roles,
         conflicts,
+        report_buckets: report_buckets.into_iter().collect(),
     }
 }
 

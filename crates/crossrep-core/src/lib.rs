@@ -5,6 +5,7 @@
 //! `crossrep-aws` discovers) and returns a [`plan::Plan`] that execution follows without making
 //! decisions; `render` shows a plan to people. Nothing here depends on tokio or the AWS SDK.
 
+pub mod backfill;
 pub mod config;
 pub mod desired;
 pub mod model;

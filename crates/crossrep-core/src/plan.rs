@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::Owner;
+use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
 use crate::model::{
     ActualState, BucketState, Destination, Filter, ReplicationConfiguration, RoleState, Rule,
@@ -23,6 +23,8 @@ use crate::policy::{
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 /// S3's limit on rules per replication configuration.
 pub const MAX_RULES: usize = 1000;
+/// Days after which backfill reports and manifests expire in the report buckets.
+pub const REPORT_EXPIRY_DAYS: u32 = 30;
 
 /// What a change is about. Ordering is the order changes are shown and stored in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -127,6 +129,9 @@ pub enum Resource {
         tags: BTreeMap<String, String>,
         /// `BucketOwnerEnforced` when replicas belong to the destination account.
         object_ownership: Option<String>,
+        /// A lifecycle rule expiring objects after this many days (report buckets).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expire_after_days: Option<u32>,
     },
     Versioning {
         status: Versioning,
@@ -176,6 +181,9 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
     /// Every pair the plan covers (not in conflict), sorted.
     pub pairs: Vec<PairSummary>,
+    /// Things that do not stop the plan but that people should know.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -321,6 +329,7 @@ struct Planner<'a> {
     actual: &'a ActualState,
     changes: BTreeMap<Address, Change>,
     conflicts: Vec<Conflict>,
+    warnings: Vec<String>,
 }
 
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
@@ -329,6 +338,7 @@ pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         actual,
         changes: BTreeMap::new(),
         conflicts: desired.conflicts.clone(),
+        warnings: Vec::new(),
     }
     .run()
 }
@@ -509,13 +519,16 @@ impl<'a> Planner<'a> {
         }
         active.retain(|p| merged_configs.contains_key(&p.source));
 
+        let reports = self.plan_report_buckets(&active);
+
         // Roles and their permissions, per source account with active pairs.
         let mut by_account: BTreeMap<&AccountId, Vec<&Pair>> = BTreeMap::new();
         for p in &active {
             by_account.entry(&p.source.account).or_default().push(p);
         }
         for (account, pairs) in &by_account {
-            self.plan_role(self.role(account), pairs);
+            let own: Vec<&BucketRef> = reports.iter().filter(|r| &r.account == *account).collect();
+            self.plan_role(self.role(account), pairs, &own);
         }
 
         for p in &active {
@@ -541,6 +554,7 @@ impl<'a> Planner<'a> {
                     shortened_from: p.shortened_from.clone(),
                 })
                 .collect(),
+            warnings: self.warnings,
         }
     }
 
@@ -558,7 +572,52 @@ impl<'a> Planner<'a> {
             .and_then(|p| p.as_ref())
     }
 
-    fn plan_role(&mut self, role: &RoleRef, pairs: &[&Pair]) {
+    /// Report buckets (SPEC §4.6) for the accounts and regions that have active `batch`
+    /// pairs; returns those that exist or will, for the role's permissions.
+    fn plan_report_buckets(&mut self, active: &[&Pair]) -> Vec<BucketRef> {
+        let mut usable = Vec::new();
+        for r in &self.desired.report_buckets {
+            let used = active.iter().any(|p| {
+                p.backfill == Backfill::Batch
+                    && p.source.account == r.account
+                    && p.source.region == r.region
+            });
+            if !used {
+                continue;
+            }
+            if self.actual.bucket(&r.account, &r.bucket).is_some() {
+                usable.push(r.clone());
+            } else if self.actual.taken_names.contains(&r.bucket) {
+                self.warnings.push(format!(
+                    "report bucket `{}` belongs to another AWS account: `crossrep backfill` cannot run in {} ({}); change `settings.report_bucket`",
+                    r.bucket, r.account, r.region
+                ));
+            } else {
+                self.add(
+                    Address::Bucket {
+                        account: r.account.clone(),
+                        bucket: r.bucket.clone(),
+                    },
+                    &r.region,
+                    None,
+                    Resource::Bucket {
+                        tags: managed_tags(),
+                        object_ownership: Some("BucketOwnerEnforced".into()),
+                        expire_after_days: Some(REPORT_EXPIRY_DAYS),
+                    },
+                    format!(
+                        "backfill manifests and reports of {} in {}",
+                        r.account, r.region
+                    ),
+                    vec![],
+                );
+                usable.push(r.clone());
+            }
+        }
+        usable
+    }
+
+    fn plan_role(&mut self, role: &RoleRef, pairs: &[&Pair], reports: &[&BucketRef]) {
         let role_addr = Address::Role {
             account: role.account.clone(),
             name: role.name.clone(),
@@ -598,7 +657,7 @@ impl<'a> Planner<'a> {
             ),
             Some(_) => {}
         }
-        let doc = role_policy(pairs);
+        let doc = role_policy(pairs, reports);
         let before = current.and_then(|r| r.inline_policies.get(ROLE_POLICY_NAME));
         if before.is_none_or(|b| !same_policy(b, &doc)) {
             self.add(
@@ -641,6 +700,7 @@ impl<'a> Planner<'a> {
                     tags: managed_tags(),
                     object_ownership: (pair.rule.owner == Owner::Destination)
                         .then(|| "BucketOwnerEnforced".to_string()),
+                    expire_after_days: None,
                 },
                 match &pair.shortened_from {
                     Some(long) => format!(

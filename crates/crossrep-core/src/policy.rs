@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::config::Owner;
-use crate::desired::{partition, Pair, RoleRef};
+use crate::config::{Backfill, Owner};
+use crate::desired::{partition, BucketRef, Pair, RoleRef};
 use crate::model::SID_PREFIX;
 use crate::names::AccountId;
 
@@ -25,6 +25,12 @@ const SOURCE_OBJECT_ACTIONS: &[&str] = &[
     "s3:GetObjectVersionAcl",
     "s3:GetObjectVersionTagging",
 ];
+/// S3 Batch Replication with a generated manifest adds these (AWS
+/// `s3-batch-replication-policies.md`): the manifest is generated from an inventory of the
+/// source bucket, and the job reads the manifest and writes reports in the report bucket.
+const BATCH_SOURCE_BUCKET_ACTIONS: &[&str] = &["s3:PutInventoryConfiguration"];
+const BATCH_SOURCE_OBJECT_ACTIONS: &[&str] = &["s3:InitiateReplication"];
+const REPORT_OBJECT_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
 const DEST_OBJECT_ACTIONS: &[&str] = &[
     "s3:ReplicateObject",
     "s3:ReplicateDelete",
@@ -69,9 +75,9 @@ pub fn trust_policy(account: &AccountId) -> Value {
 /// `*`). The `s3:ResourceAccount` condition keeps a wildcard inside the right account, so a
 /// coarser pattern widens the grant only to other buckets of that same account. The result is
 /// deterministic and covers every pair whatever the number of buckets.
-pub fn role_policy(pairs: &[&Pair]) -> Value {
+pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef]) -> Value {
     for level in (0..=63).rev() {
-        let doc = role_policy_at(pairs, level);
+        let doc = role_policy_at(pairs, reports, level);
         if policy_size(&doc) <= INLINE_POLICY_LIMIT {
             return doc;
         }
@@ -79,7 +85,7 @@ pub fn role_policy(pairs: &[&Pair]) -> Value {
     unreachable!("at prefix length 0 every resource list is a single `*`")
 }
 
-fn role_policy_at(pairs: &[&Pair], level: usize) -> Value {
+fn role_policy_at(pairs: &[&Pair], reports: &[&BucketRef], level: usize) -> Value {
     let Some(first) = pairs.first() else {
         return json!({"Version": "2012-10-17", "Statement": []});
     };
@@ -100,22 +106,41 @@ fn role_policy_at(pairs: &[&Pair], level: usize) -> Value {
         Value::Array(list)
     };
     let cond = |acct: &str| json!({"StringEquals": {"s3:ResourceAccount": acct}});
+    let batch = pairs.iter().any(|p| p.backfill == Backfill::Batch);
+    let with_batch = |base: &[&'static str], extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = base.to_vec();
+        if batch {
+            v.extend_from_slice(extra);
+        }
+        v
+    };
     let mut statements = vec![
         json!({
             "Sid": "CrossrepSourceBuckets",
             "Effect": "Allow",
-            "Action": SOURCE_BUCKET_ACTIONS,
+            "Action": with_batch(SOURCE_BUCKET_ACTIONS, BATCH_SOURCE_BUCKET_ACTIONS),
             "Resource": arns(&sources, ""),
             "Condition": cond(source_account),
         }),
         json!({
             "Sid": "CrossrepSourceObjects",
             "Effect": "Allow",
-            "Action": SOURCE_OBJECT_ACTIONS,
+            "Action": with_batch(SOURCE_OBJECT_ACTIONS, BATCH_SOURCE_OBJECT_ACTIONS),
             "Resource": arns(&sources, "/*"),
             "Condition": cond(source_account),
         }),
     ];
+    if batch && !reports.is_empty() {
+        // Few (one per region in use): always exact.
+        let list: BTreeSet<String> = reports.iter().map(|r| format!("{}/*", r.arn())).collect();
+        statements.push(json!({
+            "Sid": "CrossrepBackfillReports",
+            "Effect": "Allow",
+            "Action": REPORT_OBJECT_ACTIONS,
+            "Resource": list,
+            "Condition": cond(source_account),
+        }));
+    }
     for (acct, (names, owner_override)) in &dests {
         let mut actions: Vec<&str> = DEST_OBJECT_ACTIONS.to_vec();
         if *owner_override {
@@ -264,8 +289,8 @@ pub fn same_policy(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Backfill, Kms};
-    use crate::desired::{BucketRef, RuleSpec};
+    use crate::config::Kms;
+    use crate::desired::RuleSpec;
     use crate::names::{BucketName, Region};
 
     fn pair(src: &str, dst: &str) -> Pair {
@@ -314,7 +339,7 @@ mod tests {
             pair("b-logs", "replicated-b-logs"),
         ];
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs);
+        let doc = role_policy(&refs, &[]);
         assert_eq!(
             doc["Statement"][0]["Resource"],
             json!(["arn:aws:s3:::a-data", "arn:aws:s3:::b-logs"])
@@ -353,7 +378,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs);
+        let doc = role_policy(&refs, &[]);
         assert!(
             policy_size(&doc) <= INLINE_POLICY_LIMIT,
             "{}",

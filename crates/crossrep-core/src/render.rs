@@ -126,8 +126,13 @@ fn display_value(r: &Resource) -> Value {
         Resource::Bucket {
             tags,
             object_ownership,
+            expire_after_days,
         } => {
-            serde_json::json!({"tags": tags, "object_ownership": object_ownership})
+            let mut v = serde_json::json!({"tags": tags, "object_ownership": object_ownership});
+            if let Some(days) = expire_after_days {
+                v["expire_objects_after_days"] = serde_json::json!(days);
+            }
+            v
         }
         Resource::Versioning { status } => serde_json::json!({ "status": status }),
         Resource::Role {
@@ -216,6 +221,90 @@ fn diff_lines(before: &str, after: &str) -> Vec<String> {
     }
     if skipped > 0 {
         out.push(format!("      # ({skipped} unchanged lines hidden)"));
+    }
+    out
+}
+
+/// `crossrep status` for people: one block per pair.
+pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str("No bucket pairs: no source bucket matches the configuration.\n");
+        return out;
+    }
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{} ({}, {}) -> {} ({}, {})",
+            r.source.bucket,
+            r.source.account,
+            r.source.region,
+            r.destination.bucket,
+            r.destination.account,
+            r.destination.region
+        );
+        let hint = match r.rule {
+            "missing" => "  (run `crossrep apply`)",
+            "disabled" => "  (someone disabled it; `crossrep plan` shows the drift)",
+            _ => "",
+        };
+        let _ = writeln!(out, "  rule      {}{hint}", r.rule);
+        match (&r.job, r.backfill) {
+            (_, crate::config::Backfill::None) => {
+                let _ = writeln!(out, "  backfill  off (`backfill = \"none\"`)");
+            }
+            (None, _) => {
+                let _ = writeln!(out, "  backfill  no job yet (run `crossrep backfill`)");
+            }
+            (Some(j), _) => {
+                let status = if j.status == "Suspended" {
+                    "Suspended, awaiting confirmation in S3 Batch Operations".to_string()
+                } else {
+                    j.status.clone()
+                };
+                let _ = writeln!(
+                    out,
+                    "  backfill  job {} {status}: {}/{} tasks, {} succeeded, {} failed{}",
+                    j.id,
+                    j.succeeded + j.failed,
+                    j.total,
+                    j.succeeded,
+                    j.failed,
+                    j.filter
+                        .map(|f| format!(" ({} versions)", f.tag()))
+                        .unwrap_or_default()
+                );
+                let started = j.created.as_deref().unwrap_or("?");
+                match &j.finished {
+                    Some(f) => {
+                        let _ = writeln!(out, "            started {started}, finished {f}");
+                    }
+                    None => {
+                        let _ = writeln!(out, "            started {started}");
+                    }
+                }
+                for reason in &j.failure_reasons {
+                    let _ = writeln!(out, "            job failed: {reason}");
+                }
+            }
+        }
+        if let Some(e) = &r.report_error {
+            let _ = writeln!(out, "  report    could not be read: {e}");
+        }
+        if let Some(f) = r.failures.as_ref().filter(|f| f.failed > 0) {
+            let _ = writeln!(
+                out,
+                "  failures  {} of {} tasks",
+                f.failed,
+                f.failed + f.succeeded
+            );
+            for (code, c) in &f.by_code {
+                let _ = writeln!(out, "    {code}: {}", c.count);
+                let _ = writeln!(out, "      {}", crate::report::explain(code));
+                let _ = writeln!(out, "      e.g. {}", c.examples.join(", "));
+            }
+        }
+        out.push('\n');
     }
     out
 }

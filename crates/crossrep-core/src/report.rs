@@ -58,7 +58,11 @@ pub fn parse_results(text: &str) -> Result<Vec<TaskResult>, String> {
             continue;
         }
         if fields.len() < 4 {
-            return Err(format!("report row {} has {} fields, expected 7", n + 1, fields.len()));
+            return Err(format!(
+                "report row {} has {} fields, expected 7",
+                n + 1,
+                fields.len()
+            ));
         }
         let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
         let (a, b) = (get(4), get(5));
@@ -223,14 +227,20 @@ src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does no
         let rows = parse_results(FIXTURE).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].key, "photos/2024/a,b c.jpg");
-        assert_eq!(rows[0].version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
+        assert_eq!(
+            rows[0].version_id.as_deref(),
+            Some("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+        );
         assert!(rows[0].succeeded);
         assert_eq!(rows[0].http_status, Some(200));
         assert_eq!(rows[0].error_code, None);
         assert_eq!(rows[1].key, "docs/✓.txt");
         assert_eq!(rows[1].version_id, None);
         assert!(!rows[1].succeeded);
-        assert_eq!(rows[1].error_code.as_deref(), Some("DstPutObjectNotPermitted"));
+        assert_eq!(
+            rows[1].error_code.as_deref(),
+            Some("DstPutObjectNotPermitted")
+        );
         assert_eq!(rows[1].message, "Access Denied, \"replicate\" not allowed");
         assert_eq!(rows[2].http_status, Some(404));
     }
@@ -239,7 +249,10 @@ src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does no
     fn accepts_the_schema_order_too() {
         // `ReportSchema` says ErrorCode before HTTPStatusCode.
         let rows = parse_results("b,k,v,failed,SrcGetObjectNotPermitted,403,denied").unwrap();
-        assert_eq!(rows[0].error_code.as_deref(), Some("SrcGetObjectNotPermitted"));
+        assert_eq!(
+            rows[0].error_code.as_deref(),
+            Some("SrcGetObjectNotPermitted")
+        );
         assert_eq!(rows[0].http_status, Some(403));
     }
 
@@ -249,7 +262,10 @@ src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does no
         s.add(&parse_results(FIXTURE).unwrap());
         assert_eq!((s.succeeded, s.failed), (1, 2));
         assert_eq!(s.by_code["DstPutObjectNotPermitted"].count, 1);
-        assert_eq!(s.by_code["DstBucketNotFound"].examples, ["logs/x (version v2)"]);
+        assert_eq!(
+            s.by_code["DstBucketNotFound"].examples,
+            ["logs/x (version v2)"]
+        );
         assert!(explain("DstPutObjectNotPermitted").contains("crossrep apply"));
     }
 

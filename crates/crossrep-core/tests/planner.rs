@@ -40,6 +40,7 @@ fn fresh_account_gets_role_destination_versioning_policy_and_replication() {
         Some(Resource::Bucket {
             tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
             object_ownership: Some("BucketOwnerEnforced".into()),
+            expire_after_days: None,
         })
     );
     for addr in [
@@ -217,6 +218,7 @@ fn a_fixed_destination_region_is_in_the_destination_addresses() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination_region = "us-east-1"
 "#;
     let buckets = &[(PROD, "west", "eu-west-1")];
@@ -561,10 +563,12 @@ fn a_taken_destination_name_is_a_conflict_for_that_pair_only() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["data"]
+backfill = "none"
 destination = "{bucket}-dr"
 "#;
     let buckets = &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
@@ -602,10 +606,12 @@ fn an_unmanaged_role_is_a_conflict_for_every_pair_of_its_account() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "staging"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination = "{bucket}-{account}"
 "#;
     let buckets = &[
@@ -862,10 +868,12 @@ fn two_destinations_for_one_source_make_one_replication_change_with_two_rules() 
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination = "archive-{bucket}"
 destination_region = "eu-west-1"
 storage_class = "DEEP_ARCHIVE"
@@ -909,6 +917,7 @@ owner = "source"
         Some(Resource::Bucket {
             tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
             object_ownership: None,
+            expire_after_days: None,
         })
     );
     // The replication waits for both destinations.
@@ -928,6 +937,7 @@ fn same_account_replication_has_no_destination_account_or_owner_override() {
 from = "prod"
 to = "prod"
 buckets = ["*"]
+backfill = "none"
 destination_region = "eu-west-1"
 "#;
     let p = plan(&want(block, ONE), &Actual::sources(ONE).build());
@@ -943,6 +953,7 @@ fn rule_options_reach_the_rule() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 prefix = "exports/"
 tags = { replicate = "yes" }
 delete_markers = false
@@ -1002,10 +1013,12 @@ fn an_oversized_destination_policy_is_a_conflict_and_its_rule_is_not_written() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination = "{bucket}-dr"
 "#;
     let huge: Vec<serde_json::Value> = (0..200)
@@ -1042,10 +1055,12 @@ fn two_sources_into_one_destination_are_both_conflicts() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "staging"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 "#;
     let buckets = &[(PROD, "data", "us-east-1"), (STAGING, "data", "eu-west-1")];
     check(
@@ -1069,10 +1084,12 @@ fn rich_plan() -> Plan {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 [[replication]]
 from = "staging"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination = "{bucket}-{account}-{region}"
 tags = { a = "1", b = "2" }
 delete_markers = false
@@ -1158,11 +1175,13 @@ fn one_destination_name_in_two_destination_accounts_is_a_conflict() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 destination = "{bucket}-copy"
 [[replication]]
 from = "prod"
 to = "staging"
 buckets = ["*"]
+backfill = "none"
 destination = "{bucket}-copy"
 "#;
     check(
@@ -1184,6 +1203,7 @@ fn tag_filters_read_back_as_and_are_not_drift() {
 from = "prod"
 to = "backup"
 buckets = ["*"]
+backfill = "none"
 prefix = "exports/"
 tags = { replicate = "yes" }
 delete_markers = false
@@ -1265,4 +1285,134 @@ fn rendered_plans_are_stable() {
         "no_changes_text",
         crossrep_core::render::render_plan(&plan(&d, &done))
     );
+}
+
+fn role_policy_of(p: &Plan, account: &str) -> serde_json::Value {
+    match &change(
+        p,
+        &format!("role_policy[{account}/crossrep-replication/crossrep-replication]"),
+    )
+    .after
+    {
+        Some(Resource::RolePolicy { document }) => document.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn statement<'v>(doc: &'v serde_json::Value, sid: &str) -> Option<&'v serde_json::Value> {
+    doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == sid)
+}
+
+const BATCH: &str = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+"#;
+
+/// SPEC §4.6: one report bucket per source account and region with `batch` pairs, expiring
+/// its reports, and the Batch Replication permissions on the role.
+#[test]
+fn batch_backfill_gets_report_buckets_and_batch_permissions() {
+    let buckets: &[(&str, &str, &str)] = &[
+        (PROD, "data", "us-east-1"),
+        (PROD, "more", "us-east-1"),
+        (PROD, "eu-data", "eu-west-1"),
+    ];
+    let p = check(
+        &want(BATCH, buckets),
+        &Actual::sources(buckets).build(),
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[111111111111/crossrep-reports-111111111111-eu-west-1]
+        create bucket[111111111111/crossrep-reports-111111111111-us-east-1]
+        create bucket[222222222222/replicated-data]
+        create bucket[222222222222/replicated-eu-data]
+        create bucket[222222222222/replicated-more]
+        update versioning[111111111111/data]
+        update versioning[111111111111/eu-data]
+        update versioning[111111111111/more]
+        create versioning[222222222222/replicated-data]
+        create versioning[222222222222/replicated-eu-data]
+        create versioning[222222222222/replicated-more]
+        create bucket_policy[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-eu-data]
+        create bucket_policy[222222222222/replicated-more]
+        create replication[111111111111/data]
+        create replication[111111111111/eu-data]
+        create replication[111111111111/more]
+        ",
+    );
+    let report = change(
+        &p,
+        "bucket[111111111111/crossrep-reports-111111111111-eu-west-1]",
+    );
+    assert_eq!(report.region.as_str(), "eu-west-1");
+    assert_eq!(
+        report.after,
+        Some(Resource::Bucket {
+            tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
+            object_ownership: Some("BucketOwnerEnforced".into()),
+            expire_after_days: Some(30),
+        })
+    );
+    let doc = role_policy_of(&p, PROD);
+    assert!(statement(&doc, "CrossrepSourceObjects").unwrap()["Action"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("s3:InitiateReplication")));
+    assert!(statement(&doc, "CrossrepSourceBuckets").unwrap()["Action"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("s3:PutInventoryConfiguration")));
+    assert_eq!(
+        statement(&doc, "CrossrepBackfillReports").unwrap()["Resource"],
+        json!([
+            "arn:aws:s3:::crossrep-reports-111111111111-eu-west-1/*",
+            "arn:aws:s3:::crossrep-reports-111111111111-us-east-1/*"
+        ])
+    );
+}
+
+#[test]
+fn an_existing_report_bucket_is_kept_and_a_taken_one_is_a_warning() {
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "eu-data", "eu-west-1")];
+    let a = Actual::sources(buckets)
+        .bucket(PROD, "crossrep-reports-111111111111-us-east-1", "us-east-1")
+        .taken("crossrep-reports-111111111111-eu-west-1")
+        .build();
+    let p = plan(&want(BATCH, buckets), &a);
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.addr.to_string().contains("crossrep-reports")),
+        "{p:#?}"
+    );
+    assert_eq!(p.warnings.len(), 1);
+    assert!(p.warnings[0].contains(
+        "report bucket `crossrep-reports-111111111111-eu-west-1` belongs to another AWS account"
+    ));
+    let doc = role_policy_of(&p, PROD);
+    assert_eq!(
+        statement(&doc, "CrossrepBackfillReports").unwrap()["Resource"],
+        json!(["arn:aws:s3:::crossrep-reports-111111111111-us-east-1/*"])
+    );
+}
+
+#[test]
+fn without_batch_backfill_there_is_no_report_bucket_and_no_batch_permission() {
+    let p = plan(&want(PROD_TO_BACKUP, ONE), &Actual::sources(ONE).build());
+    assert!(!p
+        .changes
+        .iter()
+        .any(|c| c.addr.to_string().contains("crossrep-reports")));
+    let doc = role_policy_of(&p, PROD);
+    assert!(statement(&doc, "CrossrepBackfillReports").is_none());
+    assert!(!doc.to_string().contains("s3:InitiateReplication"));
 }

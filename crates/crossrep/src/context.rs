@@ -1,10 +1,11 @@
-//! What plan and apply share: load the config, build sessions, check identities, discover,
+//! What the commands share: load the config, build sessions, check identities, discover,
 //! and plan.
 
 use anyhow::Context as _;
 use crossrep_aws::{discover, Sessions};
 use crossrep_core::config::Config;
-use crossrep_core::desired::desired;
+use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::model::ActualState;
 use crossrep_core::plan::{plan, Plan};
 
 use crate::progress::Bars;
@@ -31,8 +32,8 @@ impl Context {
         })
     }
 
-    /// Identity checks, discovery, planning. Reads only.
-    pub async fn plan(&self) -> anyhow::Result<Plan> {
+    /// Identity checks and discovery. Reads only.
+    pub async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
         self.sessions.verify_identities().await?;
         let listing =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
@@ -42,6 +43,12 @@ impl Context {
         let actual = discover::discover(&desired, &self.sessions, self.concurrency, &self.bars)
             .await
             .context("discovering the current state")?;
+        Ok((desired, actual))
+    }
+
+    /// Identity checks, discovery, planning. Reads only.
+    pub async fn plan(&self) -> anyhow::Result<Plan> {
+        let (desired, actual) = self.discover().await?;
         Ok(plan(&desired, &actual))
     }
 }

@@ -72,6 +72,23 @@ enum Command {
         #[arg(short, long)]
         yes: bool,
     },
+    /// Start S3 Batch Replication jobs for the objects that existed before replication.
+    Backfill {
+        /// Only the versions whose replication failed (the re-drive after fixing a cause).
+        #[arg(long)]
+        only_failed: bool,
+        /// Follow the jobs until they end, then show the status.
+        #[arg(long)]
+        wait: bool,
+        /// Create the jobs suspended, to be confirmed in S3 Batch Operations.
+        #[arg(long)]
+        review: bool,
+    },
+    /// Per bucket pair: replication rule, latest backfill job, failures by reason.
+    Status {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 pub struct Global {
@@ -111,6 +128,12 @@ fn main() -> ExitCode {
             detailed_exitcode,
         } => run_async(commands::plan::run(&global, out, format, detailed_exitcode)),
         Command::Apply { plan, yes } => run_async(commands::apply::run(&global, plan, yes)),
+        Command::Backfill {
+            only_failed,
+            wait,
+            review,
+        } => run_async(commands::backfill::run(&global, only_failed, wait, review)),
+        Command::Status { format } => run_async(commands::status::run(&global, format)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,287 @@
+//! S3 Batch Replication jobs through S3 Control: list crossrep's jobs, create the ones
+//! `crossrep_core::backfill::decide` asks for, describe them, and read completion reports.
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3control::types as sc;
+use aws_smithy_types::date_time::Format;
+
+use crossrep_core::backfill::{
+    JobFilter, JobInfo, JobSpec, DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
+};
+use crossrep_core::names::Region;
+use crossrep_core::report::{parse_manifest, parse_results, FailureSummary};
+
+use crate::error::{call_error, CallError};
+use crate::session::Session;
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(Format::DateTime).ok())
+}
+
+/// crossrep's jobs (recognised by description, confirmed by tags) in one account and region,
+/// any status.
+pub async fn list_jobs(session: &Session, region: &Region) -> Result<Vec<JobInfo>, CallError> {
+    let account = session.id.as_str();
+    let client = session.s3control(region);
+    let pages: Vec<_> = client
+        .list_jobs()
+        .account_id(account)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| call_error(e, account, "s3:ListJobs", region.as_str()))?;
+    let listed: Vec<&sc::JobListDescriptor> = pages.iter().flat_map(|p| p.jobs()).collect();
+    let mut jobs = Vec::new();
+    for j in listed {
+        if !j
+            .description()
+            .unwrap_or_default()
+            .starts_with(DESCRIPTION_PREFIX)
+        {
+            continue;
+        }
+        let id = j.job_id().unwrap_or_default().to_string();
+        let tags = client
+            .get_job_tagging()
+            .account_id(account)
+            .job_id(&id)
+            .send()
+            .await
+            .map_err(|e| call_error(e, account, "s3:GetJobTagging", &id))?;
+        let tag = |k: &str| {
+            tags.tags()
+                .iter()
+                .find(|t| t.key() == k)
+                .map(|t| t.value().to_string())
+        };
+        let progress = j.progress_summary();
+        jobs.push(JobInfo {
+            id,
+            account: account.to_string(),
+            region: region.to_string(),
+            status: j
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            description: j.description().unwrap_or_default().to_string(),
+            source: tag(TAG_SOURCE),
+            filter: tag(TAG_FILTER).as_deref().and_then(JobFilter::from_tag),
+            created: time(j.creation_time()),
+            finished: time(j.termination_date()),
+            total: progress
+                .and_then(|p| p.total_number_of_tasks())
+                .unwrap_or(0) as u64,
+            succeeded: progress
+                .and_then(|p| p.number_of_tasks_succeeded())
+                .unwrap_or(0) as u64,
+            failed: progress
+                .and_then(|p| p.number_of_tasks_failed())
+                .unwrap_or(0) as u64,
+            ..JobInfo::default()
+        });
+    }
+    Ok(jobs)
+}
+
+/// Creates the job; returns its id.
+pub async fn create_job(session: &Session, spec: &JobSpec) -> Result<String, CallError> {
+    let account = session.id.as_str();
+    let filter = sc::JobManifestGeneratorFilter::builder()
+        .eligible_for_replication(true)
+        .set_object_replication_statuses(Some(
+            spec.filter
+                .statuses()
+                .iter()
+                .map(|s| sc::ReplicationStatus::from(*s))
+                .collect(),
+        ))
+        .build();
+    let output = sc::S3ManifestOutputLocation::builder()
+        .expected_manifest_bucket_owner(account)
+        .bucket(&spec.report_bucket_arn)
+        .manifest_prefix(&spec.manifest_prefix)
+        .manifest_format(sc::GeneratedManifestFormat::S3InventoryReportCsv20211130)
+        .build()
+        .expect("bucket and format are set");
+    let generator = sc::S3JobManifestGenerator::builder()
+        .expected_bucket_owner(account)
+        .source_bucket(&spec.source_arn)
+        .enable_manifest_output(true)
+        .manifest_output_location(output)
+        .filter(filter)
+        .build()
+        .expect("source bucket and manifest output are set");
+    let report = sc::JobReport::builder()
+        .bucket(&spec.report_bucket_arn)
+        .format(sc::JobReportFormat::ReportCsv20180820)
+        .enabled(true)
+        .prefix(&spec.report_prefix)
+        .report_scope(sc::JobReportScope::AllTasks)
+        .build();
+    let mut req = session
+        .s3control(&spec.region)
+        .create_job()
+        .account_id(account)
+        .confirmation_required(spec.confirmation_required)
+        .operation(
+            sc::JobOperation::builder()
+                .s3_replicate_object(sc::S3ReplicateObjectOperation::builder().build())
+                .build(),
+        )
+        .report(report)
+        .client_request_token(&spec.client_request_token)
+        .manifest_generator(sc::JobManifestGenerator::S3JobManifestGenerator(generator))
+        .description(&spec.description)
+        .priority(spec.priority)
+        .role_arn(&spec.role_arn);
+    for (k, v) in &spec.tags {
+        req = req.tags(
+            sc::S3Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set"),
+        );
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| call_error(e, account, "s3:CreateJob", spec.source.as_str()))?;
+    Ok(out.job_id().unwrap_or_default().to_string())
+}
+
+/// A job's current state, keeping what listing knew (source, filter).
+pub async fn describe_job(session: &Session, job: &JobInfo) -> Result<JobInfo, CallError> {
+    let account = session.id.as_str();
+    let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
+    let out = session
+        .s3control(&region)
+        .describe_job()
+        .account_id(account)
+        .job_id(&job.id)
+        .send()
+        .await
+        .map_err(|e| call_error(e, account, "s3:DescribeJob", &job.id))?;
+    let Some(d) = out.job() else {
+        return Ok(job.clone());
+    };
+    let progress = d.progress_summary();
+    Ok(JobInfo {
+        id: job.id.clone(),
+        account: job.account.clone(),
+        region: job.region.clone(),
+        status: d
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        description: d.description().unwrap_or_default().to_string(),
+        source: job.source.clone(),
+        filter: job.filter,
+        created: time(d.creation_time()),
+        finished: time(d.termination_date()),
+        total: progress
+            .and_then(|p| p.total_number_of_tasks())
+            .unwrap_or(0) as u64,
+        succeeded: progress
+            .and_then(|p| p.number_of_tasks_succeeded())
+            .unwrap_or(0) as u64,
+        failed: progress
+            .and_then(|p| p.number_of_tasks_failed())
+            .unwrap_or(0) as u64,
+        failure_reasons: d
+            .failure_reasons()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.failure_code().unwrap_or("?"),
+                    f.failure_reason().unwrap_or_default()
+                )
+            })
+            .collect(),
+        report: d.report().and_then(|r| {
+            r.bucket()
+                .map(|b| (b.to_string(), r.prefix().unwrap_or_default().to_string()))
+        }),
+    })
+}
+
+fn bucket_of(arn: &str) -> &str {
+    arn.rsplit(":::").next().unwrap_or(arn)
+}
+
+async fn get_text(
+    session: &Session,
+    region: &Region,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, CallError> {
+    let account = session.id.as_str();
+    match session
+        .s3(region)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let body = out.body.collect().await.map_err(|e| CallError {
+                account: account.to_string(),
+                action: "s3:GetObject",
+                target: format!("{bucket}/{key}"),
+                code: None,
+                message: e.to_string(),
+            })?;
+            Ok(Some(
+                String::from_utf8_lossy(&body.into_bytes()).into_owned(),
+            ))
+        }
+        Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+        Err(e) => Err(call_error(
+            e,
+            account,
+            "s3:GetObject",
+            format!("{bucket}/{key}"),
+        )),
+    }
+}
+
+/// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists)
+/// from the report bucket. `None` while there is no report yet.
+pub async fn read_report(
+    session: &Session,
+    job: &JobInfo,
+) -> Result<Option<FailureSummary>, CallError> {
+    let Some((bucket_arn, prefix)) = &job.report else {
+        return Ok(None);
+    };
+    let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
+    let bucket = bucket_of(bucket_arn);
+    let prefix = prefix.trim_end_matches('/');
+    let manifest_key = if prefix.is_empty() {
+        format!("job-{}/manifest.json", job.id)
+    } else {
+        format!("{prefix}/job-{}/manifest.json", job.id)
+    };
+    let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
+        return Ok(None);
+    };
+    let bad = |message: String| CallError {
+        account: session.id.to_string(),
+        action: "s3:GetObject",
+        target: format!("{bucket}/{manifest_key}"),
+        code: None,
+        message,
+    };
+    let manifest = parse_manifest(&text).map_err(bad)?;
+    let mut summary = FailureSummary::default();
+    for file in &manifest.results {
+        let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
+            .await?
+            .unwrap_or_default();
+        summary.add(&parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
+    }
+    Ok(Some(summary))
+}

@@ -1,0 +1,332 @@
+//! Backfill decisions (SPEC §3 `backfill`): which S3 Batch Replication job each replicated
+//! source bucket gets, pure. `crossrep-aws` lists the jobs that exist and creates the ones
+//! decided here; nothing is decided at execution.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Backfill;
+use crate::desired::{BucketRef, DesiredState, Pair};
+use crate::model::{ActualState, MANAGED_TAG};
+use crate::names::{AccountId, BucketName, Region};
+use crate::plan::rule_id;
+use crate::report::FailureSummary;
+
+/// Job tag naming the source bucket of a backfill job.
+pub const TAG_SOURCE: &str = "crossrep-source";
+/// Job tag naming the object filter of a backfill job (`all` or `failed`).
+pub const TAG_FILTER: &str = "crossrep-filter";
+/// Descriptions of crossrep's jobs start with this, so listing can skip other jobs cheaply.
+pub const DESCRIPTION_PREFIX: &str = "crossrep backfill";
+/// Where reports and generated manifests go in a report bucket.
+pub const REPORT_PREFIX: &str = "crossrep";
+
+/// Which source versions a job replicates (`ObjectReplicationStatuses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobFilter {
+    /// Never replicated, or failed: what a first backfill needs.
+    All,
+    /// Only the versions whose replication failed: the re-drive after fixing a permission.
+    OnlyFailed,
+}
+
+impl JobFilter {
+    pub fn tag(self) -> &'static str {
+        match self {
+            JobFilter::All => "all",
+            JobFilter::OnlyFailed => "failed",
+        }
+    }
+
+    pub fn from_tag(s: &str) -> Option<JobFilter> {
+        match s {
+            "all" => Some(JobFilter::All),
+            "failed" => Some(JobFilter::OnlyFailed),
+            _ => None,
+        }
+    }
+
+    pub fn statuses(self) -> &'static [&'static str] {
+        match self {
+            JobFilter::All => &["NONE", "FAILED"],
+            JobFilter::OnlyFailed => &["FAILED"],
+        }
+    }
+}
+
+/// Everything `CreateJob` needs, decided in advance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSpec {
+    pub account: AccountId,
+    /// The source bucket's region: jobs must be created there (`SrcBucketInvalidRegion`).
+    pub region: Region,
+    pub source: BucketName,
+    pub source_arn: String,
+    pub destinations: Vec<BucketName>,
+    pub role_arn: String,
+    pub report_bucket_arn: String,
+    pub report_prefix: String,
+    pub manifest_prefix: String,
+    pub filter: JobFilter,
+    pub confirmation_required: bool,
+    /// Idempotency: the same decision made twice (a retry, a concurrent run) gives one job.
+    pub client_request_token: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    pub priority: i32,
+}
+
+/// A job as S3 Batch Operations describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub status: String,
+    pub description: String,
+    /// From the job's tags; `None` for jobs crossrep did not create.
+    pub source: Option<String>,
+    pub filter: Option<JobFilter>,
+    pub created: Option<String>,
+    pub finished: Option<String>,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub failure_reasons: Vec<String>,
+    /// Where the completion report goes: (bucket ARN, prefix).
+    pub report: Option<(String, String)>,
+}
+
+impl JobInfo {
+    pub fn is_terminal(&self) -> bool {
+        is_terminal(&self.status)
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "Complete" | "Failed" | "Cancelled")
+}
+
+/// What `backfill` does for one source bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    Create {
+        spec: JobSpec,
+    },
+    /// A job for the same bucket and filter is still running: no duplicate.
+    AlreadyRunning {
+        job: JobInfo,
+    },
+    /// The latest job of this bucket completed without a failure: nothing is left to copy.
+    Done {
+        job: JobInfo,
+    },
+    Skip {
+        reason: String,
+    },
+}
+
+/// Source buckets with `backfill = "batch"` pairs, each with its pairs, sorted.
+pub fn batch_sources(desired: &DesiredState) -> BTreeMap<&BucketRef, Vec<&Pair>> {
+    let mut out: BTreeMap<&BucketRef, Vec<&Pair>> = BTreeMap::new();
+    for p in desired
+        .pairs
+        .iter()
+        .filter(|p| p.backfill == Backfill::Batch)
+    {
+        out.entry(&p.source).or_default().push(p);
+    }
+    out
+}
+
+/// Whether the source's configuration has crossrep's enabled rule for every one of `pairs`.
+pub fn missing_rules(actual: &ActualState, source: &BucketRef, pairs: &[&Pair]) -> Vec<String> {
+    let rules = actual
+        .bucket(&source.account, &source.bucket)
+        .and_then(|b| b.replication.as_ref())
+        .and_then(|c| c.as_ref())
+        .map(|c| c.rules.as_slice())
+        .unwrap_or(&[]);
+    pairs
+        .iter()
+        .map(|p| rule_id(&p.destination.bucket))
+        .filter(|id| {
+            !rules
+                .iter()
+                .any(|r| r.enabled && r.id.as_deref() == Some(id.as_str()))
+        })
+        .collect()
+}
+
+/// Decides, for every replicated source bucket, whether to create a job. `jobs` are the jobs
+/// crossrep created before (any status), as listed in each source account and region.
+pub fn decide(
+    desired: &DesiredState,
+    actual: &ActualState,
+    jobs: &[JobInfo],
+    filter: JobFilter,
+    review: bool,
+) -> Vec<(BucketRef, Decision)> {
+    let mut out = Vec::new();
+    for (source, pairs) in batch_sources(desired) {
+        let missing = missing_rules(actual, source, &pairs);
+        let report = desired
+            .report_buckets
+            .iter()
+            .find(|r| r.account == source.account && r.region == source.region);
+        let decision = if !missing.is_empty() {
+            Decision::Skip {
+                reason: format!(
+                    "replication rule {} missing or disabled; run `crossrep apply` first",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        } else if let Some(r) = report.filter(|r| actual.bucket(&r.account, &r.bucket).is_some()) {
+            let same: Vec<&JobInfo> = jobs
+                .iter()
+                .filter(|j| {
+                    j.account == source.account.as_str()
+                        && j.region == source.region.as_str()
+                        && j.source.as_deref() == Some(source.bucket.as_str())
+                        && j.filter == Some(filter)
+                })
+                .collect();
+            let latest = latest_job(jobs, source);
+            match same.iter().find(|j| !j.is_terminal()) {
+                Some(running) => Decision::AlreadyRunning {
+                    job: (*running).clone(),
+                },
+                None => match latest.filter(|j| j.status == "Complete" && j.failed == 0) {
+                    // Every eligible version was replicated (or the re-drive fixed the last
+                    // failures): a new job would find nothing to do.
+                    Some(done) => Decision::Done { job: done.clone() },
+                    None => Decision::Create {
+                        spec: spec(desired, source, &pairs, r, filter, review, same.len()),
+                    },
+                },
+            }
+        } else {
+            Decision::Skip {
+                reason: format!(
+                    "report bucket `{}` does not exist; run `crossrep apply` first",
+                    report.map(|r| r.bucket.as_str()).unwrap_or("?")
+                ),
+            }
+        };
+        out.push((source.clone(), decision));
+    }
+    out
+}
+
+fn spec(
+    desired: &DesiredState,
+    source: &BucketRef,
+    pairs: &[&Pair],
+    report: &BucketRef,
+    filter: JobFilter,
+    review: bool,
+    earlier_jobs: usize,
+) -> JobSpec {
+    let destinations: Vec<BucketName> =
+        pairs.iter().map(|p| p.destination.bucket.clone()).collect();
+    // The n-th job for this bucket and filter: a retry of the same decision reuses the token
+    // (S3 returns the job it already made), the next backfill after this one is done does not.
+    let token_input = format!(
+        "{}/{}/{}/{}/{earlier_jobs}",
+        source.account,
+        source.region,
+        source.bucket,
+        filter.tag()
+    );
+    let token: String = Sha256::digest(token_input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dests: Vec<&str> = destinations.iter().map(BucketName::as_str).collect();
+    let mut description = format!(
+        "{DESCRIPTION_PREFIX} {} -> {} ({})",
+        source.bucket,
+        dests.join(", "),
+        filter.tag()
+    );
+    // S3 allows 256 characters.
+    if description.len() > 256 {
+        description.truncate(253);
+        description.push_str("...");
+    }
+    JobSpec {
+        account: source.account.clone(),
+        region: source.region.clone(),
+        source: source.bucket.clone(),
+        source_arn: source.arn(),
+        destinations,
+        role_arn: desired.roles[&source.account].arn(),
+        report_bucket_arn: report.arn(),
+        report_prefix: format!("{REPORT_PREFIX}/{}", source.bucket),
+        manifest_prefix: format!("{REPORT_PREFIX}/{}/manifests", source.bucket),
+        filter,
+        confirmation_required: review,
+        client_request_token: token,
+        description,
+        tags: BTreeMap::from([
+            (MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string()),
+            (TAG_SOURCE.to_string(), source.bucket.to_string()),
+            (TAG_FILTER.to_string(), filter.tag().to_string()),
+        ]),
+        priority: 10,
+    }
+}
+
+/// The state of one pair for `crossrep status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairStatus {
+    pub source: BucketRef,
+    pub destination: BucketRef,
+    /// `enabled`, `disabled` or `missing`.
+    pub rule: &'static str,
+    pub backfill: Backfill,
+    /// The latest backfill job of the source bucket.
+    pub job: Option<JobInfo>,
+    /// Failures of that job, from its completion report.
+    pub failures: Option<FailureSummary>,
+    /// Why the report could not be read, when it could not.
+    pub report_error: Option<String>,
+}
+
+/// The rule state of one pair: `enabled`, `disabled` or `missing`.
+pub fn rule_state(actual: &ActualState, pair: &Pair) -> &'static str {
+    let id = rule_id(&pair.destination.bucket);
+    let rule = actual
+        .bucket(&pair.source.account, &pair.source.bucket)
+        .and_then(|b| b.replication.as_ref())
+        .and_then(|c| c.as_ref())
+        .and_then(|c| {
+            c.rules
+                .iter()
+                .find(|r| r.id.as_deref() == Some(id.as_str()))
+        });
+    match rule {
+        Some(r) if r.enabled => "enabled",
+        Some(_) => "disabled",
+        None => "missing",
+    }
+}
+
+/// The latest crossrep job (by creation time) for a source bucket, of any filter.
+pub fn latest_job<'j>(jobs: &'j [JobInfo], source: &BucketRef) -> Option<&'j JobInfo> {
+    jobs.iter()
+        .filter(|j| {
+            j.account == source.account.as_str()
+                && j.region == source.region.as_str()
+                && j.source.as_deref() == Some(source.bucket.as_str())
+        })
+        .max_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)))
+}

@@ -1,0 +1,181 @@
+//! `crossrep backfill`: one S3 Batch Replication job per replicated source bucket, never a
+//! duplicate of one still running; `--wait` follows them to the end.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crossrep_aws::backfill::{create_job, describe_job};
+use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo};
+use crossrep_core::names::AccountId;
+use crossrep_core::plan::plan;
+use crossrep_core::render::render_status;
+use futures::{stream, StreamExt};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::commands::status;
+use crate::context::Context;
+use crate::Global;
+
+pub async fn run(
+    global: &Global,
+    only_failed: bool,
+    wait: bool,
+    review: bool,
+) -> anyhow::Result<u8> {
+    let ctx = Context::load(global).await?;
+    let (desired, actual) = ctx.discover().await?;
+    let conflicts = plan(&desired, &actual).conflicts;
+    let jobs = status::all_jobs(&ctx, &desired).await?;
+    let filter = if only_failed {
+        JobFilter::OnlyFailed
+    } else {
+        JobFilter::All
+    };
+    let decisions = decide(&desired, &actual, &jobs, filter, review);
+
+    let mut ok = true;
+    let mut follow: Vec<JobInfo> = Vec::new();
+    let created: Vec<_> = stream::iter(decisions)
+        .map(|(source, decision)| {
+            let ctx = &ctx;
+            async move {
+                let result = match &decision {
+                    Decision::Create { spec } => {
+                        Some(create_job(ctx.sessions.get(&spec.account), spec).await)
+                    }
+                    _ => None,
+                };
+                (source, decision, result)
+            }
+        })
+        .buffer_unordered(ctx.concurrency)
+        .collect()
+        .await;
+    let mut created = created;
+    created.sort_by(|a, b| a.0.cmp(&b.0));
+    for (source, decision, result) in created {
+        let what = format!("{} ({}, {})", source.bucket, source.account, source.region);
+        match (decision, result) {
+            (Decision::Create { spec }, Some(Ok(id))) => {
+                let state = if review {
+                    "created, suspended for review"
+                } else {
+                    "created"
+                };
+                println!("{what}: job {id} {state} ({} versions)", spec.filter.tag());
+                follow.push(JobInfo {
+                    id,
+                    account: spec.account.to_string(),
+                    region: spec.region.to_string(),
+                    source: Some(spec.source.to_string()),
+                    filter: Some(spec.filter),
+                    ..JobInfo::default()
+                });
+            }
+            (Decision::Create { .. }, Some(Err(e))) => {
+                ok = false;
+                println!("{what}: failed to create the job: {e}");
+            }
+            (Decision::AlreadyRunning { job }, _) => {
+                println!(
+                    "{what}: job {} is still {} ({}/{} done); not starting another",
+                    job.id,
+                    job.status,
+                    job.succeeded + job.failed,
+                    job.total
+                );
+                follow.push(job);
+            }
+            (Decision::Done { job }, _) => {
+                println!(
+                    "{what}: nothing to do: job {} completed {} task(s) without a failure",
+                    job.id, job.succeeded
+                );
+            }
+            (Decision::Skip { reason }, _) => {
+                ok = false;
+                let reason = conflicts
+                    .iter()
+                    .find(|c| c.account == source.account && c.bucket == source.bucket)
+                    .map(|c| format!("in conflict: {}", c.message))
+                    .unwrap_or(reason);
+                println!("{what}: skipped: {reason}");
+            }
+            (Decision::Create { .. }, None) => unreachable!("every creation has a result"),
+        }
+    }
+
+    if wait && !follow.is_empty() {
+        let finished = wait_for(&ctx, follow, global.progress).await?;
+        if finished
+            .iter()
+            .any(|j| j.status == "Failed" || j.failed > 0)
+        {
+            ok = false;
+        }
+        let (desired, actual) = ctx.discover().await?;
+        let jobs = status::all_jobs(&ctx, &desired).await?;
+        let rows = status::collect(&ctx, &desired, &actual, &jobs).await?;
+        println!();
+        print!("{}", render_status(&rows));
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// Polls every job until it is terminal (or suspended awaiting confirmation, which only a
+/// person can end), one progress bar per job.
+async fn wait_for(
+    ctx: &Context,
+    jobs: Vec<JobInfo>,
+    progress: bool,
+) -> anyhow::Result<Vec<JobInfo>> {
+    let bars = MultiProgress::new();
+    if !(progress && std::io::stderr().is_terminal()) {
+        bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{prefix:30} [{bar:30}] {pos}/{len} {msg}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let mut state: BTreeMap<String, (JobInfo, ProgressBar)> = BTreeMap::new();
+    for job in jobs {
+        let bar = bars.add(ProgressBar::new(job.total.max(1)));
+        bar.set_style(style.clone());
+        bar.set_prefix(job.source.clone().unwrap_or_else(|| job.id.clone()));
+        state.insert(job.id.clone(), (job, bar));
+    }
+    loop {
+        let pending: Vec<JobInfo> = state
+            .values()
+            .filter(|(j, _)| !(j.is_terminal() || j.status == "Suspended"))
+            .map(|(j, _)| j.clone())
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let updated: Vec<anyhow::Result<JobInfo>> = stream::iter(pending)
+            .map(|job| async move {
+                let session = ctx.sessions.get(&AccountId::new(job.account.clone())?);
+                Ok(describe_job(session, &job).await?)
+            })
+            .buffer_unordered(ctx.concurrency)
+            .collect()
+            .await;
+        for job in updated {
+            let job = job?;
+            if let Some((old, bar)) = state.get_mut(&job.id) {
+                bar.set_length(job.total.max(1));
+                bar.set_position(job.succeeded + job.failed);
+                bar.set_message(format!("{} ({} failed)", job.status, job.failed));
+                *old = job;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut out = Vec::new();
+    for (_, (job, bar)) in state {
+        bar.finish();
+        out.push(job);
+    }
+    Ok(out)
+}
