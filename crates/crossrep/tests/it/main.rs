@@ -2,5 +2,6 @@
 //! one emulator; every test has its own accounts and bucket names).
 
 mod apply;
+mod backfill;
 mod errors;
 mod harness;
