@@ -86,17 +86,18 @@ fn init_writes_an_example_that_parses_and_refuses_to_overwrite() {
     assert!(stderr(&again).contains("--force"));
 }
 
-/// The emulator's own self-test (plain Python + boto3): the fixes the other tests rely on.
+/// The emulator's own self-tests (plain Python + boto3): the fixes, the Batch Operations jobs
+/// and the permission checks the other tests rely on.
 #[test]
-fn emulator_self_test() {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../emulator/test_emulator.py");
+fn emulator_self_tests() {
     // Make sure its dependencies are installed (the shared emulator's start does that).
     emulator();
-    let out = std::process::Command::new("python3")
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("ALL OK"), "{}", stdout(&out));
+    for script in ["test_emulator.py", "test_batch.py"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../emulator")
+            .join(script);
+        let out = std::process::Command::new("python3").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{script}: {}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("ALL OK"), "{script}: {}", stdout(&out));
+    }
 }
