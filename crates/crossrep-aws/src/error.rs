@@ -41,7 +41,13 @@ impl fmt::Display for CallError {
             "`{}` on `{}` in account {} failed: {}",
             self.action, self.target, self.account, self.message
         )?;
-        if self.is_access_denied() {
+        if self.message.contains("loading credentials") {
+            write!(
+                f,
+                "\n\nhint: no usable AWS credentials for account {}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                self.account
+            )?;
+        } else if self.is_access_denied() {
             write!(
                 f,
                 "\n\nhint: the credentials used for account {} need `{}` on `{}`",
@@ -82,7 +88,7 @@ where
     let message = match (err.code(), err.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => cause_chain(&err),
     };
     CallError {
         account: account.to_string(),
@@ -90,6 +96,25 @@ where
         target: target.into(),
         code,
         message,
+    }
+}
+
+/// The Display of an error and its sources, joined, without repeats: the SDK's own
+/// `DisplayErrorContext` ends with a Debug dump that buries the cause.
+fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        DisplayErrorContext(err).to_string()
+    } else {
+        parts.join(": ")
     }
 }
 

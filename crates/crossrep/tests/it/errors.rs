@@ -101,3 +101,21 @@ fn emulator_self_tests() {
         assert!(stdout(&out).contains("ALL OK"), "{script}: {}", stdout(&out));
     }
 }
+
+/// No credentials at all: a short error that says what to set, not an SDK dump.
+#[test]
+fn missing_credentials_are_explained() {
+    let env = Env::new(13);
+    env.write_config("");
+    let out = env
+        .crossrep()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .arg("plan")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("hint: no usable AWS credentials for account"), "{err}");
+    assert!(!err.contains("DispatchFailure("), "no Debug dump: {err}");
+}
