@@ -1,0 +1,419 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): `crossrep apply` vs the seed script, on the local emulator with a
+# realistic AWS round trip (40 ms per request).
+#
+# Usage: bench/apply.sh [N]            N source buckets (default 200), 3 objects each
+# Env:   CONCURRENCY=C                 passed as `crossrep --concurrency C` (default 16); the
+#                                      emulator-ceiling probe uses C threads too
+#        LATENCY_MS=L                  emulator latency (default 40)
+#        PORT=P                        emulator port (default 5003, reserved for benchmarks)
+#        SKIP_BASELINE=1               do not run the seed-script baseline (ratios show "n/a")
+#        CEILING_SECONDS=S             duration of each ceiling probe (default 5)
+#        BENCH_JSON=path               also write every raw number as JSON to this file
+#
+# Steps: release build; start the emulator (stopped by its own PID at exit); run the baseline
+# (`fix-dest+stub-job+reuse-clients`) which resets and seeds the emulator itself; reset, seed the
+# same N buckets for crossrep (not timed); time `apply --yes`, `apply --yes` again (must make
+# zero writes) and `plan`, each with the request log reset; probe the emulator's own req/s
+# ceiling at the same concurrency, at L ms and at 0 ms; print a Markdown table on stdout.
+# Progress goes to stderr. Exit status: 0 when every run succeeded and the no-op apply made zero
+# writes; 1 otherwise (the table is still printed).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+N="${1:-200}"
+CONC="${CONCURRENCY:-16}"
+LAT="${LATENCY_MS:-40}"
+PORT="${PORT:-5003}"
+CEIL_S="${CEILING_SECONDS:-5}"
+ENDPOINT="http://127.0.0.1:${PORT}"
+BASELINE_SH="$REPO/../shared/baselines/seed/run_baseline.sh"
+BIN="$REPO/target/release/crossrep"
+
+[[ "$N" =~ ^[1-9][0-9]*$ ]] || { echo "bench: N must be a positive integer, got '$N'" >&2; exit 2; }
+[[ "$CONC" =~ ^[1-9][0-9]*$ ]] || { echo "bench: CONCURRENCY must be a positive integer" >&2; exit 2; }
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/crossrep-bench.XXXXXX")"
+EMU_PID=""
+stop_emulator() {
+  if [[ -n "$EMU_PID" ]]; then
+    kill "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+    EMU_PID=""
+  fi
+}
+cleanup() { stop_emulator; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_emulator() { # $1 = latency ms
+  if curl -s -o /dev/null --max-time 1 "$ENDPOINT/moto-api/"; then
+    echo "bench: something already listens on port $PORT; refusing to benchmark against it" >&2
+    exit 1
+  fi
+  "$REPO/emulator/run" --port "$PORT" --latency-ms "$1" >"$TMP/emulator-$1.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 300); do
+    if ! kill -0 "$EMU_PID" 2>/dev/null; then
+      echo "bench: the emulator exited during start-up; its log:" >&2
+      tail -n 30 "$TMP/emulator-$1.log" >&2; EMU_PID=""; exit 1
+    fi
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/moto-api/")" == "200" ]]; then
+      export BENCH_EMU_PID="$EMU_PID"
+      log "emulator up on $ENDPOINT (pid $EMU_PID, latency ${1} ms)"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "bench: the emulator did not answer on $ENDPOINT within 60 s; its log:" >&2
+  tail -n 30 "$TMP/emulator-$1.log" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- python helper
+cat >"$TMP/bench.py" <<'PY'
+import http.client, json, os, resource, subprocess, sys, threading, time, urllib.request
+
+import boto3
+from botocore.config import Config
+
+EP = os.environ["BENCH_ENDPOINT"]
+SRC = "111111111111"
+
+
+def post(path):
+    req = urllib.request.Request(EP + path, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200, (path, r.status)
+
+
+def get_json(path):
+    with urllib.request.urlopen(EP + path, timeout=30) as r:
+        return json.load(r)
+
+
+def client(account):
+    s = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                      region_name="us-east-1")
+    s.events.register("before-send",
+                      lambda request, **kw: request.headers.__setitem__("x-moto-account-id", account))
+    return s.client("s3", endpoint_url=EP, config=Config(s3={"addressing_style": "path"},
+                                                         retries={"max_attempts": 5}))
+
+
+def parallel(items, threads, fn):
+    """fn(thread_state, item) over items in `threads` threads; re-raises the first error."""
+    it = iter(items); lock = threading.Lock(); errs = []
+
+    def worker():
+        st = {}
+        while not errs:
+            with lock:
+                item = next(it, None)
+            if item is None:
+                return
+            try:
+                fn(st, item)
+            except Exception as e:  # noqa: BLE001
+                errs.append(e)
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    if errs:
+        raise errs[0]
+
+
+def seed(n):
+    """Reset the emulator and create N source buckets x 3 objects in 111111111111 (no report bucket)."""
+    post("/moto-api/reset")
+    names = [f"src-bucket-{i:04d}" for i in range(1, n + 1)]
+
+    def one(st, b):
+        if "s3" not in st:
+            st["s3"] = client(SRC)
+        s3 = st["s3"]
+        s3.create_bucket(Bucket=b)
+        for k in range(3):
+            s3.put_object(Bucket=b, Key=f"data/obj-{k}.txt", Body=f"{b} object {k}\n".encode())
+    t = time.perf_counter()
+    parallel(names, 16, one)
+    listed = client(SRC).list_buckets()["Buckets"]
+    assert len(listed) == n, f"seeded {n} buckets but ListBuckets shows {len(listed)}"
+    print(f"bench: seeded {n} buckets x 3 objects in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def emu_cpu():
+    """CPU seconds (user + system) used so far by the emulator process (it is one Python
+    process: the threaded server runs under the GIL, so it can use at most ~1 core)."""
+    with open(f"/proc/{os.environ['BENCH_EMU_PID']}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(name, out, err, cmd):
+    """Reset the request log, run cmd (wall clock), read the request summary; JSON on stdout."""
+    post("/_crossrep/requests/reset")
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        e0, c0, t = emu_cpu(), child_cpu(), time.perf_counter()
+        rc = subprocess.run(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL).returncode
+        el = time.perf_counter() - t
+        emu, own = emu_cpu() - e0, child_cpu() - c0
+    s = get_json("/_crossrep/requests/summary")
+    errors = {}
+    for r in get_json("/_crossrep/requests")["requests"]:
+        if r["status"] >= 400:
+            k = f'{r["operation"]}:{r["status"]}'
+            errors[k] = errors.get(k, 0) + 1
+    print(json.dumps({"name": name, "rc": rc, "elapsed_s": el, "total": s["total"],
+                      "reads": s["reads"], "writes": s["writes"], "http_errors": errors,
+                      "emulator_cpu_s": emu, "crossrep_cpu_s": own,
+                      "by_operation": {k: v["count"] for k, v in sorted(s["by_operation"].items())},
+                      "by_account": s["by_account"]}))
+
+
+def signed_headers(path):
+    """SigV4 headers for GET path, signed with credentials from STS AssumeRole into SRC (what
+    crossrep sends); replayed as-is (the emulator does not check signatures, but parses them
+    and maps the access key to its account, as for crossrep's requests)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    sts = boto3.client("sts", endpoint_url=EP, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    cr = sts.assume_role(RoleArn=f"arn:aws:iam::{SRC}:role/bench-admin",
+                         RoleSessionName="bench")["Credentials"]
+    req = AWSRequest(method="GET", url=EP + path)
+    S3SigV4Auth(Credentials(cr["AccessKeyId"], cr["SecretAccessKey"], cr["SessionToken"]),
+                "s3", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def ceiling(threads, seconds, label):
+    """req/s the emulator sustains for a cheap read (GetBucketVersioning) from `threads`
+    threads, each doing one request at a time, over raw http.client (the server closes every
+    connection anyway) so the client spends as little CPU as possible: this is the server's
+    limit, not Python's. Two probes: unsigned with the x-moto-account-id header (the cheapest
+    request there is) and SigV4-signed with assumed-role keys, like crossrep's requests."""
+    c = client(SRC)
+    try:
+        c.create_bucket(Bucket="bench-ceiling")
+    except c.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    res = {"label": label, "threads": threads}
+    for kind, hdrs in (("unsigned", {"x-moto-account-id": SRC}),
+                       ("signed", signed_headers("/bench-ceiling?versioning"))):
+        res[kind] = probe(threads, seconds, hdrs)
+    res.update(res["signed"])
+    print(json.dumps(res))
+
+
+def probe(threads, seconds, hdrs):
+    host, port = EP.split("//", 1)[1].split(":")
+    counts = [0] * threads; bad = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def worker(i):
+        while time.perf_counter() < stop:
+            h = http.client.HTTPConnection(host, int(port), timeout=30)
+            h.request("GET", "/bench-ceiling?versioning", headers=hdrs)
+            r = h.getresponse(); r.read(); h.close()
+            counts[i] += 1
+            if r.status != 200:
+                bad[i] += 1
+    e0, t = emu_cpu(), time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    [x.start() for x in ts]; [x.join() for x in ts]
+    el = time.perf_counter() - t
+    emu = emu_cpu() - e0
+    total = sum(counts)
+    if sum(bad):
+        raise SystemExit(f"ceiling probe: {sum(bad)} of {total} requests failed")
+    return {"requests": total, "elapsed_s": el, "rps": total / el, "emulator_cpu_s": emu}
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "seed":
+        seed(int(sys.argv[2]))
+    elif cmd == "timed":
+        timed(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "ceiling":
+        ceiling(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+    else:
+        raise SystemExit(f"unknown helper command {cmd}")
+PY
+export BENCH_ENDPOINT="$ENDPOINT"
+py() { python3 "$TMP/bench.py" "$@"; }
+
+# ---------------------------------------------------------------- 1. build
+log "building crossrep (release)"
+(cd "$REPO" && cargo build --release -p crossrep >&2)
+[[ -x "$BIN" ]] || { echo "bench: no binary at $BIN after the build" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 2. emulator
+python3 -c 'import boto3' 2>/dev/null || { echo "bench: python3 needs boto3" >&2; exit 1; }
+start_emulator "$LAT"
+
+# ---------------------------------------------------------------- 3. baseline
+if [[ "${SKIP_BASELINE:-0}" == "1" ]]; then
+  log "baseline skipped (SKIP_BASELINE=1)"
+  echo '{}' >"$TMP/baseline.json"
+else
+  [[ -x "$BASELINE_SH" || -f "$BASELINE_SH" ]] || { echo "bench: baseline not found at $BASELINE_SH" >&2; exit 1; }
+  log "baseline: run_baseline.sh $N fix-dest+stub-job+reuse-clients (sequential; seeds itself)"
+  EMU_ENDPOINT="$ENDPOINT" bash "$BASELINE_SH" "$N" fix-dest+stub-job+reuse-clients --json \
+    | tail -n 1 >"$TMP/baseline.json"
+  python3 - "$TMP/baseline.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+if not b.get("completed"):
+    raise SystemExit(f"bench: the baseline did not complete: {b.get('error')} {b.get('http_errors')}")
+print(f"bench: baseline {b['elapsed_s']:.1f} s, {b['api_calls']} API calls", file=sys.stderr)
+PY
+fi
+
+# ---------------------------------------------------------------- 4. seed + config
+log "seeding $N buckets for crossrep (not timed)"
+py seed "$N"
+mkdir -p "$TMP/work"
+cat >"$TMP/work/crossrep.toml" <<EOF
+[accounts.prod]
+id = "111111111111"
+role_arn = "arn:aws:iam::111111111111:role/bench-admin"
+region = "us-east-1"
+endpoint_url = "$ENDPOINT"
+
+[accounts.backup]
+id = "222222222222"
+role_arn = "arn:aws:iam::222222222222:role/bench-admin"
+region = "us-east-1"
+endpoint_url = "$ENDPOINT"
+
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+backfill = "none"
+
+[settings]
+concurrency = 16
+EOF
+
+# ---------------------------------------------------------------- 5. crossrep runs
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE MOTO_ACCOUNT_ID
+export AWS_CONFIG_FILE="$TMP/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-aws-credentials"
+CR=("$BIN" -c "$TMP/work/crossrep.toml" --no-progress --concurrency "$CONC")
+cd "$TMP/work"
+run_timed() { # name, args...
+  local name=$1; shift
+  log "timing: crossrep $*"
+  py timed "$name" "$TMP/$name.out" "$TMP/$name.err" "${CR[@]}" "$@" >"$TMP/$name.json"
+  local rc; rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$TMP/$name.json")
+  if [[ "$name" == plan && "$rc" == 2 ]]; then
+    log "plan exit 2: it still sees changes after two applies (see $name stdout below)"
+  fi
+  if [[ "$rc" != 0 ]]; then
+    echo "bench: 'crossrep $*' exited $rc; stderr tail:" >&2
+    tail -n 30 "$TMP/$name.err" >&2
+    echo "bench: stdout tail:" >&2
+    tail -n 30 "$TMP/$name.out" >&2
+  fi
+}
+run_timed apply1 apply --yes
+run_timed apply2 apply --yes
+run_timed plan plan --detailed-exitcode
+cd "$REPO"
+
+# ---------------------------------------------------------------- 6. emulator ceiling
+log "ceiling probe: $CONC threads, ${CEIL_S} s, latency ${LAT} ms"
+py ceiling "$CONC" "$CEIL_S" "lat$LAT" >"$TMP/ceil_lat.json"
+if [[ "$LAT" != 0 ]]; then
+  stop_emulator
+  start_emulator 0
+  log "ceiling probe: $CONC threads, ${CEIL_S} s, latency 0 ms"
+  py ceiling "$CONC" "$CEIL_S" "lat0" >"$TMP/ceil_0.json"
+else
+  cp "$TMP/ceil_lat.json" "$TMP/ceil_0.json"
+fi
+stop_emulator
+
+# ---------------------------------------------------------------- 7. report
+python3 - "$TMP" "$N" "$CONC" "$LAT" "${BENCH_JSON:-}" <<'PY'
+import json, sys
+tmp, n, conc, lat, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ld = lambda f: json.load(open(f"{tmp}/{f}.json"))
+b, a1, a2, pl = ld("baseline"), ld("apply1"), ld("apply2"), ld("plan")
+c_lat, c_0 = ld("ceil_lat"), ld("ceil_0")
+bs = b.get("elapsed_s")
+ok = True
+def ratio(x, goal):
+    if not bs:
+        return "n/a"
+    r = bs / x
+    return f"**{r:.1f}×** ({'meets' if r >= goal else 'MISSES'} ≥ {goal}×)"
+fmt = lambda r: f"{r['elapsed_s']:.2f}"
+pp = lambda r: f"{r['total'] / n:.2f}"
+rps = lambda r: r["total"] / r["elapsed_s"]
+lb = lambda r: r["total"] * lat / 1000 / conc
+rows = [("", "seconds", "requests (reads / writes)", "requests per pair", "vs baseline (goal)")]
+if bs:
+    rows.append(("baseline `fix-dest+stub-job+reuse-clients` (sequential)", f"{bs:.2f}",
+                 f"{b['api_calls']} API calls ({b['http_requests']} HTTP; CreateJob stubbed)",
+                 f"{b['calls_per_source_bucket']:.2f} (its {b['source_buckets_listed']} listed buckets "
+                 f"include its report bucket)", "—"))
+else:
+    rows.append(("baseline", "not run", "", "", ""))
+for label, r, goal in (("crossrep first `apply --yes`", a1, 5), ("crossrep no-op `apply --yes`", a2, 10),
+                       ("crossrep `plan` (after both applies)", pl, None)):
+    rows.append((label + ("" if r["rc"] == 0 else f" — **exit {r['rc']}**"), fmt(r),
+                 f"{r['total']} ({r['reads']} / {r['writes']})", pp(r),
+                 ratio(r["elapsed_s"], goal) if goal else "—"))
+print(f"N = {n} source buckets × 3 objects, emulator latency {lat} ms, crossrep --concurrency {conc}\n")
+for i, row in enumerate(rows):
+    print("| " + " | ".join(row) + " |")
+    if i == 0:
+        print("|" + "---|" * len(row))
+w2 = a2["writes"]
+print()
+print(f"- writes on no-op apply: **{w2}** (must be 0: {'ok' if w2 == 0 else 'FAILED'})")
+print(f"- first apply: PutBucketReplication ×{a1['by_operation'].get('PutBucketReplication', 0)}, "
+      f"CreateBucket ×{a1['by_operation'].get('CreateBucket', 0)}; HTTP ≥ 400 answers: "
+      + (", ".join(f"{k}×{v}" for k, v in sorted(a1["http_errors"].items())) or "none"))
+print(f"- no-op apply HTTP ≥ 400 answers: "
+      + (", ".join(f"{k}×{v}" for k, v in sorted(a2["http_errors"].items())) or "none"))
+print()
+cpu = lambda r, k: f"{r[k]:.2f} s ({r[k] / r['elapsed_s']:.0%})"
+print("| achieved req/s | crossrep | emulator ceiling | emulator CPU (share of wall) | crossrep CPU |")
+print("|---|---|---|---|---|")
+print(f"| first apply | {rps(a1):.0f} | {c_lat['rps']:.0f} at {lat} ms, {c_0['rps']:.0f} at 0 ms "
+      f"({conc} threads, signed GetBucketVersioning) | {cpu(a1, 'emulator_cpu_s')} | {cpu(a1, 'crossrep_cpu_s')} |")
+print(f"| no-op apply | {rps(a2):.0f} | ″ | {cpu(a2, 'emulator_cpu_s')} | {cpu(a2, 'crossrep_cpu_s')} |")
+print(f"| plan | {rps(pl):.0f} | ″ | {cpu(pl, 'emulator_cpu_s')} | {cpu(pl, 'crossrep_cpu_s')} |")
+for c, l in ((c_lat, f"{lat} ms"), (c_0, "0 ms")):
+    for kind in ("signed", "unsigned"):
+        print(f"| ceiling probe, {kind}, {l} | — | {c[kind]['rps']:.0f} | {cpu(c[kind], 'emulator_cpu_s')} | — |")
+print()
+print(f"- latency floor (requests × {lat} ms / {conc}): first apply {lb(a1):.2f} s, no-op {lb(a2):.2f} s, "
+      f"plan {lb(pl):.2f} s; ideal ceiling at {lat} ms = {conc} / {lat/1000:g} s = {conc / (lat / 1000) if lat else float('inf'):.0f} req/s")
+for r, name in ((a1, "apply1"), (a2, "apply2"), (pl, "plan")):
+    if r["rc"] != 0:
+        ok = False
+if w2 != 0:
+    ok = False
+    print(f"\n**FAIL: the no-op apply made {w2} writes**: " +
+          ", ".join(f"{k}×{v}" for k, v in a2["by_operation"].items()))
+if out:
+    json.dump({"n": n, "concurrency": conc, "latency_ms": lat, "baseline": b, "apply1": a1,
+               "apply2": a2, "plan": pl, "ceiling_lat": c_lat, "ceiling_0": c_0}, open(out, "w"), indent=1)
+sys.exit(0 if ok else 1)
+PY
