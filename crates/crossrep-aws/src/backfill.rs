@@ -86,7 +86,15 @@ pub async fn list_jobs(session: &Session, region: &Region) -> Result<Vec<JobInfo
 
 /// Creates the job; returns its id.
 pub async fn create_job(session: &Session, spec: &JobSpec) -> Result<String, CallError> {
-    let account = session.id.as_str();
+    create_job_with(&session.s3control(&spec.region), spec).await
+}
+
+/// [`create_job`] with a given client (the source account's, in the source bucket's region).
+pub async fn create_job_with(
+    client: &aws_sdk_s3control::Client,
+    spec: &JobSpec,
+) -> Result<String, CallError> {
+    let account = spec.account.as_str();
     let filter = sc::JobManifestGeneratorFilter::builder()
         .eligible_for_replication(true)
         .set_object_replication_statuses(Some(
@@ -119,8 +127,7 @@ pub async fn create_job(session: &Session, spec: &JobSpec) -> Result<String, Cal
         .prefix(&spec.report_prefix)
         .report_scope(sc::JobReportScope::AllTasks)
         .build();
-    let mut req = session
-        .s3control(&spec.region)
+    let mut req = client
         .create_job()
         .account_id(account)
         .confirmation_required(spec.confirmation_required)
@@ -284,4 +291,128 @@ pub async fn read_report(
         summary.add(&parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
     }
     Ok(Some(summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_s3control::operation::create_job::{CreateJobInput, CreateJobOutput};
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use crossrep_core::names::{AccountId, BucketName};
+
+    use super::*;
+
+    fn spec(filter: JobFilter, review: bool) -> JobSpec {
+        JobSpec {
+            account: AccountId::new("111111111111").unwrap(),
+            region: Region::new("eu-west-1").unwrap(),
+            source: BucketName::new("data").unwrap(),
+            source_arn: "arn:aws:s3:::data".into(),
+            destinations: vec![BucketName::new("replicated-data").unwrap()],
+            role_arn: "arn:aws:iam::111111111111:role/crossrep-replication".into(),
+            report_bucket_arn: "arn:aws:s3:::crossrep-reports-111111111111-eu-west-1".into(),
+            report_prefix: "crossrep/data".into(),
+            manifest_prefix: "crossrep/data/manifests".into(),
+            filter,
+            confirmation_required: review,
+            client_request_token: "a".repeat(64),
+            description: "crossrep backfill data -> replicated-data (all)".into(),
+            tags: BTreeMap::from([("crossrep-source".into(), "data".into())]),
+            priority: 10,
+        }
+    }
+
+    /// The request S3 Control receives for a backfill job: the shape AWS documents for Batch
+    /// Replication with a generated manifest (`s3-batch-replication-batch.md`).
+    #[tokio::test]
+    async fn create_job_sends_a_batch_replication_request() {
+        let seen: Arc<Mutex<Option<CreateJobInput>>> = Arc::default();
+        let keep = seen.clone();
+        let rule = mock!(aws_sdk_s3control::Client::create_job)
+            .match_requests(move |input| {
+                *keep.lock().unwrap() = Some(input.clone());
+                true
+            })
+            .then_output(|| CreateJobOutput::builder().job_id("job-1").build());
+        let client = mock_client!(aws_sdk_s3control, [&rule]);
+
+        let id = create_job_with(&client, &spec(JobFilter::OnlyFailed, true))
+            .await
+            .unwrap();
+        assert_eq!(id, "job-1");
+        let input = seen.lock().unwrap().clone().unwrap();
+        assert_eq!(input.account_id(), Some("111111111111"));
+        assert_eq!(input.confirmation_required(), Some(true));
+        assert!(input.operation().unwrap().s3_replicate_object().is_some());
+        assert_eq!(
+            input.role_arn(),
+            Some("arn:aws:iam::111111111111:role/crossrep-replication")
+        );
+        assert_eq!(input.client_request_token(), Some("a".repeat(64).as_str()));
+        assert_eq!(input.priority(), Some(10));
+        let report = input.report().unwrap();
+        assert_eq!(
+            report.bucket(),
+            Some("arn:aws:s3:::crossrep-reports-111111111111-eu-west-1")
+        );
+        assert_eq!(
+            report.format(),
+            Some(&sc::JobReportFormat::ReportCsv20180820)
+        );
+        assert_eq!(report.report_scope(), Some(&sc::JobReportScope::AllTasks));
+        assert_eq!(report.prefix(), Some("crossrep/data"));
+        let sc::JobManifestGenerator::S3JobManifestGenerator(generator) =
+            input.manifest_generator().unwrap()
+        else {
+            panic!("not an S3 manifest generator")
+        };
+        assert_eq!(generator.source_bucket(), "arn:aws:s3:::data");
+        assert!(generator.enable_manifest_output());
+        let output = generator.manifest_output_location().unwrap();
+        assert_eq!(
+            output.bucket(),
+            "arn:aws:s3:::crossrep-reports-111111111111-eu-west-1"
+        );
+        assert_eq!(
+            output.manifest_format(),
+            &sc::GeneratedManifestFormat::S3InventoryReportCsv20211130
+        );
+        let filter = generator.filter().unwrap();
+        assert_eq!(filter.eligible_for_replication(), Some(true));
+        assert_eq!(
+            filter.object_replication_statuses(),
+            [sc::ReplicationStatus::Failed]
+        );
+        assert_eq!(input.tags()[0].key(), "crossrep-source");
+    }
+
+    /// An access denial names the account, the action and the bucket, with the permission hint.
+    #[tokio::test]
+    async fn a_denied_create_job_says_which_permission_is_missing() {
+        let rule = mock!(aws_sdk_s3control::Client::create_job).then_http_response(|| {
+            Response::new(
+                StatusCode::try_from(403).unwrap(),
+                SdkBody::from(
+                    "<ErrorResponse><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error></ErrorResponse>",
+                ),
+            )
+        });
+        let client = mock_client!(aws_sdk_s3control, [&rule]);
+        let err = create_job_with(&client, &spec(JobFilter::All, false))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+        let text = err.to_string();
+        assert!(text.starts_with("`s3:CreateJob` on `data` in account 111111111111 failed: AccessDenied: Access Denied"), "{text}");
+        assert!(
+            text.contains(
+                "hint: the credentials used for account 111111111111 need `s3:CreateJob` on `data`"
+            ),
+            "{text}"
+        );
+    }
 }

@@ -359,30 +359,47 @@ buckets = ["*"]
         let listing: Listing = BTreeMap::from([(
             AccountId::new("111111111111").unwrap(),
             BTreeMap::from([
-                (BucketName::new("data").unwrap(), Region::new("us-east-1").unwrap()),
-                (BucketName::new("logs").unwrap(), Region::new("eu-west-1").unwrap()),
+                (
+                    BucketName::new("data").unwrap(),
+                    Region::new("us-east-1").unwrap(),
+                ),
+                (
+                    BucketName::new("logs").unwrap(),
+                    Region::new("eu-west-1").unwrap(),
+                ),
             ]),
         )]);
         let d = desired(&config, &listing);
         let mut a = ActualState::default();
         for p in &d.pairs {
-            a.accounts.entry(p.source.account.clone()).or_default().buckets.insert(
-                p.source.bucket.clone(),
-                BucketState {
-                    region: Some(p.source.region.clone()),
-                    versioning: Some(crate::model::Versioning::Off),
-                    replication: Some(None),
-                    policy: Some(None),
-                    tags: Some(BTreeMap::new()),
-                    error: None,
-                },
-            );
+            a.accounts
+                .entry(p.source.account.clone())
+                .or_default()
+                .buckets
+                .insert(
+                    p.source.bucket.clone(),
+                    BucketState {
+                        region: Some(p.source.region.clone()),
+                        versioning: Some(crate::model::Versioning::Off),
+                        replication: Some(None),
+                        policy: Some(None),
+                        tags: Some(BTreeMap::new()),
+                        error: None,
+                    },
+                );
         }
         let done = apply_in_memory(&a, &plan(&d, &a));
         (d, done)
     }
 
-    fn job(source: &str, region: &str, status: &str, filter: JobFilter, failed: u64, created: &str) -> JobInfo {
+    fn job(
+        source: &str,
+        region: &str,
+        status: &str,
+        filter: JobFilter,
+        failed: u64,
+        created: &str,
+    ) -> JobInfo {
         JobInfo {
             id: format!("job-{source}-{created}"),
             account: "111111111111".into(),
@@ -401,13 +418,24 @@ buckets = ["*"]
         let (d, a) = applied();
         let decisions = decide(&d, &a, &[], JobFilter::All, false);
         assert_eq!(decisions.len(), 2);
-        let Decision::Create { spec } = &decisions[1].1 else { panic!("{decisions:#?}") };
+        let Decision::Create { spec } = &decisions[1].1 else {
+            panic!("{decisions:#?}")
+        };
         assert_eq!(spec.source.as_str(), "logs");
         assert_eq!(spec.region.as_str(), "eu-west-1");
-        assert_eq!(spec.report_bucket_arn, "arn:aws:s3:::crossrep-reports-111111111111-eu-west-1");
-        assert_eq!(spec.role_arn, "arn:aws:iam::111111111111:role/crossrep-replication");
+        assert_eq!(
+            spec.report_bucket_arn,
+            "arn:aws:s3:::crossrep-reports-111111111111-eu-west-1"
+        );
+        assert_eq!(
+            spec.role_arn,
+            "arn:aws:iam::111111111111:role/crossrep-replication"
+        );
         assert_eq!(spec.filter.statuses(), ["NONE", "FAILED"]);
-        assert_eq!(spec.description, "crossrep backfill logs -> replicated-logs (all)");
+        assert_eq!(
+            spec.description,
+            "crossrep backfill logs -> replicated-logs (all)"
+        );
         assert_eq!(spec.tags[TAG_SOURCE], "logs");
         assert_eq!(spec.tags[TAG_FILTER], "all");
         assert_eq!(spec.client_request_token.len(), 64);
@@ -420,33 +448,72 @@ buckets = ["*"]
     fn running_jobs_are_not_duplicated_and_finished_ones_are_not_redone() {
         let (d, a) = applied();
         let jobs = [
-            job("data", "us-east-1", "Active", JobFilter::All, 0, "2026-01-01T00:00:00Z"),
-            job("logs", "eu-west-1", "Complete", JobFilter::All, 0, "2026-01-01T00:00:00Z"),
+            job(
+                "data",
+                "us-east-1",
+                "Active",
+                JobFilter::All,
+                0,
+                "2026-01-01T00:00:00Z",
+            ),
+            job(
+                "logs",
+                "eu-west-1",
+                "Complete",
+                JobFilter::All,
+                0,
+                "2026-01-01T00:00:00Z",
+            ),
         ];
         let decisions = decide(&d, &a, &jobs, JobFilter::All, false);
-        assert!(matches!(&decisions[0].1, Decision::AlreadyRunning { job } if job.status == "Active"));
+        assert!(
+            matches!(&decisions[0].1, Decision::AlreadyRunning { job } if job.status == "Active")
+        );
         assert!(matches!(&decisions[1].1, Decision::Done { .. }));
     }
 
     #[test]
     fn failures_are_redriven_with_a_new_token() {
         let (d, a) = applied();
-        let jobs = [job("data", "us-east-1", "Complete", JobFilter::All, 3, "2026-01-01T00:00:00Z")];
+        let jobs = [job(
+            "data",
+            "us-east-1",
+            "Complete",
+            JobFilter::All,
+            3,
+            "2026-01-01T00:00:00Z",
+        )];
         let first = decide(&d, &a, &[], JobFilter::OnlyFailed, false);
         let decisions = decide(&d, &a, &jobs, JobFilter::OnlyFailed, true);
-        let Decision::Create { spec } = &decisions[0].1 else { panic!("{decisions:#?}") };
+        let Decision::Create { spec } = &decisions[0].1 else {
+            panic!("{decisions:#?}")
+        };
         assert_eq!(spec.filter.statuses(), ["FAILED"]);
         assert!(spec.confirmation_required);
-        assert_eq!(spec.description, "crossrep backfill data -> replicated-data (failed)");
+        assert_eq!(
+            spec.description,
+            "crossrep backfill data -> replicated-data (failed)"
+        );
         // An earlier job of the same filter makes the next one a new job, not the old one.
         let jobs2 = [
             jobs[0].clone(),
-            job("data", "us-east-1", "Complete", JobFilter::OnlyFailed, 1, "2026-01-02T00:00:00Z"),
+            job(
+                "data",
+                "us-east-1",
+                "Complete",
+                JobFilter::OnlyFailed,
+                1,
+                "2026-01-02T00:00:00Z",
+            ),
         ];
-        let Decision::Create { spec: next } = &decide(&d, &a, &jobs2, JobFilter::OnlyFailed, false)[0].1 else {
+        let Decision::Create { spec: next } =
+            &decide(&d, &a, &jobs2, JobFilter::OnlyFailed, false)[0].1
+        else {
             panic!()
         };
-        let Decision::Create { spec: before } = &first[0].1 else { panic!() };
+        let Decision::Create { spec: before } = &first[0].1 else {
+            panic!()
+        };
         assert_ne!(next.client_request_token, before.client_request_token);
     }
 

@@ -19,18 +19,32 @@ async fn versions(s: &Session, bucket: &str, r: &str) -> Vec<(String, String, bo
     let mut v: Vec<(String, String, bool)> = out
         .versions()
         .iter()
-        .map(|v| (v.key().unwrap().to_string(), v.version_id().unwrap().to_string(), false))
-        .chain(
-            out.delete_markers()
-                .iter()
-                .map(|d| (d.key().unwrap().to_string(), d.version_id().unwrap().to_string(), true)),
-        )
+        .map(|v| {
+            (
+                v.key().unwrap().to_string(),
+                v.version_id().unwrap().to_string(),
+                false,
+            )
+        })
+        .chain(out.delete_markers().iter().map(|d| {
+            (
+                d.key().unwrap().to_string(),
+                d.version_id().unwrap().to_string(),
+                true,
+            )
+        }))
         .collect();
     v.sort();
     v
 }
 
-async fn body(s: &Session, bucket: &str, r: &str, key: &str, version: &str) -> (String, Option<String>) {
+async fn body(
+    s: &Session,
+    bucket: &str,
+    r: &str,
+    key: &str,
+    version: &str,
+) -> (String, Option<String>) {
     let out = s
         .s3(&region(r))
         .get_object()
@@ -45,7 +59,13 @@ async fn body(s: &Session, bucket: &str, r: &str, key: &str, version: &str) -> (
     (String::from_utf8(bytes.to_vec()).unwrap(), status)
 }
 
-async fn tags(s: &Session, bucket: &str, r: &str, key: &str, version: &str) -> BTreeMap<String, String> {
+async fn tags(
+    s: &Session,
+    bucket: &str,
+    r: &str,
+    key: &str,
+    version: &str,
+) -> BTreeMap<String, String> {
     let out = s
         .s3(&region(r))
         .get_object_tagging()
@@ -55,7 +75,10 @@ async fn tags(s: &Session, bucket: &str, r: &str, key: &str, version: &str) -> B
         .send()
         .await
         .unwrap();
-    out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+    out.tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
 }
 
 async fn seed_objects(s: &Session, bucket: &str, r: &str) {
@@ -64,7 +87,13 @@ async fn seed_objects(s: &Session, bucket: &str, r: &str) {
     put_object(s, bucket, r, "a.txt", "a v2").await;
     put_object(s, bucket, r, "dir/b, with comma.txt", "b").await;
     put_object(s, bucket, r, "gone.txt", "soon deleted").await;
-    s.s3(&region(r)).delete_object().bucket(bucket).key("gone.txt").send().await.unwrap();
+    s.s3(&region(r))
+        .delete_object()
+        .bucket(bucket)
+        .key("gone.txt")
+        .send()
+        .await
+        .unwrap();
     s.s3(&region(r))
         .put_object()
         .bucket(bucket)
@@ -92,8 +121,17 @@ async fn backfill_replicates_existing_versions_and_is_not_repeated() {
     env.write_config("");
 
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(apply.status.success(), "{}{}", stdout(&apply), stderr(&apply));
-    let backfill = env.crossrep().args(["backfill", "--wait"]).output().unwrap();
+    assert!(
+        apply.status.success(),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    let backfill = env
+        .crossrep()
+        .args(["backfill", "--wait"])
+        .output()
+        .unwrap();
     let out = stdout(&backfill);
     assert!(backfill.status.success(), "{out}{}", stderr(&backfill));
     assert_eq!(out.matches(" created (all versions)").count(), 2, "{out}");
@@ -102,7 +140,11 @@ async fn backfill_replicates_existing_versions_and_is_not_repeated() {
         let dest = format!("replicated-{bucket}");
         let source_versions = versions(src, bucket, r).await;
         assert_eq!(source_versions.len(), 6, "{source_versions:?}");
-        assert_eq!(versions(dst, &dest, r).await, source_versions, "same keys, version ids and delete marker");
+        assert_eq!(
+            versions(dst, &dest, r).await,
+            source_versions,
+            "same keys, version ids and delete marker"
+        );
         for (key, version, marker) in &source_versions {
             if *marker {
                 continue;
@@ -113,18 +155,33 @@ async fn backfill_replicates_existing_versions_and_is_not_repeated() {
             assert_eq!(copy, content, "{key}");
             assert_eq!(copy_status.as_deref(), Some("REPLICA"), "{key}");
         }
-        let tagged = source_versions.iter().find(|v| v.0 == "tagged.txt").unwrap();
+        let tagged = source_versions
+            .iter()
+            .find(|v| v.0 == "tagged.txt")
+            .unwrap();
         assert_eq!(
             tags(dst, &dest, r, "tagged.txt", &tagged.1).await,
-            BTreeMap::from([("class".into(), "gold".into()), ("team".into(), "data".into())])
+            BTreeMap::from([
+                ("class".into(), "gold".into()),
+                ("team".into(), "data".into())
+            ])
         );
     }
 
     let status = env.crossrep().arg("status").output().unwrap();
     let text = stdout(&status);
     assert!(status.status.success(), "{text}");
-    assert_eq!(text.matches("Complete: 6/6 tasks, 6 succeeded, 0 failed").count(), 2, "{text}");
-    let json = env.crossrep().args(["status", "--format", "json"]).output().unwrap();
+    assert_eq!(
+        text.matches("Complete: 6/6 tasks, 6 succeeded, 0 failed")
+            .count(),
+        2,
+        "{text}"
+    );
+    let json = env
+        .crossrep()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);
     assert_eq!(rows[0]["rule"], "enabled");
@@ -133,8 +190,16 @@ async fn backfill_replicates_existing_versions_and_is_not_repeated() {
     let writes = env.emu.summary(&env.src)["by_operation"]["CreateJob"]["count"].as_u64();
     let again = env.crossrep().arg("backfill").output().unwrap();
     assert!(again.status.success(), "{}", stdout(&again));
-    assert_eq!(stdout(&again).matches("nothing to do").count(), 2, "{}", stdout(&again));
-    assert_eq!(env.emu.summary(&env.src)["by_operation"]["CreateJob"]["count"].as_u64(), writes);
+    assert_eq!(
+        stdout(&again).matches("nothing to do").count(),
+        2,
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(
+        env.emu.summary(&env.src)["by_operation"]["CreateJob"]["count"].as_u64(),
+        writes
+    );
 }
 
 /// Issue 3, done-when 2: a destination policy broken by hand shows up as
@@ -153,31 +218,64 @@ async fn a_broken_destination_policy_is_explained_and_the_redrive_fixes_it() {
     assert!(apply.status.success(), "{}", stdout(&apply));
 
     // Someone removes crossrep's statements from the destination policy.
-    dst.s3(&region("us-east-1")).delete_bucket_policy().bucket(&dest).send().await.unwrap();
+    dst.s3(&region("us-east-1"))
+        .delete_bucket_policy()
+        .bucket(&dest)
+        .send()
+        .await
+        .unwrap();
 
-    let broken = env.crossrep().args(["backfill", "--wait"]).output().unwrap();
+    let broken = env
+        .crossrep()
+        .args(["backfill", "--wait"])
+        .output()
+        .unwrap();
     let out = stdout(&broken);
     assert_eq!(broken.status.code(), Some(1), "tasks failed: {out}");
     assert!(out.contains("DstPutObjectNotPermitted: 5"), "{out}");
-    assert!(out.contains("DstDelObjNotPermitted: 1"), "the delete marker: {out}");
+    assert!(
+        out.contains("DstDelObjNotPermitted: 1"),
+        "the delete marker: {out}"
+    );
     assert!(out.contains("the destination bucket policy"), "{out}");
     assert!(out.contains("crossrep backfill --only-failed"), "{out}");
     assert!(versions(dst, &dest, "us-east-1").await.is_empty());
 
     // The plan sees the missing statements; apply puts them back.
-    let plan = env.crossrep().args(["plan", "--detailed-exitcode"]).output().unwrap();
+    let plan = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
     assert_eq!(plan.status.code(), Some(2));
-    assert!(stdout(&plan).contains(&format!("bucket_policy[{}/{dest}] will be created", env.dst)), "{}", stdout(&plan));
+    assert!(
+        stdout(&plan).contains(&format!(
+            "bucket_policy[{}/{dest}] will be created",
+            env.dst
+        )),
+        "{}",
+        stdout(&plan)
+    );
     let repair = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     assert!(repair.status.success(), "{}", stdout(&repair));
 
-    let redrive = env.crossrep().args(["backfill", "--only-failed", "--wait"]).output().unwrap();
+    let redrive = env
+        .crossrep()
+        .args(["backfill", "--only-failed", "--wait"])
+        .output()
+        .unwrap();
     let out = stdout(&redrive);
     assert!(redrive.status.success(), "{out}{}", stderr(&redrive));
     assert!(out.contains("created (failed versions)"), "{out}");
     // Five object versions and the delete marker failed; all six are re-driven.
-    assert!(out.contains("6 succeeded, 0 failed (failed versions)"), "{out}");
-    assert_eq!(versions(dst, &dest, "us-east-1").await, versions(src, &data, "us-east-1").await);
+    assert!(
+        out.contains("6 succeeded, 0 failed (failed versions)"),
+        "{out}"
+    );
+    assert_eq!(
+        versions(dst, &dest, "us-east-1").await,
+        versions(src, &data, "us-east-1").await
+    );
 }
 
 /// Issue 3, done-when 3: `--review` creates suspended jobs; status says they wait for a person.
@@ -189,14 +287,28 @@ async fn review_creates_suspended_jobs() {
     create_bucket(admin.src(), &data, "us-east-1").await;
     seed_objects(admin.src(), &data, "us-east-1").await;
     env.write_config("");
-    assert!(env.crossrep().args(["apply", "--yes"]).output().unwrap().status.success());
+    assert!(env
+        .crossrep()
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap()
+        .status
+        .success());
 
-    let review = env.crossrep().args(["backfill", "--review", "--wait"]).output().unwrap();
+    let review = env
+        .crossrep()
+        .args(["backfill", "--review", "--wait"])
+        .output()
+        .unwrap();
     let out = stdout(&review);
     assert!(review.status.success(), "{out}{}", stderr(&review));
     assert!(out.contains("created, suspended for review"), "{out}");
     assert!(out.contains("Suspended, awaiting confirmation"), "{out}");
     // A second run does not add a job next to the suspended one.
     let again = env.crossrep().arg("backfill").output().unwrap();
-    assert!(stdout(&again).contains("is still Suspended"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("is still Suspended"),
+        "{}",
+        stdout(&again)
+    );
 }

@@ -96,9 +96,21 @@ fn emulator_self_tests() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../emulator")
             .join(script);
-        let out = std::process::Command::new("python3").arg(&path).output().unwrap();
-        assert!(out.status.success(), "{script}: {}{}", stdout(&out), stderr(&out));
-        assert!(stdout(&out).contains("ALL OK"), "{script}: {}", stdout(&out));
+        let out = std::process::Command::new("python3")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).contains("ALL OK"),
+            "{script}: {}",
+            stdout(&out)
+        );
     }
 }
 
@@ -116,6 +128,9 @@ fn missing_credentials_are_explained() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("hint: no usable AWS credentials for account"), "{err}");
+    assert!(
+        err.contains("hint: no usable AWS credentials for account"),
+        "{err}"
+    );
     assert!(!err.contains("DispatchFailure("), "no Debug dump: {err}");
 }
