@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::{stream, StreamExt};
 
 use crossrep_core::model::Versioning;
-use crossrep_core::plan::{Address, Change, Plan, Resource};
+use crossrep_core::plan::{Action, Address, Change, Plan, Resource};
 use crossrep_core::progress::Reporter;
 
 use crate::error::{call_error, CallError};
@@ -62,7 +62,7 @@ pub async fn execute(
     let mut bad: BTreeSet<Address> = BTreeSet::new();
     let mut phases: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
-        phases.entry(c.addr.phase()).or_default().push(c);
+        phases.entry(c.phase).or_default().push(c);
     }
     reporter.start("applying", plan.changes.len() as u64);
     for (_, changes) in phases {
@@ -107,6 +107,9 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
     let session = sessions.get(c.addr.account());
     let account = session.id.as_str();
     let s3 = session.s3(&c.region);
+    if c.action == Action::Delete {
+        return delete(c, session, &s3).await;
+    }
     match (&c.addr, &c.after) {
         (
             Address::Role { name, .. },
@@ -288,4 +291,70 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
         (addr, after) => unreachable!("the planner never asks for {addr} to become {after:?}"),
     }
     Ok(())
+}
+
+/// Deletions (destroy plans): only ever replication configurations, bucket policies, and
+/// crossrep's role with its inline policies. "Already gone" is success: destroy is idempotent.
+async fn delete(
+    c: &Change,
+    session: &crate::session::Session,
+    s3: &aws_sdk_s3::Client,
+) -> Result<(), CallError> {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let account = session.id.as_str();
+    let gone = |code: Option<&str>, codes: &[&str]| code.is_some_and(|c| codes.contains(&c));
+    match &c.addr {
+        Address::Replication { bucket, .. } => match s3
+            .delete_bucket_replication()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if gone(e.code(), &["ReplicationConfigurationNotFoundError"]) => Ok(()),
+            Err(e) => Err(call_error(
+                e,
+                account,
+                "s3:PutReplicationConfiguration",
+                bucket.as_str(),
+            )),
+        },
+        Address::BucketPolicy { bucket, .. } => match s3
+            .delete_bucket_policy()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if gone(e.code(), &["NoSuchBucketPolicy"]) => Ok(()),
+            Err(e) => Err(call_error(
+                e,
+                account,
+                "s3:DeleteBucketPolicy",
+                bucket.as_str(),
+            )),
+        },
+        Address::RolePolicy { role, name, .. } => {
+            match session
+                .iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if gone(e.code(), &["NoSuchEntity"]) => Ok(()),
+                Err(e) => Err(call_error(e, account, "iam:DeleteRolePolicy", role)),
+            }
+        }
+        Address::Role { name, .. } => {
+            match session.iam.delete_role().role_name(name).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if gone(e.code(), &["NoSuchEntity"]) => Ok(()),
+                Err(e) => Err(call_error(e, account, "iam:DeleteRole", name)),
+            }
+        }
+        addr => unreachable!("crossrep never deletes {addr}"),
+    }
 }

@@ -8,6 +8,8 @@
 pub mod backfill;
 pub mod config;
 pub mod desired;
+pub mod destroy;
+pub mod diff;
 pub mod model;
 pub mod names;
 pub mod plan;

@@ -158,7 +158,11 @@ pub struct Change {
     /// Where to send the request: the bucket's region (IAM: the account's home region).
     pub region: Region,
     pub action: Action,
+    /// Execution order: every change of a phase runs after all changes of earlier phases.
+    /// Apply creates in [`Address::phase`] order; destroy removes in the reverse.
+    pub phase: u8,
     pub before: Option<Resource>,
+    /// `None` when the resource is deleted.
     pub after: Option<Resource>,
     /// Why, for people; never read by execution.
     pub reason: String,
@@ -456,6 +460,7 @@ impl<'a> Planner<'a> {
         self.changes.insert(
             addr.clone(),
             Change {
+                phase: addr.phase(),
                 addr,
                 region: region.clone(),
                 action,
@@ -852,6 +857,30 @@ pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
     let mut next = actual.clone();
     for c in &plan.changes {
         let account = next.accounts.entry(c.addr.account().clone()).or_default();
+        if c.action == Action::Delete {
+            match &c.addr {
+                Address::Role { name, .. } => {
+                    account.roles.insert(name.clone(), None);
+                }
+                Address::RolePolicy { role, name, .. } => {
+                    if let Some(Some(r)) = account.roles.get_mut(role) {
+                        r.inline_policies.remove(name);
+                    }
+                }
+                Address::BucketPolicy { bucket, .. } => {
+                    account.buckets.entry(bucket.clone()).or_default().policy = Some(None);
+                }
+                Address::Replication { bucket, .. } => {
+                    account
+                        .buckets
+                        .entry(bucket.clone())
+                        .or_default()
+                        .replication = Some(None);
+                }
+                addr => unreachable!("crossrep never deletes {addr}"),
+            }
+            continue;
+        }
         match (&c.addr, &c.after) {
             (
                 Address::Role { name, account: id },

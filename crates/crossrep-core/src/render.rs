@@ -60,12 +60,15 @@ pub fn summary(plan: &Plan) -> String {
         0 => String::new(),
         n => format!(" {n} conflict(s) left untouched."),
     };
+    let pairs = match plan.pairs.len() {
+        0 => String::new(),
+        n => format!(", for {n} bucket pair(s)"),
+    };
     if plan.has_changes() {
         let (add, change, destroy) = plan.counts();
-        format!(
-            "Plan: {add} to add, {change} to change, {destroy} to destroy, for {} bucket pair(s).{conflicts}",
-            plan.pairs.len()
-        )
+        format!("Plan: {add} to add, {change} to change, {destroy} to destroy{pairs}.{conflicts}")
+    } else if plan.pairs.is_empty() {
+        format!("No changes.{conflicts}")
     } else {
         format!(
             "No changes. Replication of {} bucket pair(s) matches the configuration.{conflicts}",

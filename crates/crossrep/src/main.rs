@@ -89,6 +89,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Remove crossrep's rules, policy statements and role; never a bucket or an object.
+    Destroy {
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
 }
 
 pub struct Global {
@@ -134,6 +140,7 @@ fn main() -> ExitCode {
             review,
         } => run_async(commands::backfill::run(&global, only_failed, wait, review)),
         Command::Status { format } => run_async(commands::status::run(&global, format)),
+        Command::Destroy { yes } => run_async(commands::destroy::run(&global, yes)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

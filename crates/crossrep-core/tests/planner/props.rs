@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crossrep_core::desired::{desired, DesiredState};
 use crossrep_core::model::{ActualState, Rule, Versioning};
+use crossrep_core::plan::{Address, Resource};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -459,6 +460,36 @@ proptest! {
         let read_back = as_aws_returns_it(next);
         let again = crossrep_core::plan::plan(&d, &read_back);
         prop_assert!(!again.has_changes(), "drift after a read back:\n{}", summary(&again));
+
+        // Destroy, from the converged state: removes only crossrep's things, converges, and a
+        // second destroy has nothing to do.
+        let destroy = crossrep_core::destroy::destroy_plan(&d, &read_back);
+        for c in &destroy.changes {
+            let before_rules = match &c.before { Some(Resource::Replication { configuration }) => configuration.rules.clone(), _ => vec![] };
+            let after_rules = match &c.after { Some(Resource::Replication { configuration }) => configuration.rules.clone(), _ => vec![] };
+            let theirs: Vec<_> = before_rules.iter().filter(|r| !r.is_managed()).cloned().collect();
+            prop_assert_eq!(&after_rules, &theirs, "{}: foreign rules must stay, in order", c.addr);
+            if let (Some(Resource::BucketPolicy { document: b }), after) = (&c.before, &c.after) {
+                let before: Vec<_> = b["Statement"].as_array().cloned().unwrap_or_default();
+                let got: Vec<_> = match after {
+                    Some(Resource::BucketPolicy { document }) => document["Statement"].as_array().cloned().unwrap_or_default(),
+                    _ => vec![],
+                };
+                // What stays is what was there, in order; what goes is crossrep's.
+                let kept: Vec<_> = before.iter().filter(|s| got.contains(s)).cloned().collect();
+                prop_assert_eq!(&kept, &got, "{}: statements kept in order", c.addr);
+                for gone in before.iter().filter(|s| !got.contains(s)) {
+                    prop_assert!(gone["Sid"].as_str().unwrap_or("").starts_with("Crossrep"), "{}: removed {}", c.addr, gone);
+                }
+            }
+            prop_assert!(!matches!(c.addr, Address::Bucket { .. } | Address::Versioning { .. }), "{} is never destroyed", c.addr);
+            if let Address::Role { account, name } = &c.addr {
+                prop_assert!(read_back.role(account, name).is_some_and(|r| r.is_managed()), "{} is not crossrep's", c.addr);
+            }
+        }
+        let gone = crossrep_core::plan::apply_in_memory(&read_back, &destroy);
+        let twice = crossrep_core::destroy::destroy_plan(&d, &gone);
+        prop_assert!(!twice.has_changes(), "destroy again:\n{}", summary(&twice));
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use crossrep_aws::execute::execute;
-use crossrep_core::plan::{Plan, PLAN_FORMAT_VERSION};
+use crossrep_core::plan::{Action, Plan, PLAN_FORMAT_VERSION};
 use crossrep_core::render::render_plan;
 
 use crate::context::Context;
@@ -50,33 +50,49 @@ pub async fn run(global: &Global, saved: Option<PathBuf>, yes: bool) -> anyhow::
     if !plan.has_changes() {
         return Ok(0);
     }
+    confirm_and_execute(&ctx, &plan, confirmed, "apply").await
+}
+
+/// Asks (unless `confirmed`), executes `plan`, prints the summary; the exit code. Shared by
+/// `apply` and `destroy` (`verb`).
+pub async fn confirm_and_execute(
+    ctx: &Context,
+    plan: &Plan,
+    confirmed: bool,
+    verb: &str,
+) -> anyhow::Result<u8> {
+    let title = match verb {
+        "destroy" => "Destroy",
+        _ => "Apply",
+    };
     if !confirmed {
         print!("\nDo you want to perform these actions? Only `yes` will be accepted: ");
         std::io::stdout().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if answer.trim() != "yes" {
-            println!("Apply cancelled.");
+            println!("{title} cancelled.");
             return Ok(1);
         }
     }
 
-    let outcome = execute(&plan, &ctx.sessions, ctx.concurrency, &ctx.bars).await;
-    let (mut added, mut changed) = (0, 0);
+    let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars).await;
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
     for c in &plan.changes {
         if outcome.applied.contains(&c.addr) {
             match c.action {
-                crossrep_core::plan::Action::Create => added += 1,
-                _ => changed += 1,
+                Action::Create => added += 1,
+                Action::Update => changed += 1,
+                Action::Delete => destroyed += 1,
             }
         }
     }
     if outcome.ok() {
-        println!("\nApply complete! Resources: {added} added, {changed} changed, 0 destroyed.");
+        println!("\n{title} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(0);
     }
     println!(
-        "\nApply incomplete. Resources: {added} added, {changed} changed, {} failed, {} skipped.",
+        "\n{title} incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed, {} failed, {} skipped.",
         outcome.failed.len(),
         outcome.skipped.len()
     );
@@ -86,6 +102,6 @@ pub async fn run(global: &Global, saved: Option<PathBuf>, yes: bool) -> anyhow::
     for (addr, dep) in &outcome.skipped {
         println!("  - {addr}: skipped, because {dep} failed");
     }
-    println!("\nRun `crossrep apply` again to complete the rest once the cause is fixed.");
+    println!("\nRun `crossrep {verb}` again to complete the rest once the cause is fixed.");
     Ok(1)
 }

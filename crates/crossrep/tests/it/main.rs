@@ -3,5 +3,6 @@
 
 mod apply;
 mod backfill;
+mod destroy;
 mod errors;
 mod harness;
