@@ -557,9 +557,22 @@ def _replicate(job: Job, src_bucket: Any, version: Any, rule: Rule | None) -> st
         source_arn=job.arn)
     if code:
         return code
-    dst_bucket = permissions.find_bucket(rule.dest_bucket)
+    write_replica(version, rule.dest_bucket, rule.storage_class, tags)
+    return None
+
+
+def write_replica(version: Any, dest_bucket: str, storage_class: str | None,
+                  tags: dict[str, str]) -> Any:
+    """Write ``version`` (FakeKey or FakeDeleteMarker) into ``dest_bucket`` with the same version
+    id, last-modified, content, ETag, metadata and tags, the given storage class (else the
+    source's), inserted among the destination's versions by last-modified (the same version id
+    is replaced: idempotent), marked ``REPLICA``. Shared with live replication (replicate.py).
+    The caller holds ``_LOCK`` and has checked permissions (the bucket exists and is versioned)."""
+    from moto.s3.models import FakeDeleteMarker
+
+    dst_bucket = permissions.find_bucket(dest_bucket)
     dst_backend = _backend_of(dst_bucket)
-    if marker:
+    if isinstance(version, FakeDeleteMarker):
         replica = copy.copy(version)
         replica.__dict__.pop(STATUS_ATTR, None)
     else:
@@ -569,8 +582,8 @@ def _replicate(job: Job, src_bucket: Any, version: Any, rule: Rule | None) -> st
         replica.account_id = dst_bucket.account_id
         replica.region_name = dst_bucket.region_name
         replica._is_versioned = True
-        if rule.storage_class:
-            replica._storage_class = rule.storage_class
+        if storage_class:
+            replica._storage_class = storage_class
     existing = [v for v in dst_bucket.keys.getlist(version.name, []) if v.version_id != version.version_id]
     merged = sorted(existing + [replica], key=lambda x: _as_utc(x.last_modified))
     dst_bucket.keys.setlist(version.name, merged)
@@ -578,7 +591,7 @@ def _replicate(job: Job, src_bucket: Any, version: Any, rule: Rule | None) -> st
         dst_backend.tagger.delete_all_tags_for_resource(replica.arn)
         dst_backend.tagger.tag_resource(replica.arn, [{"Key": k, "Value": v} for k, v in tags.items()])
     set_replication_status(replica, dst_bucket.name, "REPLICA")
-    return None
+    return replica
 
 
 def _write_report(job: Job) -> None:
@@ -725,7 +738,8 @@ def _run(job: Job) -> None:
                     _FAILURES.append({"job_id": job.id, "account": job.account, "bucket": src.name,
                                       "key": version.name, "version_id": version.version_id,
                                       "failure_code": code, "destination_bucket": rule.dest_bucket if rule else None,
-                                      "service": "batchoperations", "time": _iso(dt.datetime.now(dt.timezone.utc))})
+                                      "service": "batchoperations", "source": "batch",
+                                      "time": _iso(dt.datetime.now(dt.timezone.utc))})
         if job.abandoned:
             return
         with _LOCK:
@@ -931,20 +945,21 @@ def handle(environ: dict[str, Any], start_response: Any, entry: dict[str, Any]) 
 
 
 def record_failure(failure: dict[str, Any]) -> None:
-    """For live replication (the other engineer's feature): make a failure visible to tests."""
+    """For live replication (replicate.py): make a failure visible to tests."""
     with _LOCK:
         _FAILURES.append(dict(failure))
 
 
 def crossrep_endpoint(method: str, path: str, qs: dict[str, list[str]]) -> tuple[str, Any] | None:
-    """``GET /_crossrep/replication-failures[?bucket=B&account=A&job_id=J]`` -> failures;
+    """``GET /_crossrep/replication-failures[?bucket=B&account=A&job_id=J&failure_code=C&source=
+    live|batch]`` -> failures (batch tasks and live replication, see replicate.py);
     ``GET /_crossrep/batch-jobs`` -> every job's id/account/region/status/counters.
     None when the path is not ours."""
     if path == "/_crossrep/replication-failures" and method == "GET":
         one = {k: v[0] for k, v in qs.items() if v}
         with _LOCK:
             rows = [dict(f) for f in _FAILURES]
-        for field in ("bucket", "account", "job_id", "failure_code"):
+        for field in ("bucket", "account", "job_id", "failure_code", "source"):
             if field in one:
                 rows = [r for r in rows if r.get(field) == one[field]]
         return "200 OK", {"failures": rows}

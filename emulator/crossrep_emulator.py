@@ -66,6 +66,11 @@ Fixes and additions, each with the reason:
    versions with their ids, writes completion reports and checks permissions with
    ``permissions.py``; ``GET /_crossrep/replication-failures`` lists failed tasks.
 
+8. Live replication: after PutObject, CopyObject, CompleteMultipartUpload and DeleteObject(s)
+   (delete markers) on a bucket with a replication configuration, ``replicate.py`` copies the new
+   version to each matching rule's destination in a background thread (PENDING -> COMPLETED /
+   FAILED, the copy REPLICA); ``GET /_crossrep/replication/idle`` tells tests when it is done.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -103,6 +108,7 @@ from moto.iam.models import IAMBackend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
+import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 
@@ -836,6 +842,9 @@ class CrossrepMiddleware:
         if path == "/_crossrep/faults" and method == "DELETE":
             self.faults.clear((qs.get("bucket") or [None])[0])
             return self._json(start_response, "200 OK", {"status": "ok"})
+        live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
+        if live_answer is not None:
+            return self._json(start_response, *live_answer)
         batch_answer = crossrep_batch.crossrep_endpoint(method, path, qs)
         if batch_answer is not None:
             return self._json(start_response, *batch_answer)
@@ -852,6 +861,7 @@ class CrossrepMiddleware:
                 self.log.clear()
                 self.faults.clear()
                 crossrep_batch.reset()
+                crossrep_replicate.reset()
             return result
 
         if self.latency:
@@ -867,6 +877,7 @@ class CrossrepMiddleware:
 
         def _start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             status_holder["status"] = int(status.split(" ", 1)[0])
+            status_holder["headers"] = headers
             return start_response(status, headers, exc_info)
 
         try:
@@ -875,7 +886,9 @@ class CrossrepMiddleware:
                 return _fault_response(fault, entry, _start_response)
             if path.startswith("/v20180820/jobs"):
                 return crossrep_batch.handle(environ, _start_response, entry)
-            return self.app(environ, _start_response)
+            result = self.app(environ, _start_response)
+            # live replication: queue the version a successful write created (replicate.py)
+            return crossrep_replicate.after_write(environ, entry, status_holder, result)
         finally:
             entry["status"] = status_holder.get("status", 500)
             self.log.add(entry)

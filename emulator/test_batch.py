@@ -325,7 +325,10 @@ def test_failures_and_redrive(emu: Emulator, env: dict) -> None:
     env["iam"].put_role_policy(RoleName=ROLE_NAME, PolicyName="deny", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:InitiateReplication",
                                                 "Resource": f"arn:aws:s3:::{src2}/*"}]}))
+    # written while the bucket has no configuration: status NONE (else live replication copies it)
+    s3a.delete_bucket_replication(Bucket=src2)
     s3a.put_object(Bucket=src2, Key="k-new", Body=b"y")
+    s3a.put_bucket_replication(Bucket=src2, ReplicationConfiguration=cfg)
     job = wait_job(ctl, ctl.create_job(**job_request("token-deny", statuses=["NONE"], src=src2))["JobId"])
     rows = read_report(s3a, job["JobId"])
     assert [r[5] for r in rows] == ["InitiateReplicationNotPermitted"], rows
