@@ -9,7 +9,7 @@ use crossrep_core::backfill::{
     JobFilter, JobInfo, JobSpec, DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
 };
 use crossrep_core::names::Region;
-use crossrep_core::report::{parse_manifest, parse_results, FailureSummary};
+use crossrep_core::report::{parse_manifest, parse_results, FailureSummary, TaskResult};
 
 use crate::error::{call_error, CallError};
 use crate::session::Session;
@@ -253,6 +253,49 @@ async fn get_text(
             format!("{bucket}/{key}"),
         )),
     }
+}
+
+/// The failed tasks of a job's completion report (empty while there is none).
+pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskResult>, CallError> {
+    let Some((bucket_arn, prefix)) = &job.report else {
+        return Ok(Vec::new());
+    };
+    let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
+    let bucket = bucket_of(bucket_arn);
+    let prefix = prefix.trim_end_matches('/');
+    let manifest_key = if prefix.is_empty() {
+        format!("job-{}/manifest.json", job.id)
+    } else {
+        format!("{prefix}/job-{}/manifest.json", job.id)
+    };
+    let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
+        return Ok(Vec::new());
+    };
+    let bad = |message: String| CallError {
+        account: session.id.to_string(),
+        action: "s3:GetObject",
+        target: format!("{bucket}/{manifest_key}"),
+        code: None,
+        message,
+    };
+    let manifest = parse_manifest(&text).map_err(bad)?;
+    let mut out = Vec::new();
+    for file in manifest
+        .results
+        .iter()
+        .filter(|f| f.task_execution_status == "failed")
+    {
+        let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
+            .await?
+            .unwrap_or_default();
+        out.extend(
+            parse_results(&csv)
+                .map_err(|m| bad(format!("{}: {m}", file.key)))?
+                .into_iter()
+                .filter(|r| !r.succeeded),
+        );
+    }
+    Ok(out)
 }
 
 /// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists)

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod error;
 pub mod execute;
 pub mod session;
+pub mod verify;
 
 pub use error::AwsError;
 pub use session::Sessions;

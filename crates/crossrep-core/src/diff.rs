@@ -472,7 +472,7 @@ fn compare_key(
     }
     let (src_rest, dst_rest) = (src.len() - common, dst.len() - common);
     if src_rest > 0 && dst_rest > 0 {
-        if src_rest * dst_rest <= 256 {
+        if src_rest * dst_rest <= 64 {
             for (i, s) in src.iter().enumerate().skip(common) {
                 let found = (common..dst.len())
                     .find(|&j| !dest_matched[j] && dst[j].version_id == s.version_id);

@@ -18,3 +18,4 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod template;
+pub mod verify;

@@ -106,6 +106,23 @@ fn what(addr: &Address, region: &crate::names::Region) -> String {
     }
 }
 
+/// The diff lines of one change (marked `+`/`-`, unchanged context around them).
+pub fn change_lines(c: &Change) -> Vec<String> {
+    let before = c
+        .before
+        .as_ref()
+        .map(display_value)
+        .map(|v| pretty(&v))
+        .unwrap_or_default();
+    let after = c
+        .after
+        .as_ref()
+        .map(display_value)
+        .map(|v| pretty(&v))
+        .unwrap_or_default();
+    diff_lines(&before, &after)
+}
+
 fn render_change(out: &mut String, c: &Change) {
     let verb = match c.action {
         Action::Create => "will be created",

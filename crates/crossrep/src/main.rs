@@ -89,12 +89,44 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
+    /// Exit 3 when a pair is unhealthy.
+    Verify {
+        /// Also write a small object under `.crossrep-canary/` and wait for its replica
+        /// (both are deleted afterwards).
+        #[arg(long)]
+        canary: bool,
+        /// How long to wait for the canary's replica, in seconds.
+        #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+        canary_timeout: u64,
+        /// How many source versions to check the replication status of (`all` for every one).
+        #[arg(long, default_value = "100", value_parser = parse_sample)]
+        sample: Sample,
+        /// How many examples of each problem to show.
+        #[arg(long, default_value_t = 5)]
+        examples: usize,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Remove crossrep's rules, policy statements and role; never a bucket or an object.
     Destroy {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(short, long)]
         yes: bool,
     },
+}
+
+/// `--sample N` or `--sample all` (`None`).
+#[derive(Clone, Copy, Debug)]
+pub struct Sample(Option<usize>);
+
+fn parse_sample(s: &str) -> Result<Sample, String> {
+    if s == "all" {
+        return Ok(Sample(None));
+    }
+    s.parse::<usize>()
+        .map(|n| Sample(Some(n)))
+        .map_err(|_| format!("`{s}` is not a number or `all`"))
 }
 
 pub struct Global {
@@ -141,6 +173,22 @@ fn main() -> ExitCode {
         } => run_async(commands::backfill::run(&global, only_failed, wait, review)),
         Command::Status { format } => run_async(commands::status::run(&global, format)),
         Command::Destroy { yes } => run_async(commands::destroy::run(&global, yes)),
+        Command::Verify {
+            canary,
+            canary_timeout,
+            sample,
+            examples,
+            format,
+        } => run_async(commands::verify::run(
+            &global,
+            commands::verify::Options {
+                canary,
+                canary_timeout: std::time::Duration::from_secs(canary_timeout),
+                sample: sample.0,
+                examples,
+                format,
+            },
+        )),
     };
     match result {
         Ok(code) => ExitCode::from(code),

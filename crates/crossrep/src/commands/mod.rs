@@ -4,3 +4,4 @@ pub mod destroy;
 pub mod init;
 pub mod plan;
 pub mod status;
+pub mod verify;

@@ -92,7 +92,7 @@ fn init_writes_an_example_that_parses_and_refuses_to_overwrite() {
 fn emulator_self_tests() {
     // Make sure its dependencies are installed (the shared emulator's start does that).
     emulator();
-    for script in ["test_emulator.py", "test_batch.py"] {
+    for script in ["test_emulator.py", "test_batch.py", "test_replicate.py"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../emulator")
             .join(script);
