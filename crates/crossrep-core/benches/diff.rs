@@ -119,7 +119,7 @@ impl Iterator for Listing {
             let marker = latest && i % 10 == 9;
             let mut size = (i * 7919 + j) % 100_000;
             let mut etag = format!("\"{:032x}\"", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ j);
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 etag.insert_str(33, "-3");
             }
             if self.dest && latest && i % SIZE == 5 {
@@ -138,7 +138,7 @@ impl Iterator for Listing {
                 etag: (!marker).then_some(etag),
                 last_modified: 1_700_000_000 + i as i64,
                 storage_class: (!marker).then(|| "STANDARD".to_string()),
-                sse_kms: i % 11 == 0,
+                sse_kms: i.is_multiple_of(11),
             });
         }
     }
