@@ -204,9 +204,12 @@ pub fn decide(
                 Some(running) => Decision::AlreadyRunning {
                     job: (*running).clone(),
                 },
-                None => match latest.filter(|j| j.status == "Complete" && j.failed == 0) {
-                    // Every eligible version was replicated (or the re-drive fixed the last
-                    // failures): a new job would find nothing to do.
+                // Every eligible version was replicated (or the re-drive fixed the last failures):
+                // a new job would find nothing to do. A re-drive (`--only-failed`) is always
+                // honoured: live replication may have failed since, and only S3 knows.
+                None => match latest
+                    .filter(|j| filter == JobFilter::All && j.status == "Complete" && j.failed == 0)
+                {
                     Some(done) => Decision::Done { job: done.clone() },
                     None => Decision::Create {
                         spec: spec(desired, source, &pairs, r, filter, review, same.len()),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossrep_aws::backfill::failed_tasks;
+use crossrep_aws::backfill::{describe_job, failed_tasks};
 use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
 use crossrep_core::desired::Pair;
@@ -47,7 +47,9 @@ pub async fn run(global: &Global, opts: Options) -> anyhow::Result<u8> {
         .collect();
     for job in latest {
         let session = ctx.sessions.get(&AccountId::new(job.account.clone())?);
-        if let Ok(rows) = failed_tasks(session, job).await {
+        // Listing does not say where the report is; describing the job does.
+        let job = describe_job(session, job).await?;
+        if let Ok(rows) = failed_tasks(session, &job).await {
             for r in rows {
                 if let (Some(v), Some(c)) = (r.version_id, r.error_code) {
                     codes.insert((r.key, v), c);

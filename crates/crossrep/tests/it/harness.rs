@@ -122,6 +122,18 @@ impl Emulator {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// Waits until live replication has nothing queued (the emulator replicates shortly after
+    /// each write, in the background).
+    pub fn wait_replication(&self) {
+        let (status, body) =
+            http(self.port, "GET", "/_crossrep/replication/idle?timeout=30").unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("\"pending\": 0") || body.contains("\"pending\":0"),
+            "{body}"
+        );
+    }
+
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }

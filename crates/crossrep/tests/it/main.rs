@@ -6,3 +6,4 @@ mod backfill;
 mod destroy;
 mod errors;
 mod harness;
+mod verify;

@@ -1,0 +1,241 @@
+//! The verify user story: proof that every pair replicates, and a clear account of what does
+//! not, with the way back to healthy.
+
+use crate::harness::*;
+
+async fn version_of(s: &crossrep_aws::session::Session, bucket: &str, key: &str) -> String {
+    let out = s
+        .s3(&region("us-east-1"))
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.version_id().unwrap().to_string()
+}
+
+/// Issue 4, done-when 1 and 2: healthy with a canary; then a version deleted from the
+/// destination and a broken destination policy make verify fail naming both; apply and a
+/// re-drive bring it back (the hand-deleted version needs its documented fix).
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_proves_replication_and_names_what_is_broken() {
+    let env = Env::new(40);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    enable_versioning(src, &data, "us-east-1").await;
+    for k in ["old-1.txt", "old-2.txt", "dir/old-3.txt"] {
+        put_object(src, &data, "us-east-1", k, "before the rule").await;
+    }
+    env.write_config("");
+    assert!(env
+        .crossrep()
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+
+    // Before the backfill the old objects are missing, and verify says so.
+    let early = env.crossrep().arg("verify").output().unwrap();
+    assert_eq!(early.status.code(), Some(3), "{}", stdout(&early));
+    assert!(
+        stdout(&early).contains("run `crossrep backfill`"),
+        "{}",
+        stdout(&early)
+    );
+
+    assert!(env
+        .crossrep()
+        .args(["backfill", "--wait"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    for k in ["new-1.txt", "new-2.txt"] {
+        put_object(src, &data, "us-east-1", k, "after the rule").await;
+    }
+    env.emu.wait_replication();
+    let healthy = env
+        .crossrep()
+        .args(["verify", "--canary"])
+        .output()
+        .unwrap();
+    let out = stdout(&healthy);
+    assert_eq!(healthy.status.code(), Some(0), "{out}{}", stderr(&healthy));
+    assert!(
+        out.contains("5 source and 5 destination versions over 5 keys: 0 current missing"),
+        "{out}"
+    );
+    assert!(out.contains("5 COMPLETED"), "{out}");
+    assert!(
+        out.contains("replicated in") && out.contains("removed on both sides"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 1 bucket pair(s) healthy."), "{out}");
+    // The canary left nothing behind.
+    let listed = src
+        .s3(&region("us-east-1"))
+        .list_object_versions()
+        .bucket(&data)
+        .prefix(".crossrep-canary/")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.versions().is_empty() && listed.delete_markers().is_empty());
+
+    // Someone deletes a replica by version id, and someone removes the destination policy.
+    let gone = version_of(src, &data, "old-1.txt").await;
+    dst.s3(&region("us-east-1"))
+        .delete_object()
+        .bucket(&dest)
+        .key("old-1.txt")
+        .version_id(&gone)
+        .send()
+        .await
+        .unwrap();
+    dst.s3(&region("us-east-1"))
+        .delete_bucket_policy()
+        .bucket(&dest)
+        .send()
+        .await
+        .unwrap();
+    put_object(src, &data, "us-east-1", "new-3.txt", "written while broken").await;
+    env.emu.wait_replication();
+    let failing = version_of(src, &data, "new-3.txt").await;
+
+    let broken = env
+        .crossrep()
+        .args(["verify", "--sample", "all", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(3), "{}", stdout(&broken));
+    let text = env
+        .crossrep()
+        .args(["verify", "--sample", "all"])
+        .output()
+        .unwrap();
+    let out = stdout(&text);
+    assert!(
+        out.contains(&format!(
+            "missing in the destination: `old-1.txt` (version {gone})"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("FAILED `new-3.txt` (version {failing})")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "bucket_policy[{}/{dest}] would be created",
+            env.dst
+        )),
+        "drift: {out}"
+    );
+
+    // A re-drive while the policy is still missing fails again, but now with a report: the
+    // failure code is known.
+    let redrive = env
+        .crossrep()
+        .args(["backfill", "--only-failed", "--wait"])
+        .output()
+        .unwrap();
+    let redrive = stdout(&redrive);
+    assert!(redrive.contains("DstPutObjectNotPermitted: 1"), "{redrive}");
+    let out = stdout(
+        &env.crossrep()
+            .args(["verify", "--sample", "all"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        out.contains(&format!(
+            "FAILED `new-3.txt` (version {failing}): DstPutObjectNotPermitted"
+        )),
+        "{redrive}\n{out}"
+    );
+
+    // Repair: apply puts the policy back, the re-drive replicates the failed version.
+    assert!(env
+        .crossrep()
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let redrive = env
+        .crossrep()
+        .args(["backfill", "--only-failed", "--wait"])
+        .output()
+        .unwrap();
+    assert!(redrive.status.success(), "{}", stdout(&redrive));
+    let out = stdout(&env.crossrep().arg("verify").output().unwrap());
+    assert!(!out.contains("FAILED `new-3.txt`"), "{out}");
+    // S3 never replicates a version deleted from the destination by version id again
+    // (DstObjectHardDeleted); verify keeps naming it, with the fix.
+    assert!(
+        out.contains("`old-1.txt`") && out.contains("DstObjectHardDeleted"),
+        "{out}"
+    );
+    src.s3(&region("us-east-1"))
+        .copy_object()
+        .bucket(&data)
+        .key("old-1.txt")
+        .copy_source(format!("{data}/old-1.txt"))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .send()
+        .await
+        .unwrap();
+    env.emu.wait_replication();
+    let fixed = env.crossrep().arg("verify").output().unwrap();
+    assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
+}
+
+/// Issue 4, done-when 3: a rule edited by hand is drift, for verify and for plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_edited_by_hand_is_drift_for_verify_and_plan() {
+    let env = Env::new(41);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    assert!(env
+        .crossrep()
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let mut cfg = get_replication(src, &data, "us-east-1").await;
+    cfg.rules[0].destination.storage_class = Some("GLACIER".into());
+    put_replication(src, &data, "us-east-1", &cfg).await;
+
+    let verify = env.crossrep().arg("verify").output().unwrap();
+    let out = stdout(&verify);
+    assert_eq!(verify.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains(&format!("replication[{}/{data}] would be updated", env.src)),
+        "{out}"
+    );
+    assert!(
+        out.contains("-         \"storage_class\": \"GLACIER\"")
+            || out.contains("\"storage_class\": \"GLACIER\""),
+        "{out}"
+    );
+    let plan = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(
+        stdout(&plan).contains("\"storage_class\": \"GLACIER\""),
+        "{}",
+        stdout(&plan)
+    );
+}
