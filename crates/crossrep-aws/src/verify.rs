@@ -145,12 +145,23 @@ pub async fn diff_buckets(
     let mut differ = Differ::new(examples);
     let mut reservoir = Reservoir::new(sample, 0x5eed);
     let (mut s_open, mut d_open) = (true, true);
-    let bad = |e: crossrep_core::diff::DiffError| CallError {
-        account: source.session.id.to_string(),
-        action: "s3:ListBucketVersions",
-        target: source.bucket.to_string(),
-        code: None,
-        message: e.to_string(),
+    let bad = |e: crossrep_core::diff::DiffError| {
+        use crossrep_core::diff::{DiffError, Side as Which};
+        let which = match &e {
+            DiffError::OutOfOrder { side, .. } | DiffError::PushAfterEnd { side } => *side,
+        };
+        let side = if which == Which::Source {
+            &source
+        } else {
+            &dest
+        };
+        CallError {
+            account: side.session.id.to_string(),
+            action: "s3:ListBucketVersions",
+            target: side.bucket.to_string(),
+            code: None,
+            message: e.to_string(),
+        }
     };
     loop {
         use crossrep_core::diff::Need;
