@@ -135,10 +135,7 @@ async fn verify_pair(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let key = format!(
-            "{}{CANARY_PREFIX}{nanos:x}-{}",
-            pair.rule.prefix, pair.destination.bucket
-        );
+        let key = format!("{}{CANARY_PREFIX}{nanos:x}", pair.rule.prefix);
         // A tag-filtered rule only replicates objects with its tags.
         let tags: Vec<String> = pair
             .rule
