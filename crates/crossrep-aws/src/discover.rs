@@ -323,7 +323,8 @@ async fn role_state(session: &Session, role: &RoleRef) -> Result<Option<RoleStat
 }
 
 enum Found {
-    Bucket(AccountId, BucketName, BucketState),
+    // Boxed: a bucket state is large, the other variants are not.
+    Bucket(AccountId, BucketName, Box<BucketState>),
     Taken(BucketName),
     Absent,
 }
@@ -423,7 +424,7 @@ pub async fn discover(
                             error: Some(e.to_string()),
                             ..BucketState::default()
                         });
-                    Found::Bucket(s.id.clone(), b, state)
+                    Found::Bucket(s.id.clone(), b, Box::new(state))
                 }
                 // Owned: read it, in its own region.
                 Job::Dest(s, b, Some(region)) => {
@@ -445,7 +446,7 @@ pub async fn discover(
                                 ..BucketState::default()
                             },
                         };
-                    Found::Bucket(s.id.clone(), b, state)
+                    Found::Bucket(s.id.clone(), b, Box::new(state))
                 }
                 // Not owned: free, or someone else's.
                 Job::Dest(s, b, None) => match name_taken(&s, &b).await {
@@ -454,10 +455,10 @@ pub async fn discover(
                     Err(e) => Found::Bucket(
                         s.id.clone(),
                         b,
-                        BucketState {
+                        Box::new(BucketState {
                             error: Some(e.to_string()),
                             ..BucketState::default()
-                        },
+                        }),
                     ),
                 },
             };
@@ -477,7 +478,7 @@ pub async fn discover(
                     .entry(a)
                     .or_default()
                     .buckets
-                    .insert(b, state);
+                    .insert(b, *state);
             }
             Found::Taken(b) => {
                 actual.taken_names.insert(b);

@@ -173,11 +173,11 @@ pub async fn diff_buckets(
             Need::Both => {
                 tokio::select! {
                     page = srx.recv(), if s_open => {
-                        handle(page, true, &mut differ, &mut reservoir, &mut s_open, progress).map_err(|e| e.unwrap_or_else(|d| bad(d)))?;
+                        handle(page, true, &mut differ, &mut reservoir, &mut s_open, progress).map_err(|e| e.unwrap_or_else(&bad))?;
                         continue;
                     }
                     page = drx.recv(), if d_open => {
-                        handle(page, false, &mut differ, &mut reservoir, &mut d_open, progress).map_err(|e| e.unwrap_or_else(|d| bad(d)))?;
+                        handle(page, false, &mut differ, &mut reservoir, &mut d_open, progress).map_err(|e| e.unwrap_or_else(&bad))?;
                         continue;
                     }
                 }
@@ -201,7 +201,7 @@ pub async fn diff_buckets(
             open,
             progress,
         )
-        .map_err(|e| e.unwrap_or_else(|d| bad(d)))?;
+        .map_err(|e| e.unwrap_or_else(&bad))?;
     }
     let _ = tokio::join!(s, d);
     let summary = differ.finish().map_err(bad)?;

@@ -144,6 +144,7 @@ async fn wait_for(
         bar.set_prefix(job.source.clone().unwrap_or_else(|| job.id.clone()));
         state.insert(job.id.clone(), (job, bar));
     }
+    let mut delay = Duration::from_millis(500);
     loop {
         let pending: Vec<JobInfo> = state
             .values()
@@ -170,7 +171,10 @@ async fn wait_for(
                 *old = job;
             }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Jobs of a few objects end in seconds, jobs of billions in hours: poll often at
+        // first, then back off (to 15 s) so a long wait costs a few requests a minute.
+        tokio::time::sleep(delay).await;
+        delay = (delay.mul_f64(1.25)).min(Duration::from_secs(15));
     }
     let mut out = Vec::new();
     for (_, (job, bar)) in state {
