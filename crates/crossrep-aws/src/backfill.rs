@@ -14,6 +14,14 @@ use crossrep_core::report::{parse_manifest, parse_results, FailureSummary, TaskR
 use crate::error::{call_error, CallError};
 use crate::session::Session;
 
+/// One counter of a job's progress (0 when S3 does not say).
+fn count(
+    p: Option<&sc::JobProgressSummary>,
+    field: fn(&sc::JobProgressSummary) -> Option<i64>,
+) -> u64 {
+    p.and_then(field).unwrap_or(0).max(0) as u64
+}
+
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(Format::DateTime).ok())
 }
@@ -69,15 +77,9 @@ pub async fn list_jobs(session: &Session, region: &Region) -> Result<Vec<JobInfo
             filter: tag(TAG_FILTER).as_deref().and_then(JobFilter::from_tag),
             created: time(j.creation_time()),
             finished: time(j.termination_date()),
-            total: progress
-                .and_then(|p| p.total_number_of_tasks())
-                .unwrap_or(0) as u64,
-            succeeded: progress
-                .and_then(|p| p.number_of_tasks_succeeded())
-                .unwrap_or(0) as u64,
-            failed: progress
-                .and_then(|p| p.number_of_tasks_failed())
-                .unwrap_or(0) as u64,
+            total: count(progress, sc::JobProgressSummary::total_number_of_tasks),
+            succeeded: count(progress, sc::JobProgressSummary::number_of_tasks_succeeded),
+            failed: count(progress, sc::JobProgressSummary::number_of_tasks_failed),
             ..JobInfo::default()
         });
     }
@@ -187,15 +189,9 @@ pub async fn describe_job(session: &Session, job: &JobInfo) -> Result<JobInfo, C
         filter: job.filter,
         created: time(d.creation_time()),
         finished: time(d.termination_date()),
-        total: progress
-            .and_then(|p| p.total_number_of_tasks())
-            .unwrap_or(0) as u64,
-        succeeded: progress
-            .and_then(|p| p.number_of_tasks_succeeded())
-            .unwrap_or(0) as u64,
-        failed: progress
-            .and_then(|p| p.number_of_tasks_failed())
-            .unwrap_or(0) as u64,
+        total: count(progress, sc::JobProgressSummary::total_number_of_tasks),
+        succeeded: count(progress, sc::JobProgressSummary::number_of_tasks_succeeded),
+        failed: count(progress, sc::JobProgressSummary::number_of_tasks_failed),
         failure_reasons: d
             .failure_reasons()
             .iter()
@@ -255,10 +251,17 @@ async fn get_text(
     }
 }
 
-/// The failed tasks of a job's completion report (empty while there is none).
-pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskResult>, CallError> {
+/// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists,
+/// only the failed-task ones with `only_failed`) from the report bucket, one CSV at a time.
+/// `false` while there is no report yet.
+async fn visit_report(
+    session: &Session,
+    job: &JobInfo,
+    only_failed: bool,
+    mut visit: impl FnMut(Vec<TaskResult>),
+) -> Result<bool, CallError> {
     let Some((bucket_arn, prefix)) = &job.report else {
-        return Ok(Vec::new());
+        return Ok(false);
     };
     let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
     let bucket = bucket_of(bucket_arn);
@@ -269,7 +272,7 @@ pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskRe
         format!("{prefix}/job-{}/manifest.json", job.id)
     };
     let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
-        return Ok(Vec::new());
+        return Ok(false);
     };
     let bad = |message: String| CallError {
         account: session.id.to_string(),
@@ -279,61 +282,37 @@ pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskRe
         message,
     };
     let manifest = parse_manifest(&text).map_err(bad)?;
-    let mut out = Vec::new();
     for file in manifest
         .results
         .iter()
-        .filter(|f| f.task_execution_status == "failed")
+        .filter(|f| !only_failed || f.task_execution_status == "failed")
     {
         let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
             .await?
             .unwrap_or_default();
-        out.extend(
-            parse_results(&csv)
-                .map_err(|m| bad(format!("{}: {m}", file.key)))?
-                .into_iter()
-                .filter(|r| !r.succeeded),
-        );
+        visit(parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
     }
+    Ok(true)
+}
+
+/// The failed tasks of a job's completion report (empty while there is none).
+pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskResult>, CallError> {
+    let mut out = Vec::new();
+    visit_report(session, job, true, |rows| {
+        out.extend(rows.into_iter().filter(|r| !r.succeeded))
+    })
+    .await?;
     Ok(out)
 }
 
-/// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists)
-/// from the report bucket. `None` while there is no report yet.
+/// A job's completion report, summarised. `None` while there is no report yet.
 pub async fn read_report(
     session: &Session,
     job: &JobInfo,
 ) -> Result<Option<FailureSummary>, CallError> {
-    let Some((bucket_arn, prefix)) = &job.report else {
-        return Ok(None);
-    };
-    let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
-    let bucket = bucket_of(bucket_arn);
-    let prefix = prefix.trim_end_matches('/');
-    let manifest_key = if prefix.is_empty() {
-        format!("job-{}/manifest.json", job.id)
-    } else {
-        format!("{prefix}/job-{}/manifest.json", job.id)
-    };
-    let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
-        return Ok(None);
-    };
-    let bad = |message: String| CallError {
-        account: session.id.to_string(),
-        action: "s3:GetObject",
-        target: format!("{bucket}/{manifest_key}"),
-        code: None,
-        message,
-    };
-    let manifest = parse_manifest(&text).map_err(bad)?;
     let mut summary = FailureSummary::default();
-    for file in &manifest.results {
-        let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
-            .await?
-            .unwrap_or_default();
-        summary.add(&parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
-    }
-    Ok(Some(summary))
+    let found = visit_report(session, job, false, |rows| summary.add(&rows)).await?;
+    Ok(found.then_some(summary))
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
         .unwrap();
     let text = doc.policy_document();
     let text = if text.starts_with('%') {
-        percent_decode(text)
+        crossrep_core::report::url_decode(text)
     } else {
         text.to_string()
     };
@@ -274,22 +274,6 @@ async fn apply_replicates_every_bucket_and_is_idempotent() {
         dst_writes,
         "second apply wrote to the destination account"
     );
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// A configuration with another role is someone else's: reported, untouched, and the other
