@@ -156,6 +156,31 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for KeepHost {
     }
 }
 
+/// The account a named profile's credentials act in (for `crossrep init`).
+pub async fn profile_account(profile: &str) -> Result<String, AwsError> {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .profile_name(profile)
+        .load()
+        .await;
+    let out = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            call_error(
+                e,
+                &format!("of profile `{profile}`"),
+                "sts:GetCallerIdentity",
+                "caller",
+            )
+        })?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
 /// Every configured account's session, by account id.
 pub struct Sessions {
     by_id: BTreeMap<AccountId, Arc<Session>>,

@@ -589,11 +589,21 @@ fn key_at(text: &str, span: Range<usize>) -> String {
 }
 
 /// The commented example `crossrep init` writes.
-pub fn example(source_id: Option<&str>, destination_id: Option<&str>) -> String {
+/// `source` and `destination` are (profile, account id); `init` fills them from real profiles.
+pub fn example(source: (&str, &str), destination: (&str, &str)) -> String {
     EXAMPLE
-        .replace("@SOURCE_ID@", source_id.unwrap_or("111111111111"))
-        .replace("@DEST_ID@", destination_id.unwrap_or("222222222222"))
+        .replace(
+            "@SOURCE_PROFILE@",
+            &format!("{:<20}", format!("\"{}\"", source.0)),
+        )
+        .replace("@SOURCE_ID@", source.1)
+        .replace("@DEST_PROFILE@", &format!("\"{}\"", destination.0))
+        .replace("@DEST_ID@", destination.1)
 }
+
+/// The example's accounts when no profile is given.
+pub const EXAMPLE_SOURCE: (&str, &str) = ("prod", "111111111111");
+pub const EXAMPLE_DESTINATION: (&str, &str) = ("backup", "222222222222");
 
 const EXAMPLE: &str = r#"# crossrep.toml: replicate every bucket of a source account into a destination account.
 # Run `crossrep plan` to see what would change, then `crossrep apply`.
@@ -602,7 +612,7 @@ const EXAMPLE: &str = r#"# crossrep.toml: replicate every bucket of a source acc
 # config/credentials files, SSO, web identity, instance role), exactly as the AWS CLI does.
 [accounts.prod]
 id = "@SOURCE_ID@"                 # crossrep refuses to act if the credentials resolve elsewhere
-profile = "prod"                    # a profile in ~/.aws/config (optional)
+profile = @SOURCE_PROFILE@      # a profile in ~/.aws/config (optional)
 # role_arn = "arn:aws:iam::@SOURCE_ID@:role/OrganizationAccountAccessRole"  # assumed from the base credentials
 # external_id = "..."               # only with role_arn
 region = "us-east-1"                # home region for IAM, STS and ListBuckets
@@ -610,7 +620,7 @@ region = "us-east-1"                # home region for IAM, STS and ListBuckets
 
 [accounts.backup]
 id = "@DEST_ID@"
-profile = "backup"
+profile = @DEST_PROFILE@
 region = "us-west-2"
 
 # One block per source -> destination mapping; several are allowed.
@@ -662,7 +672,7 @@ buckets = ["*"]
 
     #[test]
     fn example_parses() {
-        let c = parse(&example(None, None)).unwrap();
+        let c = parse(&example(EXAMPLE_SOURCE, EXAMPLE_DESTINATION)).unwrap();
         assert_eq!(c.accounts["prod"].id.as_str(), "111111111111");
         assert_eq!(c.replication[0].exclude.len(), 2);
         assert_eq!(c.settings.concurrency, 16);

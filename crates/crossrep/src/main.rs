@@ -47,11 +47,17 @@ pub enum Format {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write a commented example crossrep.toml.
+    /// Write a commented example crossrep.toml (with real account ids, given profiles).
     Init {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+        /// A profile of the source account: its name and account id go in the file.
+        #[arg(long, value_name = "PROFILE")]
+        source_profile: Option<String>,
+        /// A profile of the destination account.
+        #[arg(long, value_name = "PROFILE")]
+        destination_profile: Option<String>,
     },
     /// Discover the accounts and show what apply would change; writes nothing to AWS.
     Plan {
@@ -159,7 +165,16 @@ fn main() -> ExitCode {
         progress: !cli.quiet && !cli.no_progress,
     };
     let result = match cli.command {
-        Command::Init { force } => commands::init::run(&global, force),
+        Command::Init {
+            force,
+            source_profile,
+            destination_profile,
+        } => run_async(commands::init::run(
+            &global,
+            force,
+            source_profile,
+            destination_profile,
+        )),
         Command::Plan {
             out,
             format,

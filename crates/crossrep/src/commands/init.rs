@@ -1,11 +1,17 @@
-//! `crossrep init`: writes a commented example configuration.
+//! `crossrep init`: writes a commented example configuration, with the account ids of the
+//! given profiles when there are some.
 
 use anyhow::{bail, Context as _};
-use crossrep_core::config::example;
+use crossrep_core::config::{example, EXAMPLE_DESTINATION, EXAMPLE_SOURCE};
 
 use crate::Global;
 
-pub fn run(global: &Global, force: bool) -> anyhow::Result<u8> {
+pub async fn run(
+    global: &Global,
+    force: bool,
+    source_profile: Option<String>,
+    destination_profile: Option<String>,
+) -> anyhow::Result<u8> {
     let path = &global.config;
     if path.exists() && !force {
         bail!(
@@ -13,11 +19,29 @@ pub fn run(global: &Global, force: bool) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    std::fs::write(path, example(None, None))
-        .with_context(|| format!("writing `{}`", path.display()))?;
+    let source = lookup(source_profile, EXAMPLE_SOURCE).await?;
+    let destination = lookup(destination_profile, EXAMPLE_DESTINATION).await?;
+    let text = example((&source.0, &source.1), (&destination.0, &destination.1));
+    std::fs::write(path, text).with_context(|| format!("writing `{}`", path.display()))?;
     eprintln!(
-        "Wrote {}. Set the account ids and profiles, then run `crossrep plan`.",
+        "Wrote {}. Review the accounts and the `[[replication]]` block, then run `crossrep plan`.",
         path.display()
     );
     Ok(0)
+}
+
+/// (profile, account id): the profile's real account, or the example's placeholders.
+async fn lookup(
+    profile: Option<String>,
+    fallback: (&str, &str),
+) -> anyhow::Result<(String, String)> {
+    match profile {
+        None => Ok((fallback.0.to_string(), fallback.1.to_string())),
+        Some(p) => {
+            let id = crossrep_aws::session::profile_account(&p)
+                .await
+                .with_context(|| format!("finding the account of profile `{p}`"))?;
+            Ok((p, id))
+        }
+    }
 }

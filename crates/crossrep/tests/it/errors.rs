@@ -134,3 +134,51 @@ fn missing_credentials_are_explained() {
     );
     assert!(!err.contains("DispatchFailure("), "no Debug dump: {err}");
 }
+
+/// `init` with profiles: the account ids come from the profiles' real identities (here, SSO-less
+/// profiles that assume a role through the emulator, as an Organizations user's would).
+#[test]
+fn init_fills_in_the_accounts_of_the_given_profiles() {
+    let env = Env::new(14);
+    let ep = env.emu.endpoint();
+    let aws_config = env.dir.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[profile base]\naws_access_key_id = testing\naws_secret_access_key = testing\nregion = us-east-1\nendpoint_url = {ep}\n\n\
+             [profile prod-admin]\nrole_arn = arn:aws:iam::{src}:role/admin\nsource_profile = base\nregion = us-east-1\nendpoint_url = {ep}\n\n\
+             [profile dr-admin]\nrole_arn = arn:aws:iam::{dst}:role/admin\nsource_profile = base\nregion = us-east-1\nendpoint_url = {ep}\n",
+            src = env.src,
+            dst = env.dst
+        ),
+    )
+    .unwrap();
+    let out = env
+        .crossrep()
+        .env("AWS_CONFIG_FILE", &aws_config)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args([
+            "init",
+            "--source-profile",
+            "prod-admin",
+            "--destination-profile",
+            "dr-admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(env.dir.path().join("crossrep.toml")).unwrap();
+    let config =
+        crossrep_core::config::Config::parse(&text, std::path::Path::new("crossrep.toml")).unwrap();
+    assert_eq!(config.accounts["prod"].id.as_str(), env.src);
+    assert_eq!(
+        config.accounts["prod"].profile.as_deref(),
+        Some("prod-admin")
+    );
+    assert_eq!(config.accounts["backup"].id.as_str(), env.dst);
+    assert_eq!(
+        config.accounts["backup"].profile.as_deref(),
+        Some("dr-admin")
+    );
+}
