@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crossrep_core::config::Config;
 use crossrep_core::desired::{selects, DesiredState, RoleRef};
-use crossrep_core::model::{ActualState, BucketState, Listing, RoleState, Versioning};
+use crossrep_core::model::{ActualState, BucketState, Listing, RoleState, Versioning, MANAGED_TAG};
 use crossrep_core::names::{AccountId, BucketName, Region};
 use crossrep_core::progress::Reporter;
 
@@ -126,7 +126,67 @@ pub async fn list_sources(
     for (id, name, region) in found {
         listing.entry(id).or_default().insert(name, region);
     }
+
+    // In an account that is also a destination, a bucket crossrep created (a destination of an
+    // earlier template, a report bucket) carries the managed tag: never a source, or a second
+    // run would replicate the replicas. Other accounts hold no such buckets: no request there.
+    let destinations: BTreeSet<&AccountId> = config
+        .replication
+        .iter()
+        .map(|b| &config.account(&b.to).id)
+        .collect();
+    let candidates: Vec<(Arc<Session>, BucketName, Region)> = listing
+        .iter()
+        .filter(|(id, _)| destinations.contains(id))
+        .flat_map(|(id, buckets)| {
+            buckets
+                .iter()
+                .map(|(b, r)| (sessions.get(id).clone(), b.clone(), r.clone()))
+        })
+        .collect();
+    let managed: Vec<Option<(AccountId, BucketName)>> = stream::iter(candidates)
+        .map(|(session, name, region)| async move {
+            let tags = bucket_tags(&session, &name, &region).await?;
+            let ours = tags.get(MANAGED_TAG.0).map(String::as_str) == Some(MANAGED_TAG.1);
+            Ok::<_, CallError>(ours.then(|| (session.id.clone(), name)))
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    for (id, name) in managed.into_iter().flatten() {
+        tracing::info!(bucket = %name, account = %id, "not a source: tagged managed-by=crossrep");
+        if let Some(b) = listing.get_mut(&id) {
+            b.remove(&name);
+        }
+    }
     Ok(listing)
+}
+
+async fn bucket_tags(
+    session: &Session,
+    bucket: &BucketName,
+    region: &Region,
+) -> Result<BTreeMap<String, String>, CallError> {
+    match session
+        .s3(region)
+        .get_bucket_tagging()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()),
+        Err(e) if not_found(e.code(), &["NoSuchTagSet"]) => Ok(BTreeMap::new()),
+        Err(e) => Err(call_error(
+            e,
+            session.id.as_str(),
+            "s3:GetBucketTagging",
+            bucket.as_str(),
+        )),
+    }
 }
 
 fn not_found(code: Option<&str>, codes: &[&str]) -> bool {

@@ -514,3 +514,42 @@ async fn put_replication_is_retried_while_versioning_propagates() {
         env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
     assert_eq!(attempts, Some(3), "two refusals, then success");
 }
+
+/// Same-account replication: after the destination template changes, the replicas crossrep
+/// created under the old template (tagged managed) must not become sources themselves.
+#[tokio::test(flavor = "multi_thread")]
+async fn buckets_crossrep_created_are_never_sources() {
+    let env = Env::new(6);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let block = |template: &str| {
+        format!(
+            "{}\n[[replication]]\nfrom = \"prod\"\nto = \"prod\"\nbuckets = [\"{}*\", \"copy-*\"]\ndestination = \"{template}\"\nbackfill = \"none\"\n",
+            env.accounts_toml(),
+            env.prefix
+        )
+    };
+    env.write_raw_config(&block("copy-{bucket}"));
+    let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(first.status.success(), "{}", stdout(&first));
+    assert!(
+        versioning(admin.src(), &format!("copy-{data}"), "us-east-1")
+            .await
+            .is_some()
+    );
+
+    env.write_raw_config(&block("copy2-{bucket}"));
+    let plan = env.crossrep().arg("plan").output().unwrap();
+    let out = stdout(&plan);
+    assert!(plan.status.success(), "{out}{}", stderr(&plan));
+    assert!(
+        out.contains(&format!("bucket[{}/copy2-{data}]", env.src)),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&format!("copy2-copy-{data}")),
+        "the old replica is not a source: {out}"
+    );
+    assert!(out.contains("for 1 bucket pair(s)"), "{out}");
+}
