@@ -11,7 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Declarative cross-account S3 replication: plan, apply, and prove it works.
 #[derive(Parser)]
-#[command(name = "crossrep", version, about, long_about = None)]
+#[command(
+    name = "crossrep",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success (no changes), 1 error, 2 `plan --detailed-exitcode` found changes, 3 `verify` found a problem."
+)]
 struct Cli {
     /// The configuration file.
     #[arg(
@@ -64,6 +70,7 @@ enum Command {
         /// Also save the plan, for `crossrep apply <file>`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Output format: text for people, json for programs.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
         /// Exit 2 when the plan has changes (0 when none, 1 on error).
@@ -92,6 +99,7 @@ enum Command {
     },
     /// Per bucket pair: replication rule, latest backfill job, failures by reason.
     Status {
+        /// Output format: text for people, json for programs.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -111,6 +119,7 @@ enum Command {
         /// How many examples of each problem to show.
         #[arg(long, default_value_t = 5)]
         examples: usize,
+        /// Output format: text for people, json for programs.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
