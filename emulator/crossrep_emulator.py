@@ -105,6 +105,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from moto.iam.exceptions import LimitExceededException as IAMLimitExceeded  # noqa: E402
 from moto.iam.models import IAMBackend  # noqa: E402
+from moto.s3.models import S3Backend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
@@ -369,6 +370,91 @@ def _patched_get_bucket_versioning(self: S3Response) -> Any:
 
 
 S3Response.get_bucket_versioning = _patched_get_bucket_versioning  # type: ignore[method-assign]
+
+
+# ListObjectVersions: moto deep-copies and sorts every version of the bucket for every page
+# (quadratic in the bucket size: ~2.3 s a page at 20,000 objects), where S3 answers a page in
+# time proportional to the page. Same algorithm and answers, but it starts at the key marker
+# (bisect over the sorted key names), walks keys lazily, and makes shallow copies of only the
+# versions it returns (the copy exists so `is_latest` can be set without touching the store).
+
+def _fast_list_object_versions(
+    self: Any,
+    bucket_name: str,
+    delimiter: str | None = None,
+    key_marker: str | None = None,
+    max_keys: int | None = 1000,
+    prefix: str = "",
+    version_id_marker: str | None = None,
+) -> Any:
+    import bisect
+    import copy as _copy
+
+    from moto.core.utils import unix_time_millis
+    from moto.s3.models import FakeKey
+
+    bucket = self.get_bucket(bucket_name)
+    names = sorted(k for k in bucket.keys.keys() if k.startswith(prefix or ""))
+    start = bisect.bisect_left(names, key_marker) if key_marker else 0
+
+    def versions() -> Any:
+        for name in names[start:]:
+            vs = [_copy.copy(v) for v in bucket.keys.getlist(name)]
+            vs.sort(key=lambda r: -unix_time_millis(r.last_modified))
+            for i, v in enumerate(vs):
+                v.is_latest = i == 0
+                yield v
+
+    common_prefixes: set[str] = set()
+    requested_versions: list[Any] = []
+    delete_markers: list[Any] = []
+    next_key_marker: str | None = None
+    next_version_id_marker: str | None = None
+    skip_versions = True
+    last_item_added: Any = None
+    for version in versions():
+        name = version.name
+        if skip_versions:
+            if key_marker is None:
+                skip_versions = False
+            elif not version_id_marker:
+                skip_versions = version.name < key_marker
+                continue
+            elif version.name == key_marker and version.version_id == version_id_marker:
+                skip_versions = False
+                continue
+            else:
+                continue
+        is_common_prefix = False
+        if delimiter and delimiter in name[len(prefix):]:
+            end = len(prefix) + name[len(prefix):].index(delimiter) + len(delimiter)
+            prefix_including_delimiter = name[0:end]
+            if prefix_including_delimiter == key_marker:
+                continue
+            common_prefixes.add(prefix_including_delimiter)
+            name = prefix_including_delimiter
+            is_common_prefix = True
+        elif last_item_added:
+            name = last_item_added.name
+        if max_keys is not None and len(requested_versions) + len(delete_markers) + len(common_prefixes) >= max_keys:
+            next_key_marker = name
+            if is_common_prefix:
+                next_version_id_marker = None
+            elif last_item_added is not None:
+                next_version_id_marker = last_item_added.version_id
+            else:
+                next_version_id_marker = None
+            break
+        if not is_common_prefix:
+            last_item_added = version
+            if not isinstance(version, FakeKey):
+                delete_markers.append(version)
+            else:
+                requested_versions.append(version)
+    return (requested_versions, sorted(common_prefixes), delete_markers, next_key_marker, next_version_id_marker)
+
+
+S3Backend.list_object_versions = _fast_list_object_versions  # type: ignore[method-assign]
 
 
 # ListBuckets pagination (moto truncates at max-buckets but never returns a ContinuationToken
