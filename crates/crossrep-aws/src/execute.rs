@@ -31,8 +31,11 @@ impl Outcome {
 }
 
 /// Bounded retries for AWS eventual consistency (a new role or versioning not visible yet):
-/// only on the given error codes, with backoff, returning the last real error.
-async fn with_consistency_retry<T, F, Fut>(retry_on: &[&str], mut call: F) -> Result<T, CallError>
+/// only on the errors `retry_if` recognises, with backoff, returning the last real error.
+async fn with_consistency_retry<T, F, Fut>(
+    retry_if: impl Fn(&CallError) -> bool,
+    mut call: F,
+) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError>>,
@@ -41,7 +44,7 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if attempt < 8 && e.code().is_some_and(|c| retry_on.contains(&c)) => {
+            Err(e) if attempt < 8 && retry_if(&e) => {
                 tracing::debug!(attempt, error = %e, "retrying after eventual-consistency error");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(4));
@@ -251,8 +254,13 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
         }
         (Address::BucketPolicy { bucket, .. }, Some(Resource::BucketPolicy { document })) => {
             let body = document.to_string();
-            // A role created moments ago may not be a valid principal yet.
-            with_consistency_retry(&["MalformedPolicy"], || async {
+            // A role created moments ago may not be a valid principal yet
+            // (`MalformedPolicy: Invalid principal in policy`); any other malformation is real.
+            let propagating = |e: &CallError| {
+                e.code() == Some("MalformedPolicy")
+                    && e.message.to_ascii_lowercase().contains("principal")
+            };
+            with_consistency_retry(propagating, || async {
                 s3.put_bucket_policy()
                     .bucket(bucket.as_str())
                     .policy(&body)
@@ -267,25 +275,28 @@ async fn apply_change(c: &Change, sessions: &Sessions) -> Result<(), CallError> 
             let body = crate::convert::to_sdk(configuration);
             // New versioning (InvalidRequest) or a new role (InvalidArgument / AccessDenied)
             // take a moment to propagate.
-            with_consistency_retry(
-                &["InvalidRequest", "InvalidArgument", "AccessDenied"],
-                || async {
-                    s3.put_bucket_replication()
-                        .bucket(bucket.as_str())
-                        .replication_configuration(body.clone())
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| {
-                            call_error(
-                                e,
-                                account,
-                                "s3:PutReplicationConfiguration",
-                                bucket.as_str(),
-                            )
-                        })
-                },
-            )
+            // Only the propagation errors: other `InvalidRequest`s are real validation errors.
+            let propagating = |e: &CallError| match e.code() {
+                Some("InvalidRequest") => e.message.contains("ersioning"),
+                Some("InvalidArgument" | "AccessDenied") => true,
+                _ => false,
+            };
+            with_consistency_retry(propagating, || async {
+                s3.put_bucket_replication()
+                    .bucket(bucket.as_str())
+                    .replication_configuration(body.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        call_error(
+                            e,
+                            account,
+                            "s3:PutReplicationConfiguration",
+                            bucket.as_str(),
+                        )
+                    })
+            })
             .await?;
         }
         (addr, after) => unreachable!("the planner never asks for {addr} to become {after:?}"),

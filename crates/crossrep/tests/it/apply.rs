@@ -553,3 +553,31 @@ async fn buckets_crossrep_created_are_never_sources() {
     );
     assert!(out.contains("for 1 bucket pair(s)"), "{out}");
 }
+
+/// Regression: only the eventual-consistency errors are retried; a real validation error fails
+/// at once (it used to be retried for ~16 s like a propagation delay).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_validation_error_is_not_retried() {
+    let env = Env::new(7);
+    let admin = env.admin().await;
+    let bad = env.bucket("bad");
+    create_bucket(admin.src(), &bad, "us-east-1").await;
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketReplication&bucket={bad}&code=InvalidRequest&status=400&times=5\
+         &message=Replication%20destination%20must%20be%20different%20from%20source%20bucket"
+    ));
+    env.write_config("backfill = \"none\"");
+    let started = std::time::Instant::now();
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
+    assert!(
+        stdout(&apply).contains("must be different from source bucket"),
+        "{}",
+        stdout(&apply)
+    );
+    let attempts =
+        env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
+    assert_eq!(attempts, Some(1));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    env.emu.clear_faults(&bad);
+}
