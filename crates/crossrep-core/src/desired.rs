@@ -198,7 +198,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                     tags: block.tags.clone(),
                     owner: block.owner,
                     replication_time: block.replication_time,
-                    kms: block.kms.clone(),
+                    kms: block.kms,
                 },
                 backfill: block.backfill,
                 block: block.index,
