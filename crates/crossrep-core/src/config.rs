@@ -623,8 +623,7 @@ id = "@DEST_ID@"
 profile = @DEST_PROFILE@
 region = "us-west-2"
 
-# One block per source -> destination mapping; several are allowed.
-[[replication]]
+[[replication]]                     # one block per source -> destination mapping
 from = "prod"
 to = "backup"
 buckets = ["*"]                     # glob patterns over source bucket names
@@ -637,14 +636,14 @@ delete_markers = true               # replicate delete markers (not allowed with
 prefix = ""                         # replicate only keys with this prefix
 # tags = { replicate = "yes" }      # replicate only objects with all these tags
 owner = "destination"               # replicas owned by the destination account
-kms = "auto"                        # "auto" | "off" | a replica KMS key ARN
+kms = "auto"                        # "auto" | "off" (replica KMS keys: not yet)
 replication_time = false            # S3 Replication Time Control (and metrics)
 backfill = "batch"                  # "batch" (S3 Batch Replication) | "none"
 
 [settings]
 role_name = "crossrep-replication"  # the replication role created in each source account
 report_bucket = "crossrep-reports-{account}-{region}"  # backfill manifests and reports
-concurrency = 16                    # AWS requests in flight at once
+concurrency = 16                    # buckets worked on at once
 "#;
 
 #[cfg(test)]
