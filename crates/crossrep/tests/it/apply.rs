@@ -567,7 +567,6 @@ async fn a_real_validation_error_is_not_retried() {
          &message=Replication%20destination%20must%20be%20different%20from%20source%20bucket"
     ));
     env.write_config("backfill = \"none\"");
-    let started = std::time::Instant::now();
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
     assert!(
@@ -578,6 +577,5 @@ async fn a_real_validation_error_is_not_retried() {
     let attempts =
         env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();
     assert_eq!(attempts, Some(1));
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
     env.emu.clear_faults(&bad);
 }
