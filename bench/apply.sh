@@ -33,44 +33,10 @@ BIN="$REPO/target/release/crossrep"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || { echo "bench: N must be a positive integer, got '$N'" >&2; exit 2; }
 [[ "$CONC" =~ ^[1-9][0-9]*$ ]] || { echo "bench: CONCURRENCY must be a positive integer" >&2; exit 2; }
 
-log() { printf 'bench: %s\n' "$*" >&2; }
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/crossrep-bench.XXXXXX")"
-EMU_PID=""
-stop_emulator() {
-  if [[ -n "$EMU_PID" ]]; then
-    kill "$EMU_PID" 2>/dev/null || true
-    wait "$EMU_PID" 2>/dev/null || true
-    EMU_PID=""
-  fi
-}
-cleanup() { stop_emulator; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$REPO/bench/lib.sh"
+bench_init apply
 
-start_emulator() { # $1 = latency ms
-  if curl -s -o /dev/null --max-time 1 "$ENDPOINT/moto-api/"; then
-    echo "bench: something already listens on port $PORT; refusing to benchmark against it" >&2
-    exit 1
-  fi
-  "$REPO/emulator/run" --port "$PORT" --latency-ms "$1" >"$TMP/emulator-$1.log" 2>&1 &
-  EMU_PID=$!
-  for _ in $(seq 300); do
-    if ! kill -0 "$EMU_PID" 2>/dev/null; then
-      echo "bench: the emulator exited during start-up; its log:" >&2
-      tail -n 30 "$TMP/emulator-$1.log" >&2; EMU_PID=""; exit 1
-    fi
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/moto-api/")" == "200" ]]; then
-      export BENCH_EMU_PID="$EMU_PID"
-      log "emulator up on $ENDPOINT (pid $EMU_PID, latency ${1} ms)"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "bench: the emulator did not answer on $ENDPOINT within 60 s; its log:" >&2
-  tail -n 30 "$TMP/emulator-$1.log" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- python helper
 cat >"$TMP/bench.py" <<'PY'
@@ -261,7 +227,7 @@ log "building crossrep (release)"
 
 # ---------------------------------------------------------------- 2. emulator
 python3 -c 'import boto3' 2>/dev/null || { echo "bench: python3 needs boto3" >&2; exit 1; }
-start_emulator "$LAT"
+start_emulator "$LAT" "$LAT"
 
 # ---------------------------------------------------------------- 3. baseline
 if [[ "${SKIP_BASELINE:-0}" == "1" ]]; then
@@ -339,7 +305,7 @@ log "ceiling probe: $CONC threads, ${CEIL_S} s, latency ${LAT} ms"
 py ceiling "$CONC" "$CEIL_S" "lat$LAT" >"$TMP/ceil_lat.json"
 if [[ "$LAT" != 0 ]]; then
   stop_emulator
-  start_emulator 0
+  start_emulator 0 0
   log "ceiling probe: $CONC threads, ${CEIL_S} s, latency 0 ms"
   py ceiling "$CONC" "$CEIL_S" "lat0" >"$TMP/ceil_0.json"
 else

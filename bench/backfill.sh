@@ -41,45 +41,10 @@ for t in $TASK_MS; do
   [[ "$t" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: TASK_MS values must be numbers, got '$t'" >&2; exit 2; }
 done
 
-log() { printf 'bench: %s\n' "$*" >&2; }
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/crossrep-bench-backfill.XXXXXX")"
-EMU_PID=""
-stop_emulator() {
-  if [[ -n "$EMU_PID" ]]; then
-    kill "$EMU_PID" 2>/dev/null || true
-    wait "$EMU_PID" 2>/dev/null || true
-    EMU_PID=""
-  fi
-}
-cleanup() { stop_emulator; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$REPO/bench/lib.sh"
+bench_init backfill
 
-start_emulator() { # $1 = task ms
-  if curl -s -o /dev/null --max-time 1 "$ENDPOINT/moto-api/"; then
-    echo "bench: something already listens on port $PORT; refusing to benchmark against it" >&2
-    exit 1
-  fi
-  CROSSREP_EMULATOR_TASK_MS="$1" "$REPO/emulator/run" --port "$PORT" --latency-ms "$LAT" \
-    >"$TMP/emulator-$1.log" 2>&1 &
-  EMU_PID=$!
-  for _ in $(seq 300); do
-    if ! kill -0 "$EMU_PID" 2>/dev/null; then
-      echo "bench: the emulator exited during start-up; its log:" >&2
-      tail -n 30 "$TMP/emulator-$1.log" >&2; EMU_PID=""; exit 1
-    fi
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/moto-api/")" == "200" ]]; then
-      export BENCH_EMU_PID="$EMU_PID"
-      log "emulator up on $ENDPOINT (pid $EMU_PID, latency $LAT ms, task $1 ms)"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "bench: the emulator did not answer on $ENDPOINT within 60 s; its log:" >&2
-  tail -n 30 "$TMP/emulator-$1.log" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- python helper
 cat >"$TMP/bench.py" <<'PY'
@@ -325,7 +290,7 @@ ROUNDS=()
 for tm in $TASK_MS; do
   r="t$tm"; ROUNDS+=("$r")
   log "=== round: CROSSREP_EMULATOR_TASK_MS=$tm"
-  start_emulator "$tm"
+  start_emulator "$LAT" "$tm" CROSSREP_EMULATOR_TASK_MS="$tm"
   log "seeding $BUCKETS buckets, $OBJECTS objects (not timed)"
   py seed "$OBJECTS" "$BUCKETS"
   cd "$TMP/work"

@@ -44,7 +44,6 @@ for l in $LATENCIES; do
   [[ "$l" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: LATENCIES values must be numbers, got '$l'" >&2; exit 2; }
 done
 
-log() { printf 'bench: %s\n' "$*" >&2; }
 
 if [[ -z "${PORT:-}" ]]; then
   PORT="$(python3 -c 'import socket
@@ -61,52 +60,10 @@ fi
 [[ "$PORT" != 5003 ]] || { echo "bench: port 5003 is reserved for the other benchmarks; pick another PORT" >&2; exit 2; }
 ENDPOINT="http://127.0.0.1:${PORT}"
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/crossrep-bench-verify.XXXXXX")"
-EMU_PID=""
-stop_emulator() {
-  if [[ -n "$EMU_PID" ]]; then
-    kill "$EMU_PID" 2>/dev/null || true
-    wait "$EMU_PID" 2>/dev/null || true
-    EMU_PID=""
-  fi
-}
-cleanup() { stop_emulator; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$REPO/bench/lib.sh"
+bench_init verify
 
-port_busy() {
-  python3 -c 'import socket, sys
-s = socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(0)
-sys.exit(1)' "$PORT"
-}
 
-start_emulator() { # $1 = latency ms
-  if port_busy; then
-    echo "bench: something already listens on port $PORT; refusing to benchmark against it" >&2
-    exit 1
-  fi
-  "$REPO/emulator/run" --port "$PORT" --latency-ms "$1" >"$TMP/emulator-$1.log" 2>&1 &
-  EMU_PID=$!
-  for _ in $(seq 300); do
-    if ! kill -0 "$EMU_PID" 2>/dev/null; then
-      echo "bench: the emulator exited during start-up; its log:" >&2
-      tail -n 30 "$TMP/emulator-$1.log" >&2; EMU_PID=""; exit 1
-    fi
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/moto-api/")" == "200" ]]; then
-      export BENCH_EMU_PID="$EMU_PID"
-      log "emulator up on $ENDPOINT (pid $EMU_PID, latency $1 ms)"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "bench: the emulator did not answer on $ENDPOINT within 60 s; its log:" >&2
-  tail -n 30 "$TMP/emulator-$1.log" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- python helper
 cat >"$TMP/bench.py" <<'PY'
@@ -297,7 +254,7 @@ ROUNDS=()
 for lat in $LATENCIES; do
   r="l$lat"; ROUNDS+=("$r")
   log "=== round: --latency-ms $lat"
-  start_emulator "$lat"
+  start_emulator "$lat" "$lat"
   log "seeding $OBJECTS objects into $SRC_BUCKET, IAM users for rclone (not timed)"
   py seed "$OBJECTS" "$SRC_BUCKET" >"$TMP/$r-keys.json"
   python3 - "$TMP/$r-keys.json" "$ENDPOINT" >"$RCLONE_CONFIG" <<'PY'

@@ -1,0 +1,62 @@
+# Shared by the benchmark scripts (sourced, not run): logging, a temp dir cleaned at exit, and
+# the emulator's life cycle. The sourcing script sets REPO, PORT and ENDPOINT first.
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# bench_init NAME: a temp dir in TMP, removed (with the emulator stopped) at exit.
+bench_init() {
+  TMP="$(mktemp -d "${TMPDIR:-/tmp}/crossrep-bench-$1.XXXXXX")"
+  EMU_PID=""
+  trap 'stop_emulator; rm -rf "$TMP"' EXIT
+  trap 'exit 130' INT TERM
+}
+
+# Something (an emulator or anything else) holds PORT on 127.0.0.1.
+port_busy() {
+  python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$PORT"
+}
+
+stop_emulator() {
+  if [[ -n "${EMU_PID:-}" ]]; then
+    kill "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+    EMU_PID=""
+  fi
+}
+
+# start_emulator LATENCY_MS LABEL [VAR=VALUE...]: a fresh emulator on PORT (refused if the port
+# is taken), the extra variables in its environment, its log in $TMP/emulator-LABEL.log; returns
+# once `GET /moto-api/` answers 200 (60 s at most).
+start_emulator() {
+  local latency="$1" label="$2"
+  shift 2
+  if port_busy; then
+    echo "bench: something already listens on port $PORT; refusing to benchmark against it" >&2
+    exit 1
+  fi
+  env "$@" "$REPO/emulator/run" --port "$PORT" --latency-ms "$latency" >"$TMP/emulator-$label.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 300); do
+    if ! kill -0 "$EMU_PID" 2>/dev/null; then
+      echo "bench: the emulator exited during start-up; its log:" >&2
+      tail -n 30 "$TMP/emulator-$label.log" >&2
+      EMU_PID=""
+      exit 1
+    fi
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/moto-api/")" == "200" ]]; then
+      export BENCH_EMU_PID="$EMU_PID"
+      log "emulator up on $ENDPOINT (pid $EMU_PID, latency $latency ms${*:+, $*})"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "bench: the emulator did not answer on $ENDPOINT within 60 s; its log:" >&2
+  tail -n 30 "$TMP/emulator-$label.log" >&2
+  exit 1
+}
