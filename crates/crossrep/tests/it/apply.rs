@@ -374,17 +374,7 @@ async fn apply_needs_yes_without_a_tty_and_refuses_a_stale_plan() {
         .unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(parsed["format_version"], 1);
-    let applied = env
-        .crossrep()
-        .args(["apply", "plan.json"])
-        .output()
-        .unwrap();
-    assert!(
-        applied.status.success(),
-        "{}{}",
-        stdout(&applied),
-        stderr(&applied)
-    );
+    env.ok(&["apply", "plan.json"]);
     assert_eq!(
         versioning(
             admin.dst(),
@@ -461,13 +451,7 @@ async fn a_failed_bucket_does_not_stop_the_others_and_a_rerun_completes() {
 
     // The permission is granted; apply again completes, and then there is nothing left.
     env.emu.clear_faults(&blocked_dest);
-    let second = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(
-        second.status.success(),
-        "{}{}",
-        stdout(&second),
-        stderr(&second)
-    );
+    env.ok(&["apply", "--yes"]);
     assert_eq!(
         get_replication(src, &blocked, "us-east-1")
             .await
@@ -531,8 +515,7 @@ async fn buckets_crossrep_created_are_never_sources() {
         )
     };
     env.write_raw_config(&block("copy-{bucket}"));
-    let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(first.status.success(), "{}", stdout(&first));
+    env.ok(&["apply", "--yes"]);
     assert!(
         versioning(admin.src(), &format!("copy-{data}"), "us-east-1")
             .await

@@ -256,16 +256,9 @@ async fn a_broken_destination_policy_is_explained_and_the_redrive_fixes_it() {
         "{}",
         stdout(&plan)
     );
-    let repair = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(repair.status.success(), "{}", stdout(&repair));
+    env.ok(&["apply", "--yes"]);
 
-    let redrive = env
-        .crossrep()
-        .args(["backfill", "--only-failed", "--wait"])
-        .output()
-        .unwrap();
-    let out = stdout(&redrive);
-    assert!(redrive.status.success(), "{out}{}", stderr(&redrive));
+    let out = env.ok(&["backfill", "--only-failed", "--wait"]);
     assert!(out.contains("created (failed versions)"), "{out}");
     // Five object versions and the delete marker failed; all six are re-driven.
     assert!(
@@ -287,13 +280,7 @@ async fn review_creates_suspended_jobs() {
     create_bucket(admin.src(), &data, "us-east-1").await;
     seed_objects(admin.src(), &data, "us-east-1").await;
     env.write_config("");
-    assert!(env
-        .crossrep()
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    env.ok(&["apply", "--yes"]);
 
     let review = env
         .crossrep()

@@ -21,8 +21,7 @@ async fn destroy_removes_only_what_crossrep_configured() {
     }
     put_object(src, &data, "us-east-1", "keep.txt", "precious").await;
     env.write_config(&format!("exclude = [\"{other}\"]\nbackfill = \"none\""));
-    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    assert!(apply.status.success(), "{}", stdout(&apply));
+    env.ok(&["apply", "--yes"]);
 
     // Someone adds a rule of their own (with a role of their own account's choosing) into the
     // configuration, and a statement of their own into the destination policy.

@@ -217,6 +217,21 @@ endpoint_url = "{ep}"
         cmd
     }
 
+    /// Runs `crossrep ARGS`, asserts it exits 0 (showing its output when it does not), and
+    /// returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.crossrep().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "crossrep {} exited {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
     /// Admin sessions for both accounts (same credential path as the product), for seeding
     /// and for checking what crossrep did.
     pub async fn admin(&self) -> Admin {

@@ -31,13 +31,7 @@ async fn verify_proves_replication_and_names_what_is_broken() {
         put_object(src, &data, "us-east-1", k, "before the rule").await;
     }
     env.write_config("");
-    assert!(env
-        .crossrep()
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    env.ok(&["apply", "--yes"]);
 
     // Before the backfill the old objects are missing, and verify says so.
     let early = env.crossrep().arg("verify").output().unwrap();
@@ -48,13 +42,7 @@ async fn verify_proves_replication_and_names_what_is_broken() {
         stdout(&early)
     );
 
-    assert!(env
-        .crossrep()
-        .args(["backfill", "--wait"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    env.ok(&["backfill", "--wait"]);
     for k in ["new-1.txt", "new-2.txt"] {
         put_object(src, &data, "us-east-1", k, "after the rule").await;
     }
@@ -160,19 +148,8 @@ async fn verify_proves_replication_and_names_what_is_broken() {
     );
 
     // Repair: apply puts the policy back, the re-drive replicates the failed version.
-    assert!(env
-        .crossrep()
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap()
-        .status
-        .success());
-    let redrive = env
-        .crossrep()
-        .args(["backfill", "--only-failed", "--wait"])
-        .output()
-        .unwrap();
-    assert!(redrive.status.success(), "{}", stdout(&redrive));
+    env.ok(&["apply", "--yes"]);
+    env.ok(&["backfill", "--only-failed", "--wait"]);
     let out = stdout(&env.crossrep().arg("verify").output().unwrap());
     assert!(!out.contains("FAILED `new-3.txt`"), "{out}");
     // S3 never replicates a version deleted from the destination by version id again
@@ -204,13 +181,7 @@ async fn a_rule_edited_by_hand_is_drift_for_verify_and_plan() {
     let data = env.bucket("data");
     create_bucket(src, &data, "us-east-1").await;
     env.write_config("backfill = \"none\"");
-    assert!(env
-        .crossrep()
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    env.ok(&["apply", "--yes"]);
     let mut cfg = get_replication(src, &data, "us-east-1").await;
     cfg.rules[0].destination.storage_class = Some("GLACIER".into());
     put_replication(src, &data, "us-east-1", &cfg).await;
