@@ -251,19 +251,7 @@ fi
 log "seeding $N buckets for crossrep (not timed)"
 py seed "$N"
 mkdir -p "$TMP/work"
-cat >"$TMP/work/crossrep.toml" <<EOF
-[accounts.prod]
-id = "111111111111"
-role_arn = "arn:aws:iam::111111111111:role/bench-admin"
-region = "us-east-1"
-endpoint_url = "$ENDPOINT"
-
-[accounts.backup]
-id = "222222222222"
-role_arn = "arn:aws:iam::222222222222:role/bench-admin"
-region = "us-east-1"
-endpoint_url = "$ENDPOINT"
-
+{ accounts_toml; cat <<EOF
 [[replication]]
 from = "prod"
 to = "backup"
@@ -273,6 +261,7 @@ backfill = "none"
 [settings]
 concurrency = 16
 EOF
+} >"$TMP/work/crossrep.toml"
 
 # ---------------------------------------------------------------- 5. crossrep runs
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true

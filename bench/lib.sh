@@ -60,3 +60,22 @@ start_emulator() {
   tail -n 30 "$TMP/emulator-$label.log" >&2
   exit 1
 }
+
+# The two benchmark accounts, both reached by STS AssumeRole from the test credentials (the
+# production path), on the emulator at ENDPOINT.
+accounts_toml() {
+  cat <<EOF
+[accounts.prod]
+id = "111111111111"
+role_arn = "arn:aws:iam::111111111111:role/bench-admin"
+region = "us-east-1"
+endpoint_url = "$ENDPOINT"
+
+[accounts.backup]
+id = "222222222222"
+role_arn = "arn:aws:iam::222222222222:role/bench-admin"
+region = "us-east-1"
+endpoint_url = "$ENDPOINT"
+
+EOF
+}

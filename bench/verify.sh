@@ -213,19 +213,7 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE MOTO_ACCOUNT_ID
 export AWS_CONFIG_FILE="$TMP/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-aws-credentials"
 export RCLONE_CONFIG="$TMP/rclone.conf"
 mkdir -p "$TMP/work"
-cat >"$TMP/work/crossrep.toml" <<EOF
-[accounts.prod]
-id = "111111111111"
-role_arn = "arn:aws:iam::111111111111:role/bench-admin"
-region = "us-east-1"
-endpoint_url = "$ENDPOINT"
-
-[accounts.backup]
-id = "222222222222"
-role_arn = "arn:aws:iam::222222222222:role/bench-admin"
-region = "us-east-1"
-endpoint_url = "$ENDPOINT"
-
+{ accounts_toml; cat <<EOF
 [[replication]]
 from = "prod"
 to = "backup"
@@ -236,6 +224,7 @@ backfill = "batch"
 [settings]
 concurrency = $CONC
 EOF
+} >"$TMP/work/crossrep.toml"
 CR=("$BIN" -c "$TMP/work/crossrep.toml" --no-progress --concurrency "$CONC")
 
 fail_tail() { # name
