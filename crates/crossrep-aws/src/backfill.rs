@@ -230,12 +230,8 @@ async fn get_text(
         .await
     {
         Ok(out) => {
-            let body = out.body.collect().await.map_err(|e| CallError {
-                account: account.to_string(),
-                action: "s3:GetObject",
-                target: format!("{bucket}/{key}"),
-                code: None,
-                message: e.to_string(),
+            let body = out.body.collect().await.map_err(|e| {
+                CallError::invalid(account, "s3:GetObject", format!("{bucket}/{key}"), e)
             })?;
             Ok(Some(
                 String::from_utf8_lossy(&body.into_bytes()).into_owned(),
@@ -274,12 +270,13 @@ async fn visit_report(
     let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
         return Ok(false);
     };
-    let bad = |message: String| CallError {
-        account: session.id.to_string(),
-        action: "s3:GetObject",
-        target: format!("{bucket}/{manifest_key}"),
-        code: None,
-        message,
+    let bad = |message: String| {
+        CallError::invalid(
+            &session.id,
+            "s3:GetObject",
+            format!("{bucket}/{manifest_key}"),
+            message,
+        )
     };
     let manifest = parse_manifest(&text).map_err(bad)?;
     for file in manifest

@@ -73,13 +73,8 @@ async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region,
         "EU" => "eu-west-1",
         other => other,
     };
-    Region::new(region).map_err(|e| CallError {
-        account: session.id.to_string(),
-        action: "s3:GetBucketLocation",
-        target: bucket.to_string(),
-        code: None,
-        message: e.0,
-    })
+    Region::new(region)
+        .map_err(|e| CallError::invalid(&session.id, "s3:GetBucketLocation", bucket, e.0))
 }
 
 /// Lists every source account's buckets and the regions of the selected ones.
@@ -257,12 +252,13 @@ async fn destination_state(
     let policy = match s3.get_bucket_policy().bucket(bucket.as_str()).send().await {
         Ok(out) => {
             let text = out.policy().unwrap_or_default();
-            Some(serde_json::from_str::<Value>(text).map_err(|e| CallError {
-                account: account.to_string(),
-                action: "s3:GetBucketPolicy",
-                target: bucket.to_string(),
-                code: None,
-                message: format!("the bucket policy is not valid JSON: {e}"),
+            Some(serde_json::from_str::<Value>(text).map_err(|e| {
+                CallError::invalid(
+                    account,
+                    "s3:GetBucketPolicy",
+                    bucket.as_str(),
+                    format!("the bucket policy is not valid JSON: {e}"),
+                )
             })?)
         }
         Err(e) if not_found(e.code(), &["NoSuchBucketPolicy"]) => None,
@@ -329,20 +325,15 @@ async fn role_state(session: &Session, role: &RoleRef) -> Result<Option<RoleStat
         Err(e) if not_found(e.code(), &["NoSuchEntity"]) => return Ok(None),
         Err(e) => return Err(call_error(e, account, "iam:GetRole", &role.name)),
     };
-    let r = out.role().ok_or_else(|| CallError {
-        account: account.to_string(),
-        action: "iam:GetRole",
-        target: role.name.clone(),
-        code: None,
-        message: "GetRole returned no role".into(),
+    let r = out.role().ok_or_else(|| {
+        CallError::invalid(
+            account,
+            "iam:GetRole",
+            &role.name,
+            "GetRole returned no role",
+        )
     })?;
-    let bad_doc = |action, message| CallError {
-        account: account.to_string(),
-        action,
-        target: role.name.clone(),
-        code: None,
-        message,
-    };
+    let bad_doc = |action, message| CallError::invalid(account, action, &role.name, message);
     let trust = parse_iam_document(r.assume_role_policy_document().unwrap_or("{}"))
         .map_err(|m| bad_doc("iam:GetRole", m))?;
     let tags = r

@@ -61,6 +61,22 @@ impl fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 impl CallError {
+    /// A call that succeeded but answered something unusable (bad JSON, an impossible value).
+    pub(crate) fn invalid(
+        account: impl fmt::Display,
+        action: &'static str,
+        target: impl fmt::Display,
+        message: impl fmt::Display,
+    ) -> CallError {
+        CallError {
+            account: account.to_string(),
+            action,
+            target: target.to_string(),
+            code: None,
+            message: message.to_string(),
+        }
+    }
+
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }

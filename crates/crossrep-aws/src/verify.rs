@@ -155,13 +155,7 @@ pub async fn diff_buckets(
         } else {
             &dest
         };
-        CallError {
-            account: side.session.id.to_string(),
-            action: "s3:ListBucketVersions",
-            target: side.bucket.to_string(),
-            code: None,
-            message: e.to_string(),
-        }
+        CallError::invalid(&side.session.id, "s3:ListBucketVersions", side.bucket, e)
     };
     loop {
         use crossrep_core::diff::Need;
