@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Backfill;
 use crate::desired::{BucketRef, DesiredState, Pair};
+use crate::kinds::bucket::Bucket;
+use crate::kinds::replication::Replication;
+use crate::kinds::BucketAddr;
 use crate::model::{ActualState, MANAGED_TAG};
 use crate::names::{AccountId, BucketName, Region};
 use crate::plan::rule_id;
@@ -146,10 +149,8 @@ pub fn batch_sources(desired: &DesiredState) -> BTreeMap<&BucketRef, Vec<&Pair>>
 /// Whether the source's configuration has crossrep's enabled rule for every one of `pairs`.
 pub fn missing_rules(actual: &ActualState, source: &BucketRef, pairs: &[&Pair]) -> Vec<String> {
     let rules = actual
-        .bucket(&source.account, &source.bucket)
-        .and_then(|b| b.replication.as_ref())
-        .and_then(|c| c.as_ref())
-        .map(|c| c.rules.as_slice())
+        .present::<Replication>(&BucketAddr::new(&source.account, &source.bucket))
+        .map(|c| c.configuration.rules.as_slice())
         .unwrap_or(&[]);
     pairs
         .iter()
@@ -189,7 +190,11 @@ pub fn decide(
                         .join(", ")
                 ),
             }
-        } else if let Some(r) = report.filter(|r| actual.bucket(&r.account, &r.bucket).is_some()) {
+        } else if let Some(r) = report.filter(|r| {
+            actual
+                .present::<Bucket>(&BucketAddr::new(&r.account, &r.bucket))
+                .is_some()
+        }) {
             let same: Vec<&JobInfo> = jobs
                 .iter()
                 .filter(|j| {
@@ -308,11 +313,10 @@ pub struct PairStatus {
 pub fn rule_state(actual: &ActualState, pair: &Pair) -> &'static str {
     let id = rule_id(&pair.destination.bucket);
     let rule = actual
-        .bucket(&pair.source.account, &pair.source.bucket)
-        .and_then(|b| b.replication.as_ref())
-        .and_then(|c| c.as_ref())
+        .present::<Replication>(&BucketAddr::new(&pair.source.account, &pair.source.bucket))
         .and_then(|c| {
-            c.rules
+            c.configuration
+                .rules
                 .iter()
                 .find(|r| r.id.as_deref() == Some(id.as_str()))
         });
@@ -339,7 +343,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::desired::desired;
-    use crate::model::{BucketState, Listing, ReplicationConfiguration};
+    use crate::model::{Listing, ReplicationConfiguration};
     use crate::plan::{apply_in_memory, plan};
     use std::path::Path;
 
@@ -375,21 +379,16 @@ buckets = ["*"]
         let d = desired(&config, &listing);
         let mut a = ActualState::default();
         for p in &d.pairs {
-            a.accounts
-                .entry(p.source.account.clone())
-                .or_default()
-                .buckets
-                .insert(
-                    p.source.bucket.clone(),
-                    BucketState {
-                        region: Some(p.source.region.clone()),
-                        versioning: Some(crate::model::Versioning::Off),
-                        replication: Some(None),
-                        policy: Some(None),
-                        tags: Some(BTreeMap::new()),
-                        error: None,
-                    },
-                );
+            a.insert_plain_bucket(
+                &BucketAddr::new(&p.source.account, &p.source.bucket),
+                &p.source.region,
+            );
+        }
+        for r in d.roles.values() {
+            a.set::<crate::kinds::role::Role>(
+                crate::kinds::role::RoleAddr { account: r.account.clone(), name: r.name.clone() },
+                crate::observed::Observed::Absent,
+            );
         }
         let done = apply_in_memory(&a, &plan(&d, &a));
         (d, done)
@@ -523,21 +522,20 @@ buckets = ["*"]
     #[test]
     fn a_bucket_without_its_rule_or_report_bucket_is_skipped() {
         let (d, mut a) = applied();
-        a.accounts
-            .get_mut(&AccountId::new("111111111111").unwrap())
-            .unwrap()
-            .buckets
-            .get_mut(&BucketName::new("data").unwrap())
-            .unwrap()
-            .replication = Some(Some(ReplicationConfiguration {
-            role: "arn:aws:iam::111111111111:role/crossrep-replication".into(),
-            rules: vec![],
-        }));
-        a.accounts
-            .get_mut(&AccountId::new("111111111111").unwrap())
-            .unwrap()
-            .buckets
-            .remove(&BucketName::new("crossrep-reports-111111111111-eu-west-1").unwrap());
+        let account = AccountId::new("111111111111").unwrap();
+        a.set::<Replication>(
+            BucketAddr::new(&account, &BucketName::new("data").unwrap()),
+            crate::observed::Observed::Present(crate::kinds::replication::ReplicationSpec {
+                configuration: ReplicationConfiguration {
+                    role: "arn:aws:iam::111111111111:role/crossrep-replication".into(),
+                    rules: vec![],
+                },
+            }),
+        );
+        a.bucket.remove(&BucketAddr::new(
+            &account,
+            &BucketName::new("crossrep-reports-111111111111-eu-west-1").unwrap(),
+        ));
         let decisions = decide(&d, &a, &[], JobFilter::All, false);
         assert!(
             matches!(&decisions[0].1, Decision::Skip { reason } if reason.contains("`crossrep-replicated-data` missing")),

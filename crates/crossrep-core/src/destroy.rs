@@ -4,12 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use crate::desired::{Conflict, DesiredState};
-use crate::model::{ActualState, ReplicationConfiguration, RULE_PREFIX};
+use crate::kinds::bucket::Bucket;
+use crate::kinds::bucket_policy::{self, BucketPolicy, BucketPolicySpec};
+use crate::kinds::replication::{self, Replication, ReplicationSpec};
+use crate::kinds::role::{Role, RoleAddr};
+use crate::kinds::role_policy::RolePolicy;
+use crate::kinds::{Action, ActualState, Address, AnyChange, BucketAddr, Change, Kind};
+use crate::model::RULE_PREFIX;
 use crate::names::{AccountId, BucketName, Region};
-use crate::plan::{Action, Address, Change, Plan, Resource, PLAN_FORMAT_VERSION};
+use crate::plan::{Plan, PLAN_FORMAT_VERSION};
 use crate::policy::destination_sids;
 
 /// Destroy order: replication first (nothing may replicate with a role about to go), then the
@@ -19,9 +23,38 @@ const PHASE_BUCKET_POLICY: u8 = 1;
 const PHASE_ROLE_POLICY: u8 = 2;
 const PHASE_ROLE: u8 = 3;
 
+/// A removal: `after` is what is left (an update), or `None` (a delete).
+fn removal<K: Kind>(
+    addr: K::Addr,
+    region: &Region,
+    phase: u8,
+    before: K::Spec,
+    after: Option<K::Spec>,
+    reason: String,
+    depends_on: Vec<Address>,
+) -> AnyChange {
+    K::wrap(Change {
+        addr,
+        region: region.clone(),
+        action: if after.is_some() {
+            Action::Update
+        } else {
+            Action::Delete
+        },
+        phase,
+        before: Some(before),
+        after,
+        reason,
+        depends_on,
+    })
+}
+
 pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
-    let mut changes: BTreeMap<Address, Change> = BTreeMap::new();
+    let mut changes: BTreeMap<Address, AnyChange> = BTreeMap::new();
     let mut warnings = Vec::new();
+    fn add(changes: &mut BTreeMap<Address, AnyChange>, c: AnyChange) {
+        changes.insert(c.addr(), c);
+    }
     // Roles still used by someone else's rule after crossrep's are removed: kept.
     let mut role_in_use: BTreeMap<AccountId, Vec<BucketName>> = BTreeMap::new();
 
@@ -34,146 +67,89 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         let Some(role) = desired.roles.get(account) else {
             continue;
         };
-        let Some(Some(config)) = actual
-            .bucket(account, bucket)
-            .and_then(|b| b.replication.as_ref())
-        else {
+        let addr = BucketAddr::new(account, bucket);
+        let Some(spec) = actual.present::<Replication>(&addr) else {
             continue;
         };
+        let config = &spec.configuration;
         // A configuration of another role is not crossrep's, whatever its rule IDs say.
         if config.role != role.arn() {
             continue;
         }
-        let remaining: Vec<_> = config
-            .rules
-            .iter()
-            .filter(|r| !r.is_managed())
-            .cloned()
-            .collect();
-        if !remaining.is_empty() {
+        if config.rules.iter().any(|r| !r.is_managed()) {
             // Someone else's rules replicate with crossrep's role: it must stay.
             role_in_use
                 .entry(account.clone())
                 .or_default()
                 .push(bucket.clone());
         }
-        if !config.rules.iter().any(|r| r.is_managed()) {
+        let Some(rest) = replication::clean(config) else {
             continue;
-        }
-        let addr = Address::Replication {
-            account: account.clone(),
-            bucket: bucket.clone(),
         };
-        let before = Some(Resource::Replication {
-            configuration: config.clone(),
-        });
-        let change = if remaining.is_empty() {
-            Change {
-                addr,
-                region: region.clone(),
-                action: Action::Delete,
-                phase: PHASE_REPLICATION,
-                before,
-                after: None,
-                reason: format!("only crossrep's rules (`{RULE_PREFIX}*`) are in it"),
-                depends_on: vec![],
-            }
-        } else {
-            let kept: Vec<String> = remaining
-                .iter()
-                .map(|r| format!("`{}`", r.id.as_deref().unwrap_or("?")))
-                .collect();
-            Change {
-                addr,
-                region: region.clone(),
-                action: Action::Update,
-                phase: PHASE_REPLICATION,
-                before,
-                after: Some(Resource::Replication {
-                    configuration: ReplicationConfiguration {
-                        role: config.role.clone(),
-                        rules: remaining,
-                    },
-                }),
-                reason: format!("remove crossrep's rules, keep {}", kept.join(", ")),
-                depends_on: vec![],
+        let reason = match &rest {
+            None => format!("only crossrep's rules (`{RULE_PREFIX}*`) are in it"),
+            Some(kept) => {
+                let ids: Vec<String> = kept
+                    .rules
+                    .iter()
+                    .map(|r| format!("`{}`", r.id.as_deref().unwrap_or("?")))
+                    .collect();
+                format!("remove crossrep's rules, keep {}", ids.join(", "))
             }
         };
-        changes.insert(change.addr.clone(), change);
+        add(&mut changes, removal::<Replication>(
+            addr,
+            region,
+            PHASE_REPLICATION,
+            spec.clone(),
+            rest.map(|configuration| ReplicationSpec { configuration }),
+            reason,
+            vec![],
+        ));
     }
 
     // Destination statements of the source accounts of this config's pairs.
-    let mut by_dest: BTreeMap<(&AccountId, &BucketName), (BTreeSet<String>, Region)> =
-        BTreeMap::new();
+    let mut by_dest: BTreeMap<BucketAddr, (BTreeSet<String>, Region)> = BTreeMap::new();
     for p in &desired.pairs {
+        let addr = BucketAddr::new(&p.destination.account, &p.destination.bucket);
         let region = actual
-            .bucket(&p.destination.account, &p.destination.bucket)
-            .and_then(|b| b.region.clone())
+            .present::<Bucket>(&addr)
+            .map(|b| b.region.clone())
             .unwrap_or_else(|| p.destination.region.clone());
         let entry = by_dest
-            .entry((&p.destination.account, &p.destination.bucket))
+            .entry(addr)
             .or_insert_with(|| (BTreeSet::new(), region));
         entry.0.extend(destination_sids(&p.source.account));
     }
-    for ((account, bucket), (sids, region)) in by_dest {
-        let Some(Some(policy)) = actual
-            .bucket(account, bucket)
-            .and_then(|b| b.policy.as_ref())
-        else {
+    for (addr, (sids, region)) in by_dest {
+        let Some(policy) = actual.present::<BucketPolicy>(&addr) else {
             continue;
         };
-        let statements: Vec<Value> = match policy.get("Statement") {
-            Some(Value::Array(a)) => a.clone(),
-            Some(single @ Value::Object(_)) => vec![single.clone()],
-            _ => vec![],
-        };
-        let ours = |s: &Value| {
-            s.get("Sid")
-                .and_then(Value::as_str)
-                .is_some_and(|sid| sids.contains(sid))
-        };
-        if !statements.iter().any(ours) {
+        let Some(rest) = bucket_policy::clean(&policy.document, &sids) else {
             continue;
-        }
-        let rest: Vec<Value> = statements.into_iter().filter(|s| !ours(s)).collect();
-        let addr = Address::BucketPolicy {
-            account: account.clone(),
-            bucket: bucket.clone(),
         };
-        let before = Some(Resource::BucketPolicy {
-            document: policy.clone(),
-        });
-        let change = if rest.is_empty() {
-            Change {
-                addr,
-                region,
-                action: Action::Delete,
-                phase: PHASE_BUCKET_POLICY,
-                before,
-                after: None,
-                reason: "only crossrep's statements are in it".into(),
-                depends_on: vec![],
-            }
-        } else {
-            let mut doc = policy.clone();
-            doc["Statement"] = Value::Array(rest);
-            Change {
-                addr,
-                region,
-                action: Action::Update,
-                phase: PHASE_BUCKET_POLICY,
-                before,
-                after: Some(Resource::BucketPolicy { document: doc }),
-                reason: "remove crossrep's statements, keep the others".into(),
-                depends_on: vec![],
-            }
+        let reason = match &rest {
+            None => "only crossrep's statements are in it".to_string(),
+            Some(_) => "remove crossrep's statements, keep the others".to_string(),
         };
-        changes.insert(change.addr.clone(), change);
+        add(&mut changes, removal::<BucketPolicy>(
+            addr,
+            &region,
+            PHASE_BUCKET_POLICY,
+            policy.clone(),
+            rest.map(|document| BucketPolicySpec { document }),
+            reason,
+            vec![],
+        ));
     }
 
     let mut conflicts = Vec::new();
     for role in desired.roles.values() {
-        let Some(state) = actual.role(&role.account, &role.name) else {
+        let role_addr = RoleAddr {
+            account: role.account.clone(),
+            name: role.name.clone(),
+        };
+        let Some(state) = actual.present::<Role>(&role_addr) else {
             continue;
         };
         if !state.is_managed() {
@@ -197,59 +173,42 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             }
             continue;
         }
-        let role_addr = Address::Role {
-            account: role.account.clone(),
-            name: role.name.clone(),
-        };
         // Everything that replicated with the role goes first.
         let users: Vec<Address> = changes
             .keys()
             .filter(
-                |a| matches!(a, Address::Replication { account, .. } if account == &role.account),
+                |a| matches!(a, Address::Replication(b) if b.account == role.account),
             )
             .cloned()
             .collect();
         let mut policy_addrs = Vec::new();
-        for (name, doc) in &state.inline_policies {
-            let addr = Address::RolePolicy {
-                account: role.account.clone(),
-                role: role.name.clone(),
-                name: name.clone(),
+        for (addr, observed) in &actual.role_policy {
+            let Some(doc) = observed.present() else {
+                continue;
             };
-            policy_addrs.push(addr.clone());
-            changes.insert(
+            if addr.account != role.account || addr.role != role.name {
+                continue;
+            }
+            policy_addrs.push(Address::RolePolicy(addr.clone()));
+            add(&mut changes, removal::<RolePolicy>(
                 addr.clone(),
-                Change {
-                    addr,
-                    region: role.region.clone(),
-                    action: Action::Delete,
-                    phase: PHASE_ROLE_POLICY,
-                    before: Some(Resource::RolePolicy {
-                        document: doc.clone(),
-                    }),
-                    after: None,
-                    reason: "a policy of crossrep's role".into(),
-                    depends_on: users.clone(),
-                },
-            );
+                &role.region,
+                PHASE_ROLE_POLICY,
+                doc.clone(),
+                None,
+                "a policy of crossrep's role".into(),
+                users.clone(),
+            ));
         }
-        changes.insert(
-            role_addr.clone(),
-            Change {
-                addr: role_addr,
-                region: role.region.clone(),
-                action: Action::Delete,
-                phase: PHASE_ROLE,
-                before: Some(Resource::Role {
-                    trust_policy: state.trust_policy.clone(),
-                    tags: state.tags.clone(),
-                    description: String::new(),
-                }),
-                after: None,
-                reason: "tagged `managed-by=crossrep`".into(),
-                depends_on: users.into_iter().chain(policy_addrs).collect(),
-            },
-        );
+        add(&mut changes, removal::<Role>(
+            role_addr,
+            &role.region,
+            PHASE_ROLE,
+            state.clone(),
+            None,
+            "tagged `managed-by=crossrep`".into(),
+            users.into_iter().chain(policy_addrs).collect(),
+        ));
     }
     conflicts.sort();
     Plan {
@@ -266,7 +225,11 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::desired::desired;
-    use crate::model::{BucketState, Destination, Filter, Listing, Rule, Versioning};
+    use crate::kinds::role_policy::RolePolicyAddr;
+    use crate::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
+    use crate::model::{Destination, Filter, Listing, Rule, Versioning};
+    use crate::observed::Observed;
+    use crate::policy::ROLE_POLICY_NAME;
     use crate::plan::{apply_in_memory, plan};
     use serde_json::json;
     use std::path::Path;
@@ -334,47 +297,29 @@ buckets = ["*"]
         let d = desired(&config, &listing);
         let mut a = ActualState::default();
         for b in ["data", "shared"] {
-            a.accounts
-                .entry(id("111111111111"))
-                .or_default()
-                .buckets
-                .insert(
-                    name(b),
-                    BucketState {
-                        region: Some(region.clone()),
-                        versioning: Some(Versioning::Enabled),
-                        replication: Some(None),
-                        policy: Some(None),
-                        tags: Some(BTreeMap::new()),
-                        error: None,
-                    },
-                );
+            let addr = BucketAddr::new(&id("111111111111"), &name(b));
+            a.insert_plain_bucket(&addr, &region);
+            a.set::<VersioningKind>(addr, Observed::Present(VersioningSpec::ENABLED));
         }
+        let role = RoleAddr { account: id("111111111111"), name: "crossrep-replication".into() };
+        a.set::<Role>(role, Observed::Absent);
+        a.set::<RolePolicy>(
+            RolePolicyAddr { account: id("111111111111"), role: "crossrep-replication".into(), name: ROLE_POLICY_NAME.into() },
+            Observed::Absent,
+        );
         let mut a = apply_in_memory(&a, &plan(&d, &a));
-        let src = a.accounts.get_mut(&id("111111111111")).unwrap();
         if shared_foreign_rule {
-            let cfg = src
-                .buckets
-                .get_mut(&name("shared"))
-                .unwrap()
-                .replication
-                .as_mut()
-                .unwrap()
-                .as_mut()
-                .unwrap();
-            cfg.rules.insert(0, foreign_rule());
+            let shared = BucketAddr::new(&id("111111111111"), &name("shared"));
+            let Some(Observed::Present(spec)) = a.replication.get_mut(&shared) else {
+                panic!("no configuration on `shared`");
+            };
+            spec.configuration.rules.insert(0, foreign_rule());
         }
-        let dst = a.accounts.get_mut(&id("222222222222")).unwrap();
-        let policy = dst
-            .buckets
-            .get_mut(&name("replicated-data"))
-            .unwrap()
-            .policy
-            .as_mut()
-            .unwrap()
-            .as_mut()
-            .unwrap();
-        policy["Statement"]
+        let dst = BucketAddr::new(&id("222222222222"), &name("replicated-data"));
+        let Some(Observed::Present(policy)) = a.bucket_policy.get_mut(&dst) else {
+            panic!("no policy on `replicated-data`");
+        };
+        policy.document["Statement"]
             .as_array_mut()
             .unwrap()
             .insert(0, json!({"Sid": "Theirs", "Effect": "Allow"}));
@@ -384,7 +329,7 @@ buckets = ["*"]
     fn summary(p: &Plan) -> Vec<String> {
         p.changes
             .iter()
-            .map(|c| format!("{:?} {} (phase {})", c.action, c.addr, c.phase))
+            .map(|c| format!("{:?} {} (phase {})", c.action(), c.addr(), c.phase()))
             .collect()
     }
 
@@ -404,11 +349,8 @@ buckets = ["*"]
             ]
         );
         let after = apply_in_memory(&a, &p);
-        let policy = after
-            .bucket(&id("222222222222"), &name("replicated-data"))
-            .unwrap()
-            .policy
-            .clone();
+        let dst = BucketAddr::new(&id("222222222222"), &name("replicated-data"));
+        let policy = after.known::<BucketPolicy>(&dst).map(|p| p.map(|p| p.document.clone()));
         assert_eq!(
             policy,
             Some(Some(
@@ -417,10 +359,7 @@ buckets = ["*"]
         );
         // Buckets and versioning stay.
         assert_eq!(
-            after
-                .bucket(&id("222222222222"), &name("replicated-data"))
-                .unwrap()
-                .versioning,
+            after.present::<VersioningKind>(&dst).map(|v| v.status),
             Some(Versioning::Enabled)
         );
         // Idempotent.
@@ -443,12 +382,10 @@ buckets = ["*"]
             .contains("the role and its permissions are kept"));
         let after = apply_in_memory(&a, &p);
         let cfg = after
-            .bucket(&id("111111111111"), &name("shared"))
+            .present::<Replication>(&BucketAddr::new(&id("111111111111"), &name("shared")))
             .unwrap()
-            .replication
-            .clone()
-            .unwrap()
-            .unwrap();
+            .configuration
+            .clone();
         assert_eq!(cfg.rules, vec![foreign_rule()]);
         assert!(destroy_plan(&d, &after).changes.is_empty());
     }
@@ -456,23 +393,16 @@ buckets = ["*"]
     #[test]
     fn an_unmanaged_role_and_another_roles_configuration_are_left_alone() {
         let (d, mut a) = setup(false);
-        let src = a.accounts.get_mut(&id("111111111111")).unwrap();
-        src.roles
-            .get_mut("crossrep-replication")
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .tags
-            .clear();
-        src.buckets
-            .get_mut(&name("data"))
-            .unwrap()
-            .replication
-            .as_mut()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .role = "arn:aws:iam::111111111111:role/other".into();
+        let role = RoleAddr { account: id("111111111111"), name: "crossrep-replication".into() };
+        let Some(Observed::Present(r)) = a.role.get_mut(&role) else {
+            panic!("no role");
+        };
+        r.tags.clear();
+        let data = BucketAddr::new(&id("111111111111"), &name("data"));
+        let Some(Observed::Present(spec)) = a.replication.get_mut(&data) else {
+            panic!("no configuration on `data`");
+        };
+        spec.configuration.role = "arn:aws:iam::111111111111:role/other".into();
         let p = destroy_plan(&d, &a);
         let s = summary(&p);
         assert!(

@@ -1,10 +1,10 @@
 //! Domain types: the S3 replication configuration (complete enough to round-trip rules that
-//! crossrep did not write), and the observed state of every account ([`ActualState`]).
+//! crossrep did not write) and versioning. [`ActualState`] (what discovery saw, per resource
+//! kind) is defined by the kind registry in [`crate::kinds`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::names::{AccountId, BucketName, Region};
 
@@ -103,63 +103,7 @@ pub enum Versioning {
     Suspended,
 }
 
-/// What discovery saw of one bucket. Fields that were not read are `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct BucketState {
-    pub region: Option<Region>,
-    pub versioning: Option<Versioning>,
-    /// `Some(None)`: read, and there is no configuration.
-    pub replication: Option<Option<ReplicationConfiguration>>,
-    /// `Some(None)`: read, and there is no policy.
-    pub policy: Option<Option<Value>>,
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Discovery could not read this bucket (access denied, throttled past retries...): the
-    /// planner reports its pairs as conflicts instead of guessing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleState {
-    pub arn: String,
-    pub trust_policy: Value,
-    pub tags: BTreeMap<String, String>,
-    /// Inline policies by name, parsed.
-    pub inline_policies: BTreeMap<String, Value>,
-}
-
-impl RoleState {
-    pub fn is_managed(&self) -> bool {
-        self.tags.get(MANAGED_TAG.0).map(String::as_str) == Some(MANAGED_TAG.1)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct AccountState {
-    /// Buckets this account owns that discovery looked at.
-    pub buckets: BTreeMap<BucketName, BucketState>,
-    /// Roles by name (`None`: looked up and absent).
-    pub roles: BTreeMap<String, Option<RoleState>>,
-}
-
-/// Everything discovery saw, in every configured account.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ActualState {
-    pub accounts: BTreeMap<AccountId, AccountState>,
-    /// Bucket names that exist but belong to an account crossrep cannot act as (the bucket
-    /// namespace is global: `BucketAlreadyExists`).
-    pub taken_names: BTreeSet<BucketName>,
-}
-
-impl ActualState {
-    pub fn bucket(&self, account: &AccountId, bucket: &BucketName) -> Option<&BucketState> {
-        self.accounts.get(account)?.buckets.get(bucket)
-    }
-
-    pub fn role(&self, account: &AccountId, name: &str) -> Option<&RoleState> {
-        self.accounts.get(account)?.roles.get(name)?.as_ref()
-    }
-}
+pub use crate::kinds::ActualState;
 
 /// The source buckets of every source account, by name, with their regions: what the first,
 /// cheap phase of discovery returns and what source selection works on.

@@ -1,174 +1,45 @@
 //! The planner: `plan(&DesiredState, &ActualState) -> Plan`, pure and deterministic, and its
 //! in-memory inverse [`apply_in_memory`] used to prove that applying a plan converges.
+//!
+//! The planner decides, per pair, whether crossrep may touch it (conflicts are data), then
+//! what each resource should be; [`Planner::put`] compares that with what discovery saw, the
+//! same way for every kind ([`Kind::same`]), and records a typed [`Change`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
-use crate::model::{
-    ActualState, BucketState, Destination, Filter, ReplicationConfiguration, RoleState, Rule,
-    Versioning, MANAGED_TAG, RULE_PREFIX,
-};
-use crate::names::{AccountId, BucketName, Region};
+use crate::kinds::bucket::{Bucket, BucketSpec};
+use crate::kinds::bucket_policy::{statements, BucketPolicy, BucketPolicySpec};
+use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
+use crate::kinds::lifecycle::{self, Lifecycle};
+use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crate::kinds::replication::{Replication, ReplicationSpec};
+use crate::kinds::role::{self, Role, RoleAddr, RoleSpec};
+use crate::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
+use crate::kinds::versioning::{Versioning, VersioningSpec};
+use crate::kinds::{apply_all, BucketAddr, Kind};
+use crate::model::{ReplicationConfiguration, Rule, MANAGED_TAG, SID_PREFIX};
+use crate::names::{AccountId, Region};
+use crate::observed::ReadProblem;
 use crate::policy::{
-    destination_statements, merge_bucket_policy, policy_size, role_policy, same_policy,
-    trust_policy, BUCKET_POLICY_LIMIT, ROLE_POLICY_NAME,
+    destination_statements, merge_bucket_policy, policy_size, role_policy, trust_policy,
+    BUCKET_POLICY_LIMIT, ROLE_POLICY_NAME,
 };
 
+pub use crate::kinds::replication::{desired_rule, merge_replication, rule_id, same_replication};
+pub use crate::kinds::{Action, ActualState, Address, AnyChange, Change};
+
 /// Version of the plan file format; a saved plan of another version is refused.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// 2: buckets split into bucket, bucket_tags, ownership_controls and lifecycle.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 /// S3's limit on rules per replication configuration.
 pub const MAX_RULES: usize = 1000;
 /// Days after which backfill reports and manifests expire in the report buckets.
 pub const REPORT_EXPIRY_DAYS: u32 = 30;
-
-/// What a change is about. Ordering is the order changes are shown and stored in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Address {
-    Role {
-        account: AccountId,
-        name: String,
-    },
-    RolePolicy {
-        account: AccountId,
-        role: String,
-        name: String,
-    },
-    Bucket {
-        account: AccountId,
-        bucket: BucketName,
-    },
-    Versioning {
-        account: AccountId,
-        bucket: BucketName,
-    },
-    BucketPolicy {
-        account: AccountId,
-        bucket: BucketName,
-    },
-    Replication {
-        account: AccountId,
-        bucket: BucketName,
-    },
-}
-
-impl Address {
-    /// Execution phase: a change only depends on changes of earlier phases.
-    pub fn phase(&self) -> u8 {
-        match self {
-            Address::Role { .. } | Address::Bucket { .. } => 0,
-            Address::RolePolicy { .. } | Address::Versioning { .. } => 1,
-            Address::BucketPolicy { .. } => 2,
-            Address::Replication { .. } => 3,
-        }
-    }
-
-    pub fn account(&self) -> &AccountId {
-        match self {
-            Address::Role { account, .. }
-            | Address::RolePolicy { account, .. }
-            | Address::Bucket { account, .. }
-            | Address::Versioning { account, .. }
-            | Address::BucketPolicy { account, .. }
-            | Address::Replication { account, .. } => account,
-        }
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Address::Role { account, name } => write!(f, "role[{account}/{name}]"),
-            Address::RolePolicy {
-                account,
-                role,
-                name,
-            } => {
-                write!(f, "role_policy[{account}/{role}/{name}]")
-            }
-            Address::Bucket {
-                account, bucket, ..
-            } => write!(f, "bucket[{account}/{bucket}]"),
-            Address::Versioning {
-                account, bucket, ..
-            } => {
-                write!(f, "versioning[{account}/{bucket}]")
-            }
-            Address::BucketPolicy {
-                account, bucket, ..
-            } => {
-                write!(f, "bucket_policy[{account}/{bucket}]")
-            }
-            Address::Replication {
-                account, bucket, ..
-            } => {
-                write!(f, "replication[{account}/{bucket}]")
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-/// The full desired value of a resource: execution writes exactly this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Resource {
-    Bucket {
-        tags: BTreeMap<String, String>,
-        /// `BucketOwnerEnforced` when replicas belong to the destination account.
-        object_ownership: Option<String>,
-        /// A lifecycle rule expiring objects after this many days (report buckets).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expire_after_days: Option<u32>,
-    },
-    Versioning {
-        status: Versioning,
-    },
-    Role {
-        trust_policy: Value,
-        tags: BTreeMap<String, String>,
-        description: String,
-    },
-    RolePolicy {
-        document: Value,
-    },
-    BucketPolicy {
-        document: Value,
-    },
-    Replication {
-        configuration: ReplicationConfiguration,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    pub addr: Address,
-    /// Where to send the request: the bucket's region (IAM: the account's home region).
-    pub region: Region,
-    pub action: Action,
-    /// Execution order: every change of a phase runs after all changes of earlier phases.
-    /// Apply creates in [`Address::phase`] order; destroy removes in the reverse.
-    pub phase: u8,
-    pub before: Option<Resource>,
-    /// `None` when the resource is deleted.
-    pub after: Option<Resource>,
-    /// Why, for people; never read by execution.
-    pub reason: String,
-    /// Changes of this plan that must succeed first.
-    pub depends_on: Vec<Address>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairSummary {
@@ -181,7 +52,7 @@ pub struct PairSummary {
 pub struct Plan {
     pub format_version: u32,
     /// Sorted by address.
-    pub changes: Vec<Change>,
+    pub changes: Vec<AnyChange>,
     pub conflicts: Vec<Conflict>,
     /// Every pair the plan covers (not in conflict), sorted.
     pub pairs: Vec<PairSummary>,
@@ -197,141 +68,53 @@ impl Plan {
 
     /// (to add, to change, to destroy)
     pub fn counts(&self) -> (usize, usize, usize) {
-        let n = |a| self.changes.iter().filter(|c| c.action == a).count();
+        let n = |a| self.changes.iter().filter(|c| c.action() == a).count();
         (n(Action::Create), n(Action::Update), n(Action::Delete))
     }
 }
 
-fn managed_tags() -> BTreeMap<String, String> {
-    BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())])
-}
-
-/// The rule crossrep wants on the source for one pair (priority chosen when merging).
-pub fn desired_rule(pair: &Pair) -> Rule {
-    let r = &pair.rule;
-    let filter = if r.tags.is_empty() {
-        Filter {
-            prefix: Some(r.prefix.clone()),
-            tags: BTreeMap::new(),
-            and: false,
-        }
-    } else {
-        Filter {
-            prefix: (!r.prefix.is_empty()).then(|| r.prefix.clone()),
-            tags: r.tags.clone(),
-            and: false,
-        }
-    };
-    let cross = pair.cross_account();
-    Rule {
-        id: Some(rule_id(&pair.destination.bucket)),
-        priority: None,
-        enabled: true,
-        prefix: None,
-        filter: Some(filter),
-        delete_marker_replication: Some(r.delete_markers),
-        sse_kms_encrypted_objects: None,
-        replica_modifications: None,
-        existing_object_replication: None,
-        destination: Destination {
-            bucket: pair.destination.arn(),
-            account: cross.then(|| pair.destination.account.to_string()),
-            storage_class: Some(r.storage_class.clone()),
-            owner_override: cross && r.owner == Owner::Destination,
-            replica_kms_key_id: None,
-            replication_time_minutes: r.replication_time.then_some(15),
-            metrics_enabled: r.replication_time,
-            metrics_minutes: r.replication_time.then_some(15),
-        },
+fn role_addr(role: &RoleRef) -> RoleAddr {
+    RoleAddr {
+        account: role.account.clone(),
+        name: role.name.clone(),
     }
 }
 
-pub fn rule_id(destination: &BucketName) -> String {
-    format!("{RULE_PREFIX}{destination}")
-}
-
-/// Merges crossrep's rules into an existing configuration by rule ID: other rules are kept as
-/// they are and where they are; ours replace the rule with the same ID in place, or are
-/// appended in ID order. Priorities stay unique: ours keep theirs when it is still free,
-/// new ones take the smallest free number.
-pub fn merge_replication(
-    existing: Option<&ReplicationConfiguration>,
-    role_arn: &str,
-    ours: &[Rule],
-) -> ReplicationConfiguration {
-    let existing_rules: &[Rule] = existing.map(|c| c.rules.as_slice()).unwrap_or(&[]);
-    let our_ids: BTreeSet<&str> = ours.iter().filter_map(|r| r.id.as_deref()).collect();
-    let is_ours = |r: &Rule| r.id.as_deref().is_some_and(|id| our_ids.contains(id));
-    let mut used: BTreeSet<i32> = existing_rules
-        .iter()
-        .filter(|r| !is_ours(r))
-        .filter_map(|r| r.priority)
-        .collect();
-    let mut priorities: BTreeMap<&str, i32> = BTreeMap::new();
-    for r in existing_rules.iter().filter(|r| is_ours(r)) {
-        if let Some(p) = r.priority {
-            if used.insert(p) {
-                priorities.insert(r.id.as_deref().unwrap(), p);
-            }
-        }
-    }
-    let mut sorted: Vec<&Rule> = ours.iter().collect();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    for r in sorted {
-        let id = r.id.as_deref().unwrap();
-        if !priorities.contains_key(id) {
-            let p = (1..).find(|p| !used.contains(p)).unwrap();
-            used.insert(p);
-            priorities.insert(id, p);
-        }
-    }
-    let with_priority = |r: &Rule| {
-        let mut r = r.clone();
-        r.priority = Some(priorities[r.id.as_deref().unwrap()]);
-        r
-    };
-    let mut placed = BTreeSet::new();
-    let mut rules = Vec::with_capacity(existing_rules.len() + ours.len());
-    for r in existing_rules {
-        match ours.iter().find(|o| o.id.is_some() && o.id == r.id) {
-            Some(o) if placed.insert(o.id.clone()) => rules.push(with_priority(o)),
-            Some(_) => {} // a duplicate ID in the existing configuration: keep one
-            None => rules.push(r.clone()),
-        }
-    }
-    let mut rest: Vec<&Rule> = ours.iter().filter(|o| !placed.contains(&o.id)).collect();
-    rest.sort_by(|a, b| a.id.cmp(&b.id));
-    rules.extend(rest.into_iter().map(with_priority));
-    ReplicationConfiguration {
-        role: role_arn.to_string(),
-        rules,
+fn role_policy_addr(role: &RoleRef) -> RolePolicyAddr {
+    RolePolicyAddr {
+        account: role.account.clone(),
+        role: role.name.clone(),
+        name: ROLE_POLICY_NAME.into(),
     }
 }
 
-/// Canonical form for comparing configurations: an empty filter prefix is no prefix, and `And`
-/// is a shape, not a meaning (S3 requires it for a prefix with a tag or for several tags, and
-/// returns it so: crossrep's rules come back with `and: true`).
-fn canonical(c: &ReplicationConfiguration) -> ReplicationConfiguration {
-    let mut c = c.clone();
-    for r in &mut c.rules {
-        if let Some(f) = &mut r.filter {
-            if f.prefix.as_deref() == Some("") {
-                f.prefix = None;
-            }
-            f.and = f.tags.len() > 1 || (f.prefix.is_some() && !f.tags.is_empty());
-        }
-    }
-    c
+fn addr_of(b: &BucketRef) -> BucketAddr {
+    BucketAddr::new(&b.account, &b.bucket)
 }
 
-pub fn same_replication(a: &ReplicationConfiguration, b: &ReplicationConfiguration) -> bool {
-    canonical(a) == canonical(b)
+/// Whether a tag set is absent or empty.
+fn untagged(tags: Option<&BucketTagsSpec>) -> bool {
+    tags.is_none_or(|t| t.tags.is_empty())
+}
+
+/// What crossrep may do with an existing bucket it would have created (a destination, a
+/// report bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    /// Tagged `managed-by=crossrep`: its settings are crossrep's to keep right.
+    Managed,
+    /// No tag set at all, and nothing in it that someone else wrote: a bucket whose creation
+    /// was interrupted before its tags were written. crossrep tags it and manages it.
+    Adopted,
+    /// Someone else's bucket (it has tags, or statements crossrep did not write): used as it
+    /// is; only versioning and crossrep's policy statements are added.
+    Foreign,
 }
 
 struct Planner<'a> {
     desired: &'a DesiredState,
     actual: &'a ActualState,
-    changes: BTreeMap<Address, Change>,
+    changes: BTreeMap<Address, AnyChange>,
     conflicts: Vec<Conflict>,
     warnings: Vec<String>,
 }
@@ -345,6 +128,18 @@ pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         warnings: Vec::new(),
     }
     .run()
+}
+
+/// The one rule every kind gets: a resource the plan needs that discovery did not read, or
+/// could not read, makes the pair a conflict (`what` names it for people).
+fn unreadable(actual: &ActualState, needed: &[Address], what: &str) -> Option<String> {
+    needed
+        .iter()
+        .find_map(|a| actual.problem_at(a))
+        .map(|p| match p {
+            ReadProblem::Unreadable(e) => format!("could not read {what}: {e}"),
+            ReadProblem::Unread => format!("{what} was not discovered"),
+        })
 }
 
 impl<'a> Planner<'a> {
@@ -361,75 +156,106 @@ impl<'a> Planner<'a> {
         &self.desired.roles[account]
     }
 
+    /// Whether crossrep manages an existing bucket's settings (see [`Ownership`]).
+    fn ownership(&self, addr: &BucketAddr) -> Ownership {
+        let tags = self.actual.present::<BucketTags>(addr);
+        if tags.is_some_and(BucketTagsSpec::is_managed) {
+            return Ownership::Managed;
+        }
+        let foreign_statement = self
+            .actual
+            .present::<BucketPolicy>(addr)
+            .is_some_and(|p| {
+                statements(&p.document).iter().any(|s| {
+                    !s.get("Sid")
+                        .and_then(Value::as_str)
+                        .is_some_and(|sid| sid.starts_with(SID_PREFIX))
+                })
+            });
+        if untagged(tags) && self.actual.known::<BucketTags>(addr).is_some() && !foreign_statement
+        {
+            Ownership::Adopted
+        } else {
+            Ownership::Foreign
+        }
+    }
+
+    /// What an existing destination's planning reads: a conflict when any is unknown.
+    fn destination_needs(&self, pair: &Pair) -> Vec<Address> {
+        let a = addr_of(&pair.destination);
+        let mut needed = vec![
+            Address::Bucket(a.clone()),
+            Address::Versioning(a.clone()),
+            Address::BucketPolicy(a.clone()),
+            Address::BucketTags(a.clone()),
+        ];
+        if pair.rule.owner == Owner::Destination
+            && self.actual.problem::<BucketTags>(&a).is_none()
+            && self.actual.problem::<BucketPolicy>(&a).is_none()
+            && self.ownership(&a) != Ownership::Foreign
+        {
+            needed.push(Address::OwnershipControls(a));
+        }
+        needed
+    }
+
     /// Drops the pairs crossrep must not touch, recording why.
     fn active_pairs(&mut self) -> Vec<&'a Pair> {
         let mut active = Vec::new();
         for pair in &self.desired.pairs {
             let role = self.role(&pair.source.account);
-            let src = self
+            let src = addr_of(&pair.source);
+            let dst = addr_of(&pair.destination);
+            let role_state = self.actual.observed::<Role>(&role_addr(role));
+            let mut role_needs = vec![Address::Role(role_addr(role))];
+            if role_state.is_some_and(|r| r.is_present()) {
+                role_needs.push(Address::RolePolicy(role_policy_addr(role)));
+            }
+            let current = self.actual.present::<Replication>(&src);
+            let dest_exists = self.actual.present::<Bucket>(&dst).is_some()
+                || self.actual.problem::<Bucket>(&dst).is_some_and(|p| p != ReadProblem::Unread);
+            let problem = if let Some(m) = unreadable(
+                self.actual,
+                &role_needs,
+                &format!("role `{}` in {}", role.name, role.account),
+            ) {
+                Some((false, m))
+            } else if self
                 .actual
-                .bucket(&pair.source.account, &pair.source.bucket);
-            let dst = self
-                .actual
-                .bucket(&pair.destination.account, &pair.destination.bucket);
-            let problem = if let Some(r) = self
-                .actual
-                .role(&role.account, &role.name)
-                .filter(|r| !r.is_managed())
+                .present::<Role>(&role_addr(role))
+                .is_some_and(|r| !r.is_managed())
             {
                 Some((false, format!(
                     "role `{}` already exists in {} and is not managed by crossrep (no `managed-by=crossrep` tag); choose another `settings.role_name`",
-                    role.name, r.arn.split(':').nth(4).unwrap_or_default()
+                    role.name, role.account
                 )))
-            } else if let Some(e) = src.and_then(|s| s.error.clone()) {
-                Some((
-                    false,
-                    format!("could not read source bucket `{}`: {e}", pair.source.bucket),
-                ))
-            } else if src.is_none_or(|s| s.replication.is_none() || s.versioning.is_none()) {
-                // Writing a configuration over one nobody read could drop someone's rules.
-                Some((
-                    false,
-                    format!("source bucket `{}` was not discovered", pair.source.bucket),
-                ))
-            } else if let Some(Some(cfg)) = src
-                .and_then(|s| s.replication.as_ref())
-                .filter(|c| c.as_ref().is_some_and(|c| c.role != role.arn()))
-            {
+            } else if let Some(m) = unreadable(
+                self.actual,
+                &[Address::Versioning(src.clone()), Address::Replication(src.clone())],
+                &format!("source bucket `{}`", pair.source.bucket),
+            ) {
+                Some((false, m))
+            } else if let Some(cfg) = current.filter(|c| c.configuration.role != role.arn()) {
                 Some((false, format!(
                     "its replication configuration uses role `{}`; S3 allows one role per configuration and crossrep only adds rules to configurations of its own role `{}`",
-                    cfg.role, role.arn()
+                    cfg.configuration.role, role.arn()
                 )))
-            } else if src
-                .and_then(|s| s.replication.as_ref())
-                .and_then(|c| c.as_ref())
-                .is_some_and(|c| c.rules.iter().any(Rule::is_v1))
-            {
+            } else if current.is_some_and(|c| c.configuration.rules.iter().any(Rule::is_v1)) {
                 Some((false, "its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string()))
             } else if self.actual.taken_names.contains(&pair.destination.bucket) {
                 Some((true, format!(
                     "destination bucket name `{}` belongs to another AWS account (BucketAlreadyExists); change the `destination` template",
                     pair.destination.bucket
                 )))
-            } else if let Some(e) = dst.and_then(|d| d.error.clone()) {
-                Some((
-                    true,
-                    format!(
-                        "could not read destination bucket `{}`: {e}",
-                        pair.destination.bucket
-                    ),
-                ))
-            } else if dst.is_some_and(|d| d.policy.is_none() || d.versioning.is_none()) {
-                // Same for a policy nobody read: merging into "nothing" would drop statements.
-                Some((
-                    true,
-                    format!(
-                        "destination bucket `{}` was not fully discovered",
-                        pair.destination.bucket
-                    ),
-                ))
-            } else {
+            } else if !dest_exists {
                 None
+            } else {
+                unreadable(
+                    self.actual,
+                    &self.destination_needs(pair),
+                    &format!("destination bucket `{}`", pair.destination.bucket),
+                )
+                .map(|m| (true, m.replace("was not discovered", "was not fully discovered")))
             };
             match problem {
                 Some((per_pair, message)) => self.conflict(pair, per_pair, message),
@@ -439,37 +265,26 @@ impl<'a> Planner<'a> {
         active
     }
 
-    fn add(
+    /// Plans `want` for the resource at `addr`: nothing when what discovery saw already is it,
+    /// otherwise a create (nothing there) or an update. The one comparison of every kind.
+    fn put<K: Kind>(
         &mut self,
-        addr: Address,
+        addr: K::Addr,
         region: &Region,
-        before: Option<Resource>,
-        after: Resource,
+        want: K::Spec,
         reason: String,
         depends_on: Vec<Address>,
     ) {
-        let action = if before.is_none() {
-            Action::Create
-        } else {
-            Action::Update
-        };
+        let before = self.actual.present::<K>(&addr).cloned();
+        if before.as_ref().is_some_and(|b| K::same(b, &want)) {
+            return;
+        }
         let depends_on = depends_on
             .into_iter()
             .filter(|d| self.changes.contains_key(d))
             .collect();
-        self.changes.insert(
-            addr.clone(),
-            Change {
-                phase: addr.phase(),
-                addr,
-                region: region.clone(),
-                action,
-                before,
-                after: Some(after),
-                reason,
-                depends_on,
-            },
-        );
+        let change = Change::<K>::put(addr, region.clone(), before, want, reason, depends_on);
+        self.changes.insert(K::address(change.addr.clone()), K::wrap(change));
     }
 
     fn run(mut self) -> Plan {
@@ -565,16 +380,65 @@ impl<'a> Planner<'a> {
 
     fn current_replication(&self, src: &BucketRef) -> Option<&'a ReplicationConfiguration> {
         self.actual
-            .bucket(&src.account, &src.bucket)
-            .and_then(|b| b.replication.as_ref())
-            .and_then(|c| c.as_ref())
+            .present::<Replication>(&addr_of(src))
+            .map(|r| &r.configuration)
     }
 
     fn current_policy(&self, dst: &BucketRef) -> Option<&'a Value> {
         self.actual
-            .bucket(&dst.account, &dst.bucket)
-            .and_then(|b| b.policy.as_ref())
-            .and_then(|p| p.as_ref())
+            .present::<BucketPolicy>(&addr_of(dst))
+            .map(|p| &p.document)
+    }
+
+    /// A new bucket crossrep creates: the bucket, then its tags and (when wanted) its object
+    /// ownership, each its own change so a failure after CreateBucket is repaired next time.
+    fn plan_new_bucket(
+        &mut self,
+        b: &BucketRef,
+        ownership: Option<OwnershipSpec>,
+        reason: String,
+    ) {
+        let addr = addr_of(b);
+        self.put::<Bucket>(
+            addr.clone(),
+            &b.region,
+            BucketSpec {
+                region: b.region.clone(),
+            },
+            reason,
+            vec![],
+        );
+        self.plan_managed_settings(&addr, &b.region, Ownership::Managed, ownership);
+    }
+
+    /// Tags and object ownership of a bucket crossrep manages (or adopts).
+    fn plan_managed_settings(
+        &mut self,
+        addr: &BucketAddr,
+        region: &Region,
+        ownership: Ownership,
+        object_ownership: Option<OwnershipSpec>,
+    ) {
+        if ownership == Ownership::Foreign {
+            return;
+        }
+        let deps = vec![Address::Bucket(addr.clone())];
+        let reason = if ownership == Ownership::Adopted {
+            "it has no tags: a bucket crossrep created whose tagging did not complete".to_string()
+        } else {
+            format!("marks the bucket as crossrep's (`{}={}`)", MANAGED_TAG.0, MANAGED_TAG.1)
+        };
+        let tags = bucket_tags::merged(self.actual.present::<BucketTags>(addr));
+        self.put::<BucketTags>(addr.clone(), region, tags, reason, deps.clone());
+        if let Some(o) = object_ownership {
+            self.put::<OwnershipControls>(
+                addr.clone(),
+                region,
+                o,
+                "ACLs disabled: the bucket owner owns every object".into(),
+                deps,
+            );
+        }
     }
 
     /// Report buckets (SPEC §4.6) for the accounts and regions that have active `batch`
@@ -590,124 +454,108 @@ impl<'a> Planner<'a> {
             if !used {
                 continue;
             }
-            if self.actual.bucket(&r.account, &r.bucket).is_some() {
+            let addr = addr_of(r);
+            if let Some(existing) = self.actual.present::<Bucket>(&addr) {
+                let region = existing.region.clone();
                 usable.push(r.clone());
+                let needs = [Address::BucketTags(addr.clone())];
+                if let Some(m) = unreadable(self.actual, &needs, &format!("report bucket `{}`", r.bucket)) {
+                    self.warnings.push(format!("{m}; its tags and lifecycle rule are left as they are"));
+                    continue;
+                }
+                let ownership = self.ownership(&addr);
+                if ownership == Ownership::Foreign {
+                    continue;
+                }
+                let needs = [
+                    Address::OwnershipControls(addr.clone()),
+                    Address::Lifecycle(addr.clone()),
+                ];
+                if let Some(m) = unreadable(self.actual, &needs, &format!("report bucket `{}`", r.bucket)) {
+                    self.warnings.push(format!("{m}; its tags and lifecycle rule are left as they are"));
+                    continue;
+                }
+                self.plan_managed_settings(&addr, &region, ownership, Some(OwnershipSpec::enforced()));
+                self.plan_report_lifecycle(&addr, &region);
             } else if self.actual.taken_names.contains(&r.bucket) {
                 self.warnings.push(format!(
                     "report bucket `{}` belongs to another AWS account: `crossrep backfill` cannot run in {} ({}); change `settings.report_bucket`",
                     r.bucket, r.account, r.region
                 ));
             } else {
-                self.add(
-                    Address::Bucket {
-                        account: r.account.clone(),
-                        bucket: r.bucket.clone(),
-                    },
-                    &r.region,
-                    None,
-                    Resource::Bucket {
-                        tags: managed_tags(),
-                        object_ownership: Some("BucketOwnerEnforced".into()),
-                        expire_after_days: Some(REPORT_EXPIRY_DAYS),
-                    },
-                    format!(
-                        "backfill manifests and reports of {} in {}",
-                        r.account, r.region
-                    ),
-                    vec![],
+                self.plan_new_bucket(
+                    r,
+                    Some(OwnershipSpec::enforced()),
+                    format!("backfill manifests and reports of {} in {}", r.account, r.region),
                 );
+                self.plan_report_lifecycle(&addr, &r.region);
                 usable.push(r.clone());
             }
         }
         usable
     }
 
+    fn plan_report_lifecycle(&mut self, addr: &BucketAddr, region: &Region) {
+        match lifecycle::merged(self.actual.present::<Lifecycle>(addr), REPORT_EXPIRY_DAYS) {
+            Ok(spec) => self.put::<Lifecycle>(
+                addr.clone(),
+                region,
+                spec,
+                format!("reports and manifests expire after {REPORT_EXPIRY_DAYS} days"),
+                vec![Address::Bucket(addr.clone())],
+            ),
+            Err(why) => self.warnings.push(format!(
+                "report bucket `{}` in {}: {why}; add an expiry of reports by hand",
+                addr.bucket, addr.account
+            )),
+        }
+    }
+
     fn plan_role(&mut self, role: &RoleRef, pairs: &[&Pair], reports: &[&BucketRef]) {
-        let role_addr = Address::Role {
-            account: role.account.clone(),
-            name: role.name.clone(),
+        let addr = role_addr(role);
+        let current = self.actual.present::<Role>(&addr);
+        let want = RoleSpec {
+            trust_policy: trust_policy(&role.account),
+            // An existing role keeps its tags: an update writes only the trust policy.
+            tags: current.map(|r| r.tags.clone()).unwrap_or_else(|| {
+                BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())])
+            }),
+            description: role::DESCRIPTION.to_string(),
         };
-        let trust = trust_policy(&role.account);
-        let current = self.actual.role(&role.account, &role.name);
-        let description =
-            "S3 replication and S3 Batch Replication role managed by crossrep".to_string();
-        match current {
-            None => self.add(
-                role_addr.clone(),
-                &role.region,
-                None,
-                Resource::Role {
-                    trust_policy: trust,
-                    tags: managed_tags(),
-                    description,
-                },
-                format!("the replication role of {} does not exist", role.account),
-                vec![],
+        let reason = match current {
+            None => format!("the replication role of {} does not exist", role.account),
+            Some(_) => "its trust policy is not the one crossrep needs".into(),
+        };
+        self.put::<Role>(addr.clone(), &role.region, want, reason, vec![]);
+        self.put::<RolePolicy>(
+            role_policy_addr(role),
+            &role.region,
+            RolePolicySpec {
+                document: role_policy(pairs, reports),
+            },
+            format!(
+                "the role must be allowed to replicate {} bucket pair(s)",
+                pairs.len()
             ),
-            Some(r) if !same_policy(&r.trust_policy, &trust) => self.add(
-                role_addr.clone(),
-                &role.region,
-                Some(Resource::Role {
-                    trust_policy: r.trust_policy.clone(),
-                    tags: r.tags.clone(),
-                    description: description.clone(),
-                }),
-                Resource::Role {
-                    trust_policy: trust,
-                    tags: r.tags.clone(),
-                    description,
-                },
-                "its trust policy is not the one crossrep needs".into(),
-                vec![],
-            ),
-            Some(_) => {}
-        }
-        let doc = role_policy(pairs, reports);
-        let before = current.and_then(|r| r.inline_policies.get(ROLE_POLICY_NAME));
-        if before.is_none_or(|b| !same_policy(b, &doc)) {
-            self.add(
-                Address::RolePolicy {
-                    account: role.account.clone(),
-                    role: role.name.clone(),
-                    name: ROLE_POLICY_NAME.into(),
-                },
-                &role.region,
-                before.map(|b| Resource::RolePolicy {
-                    document: b.clone(),
-                }),
-                Resource::RolePolicy { document: doc },
-                format!(
-                    "the role must be allowed to replicate {} bucket pair(s)",
-                    pairs.len()
-                ),
-                vec![role_addr],
-            );
-        }
+            vec![Address::Role(addr)],
+        );
     }
 
     fn plan_destination(&mut self, pair: &Pair, policy: &Value) {
         let d = &pair.destination;
-        let bucket_addr = Address::Bucket {
-            account: d.account.clone(),
-            bucket: d.bucket.clone(),
-        };
-        let current = self.actual.bucket(&d.account, &d.bucket);
+        let addr = addr_of(d);
+        let object_ownership =
+            (pair.rule.owner == Owner::Destination).then(OwnershipSpec::enforced);
         // An existing destination is used where it is, whatever region the config prefers.
-        let region = current
-            .and_then(|b| b.region.clone())
-            .unwrap_or_else(|| d.region.clone());
-        if current.is_none() {
-            self.add(
-                bucket_addr.clone(),
-                &region,
-                None,
-                Resource::Bucket {
-                    tags: managed_tags(),
-                    object_ownership: (pair.rule.owner == Owner::Destination)
-                        .then(|| "BucketOwnerEnforced".to_string()),
-                    expire_after_days: None,
-                },
-                match &pair.shortened_from {
+        let region = match self.actual.present::<Bucket>(&addr) {
+            Some(existing) => {
+                let region = existing.region.clone();
+                let ownership = self.ownership(&addr);
+                self.plan_managed_settings(&addr, &region, ownership, object_ownership);
+                region
+            }
+            None => {
+                let reason = match &pair.shortened_from {
                     Some(long) => format!(
                         "destination of `{}` ({}); `{long}` is not a valid bucket name, shortened",
                         pair.source.bucket, pair.source.account
@@ -716,130 +564,65 @@ impl<'a> Planner<'a> {
                         "destination of `{}` ({})",
                         pair.source.bucket, pair.source.account
                     ),
-                },
-                vec![],
-            );
-        }
-        let versioning = current
-            .and_then(|b| b.versioning)
-            .unwrap_or(Versioning::Off);
-        if versioning != Versioning::Enabled {
-            self.add(
-                Address::Versioning {
-                    account: d.account.clone(),
-                    bucket: d.bucket.clone(),
-                },
-                &region,
-                current.map(|_| Resource::Versioning { status: versioning }),
-                Resource::Versioning {
-                    status: Versioning::Enabled,
-                },
-                "replication needs versioning on the destination".into(),
-                vec![bucket_addr.clone()],
-            );
-        }
-        let before = self.current_policy(d);
-        if before.is_none_or(|b| !same_policy(b, policy)) {
-            let role = self.role(&pair.source.account);
-            self.add(
-                Address::BucketPolicy {
-                    account: d.account.clone(),
-                    bucket: d.bucket.clone(),
-                },
-                &region,
-                before.map(|b| Resource::BucketPolicy {
-                    document: b.clone(),
-                }),
-                Resource::BucketPolicy {
-                    document: policy.clone(),
-                },
-                format!("role `{}` must be allowed to replicate into it", role.arn()),
-                vec![
-                    bucket_addr,
-                    Address::Role {
-                        account: role.account.clone(),
-                        name: role.name.clone(),
-                    },
-                ],
-            );
-        }
+                };
+                self.plan_new_bucket(d, object_ownership, reason);
+                d.region.clone()
+            }
+        };
+        let bucket = Address::Bucket(addr.clone());
+        self.put::<Versioning>(
+            addr.clone(),
+            &region,
+            VersioningSpec::ENABLED,
+            "replication needs versioning on the destination".into(),
+            vec![bucket.clone()],
+        );
+        let role = self.role(&pair.source.account);
+        self.put::<BucketPolicy>(
+            addr,
+            &region,
+            BucketPolicySpec {
+                document: policy.clone(),
+            },
+            format!("role `{}` must be allowed to replicate into it", role.arn()),
+            vec![bucket, Address::Role(role_addr(role))],
+        );
     }
 
     fn plan_source(&mut self, src: &BucketRef, config: ReplicationConfiguration, pairs: &[&Pair]) {
-        let current = self.actual.bucket(&src.account, &src.bucket);
-        let versioning = current
-            .and_then(|b| b.versioning)
-            .unwrap_or(Versioning::Off);
-        let versioning_addr = Address::Versioning {
-            account: src.account.clone(),
-            bucket: src.bucket.clone(),
-        };
-        if versioning != Versioning::Enabled {
-            self.add(
-                versioning_addr.clone(),
-                &src.region,
-                Some(Resource::Versioning { status: versioning }),
-                Resource::Versioning {
-                    status: Versioning::Enabled,
-                },
-                "replication needs versioning on the source".into(),
-                vec![],
-            );
+        let addr = addr_of(src);
+        self.put::<Versioning>(
+            addr.clone(),
+            &src.region,
+            VersioningSpec::ENABLED,
+            "replication needs versioning on the source".into(),
+            vec![],
+        );
+        let role = self.role(&src.account);
+        let mut deps = vec![
+            Address::Versioning(addr.clone()),
+            Address::Role(role_addr(role)),
+            Address::RolePolicy(role_policy_addr(role)),
+        ];
+        for p in pairs {
+            let d = addr_of(&p.destination);
+            deps.push(Address::Bucket(d.clone()));
+            deps.push(Address::Versioning(d.clone()));
+            deps.push(Address::BucketPolicy(d));
         }
-        let before = self.current_replication(src);
-        if before.is_none_or(|b| !same_replication(b, &config)) {
-            let role = self.role(&src.account);
-            let mut deps = vec![
-                versioning_addr,
-                Address::Role {
-                    account: role.account.clone(),
-                    name: role.name.clone(),
-                },
-                Address::RolePolicy {
-                    account: role.account.clone(),
-                    role: role.name.clone(),
-                    name: ROLE_POLICY_NAME.into(),
-                },
-            ];
-            for p in pairs {
-                let d = &p.destination;
-                for addr in [
-                    Address::Bucket {
-                        account: d.account.clone(),
-                        bucket: d.bucket.clone(),
-                    },
-                    Address::Versioning {
-                        account: d.account.clone(),
-                        bucket: d.bucket.clone(),
-                    },
-                    Address::BucketPolicy {
-                        account: d.account.clone(),
-                        bucket: d.bucket.clone(),
-                    },
-                ] {
-                    deps.push(addr);
-                }
-            }
-            let dests: Vec<String> = pairs
-                .iter()
-                .map(|p| format!("`{}`", p.destination.bucket))
-                .collect();
-            self.add(
-                Address::Replication {
-                    account: src.account.clone(),
-                    bucket: src.bucket.clone(),
-                },
-                &src.region,
-                before.map(|b| Resource::Replication {
-                    configuration: b.clone(),
-                }),
-                Resource::Replication {
-                    configuration: config,
-                },
-                format!("replicate into {}", dests.join(", ")),
-                deps,
-            );
-        }
+        let dests: Vec<String> = pairs
+            .iter()
+            .map(|p| format!("`{}`", p.destination.bucket))
+            .collect();
+        self.put::<Replication>(
+            addr,
+            &src.region,
+            ReplicationSpec {
+                configuration: config,
+            },
+            format!("replicate into {}", dests.join(", ")),
+            deps,
+        );
     }
 }
 
@@ -854,91 +637,5 @@ fn by_source_pairs<'p>(active: &[&'p Pair], src: &BucketRef) -> Vec<&'p Pair> {
 /// What the actual state would be after every change of `plan` succeeded: the planner's
 /// model of AWS, used by tests to prove that a plan converges.
 pub fn apply_in_memory(actual: &ActualState, plan: &Plan) -> ActualState {
-    let mut next = actual.clone();
-    for c in &plan.changes {
-        let account = next.accounts.entry(c.addr.account().clone()).or_default();
-        if c.action == Action::Delete {
-            match &c.addr {
-                Address::Role { name, .. } => {
-                    account.roles.insert(name.clone(), None);
-                }
-                Address::RolePolicy { role, name, .. } => {
-                    if let Some(Some(r)) = account.roles.get_mut(role) {
-                        r.inline_policies.remove(name);
-                    }
-                }
-                Address::BucketPolicy { bucket, .. } => {
-                    account.buckets.entry(bucket.clone()).or_default().policy = Some(None);
-                }
-                Address::Replication { bucket, .. } => {
-                    account
-                        .buckets
-                        .entry(bucket.clone())
-                        .or_default()
-                        .replication = Some(None);
-                }
-                addr => unreachable!("crossrep never deletes {addr}"),
-            }
-            continue;
-        }
-        match (&c.addr, &c.after) {
-            (
-                Address::Role { name, account: id },
-                Some(Resource::Role {
-                    trust_policy, tags, ..
-                }),
-            ) => {
-                let role = account.roles.entry(name.clone()).or_insert(None);
-                let inline = role.take().map(|r| r.inline_policies).unwrap_or_default();
-                *role = Some(RoleState {
-                    arn: format!("arn:aws:iam::{id}:role/{name}"),
-                    trust_policy: trust_policy.clone(),
-                    tags: tags.clone(),
-                    inline_policies: inline,
-                });
-            }
-            (Address::RolePolicy { role, name, .. }, Some(Resource::RolePolicy { document })) => {
-                if let Some(Some(r)) = account.roles.get_mut(role) {
-                    r.inline_policies.insert(name.clone(), document.clone());
-                }
-            }
-            (Address::Bucket { bucket, .. }, Some(Resource::Bucket { tags, .. })) => {
-                let region = &c.region;
-                account.buckets.insert(
-                    bucket.clone(),
-                    BucketState {
-                        region: Some(region.clone()),
-                        versioning: Some(Versioning::Off),
-                        replication: Some(None),
-                        policy: Some(None),
-                        tags: Some(tags.clone()),
-                        error: None,
-                    },
-                );
-            }
-            (Address::Versioning { bucket, .. }, Some(Resource::Versioning { status })) => {
-                account
-                    .buckets
-                    .entry(bucket.clone())
-                    .or_default()
-                    .versioning = Some(*status);
-            }
-            (Address::BucketPolicy { bucket, .. }, Some(Resource::BucketPolicy { document })) => {
-                account.buckets.entry(bucket.clone()).or_default().policy =
-                    Some(Some(document.clone()));
-            }
-            (
-                Address::Replication { bucket, .. },
-                Some(Resource::Replication { configuration }),
-            ) => {
-                account
-                    .buckets
-                    .entry(bucket.clone())
-                    .or_default()
-                    .replication = Some(Some(configuration.clone()));
-            }
-            (addr, after) => unreachable!("{addr} cannot become {after:?}"),
-        }
-    }
-    next
+    apply_all(actual, &plan.changes)
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::plan::{Action, Address, Change, Plan, Resource};
+use crate::plan::{Action, AnyChange, Plan};
 
 /// Renders `plan` as text. Deterministic: the same plan always gives the same text.
 pub fn render_plan(plan: &Plan) -> String {
@@ -77,93 +77,24 @@ pub fn summary(plan: &Plan) -> String {
     }
 }
 
-fn what(addr: &Address, region: &crate::names::Region) -> String {
-    match addr {
-        Address::Role { account, name } => format!("role `{name}` in {account}"),
-        Address::RolePolicy {
-            account,
-            role,
-            name,
-        } => {
-            format!("inline policy `{name}` of role `{role}` in {account}")
-        }
-        Address::Bucket { account, bucket } => {
-            format!("bucket `{bucket}` in {account} ({region})")
-        }
-        Address::Versioning {
-            account, bucket, ..
-        } => {
-            format!("versioning of bucket `{bucket}` in {account}")
-        }
-        Address::BucketPolicy {
-            account, bucket, ..
-        } => {
-            format!("bucket policy of `{bucket}` in {account}")
-        }
-        Address::Replication { account, bucket } => {
-            format!("replication configuration of `{bucket}` in {account} ({region})")
-        }
-    }
-}
-
 /// The diff lines of one change (marked `+`/`-`, unchanged context around them).
-pub fn change_lines(c: &Change) -> Vec<String> {
-    let before = c
-        .before
-        .as_ref()
-        .map(display_value)
-        .map(|v| pretty(&v))
-        .unwrap_or_default();
-    let after = c
-        .after
-        .as_ref()
-        .map(display_value)
-        .map(|v| pretty(&v))
-        .unwrap_or_default();
+pub fn change_lines(c: &AnyChange) -> Vec<String> {
+    let (before, after) = c.shown();
+    let before = before.as_ref().map(pretty).unwrap_or_default();
+    let after = after.as_ref().map(pretty).unwrap_or_default();
     diff_lines(&before, &after)
 }
 
-fn render_change(out: &mut String, c: &Change) {
-    let verb = match c.action {
+fn render_change(out: &mut String, c: &AnyChange) {
+    let verb = match c.action() {
         Action::Create => "will be created",
         Action::Update => "will be updated in-place",
         Action::Delete => "will be destroyed",
     };
-    let _ = writeln!(out, "  # {} {verb}", c.addr);
-    let _ = writeln!(out, "  # ({}: {})", what(&c.addr, &c.region), c.reason);
-    let before = c.before.as_ref().map(display_value);
-    let after = c.after.as_ref().map(display_value);
-    let before_text = before.as_ref().map(pretty).unwrap_or_default();
-    let after_text = after.as_ref().map(pretty).unwrap_or_default();
-    for line in diff_lines(&before_text, &after_text) {
+    let _ = writeln!(out, "  # {} {verb}", c.addr());
+    let _ = writeln!(out, "  # ({}: {})", c.describe(), c.reason());
+    for line in change_lines(c) {
         let _ = writeln!(out, "{line}");
-    }
-}
-
-/// What a resource looks like to a reader: the document itself, not its Rust wrapping.
-fn display_value(r: &Resource) -> Value {
-    match r {
-        Resource::Bucket {
-            tags,
-            object_ownership,
-            expire_after_days,
-        } => {
-            let mut v = serde_json::json!({"tags": tags, "object_ownership": object_ownership});
-            if let Some(days) = expire_after_days {
-                v["expire_objects_after_days"] = serde_json::json!(days);
-            }
-            v
-        }
-        Resource::Versioning { status } => serde_json::json!({ "status": status }),
-        Resource::Role {
-            trust_policy, tags, ..
-        } => {
-            serde_json::json!({"assume_role_policy": trust_policy, "tags": tags})
-        }
-        Resource::RolePolicy { document } | Resource::BucketPolicy { document } => document.clone(),
-        Resource::Replication { configuration } => {
-            serde_json::to_value(configuration).unwrap_or(Value::Null)
-        }
     }
 }
 

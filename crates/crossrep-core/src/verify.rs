@@ -42,20 +42,15 @@ impl PairVerdict {
     }
 }
 
-/// Whether a change of the plan is about this pair.
+/// Whether a change of the plan is about this pair: a change of its source account's role, or
+/// of its source or destination bucket.
 fn touches(addr: &Address, pair: &Pair) -> bool {
     let (s, d) = (&pair.source, &pair.destination);
-    match addr {
-        Address::Role { account, .. } | Address::RolePolicy { account, .. } => {
-            account == &s.account
-        }
-        Address::Replication { account, bucket } => account == &s.account && bucket == &s.bucket,
-        Address::Versioning { account, bucket } => {
-            (account == &s.account && bucket == &s.bucket)
-                || (account == &d.account && bucket == &d.bucket)
-        }
-        Address::Bucket { account, bucket } | Address::BucketPolicy { account, bucket } => {
-            account == &d.account && bucket == &d.bucket
+    match addr.bucket() {
+        None => addr.account() == &s.account,
+        Some(bucket) => {
+            (addr.account() == &s.account && bucket == &s.bucket)
+                || (addr.account() == &d.account && bucket == &d.bucket)
         }
     }
 }
@@ -63,13 +58,13 @@ fn touches(addr: &Address, pair: &Pair) -> bool {
 /// Configuration: what `plan` would change for this pair is drift.
 pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
     let mut details = Vec::new();
-    for c in plan.changes.iter().filter(|c| touches(&c.addr, pair)) {
-        let verb = match c.action {
+    for c in plan.changes.iter().filter(|c| touches(&c.addr(), pair)) {
+        let verb = match c.action() {
             Action::Create => "created",
             Action::Update => "updated",
             Action::Delete => "destroyed",
         };
-        details.push(format!("{} would be {verb}: {}", c.addr, c.reason));
+        details.push(format!("{} would be {verb}: {}", c.addr(), c.reason()));
         details.extend(
             change_lines(c)
                 .into_iter()

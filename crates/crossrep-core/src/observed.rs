@@ -1,0 +1,130 @@
+//! What discovery saw of one resource: [`Observed`], and why a read failed: [`ReadError`].
+//!
+//! One rule for every kind: a resource the plan needs that is [`Observed::Unread`] or
+//! [`Observed::Unreadable`] makes its pairs conflicts (writing over something nobody read could
+//! drop what someone else configured); "not found" is [`Observed::Absent`], a state, not an
+//! error.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The state of one resource as discovery saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observed<T> {
+    /// Discovery did not look (the plan must not rely on it).
+    #[default]
+    Unread,
+    /// Looked, and there is none.
+    Absent,
+    Present(T),
+    /// Looked, and the read failed.
+    Unreadable(ReadError),
+}
+
+impl<T> Observed<T> {
+    pub fn present(&self) -> Option<&T> {
+        match self {
+            Observed::Present(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_present(&self) -> bool {
+        matches!(self, Observed::Present(_))
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Observed::Absent)
+    }
+
+    /// Read, present or not.
+    pub fn is_read(&self) -> bool {
+        matches!(self, Observed::Present(_) | Observed::Absent)
+    }
+
+    /// `Absent` or `Present` as an option; `None` when not read.
+    pub fn known(&self) -> Option<Option<&T>> {
+        match self {
+            Observed::Present(t) => Some(Some(t)),
+            Observed::Absent => Some(None),
+            Observed::Unread | Observed::Unreadable(_) => None,
+        }
+    }
+
+    /// Why the plan cannot rely on this resource, if it cannot.
+    pub fn problem(&self) -> Option<ReadProblem<'_>> {
+        match self {
+            Observed::Unread => Some(ReadProblem::Unread),
+            Observed::Unreadable(e) => Some(ReadProblem::Unreadable(e)),
+            Observed::Absent | Observed::Present(_) => None,
+        }
+    }
+
+    pub fn from_option(value: Option<T>) -> Observed<T> {
+        match value {
+            Some(t) => Observed::Present(t),
+            None => Observed::Absent,
+        }
+    }
+}
+
+/// Why a needed resource cannot be relied on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadProblem<'a> {
+    Unread,
+    Unreadable(&'a ReadError),
+}
+
+/// What kind of failure an AWS call met, computed once where SDK errors are translated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    AccessDenied,
+    Throttled,
+    /// AWS eventual consistency: a new role or new versioning not visible yet.
+    Propagating,
+    /// The request or the answer was invalid.
+    Invalid,
+    Other,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AccessDenied => "access denied",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Propagating => "propagating",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Other => "other",
+        })
+    }
+}
+
+/// A failed read: its kind, the message (one line, no hint) and the hint for people.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReadError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl ReadError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ReadError {
+        ReadError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
