@@ -10,7 +10,24 @@ mod fixtures;
 mod props;
 
 use crossrep_core::model::{Versioning, MANAGED_TAG};
-use crossrep_core::plan::{plan, Plan, Resource};
+use crossrep_core::kinds::bucket_tags::{BucketTags, BucketTagsSpec};
+use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleSpec};
+use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crossrep_core::kinds::role::{Role, RoleSpec};
+use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicySpec};
+use crossrep_core::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
+use crossrep_core::kinds::BucketAddr;
+use crossrep_core::model::ActualState;
+use crossrep_core::observed::Observed;
+use crossrep_core::plan::{plan, Plan};
+
+/// The document of the bucket policy at `b`, to edit.
+fn policy_mut<'s>(s: &'s mut ActualState, b: &BucketAddr) -> &'s mut serde_json::Value {
+    match s.bucket_policy.get_mut(b) {
+        Some(Observed::Present(p)) => &mut p.document,
+        _ => panic!("no policy"),
+    }
+}
 use serde_json::json;
 
 use fixtures::*;
@@ -27,6 +44,8 @@ fn fresh_account_gets_role_destination_versioning_policy_and_replication() {
         create role[111111111111/crossrep-replication]
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
@@ -36,29 +55,31 @@ fn fresh_account_gets_role_destination_versioning_policy_and_replication() {
 
     // The destination bucket is tagged as managed and owned by the destination account.
     assert_eq!(
-        change(&p, "bucket[222222222222/replicated-data]").after,
-        Some(Resource::Bucket {
+        typed::<BucketTags>(&p, "bucket_tags[222222222222/replicated-data]").after,
+        Some(BucketTagsSpec {
             tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
-            object_ownership: Some("BucketOwnerEnforced".into()),
-            expire_after_days: None,
         })
+    );
+    assert_eq!(
+        typed::<OwnershipControls>(&p, "ownership_controls[222222222222/replicated-data]").after,
+        Some(OwnershipSpec::enforced())
     );
     for addr in [
         "versioning[111111111111/data]",
         "versioning[222222222222/replicated-data]",
     ] {
         assert_eq!(
-            change(&p, addr).after,
-            Some(Resource::Versioning {
+            typed::<VersioningKind>(&p, addr).after,
+            Some(VersioningSpec {
                 status: Versioning::Enabled
             })
         );
     }
 
     // The role trusts S3 and Batch Operations, only on behalf of its own account.
-    let Some(Resource::Role {
+    let Some(RoleSpec {
         trust_policy, tags, ..
-    }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    }) = &typed::<Role>(&p, "role[111111111111/crossrep-replication]").after
     else {
         panic!()
     };
@@ -129,6 +150,8 @@ fn fresh_account_dependency_edges() {
         edges(&p),
         "\
 role_policy[111111111111/crossrep-replication/crossrep-replication] <- role[111111111111/crossrep-replication]
+bucket_tags[222222222222/replicated-data] <- bucket[222222222222/replicated-data]
+ownership_controls[222222222222/replicated-data] <- bucket[222222222222/replicated-data]
 versioning[222222222222/replicated-data] <- bucket[222222222222/replicated-data]
 bucket_policy[222222222222/replicated-data] <- bucket[222222222222/replicated-data], role[111111111111/crossrep-replication]
 replication[111111111111/data] <- versioning[111111111111/data], role[111111111111/crossrep-replication], \
@@ -153,6 +176,7 @@ fn dependency_edges_only_name_changes_in_the_plan() {
         &a,
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket_tags[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
         create replication[111111111111/data]
         ",
@@ -176,6 +200,10 @@ fn us_east_1_and_eu_west_1_buckets_carry_their_region() {
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-east]
         create bucket[222222222222/replicated-west]
+        create bucket_tags[222222222222/replicated-east]
+        create bucket_tags[222222222222/replicated-west]
+        create ownership_controls[222222222222/replicated-east]
+        create ownership_controls[222222222222/replicated-west]
         update versioning[111111111111/east]
         update versioning[111111111111/west]
         create versioning[222222222222/replicated-east]
@@ -189,7 +217,7 @@ fn us_east_1_and_eu_west_1_buckets_carry_their_region() {
     let regions: Vec<String> = p
         .changes
         .iter()
-        .map(|c| format!("{}@{}", c.addr, c.region))
+        .map(|c| format!("{}@{}", c.addr(), c.region()))
         .collect();
     assert_eq!(
         regions,
@@ -199,6 +227,10 @@ fn us_east_1_and_eu_west_1_buckets_carry_their_region() {
             "role_policy[111111111111/crossrep-replication/crossrep-replication]@us-east-1",
             "bucket[222222222222/replicated-east]@us-east-1",
             "bucket[222222222222/replicated-west]@eu-west-1",
+            "bucket_tags[222222222222/replicated-east]@us-east-1",
+            "bucket_tags[222222222222/replicated-west]@eu-west-1",
+            "ownership_controls[222222222222/replicated-east]@us-east-1",
+            "ownership_controls[222222222222/replicated-west]@eu-west-1",
             "versioning[111111111111/east]@us-east-1",
             "versioning[111111111111/west]@eu-west-1",
             "versioning[222222222222/replicated-east]@us-east-1",
@@ -225,18 +257,18 @@ destination_region = "us-east-1"
     let p = plan(&want(block, buckets), &Actual::sources(buckets).build());
     assert_eq!(
         change(&p, "bucket[222222222222/replicated-west]")
-            .region
+            .region()
             .as_str(),
         "us-east-1"
     );
     assert_eq!(
         change(&p, "bucket_policy[222222222222/replicated-west]")
-            .region
+            .region()
             .as_str(),
         "us-east-1"
     );
     assert_eq!(
-        change(&p, "replication[111111111111/west]").region.as_str(),
+        change(&p, "replication[111111111111/west]").region().as_str(),
         "eu-west-1"
     );
     let rule = &written_config(&p, "replication[111111111111/west]").rules[0];
@@ -265,6 +297,8 @@ fn a_destination_name_over_63_characters_is_shortened_and_shown() {
             create role[111111111111/crossrep-replication]
             create role_policy[111111111111/crossrep-replication/crossrep-replication]
             create bucket[222222222222/{short}]
+            create bucket_tags[222222222222/{short}]
+            create ownership_controls[222222222222/{short}]
             update versioning[111111111111/{long}]
             create versioning[222222222222/{short}]
             create bucket_policy[222222222222/{short}]
@@ -276,7 +310,7 @@ fn a_destination_name_over_63_characters_is_shortened_and_shown() {
         p.pairs[0].shortened_from.as_deref(),
         Some(rendered.as_str())
     );
-    let reason = &change(&p, &format!("bucket[222222222222/{short}]")).reason;
+    let reason = &change(&p, &format!("bucket[222222222222/{short}]")).reason();
     assert!(
         reason.contains(&rendered) && reason.contains("shortened"),
         "{reason}"
@@ -302,6 +336,8 @@ fn a_foreign_rule_of_the_same_role_is_kept_verbatim_in_place_and_ours_takes_a_fr
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
         update replication[111111111111/data]
@@ -346,6 +382,8 @@ fn our_existing_rule_is_replaced_in_place_and_keeps_its_free_priority() {
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
         update replication[111111111111/data]
@@ -452,8 +490,8 @@ fn a_stale_crossrep_statement_is_replaced_not_duplicated() {
     // Someone trims our statement and appends their own after it.
     let a = Actual::from_state(done)
         .at(BACKUP, "replicated-data")
-        .edit(|b| {
-            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+        .edit(|s, b| {
+            let doc = policy_mut(s, b);
             doc["Statement"][0]["Action"] = json!("s3:ReplicateObject");
             doc["Statement"]
                 .as_array_mut()
@@ -493,8 +531,8 @@ fn equivalent_documents_in_another_order_are_not_drift() {
     let done = converged(&d, &Actual::sources(ONE).build());
     let a = Actual::from_state(done)
         .at(BACKUP, "replicated-data")
-        .edit(|b| {
-            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+        .edit(|s, b| {
+            let doc = policy_mut(s, b);
             doc["Statement"].as_array_mut().unwrap().reverse();
             doc["Statement"][0]["Action"]
                 .as_array_mut()
@@ -529,6 +567,8 @@ fn a_configuration_of_another_role_is_a_conflict_and_nothing_touches_that_bucket
         create role[111111111111/crossrep-replication]
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
@@ -539,12 +579,12 @@ fn a_configuration_of_another_role_is_a_conflict_and_nothing_touches_that_bucket
     assert!(
         !p.changes
             .iter()
-            .any(|c| c.addr.to_string().contains("legacy")),
+            .any(|c| c.addr().to_string().contains("legacy")),
         "{}",
         summary(&p)
     );
     // The role may not replicate anything for the bucket in conflict.
-    let Some(Resource::RolePolicy { document }) = &change(
+    let Some(RolePolicySpec { document }) = &typed::<RolePolicy>(
         &p,
         "role_policy[111111111111/crossrep-replication/crossrep-replication]",
     )
@@ -584,6 +624,10 @@ destination = "{bucket}-dr"
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/data-dr]
         create bucket[222222222222/replicated-logs]
+        create bucket_tags[222222222222/data-dr]
+        create bucket_tags[222222222222/replicated-logs]
+        create ownership_controls[222222222222/data-dr]
+        create ownership_controls[222222222222/replicated-logs]
         update versioning[111111111111/data]
         update versioning[111111111111/logs]
         create versioning[222222222222/data-dr]
@@ -628,6 +672,8 @@ destination = "{bucket}-{account}"
         create role[333333333333/crossrep-replication]
         create role_policy[333333333333/crossrep-replication/crossrep-replication]
         create bucket[222222222222/site-333333333333]
+        create bucket_tags[222222222222/site-333333333333]
+        create ownership_controls[222222222222/site-333333333333]
         create versioning[222222222222/site-333333333333]
         update versioning[333333333333/site]
         create bucket_policy[222222222222/site-333333333333]
@@ -636,7 +682,7 @@ destination = "{bucket}-{account}"
         conflict 111111111111/app2: role `crossrep-replication` already exists in 111111111111 and is not managed by crossrep...
         ",
     );
-    assert!(p.changes.iter().all(|c| c.addr.account().as_str() != PROD));
+    assert!(p.changes.iter().all(|c| c.addr().account().as_str() != PROD));
 }
 
 #[test]
@@ -674,6 +720,7 @@ fn more_than_1000_rules_after_the_merge_is_a_conflict() {
         &with(999),
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket_tags[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
         update replication[111111111111/data]
         ",
@@ -706,10 +753,10 @@ fn suspended_versioning_is_enabled_again() {
         update versioning[222222222222/replicated-data]
         ",
     );
-    let c = change(&p, "versioning[111111111111/data]");
+    let c = typed::<VersioningKind>(&p, "versioning[111111111111/data]");
     assert_eq!(
         c.before,
-        Some(Resource::Versioning {
+        Some(VersioningSpec {
             status: Versioning::Suspended
         })
     );
@@ -730,9 +777,9 @@ fn trust_policy_drift_updates_the_role_and_keeps_its_tags() {
         )
         .build();
     let p = check(&d, &a, "update role[111111111111/crossrep-replication]");
-    let Some(Resource::Role {
+    let Some(RoleSpec {
         trust_policy, tags, ..
-    }) = &change(&p, "role[111111111111/crossrep-replication]").after
+    }) = &typed::<Role>(&p, "role[111111111111/crossrep-replication]").after
     else {
         panic!()
     };
@@ -773,13 +820,15 @@ fn a_new_source_bucket_extends_the_role_policy() {
         "
         update role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-more]
+        create bucket_tags[222222222222/replicated-more]
+        create ownership_controls[222222222222/replicated-more]
         update versioning[111111111111/more]
         create versioning[222222222222/replicated-more]
         create bucket_policy[222222222222/replicated-more]
         create replication[111111111111/more]
         ",
     );
-    let Some(Resource::RolePolicy { document }) = &change(
+    let Some(RolePolicySpec { document }) = &typed::<RolePolicy>(
         &p,
         "role_policy[111111111111/crossrep-replication/crossrep-replication]",
     )
@@ -815,6 +864,8 @@ fn a_bucket_read_error_is_a_conflict() {
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
@@ -841,7 +892,9 @@ fn unread_configurations_and_policies_are_conflicts_not_empty() {
     let a = Actual::new()
         .role(PROD)
         .bucket(PROD, "data", "us-east-1")
-        .edit(|b| b.replication = None)
+        .edit(|s, b| {
+            s.replication.remove(b);
+        })
         .build();
     check(
         &PROD_TO_BACKUP_ONE(),
@@ -852,7 +905,9 @@ fn unread_configurations_and_policies_are_conflicts_not_empty() {
         .role(PROD)
         .bucket(PROD, "data", "us-east-1")
         .bucket(BACKUP, "replicated-data", "us-east-1")
-        .edit(|b| b.policy = None)
+        .edit(|s, b| {
+            s.bucket_policy.remove(b);
+        })
         .build();
     check(
         &PROD_TO_BACKUP_ONE(),
@@ -888,6 +943,9 @@ owner = "source"
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/archive-data]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/archive-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/archive-data]
         create versioning[222222222222/replicated-data]
@@ -912,16 +970,16 @@ owner = "source"
     assert_eq!(archive.delete_marker_replication, Some(false));
     assert!(!archive.destination.owner_override);
     // Replicas keep their owner: no BucketOwnerEnforced on that destination.
-    assert_eq!(
-        change(&p, "bucket[222222222222/archive-data]").after,
-        Some(Resource::Bucket {
-            tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
-            object_ownership: None,
-            expire_after_days: None,
-        })
-    );
+    assert!(!p
+        .changes
+        .iter()
+        .any(|c| c.addr().to_string() == "ownership_controls[222222222222/archive-data]"));
+    assert!(typed::<BucketTags>(&p, "bucket_tags[222222222222/archive-data]")
+        .after
+        .as_ref()
+        .is_some_and(|t| t.is_managed()));
     // The replication waits for both destinations.
-    let deps = &change(&p, "replication[111111111111/data]").depends_on;
+    let deps = change(&p, "replication[111111111111/data]").depends_on();
     for d in [
         "bucket_policy[222222222222/archive-data]",
         "bucket_policy[222222222222/replicated-data]",
@@ -968,6 +1026,8 @@ storage_class = "STANDARD_IA"
         create role[111111111111/crossrep-replication]
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
@@ -1037,6 +1097,8 @@ destination = "{bucket}-dr"
         "
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
         create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
         update versioning[111111111111/data]
         create versioning[222222222222/replicated-data]
         create bucket_policy[222222222222/replicated-data]
@@ -1212,8 +1274,11 @@ delete_markers = false
     let done = converged(&d, &Actual::sources(ONE).build());
     let a = Actual::from_state(done)
         .at(PROD, "data")
-        .edit(|b| {
-            let config = b.replication.as_mut().unwrap().as_mut().unwrap();
+        .edit(|s, b| {
+            let Some(Observed::Present(spec)) = s.replication.get_mut(b) else {
+                panic!("no configuration")
+            };
+            let config = &mut spec.configuration;
             config.rules[0].filter.as_mut().unwrap().and = true;
         })
         .build();
@@ -1243,15 +1308,17 @@ fn policies_read_back_with_keys_in_another_order_are_not_drift() {
     let done = converged(&d, &Actual::sources(ONE).build());
     let a = Actual::from_state(done)
         .at(BACKUP, "replicated-data")
-        .edit(|b| {
-            let doc = b.policy.as_mut().unwrap().as_mut().unwrap();
+        .edit(|s, b| {
+            let doc = policy_mut(s, b);
             *doc = reverse_keys(doc);
+            for p in s.role_policy.values_mut() {
+                if let Observed::Present(p) = p {
+                    p.document = reverse_keys(&p.document);
+                }
+            }
         })
         .edit_role(PROD, |r| {
             r.trust_policy = reverse_keys(&r.trust_policy);
-            for doc in r.inline_policies.values_mut() {
-                *doc = reverse_keys(doc);
-            }
         })
         .build();
     check(&d, &a, "");
@@ -1288,13 +1355,13 @@ fn rendered_plans_are_stable() {
 }
 
 fn role_policy_of(p: &Plan, account: &str) -> serde_json::Value {
-    match &change(
+    match &typed::<RolePolicy>(
         p,
         &format!("role_policy[{account}/crossrep-replication/crossrep-replication]"),
     )
     .after
     {
-        Some(Resource::RolePolicy { document }) => document.clone(),
+        Some(RolePolicySpec { document }) => document.clone(),
         other => panic!("{other:?}"),
     }
 }
@@ -1334,6 +1401,18 @@ fn batch_backfill_gets_report_buckets_and_batch_permissions() {
         create bucket[222222222222/replicated-data]
         create bucket[222222222222/replicated-eu-data]
         create bucket[222222222222/replicated-more]
+        create bucket_tags[111111111111/crossrep-reports-111111111111-eu-west-1]
+        create bucket_tags[111111111111/crossrep-reports-111111111111-us-east-1]
+        create bucket_tags[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-eu-data]
+        create bucket_tags[222222222222/replicated-more]
+        create ownership_controls[111111111111/crossrep-reports-111111111111-eu-west-1]
+        create ownership_controls[111111111111/crossrep-reports-111111111111-us-east-1]
+        create ownership_controls[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-eu-data]
+        create ownership_controls[222222222222/replicated-more]
+        create lifecycle[111111111111/crossrep-reports-111111111111-eu-west-1]
+        create lifecycle[111111111111/crossrep-reports-111111111111-us-east-1]
         update versioning[111111111111/data]
         update versioning[111111111111/eu-data]
         update versioning[111111111111/more]
@@ -1352,13 +1431,20 @@ fn batch_backfill_gets_report_buckets_and_batch_permissions() {
         &p,
         "bucket[111111111111/crossrep-reports-111111111111-eu-west-1]",
     );
-    assert_eq!(report.region.as_str(), "eu-west-1");
+    assert_eq!(report.region().as_str(), "eu-west-1");
+    let reports = "crossrep-reports-111111111111-eu-west-1";
+    assert!(typed::<BucketTags>(&p, &format!("bucket_tags[111111111111/{reports}]"))
+        .after
+        .as_ref()
+        .is_some_and(|t| t.is_managed()));
     assert_eq!(
-        report.after,
-        Some(Resource::Bucket {
-            tags: [(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())].into(),
-            object_ownership: Some("BucketOwnerEnforced".into()),
-            expire_after_days: Some(30),
+        typed::<OwnershipControls>(&p, &format!("ownership_controls[111111111111/{reports}]")).after,
+        Some(OwnershipSpec::enforced())
+    );
+    assert_eq!(
+        typed::<Lifecycle>(&p, &format!("lifecycle[111111111111/{reports}]")).after,
+        Some(LifecycleSpec {
+            rules: vec![crossrep_core::kinds::lifecycle::our_rule(30)]
         })
     );
     let doc = role_policy_of(&p, PROD);
@@ -1385,13 +1471,22 @@ fn an_existing_report_bucket_is_kept_and_a_taken_one_is_a_warning() {
         &[(PROD, "data", "us-east-1"), (PROD, "eu-data", "eu-west-1")];
     let a = Actual::sources(buckets)
         .bucket(PROD, "crossrep-reports-111111111111-us-east-1", "us-east-1")
+        .tags(&[MANAGED_TAG])
+        .edit(|s, b| {
+            s.set::<Lifecycle>(
+                b.clone(),
+                Observed::Present(LifecycleSpec {
+                    rules: vec![crossrep_core::kinds::lifecycle::our_rule(30)],
+                }),
+            )
+        })
         .taken("crossrep-reports-111111111111-eu-west-1")
         .build();
     let p = plan(&want(BATCH, buckets), &a);
     assert!(
         !p.changes
             .iter()
-            .any(|c| c.addr.to_string().contains("crossrep-reports")),
+            .any(|c| c.addr().to_string().contains("crossrep-reports")),
         "{p:#?}"
     );
     assert_eq!(p.warnings.len(), 1);
@@ -1411,7 +1506,7 @@ fn without_batch_backfill_there_is_no_report_bucket_and_no_batch_permission() {
     assert!(!p
         .changes
         .iter()
-        .any(|c| c.addr.to_string().contains("crossrep-reports")));
+        .any(|c| c.addr().to_string().contains("crossrep-reports")));
     let doc = role_policy_of(&p, PROD);
     assert!(statement(&doc, "CrossrepBackfillReports").is_none());
     assert!(!doc.to_string().contains("s3:InitiateReplication"));

@@ -306,6 +306,11 @@ macro_rules! registry {
                 }
             }
 
+            /// The change as its own kind's, when it is of kind `K`.
+            pub fn downcast<K: Kind>(&self) -> Option<&Change<K>> {
+                match self { $(AnyChange::$variant(c) => (c as &dyn std::any::Any).downcast_ref()),* }
+            }
+
             fn apply_in_memory(&self, state: &mut ActualState) {
                 match self { $(AnyChange::$variant(c) => <$module::$kind as Kind>::apply_in_memory(state, c)),* }
             }

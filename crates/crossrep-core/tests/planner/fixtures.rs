@@ -13,12 +13,21 @@ use std::path::Path;
 
 use crossrep_core::config::Config;
 use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::kinds::bucket::Bucket;
+use crossrep_core::kinds::bucket_policy::{BucketPolicy, BucketPolicySpec};
+use crossrep_core::kinds::bucket_tags::{BucketTags, BucketTagsSpec};
+use crossrep_core::kinds::replication::{Replication, ReplicationSpec};
+use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
+use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
+use crossrep_core::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
+use crossrep_core::kinds::{AnyChange, BucketAddr, Kind};
 use crossrep_core::model::{
-    ActualState, BucketState, Destination, Filter, ReplicationConfiguration, RoleState, Rule,
-    Versioning, MANAGED_TAG, RULE_PREFIX, SID_PREFIX,
+    ActualState, Destination, Filter, ReplicationConfiguration, Rule, Versioning, MANAGED_TAG,
+    RULE_PREFIX, SID_PREFIX,
 };
 use crossrep_core::names::{AccountId, BucketName, Region};
-use crossrep_core::plan::{apply_in_memory, plan, Action, Address, Plan, Resource};
+use crossrep_core::observed::{ErrorKind, Observed, ReadError};
+use crossrep_core::plan::{apply_in_memory, plan, Action, Plan};
 use crossrep_core::policy::{trust_policy, ROLE_POLICY_NAME};
 use serde_json::{json, Value};
 
@@ -61,6 +70,21 @@ pub fn bucket(s: &str) -> BucketName {
 
 pub fn region(s: &str) -> Region {
     Region::new(s).unwrap()
+}
+
+pub fn role_addr(account: &str) -> RoleAddr {
+    RoleAddr {
+        account: acct(account),
+        name: ROLE.to_string(),
+    }
+}
+
+pub fn role_policy_addr(account: &str) -> RolePolicyAddr {
+    RolePolicyAddr {
+        account: acct(account),
+        role: ROLE.to_string(),
+        name: ROLE_POLICY_NAME.to_string(),
+    }
 }
 
 pub fn role_arn(account: &str) -> String {
@@ -113,101 +137,116 @@ impl Actual {
     }
 
     pub fn bucket(mut self, account: &str, name: &str, region_: &str) -> Self {
+        let addr = BucketAddr::new(&acct(account), &bucket(name));
+        self.state.bucket.remove(&addr);
+        self.state.insert_plain_bucket(&addr, &region(region_));
+        // Discovery looked for crossrep's role in every account it read buckets of.
         self.state
-            .accounts
-            .entry(acct(account))
-            .or_default()
-            .buckets
-            .insert(
-                bucket(name),
-                BucketState {
-                    region: Some(region(region_)),
-                    versioning: Some(Versioning::Off),
-                    replication: Some(None),
-                    policy: Some(None),
-                    tags: Some(BTreeMap::new()),
-                    error: None,
-                },
-            );
+            .role
+            .entry(role_addr(account))
+            .or_insert(Observed::Absent);
+        self.state
+            .role_policy
+            .entry(role_policy_addr(account))
+            .or_insert(Observed::Absent);
         self.cur = Some((acct(account), bucket(name)));
         self
     }
 
     /// Selects an existing bucket for the setters that follow.
     pub fn at(mut self, account: &str, name: &str) -> Self {
+        let addr = BucketAddr::new(&acct(account), &bucket(name));
         assert!(
-            self.state.bucket(&acct(account), &bucket(name)).is_some(),
+            self.state.present::<Bucket>(&addr).is_some(),
             "no bucket {account}/{name}"
         );
         self.cur = Some((acct(account), bucket(name)));
         self
     }
 
-    fn cur(&mut self) -> &mut BucketState {
+    fn cur(&self) -> BucketAddr {
         let (a, b) = self.cur.clone().expect("name a bucket first");
-        self.state
-            .accounts
-            .get_mut(&a)
-            .unwrap()
-            .buckets
-            .get_mut(&b)
-            .unwrap()
+        BucketAddr::new(&a, &b)
     }
 
     pub fn versioning(mut self, v: Versioning) -> Self {
-        self.cur().versioning = Some(v);
+        let a = self.cur();
+        self.state
+            .set::<VersioningKind>(a, Observed::Present(VersioningSpec { status: v }));
         self
     }
 
     pub fn replication(mut self, role: &str, rules: Vec<Rule>) -> Self {
-        self.cur().replication = Some(Some(ReplicationConfiguration {
-            role: role.to_string(),
-            rules,
-        }));
-        self
-    }
-
-    pub fn policy(mut self, doc: Value) -> Self {
-        self.cur().policy = Some(Some(doc));
-        self
-    }
-
-    pub fn tags(mut self, tags: &[(&str, &str)]) -> Self {
-        self.cur().tags = Some(
-            tags.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+        let a = self.cur();
+        self.state.set::<Replication>(
+            a,
+            Observed::Present(ReplicationSpec {
+                configuration: ReplicationConfiguration {
+                    role: role.to_string(),
+                    rules,
+                },
+            }),
         );
         self
     }
 
-    pub fn error(mut self, message: &str) -> Self {
-        self.cur().error = Some(message.to_string());
+    pub fn policy(mut self, doc: Value) -> Self {
+        let a = self.cur();
+        self.state
+            .set::<BucketPolicy>(a, Observed::Present(BucketPolicySpec { document: doc }));
         self
     }
 
-    /// Arbitrary edits of the selected bucket (fields discovery did not read, ...).
-    pub fn edit(mut self, f: impl FnOnce(&mut BucketState)) -> Self {
-        f(self.cur());
+    pub fn tags(mut self, tags: &[(&str, &str)]) -> Self {
+        let a = self.cur();
+        self.state.set::<BucketTags>(
+            a,
+            Observed::Present(BucketTagsSpec {
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+        );
+        self
+    }
+
+    /// Every read of the selected bucket's settings failed with `message`.
+    pub fn error(mut self, message: &str) -> Self {
+        let a = self.cur();
+        fn e<T>(message: &str) -> Observed<T> {
+            Observed::Unreadable(ReadError::new(ErrorKind::Other, message))
+        }
+        let s = &mut self.state;
+        s.versioning.insert(a.clone(), e(message));
+        s.replication.insert(a.clone(), e(message));
+        s.bucket_policy.insert(a.clone(), e(message));
+        s.bucket_tags.insert(a.clone(), e(message));
+        s.ownership_controls.insert(a.clone(), e(message));
+        s.lifecycle.insert(a, e(message));
+        self
+    }
+
+    /// Arbitrary edits of the state, given the selected bucket's address (settings discovery
+    /// did not read, ...).
+    pub fn edit(mut self, f: impl FnOnce(&mut ActualState, &BucketAddr)) -> Self {
+        let a = self.cur();
+        f(&mut self.state, &a);
         self
     }
 
     /// crossrep's role in `account`: managed, with the right trust policy, no inline policy.
     pub fn role(mut self, account: &str) -> Self {
+        self.state.set::<Role>(
+            role_addr(account),
+            Observed::Present(RoleSpec {
+                trust_policy: trust_policy(&acct(account)),
+                tags: BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())]),
+                description: String::new(),
+            }),
+        );
         self.state
-            .accounts
-            .entry(acct(account))
-            .or_default()
-            .roles
-            .insert(
-                ROLE.to_string(),
-                Some(RoleState {
-                    arn: role_arn(account),
-                    trust_policy: trust_policy(&acct(account)),
-                    tags: BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())]),
-                    inline_policies: BTreeMap::new(),
-                }),
-            );
+            .set::<RolePolicy>(role_policy_addr(account), Observed::Absent);
         self
     }
 
@@ -218,15 +257,11 @@ impl Actual {
         })
     }
 
-    pub fn edit_role(mut self, account: &str, f: impl FnOnce(&mut RoleState)) -> Self {
-        let r = self
-            .state
-            .accounts
-            .get_mut(&acct(account))
-            .and_then(|a| a.roles.get_mut(ROLE))
-            .and_then(Option::as_mut)
-            .expect("no role to edit");
-        f(r);
+    pub fn edit_role(mut self, account: &str, f: impl FnOnce(&mut RoleSpec)) -> Self {
+        match self.state.role.get_mut(&role_addr(account)) {
+            Some(Observed::Present(r)) => f(r),
+            _ => panic!("no role to edit"),
+        }
         self
     }
 
@@ -234,10 +269,12 @@ impl Actual {
         self.edit_role(account, |r| r.trust_policy = doc)
     }
 
-    pub fn role_policy(self, account: &str, doc: Value) -> Self {
-        self.edit_role(account, |r| {
-            r.inline_policies.insert(ROLE_POLICY_NAME.to_string(), doc);
-        })
+    pub fn role_policy(mut self, account: &str, doc: Value) -> Self {
+        self.state.set::<RolePolicy>(
+            role_policy_addr(account),
+            Observed::Present(RolePolicySpec { document: doc }),
+        );
+        self
     }
 
     /// A bucket name that exists in an account crossrep cannot act as.
@@ -319,7 +356,7 @@ pub fn summary(p: &Plan) -> String {
     let mut lines: Vec<String> = p
         .changes
         .iter()
-        .map(|c| format!("{} {}", action(c.action), c.addr))
+        .map(|c| format!("{} {}", action(c.action()), c.addr()))
         .collect();
     for c in &p.conflicts {
         lines.push(match &c.destination {
@@ -334,10 +371,10 @@ pub fn summary(p: &Plan) -> String {
 pub fn edges(p: &Plan) -> String {
     p.changes
         .iter()
-        .filter(|c| !c.depends_on.is_empty())
+        .filter(|c| !c.depends_on().is_empty())
         .map(|c| {
-            let deps: Vec<String> = c.depends_on.iter().map(ToString::to_string).collect();
-            format!("{} <- {}", c.addr, deps.join(", "))
+            let deps: Vec<String> = c.depends_on().iter().map(ToString::to_string).collect();
+            format!("{} <- {}", c.addr(), deps.join(", "))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -456,53 +493,34 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
         .iter()
         .map(|s| (&s.destination.account, &s.destination.bucket))
         .collect();
+    let report_account = |account: &AccountId| p.pairs.iter().any(|s| &s.source.account == account);
     for c in &p.changes {
-        let ctx = format!("{} {}", action(c.action), c.addr);
+        let addr = c.addr();
+        let ctx = format!("{} {}", action(c.action()), addr);
         assert_ne!(
-            c.action,
+            c.action(),
             Action::Delete,
             "{ctx}: crossrep never deletes while planning"
         );
-        let after = c
-            .after
-            .as_ref()
-            .unwrap_or_else(|| panic!("{ctx}: no `after`"));
-        assert_eq!(
-            c.action == Action::Create,
-            c.before.is_none(),
-            "{ctx}: action and `before` disagree"
-        );
-        for dep in &c.depends_on {
+        for dep in c.depends_on() {
             assert!(
-                dep.phase() < c.addr.phase(),
+                dep.phase() < addr.phase(),
                 "{ctx}: depends on {dep} of a later phase"
             );
             assert!(
-                p.changes.iter().any(|o| &o.addr == dep),
+                p.changes.iter().any(|o| &o.addr() == dep),
                 "{ctx}: depends on {dep}, not in the plan"
             );
         }
-        match (&c.addr, after) {
-            (
-                Address::Replication {
-                    account, bucket, ..
-                },
-                Resource::Replication { configuration },
-            ) => {
+        match c {
+            AnyChange::Replication(c) => {
+                let configuration = &after(&ctx, c).configuration;
+                let (account, bucket) = (&c.addr.account, &c.addr.bucket);
                 assert!(
                     !whole_bucket.contains(&(account, bucket)),
                     "{ctx}: the bucket is in conflict"
                 );
-                let seen = actual
-                    .bucket(account, bucket)
-                    .and_then(|b| b.replication.clone())
-                    .flatten();
-                let before = match &c.before {
-                    Some(Resource::Replication { configuration }) => Some(configuration.clone()),
-                    None => None,
-                    other => panic!("{ctx}: before is {other:?}"),
-                };
-                assert_eq!(before, seen, "{ctx}: `before` is not what discovery saw");
+                let seen = seen_before(&ctx, actual, c).map(|s| s.configuration);
                 if let Some(seen) = &seen {
                     assert_eq!(
                         seen.role, configuration.role,
@@ -528,29 +546,15 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     "{ctx}: more than 1000 rules"
                 );
             }
-            (
-                Address::BucketPolicy {
-                    account, bucket, ..
-                },
-                Resource::BucketPolicy { document },
-            ) => {
+            AnyChange::BucketPolicy(c) => {
+                let document = &after(&ctx, c).document;
                 assert!(
-                    planned_dests.contains(&(account, bucket)),
+                    planned_dests.contains(&(&c.addr.account, &c.addr.bucket)),
                     "{ctx}: not the destination of a planned pair"
                 );
-                let seen = actual
-                    .bucket(account, bucket)
-                    .and_then(|b| b.policy.clone())
-                    .flatten();
-                let before = match &c.before {
-                    Some(Resource::BucketPolicy { document }) => Some(document.clone()),
-                    None => None,
-                    other => panic!("{ctx}: before is {other:?}"),
-                };
-                assert_eq!(before, seen, "{ctx}: `before` is not what discovery saw");
-                if let Some(seen) = &seen {
+                if let Some(seen) = seen_before(&ctx, actual, c).map(|s| s.document) {
                     assert_eq!(
-                        foreign_statements(seen),
+                        foreign_statements(&seen),
                         foreign_statements(document),
                         "{ctx}: statements crossrep does not own were changed"
                     );
@@ -561,56 +565,87 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     }
                 }
             }
-            (
-                Address::Bucket {
-                    account, bucket, ..
-                },
-                Resource::Bucket {
-                    tags,
-                    expire_after_days,
-                    ..
-                },
-            ) => {
+            AnyChange::Bucket(c) => {
+                after(&ctx, c);
+                let (account, bucket) = (&c.addr.account, &c.addr.bucket);
                 assert_eq!(
                     c.action,
                     Action::Create,
                     "{ctx}: buckets are only ever created"
                 );
                 assert!(
-                    actual.bucket(account, bucket).is_none(),
+                    actual.present::<Bucket>(&c.addr).is_none(),
                     "{ctx}: the bucket exists"
                 );
                 assert!(
                     !actual.taken_names.contains(bucket),
                     "{ctx}: the name is taken"
                 );
-                assert_eq!(
-                    tags.get(MANAGED_TAG.0).map(String::as_str),
-                    Some(MANAGED_TAG.1)
-                );
-                // A report bucket (it expires its objects) lives in a source account with
-                // planned pairs; every other bucket is a planned destination.
-                let report = expire_after_days.is_some()
-                    && p.pairs.iter().any(|s| &s.source.account == account);
+                // A new bucket is tagged as crossrep's in the same plan.
+                let tags = p.changes.iter().find_map(|o| match o {
+                    AnyChange::BucketTags(t) if t.addr == c.addr => t.after.clone(),
+                    _ => None,
+                });
                 assert!(
-                    report || planned_dests.contains(&(account, bucket)),
+                    tags.is_some_and(|t| t.is_managed()),
+                    "{ctx}: a new bucket without crossrep's tag"
+                );
+                // A report bucket lives in a source account with planned pairs; every other
+                // bucket is a planned destination.
+                assert!(
+                    report_account(account) || planned_dests.contains(&(account, bucket)),
                     "{ctx}: not the destination of a planned pair"
                 );
             }
-            (
-                Address::Versioning {
-                    account, bucket, ..
-                },
-                Resource::Versioning { status },
-            ) => {
-                assert_eq!(*status, Versioning::Enabled, "{ctx}");
+            AnyChange::BucketTags(c) => {
+                let tags = &after(&ctx, c).tags;
+                assert_eq!(
+                    tags.get(MANAGED_TAG.0).map(String::as_str),
+                    Some(MANAGED_TAG.1),
+                    "{ctx}"
+                );
+                // Tags are only added: every tag that was there stays.
+                if let Some(seen) = seen_before(&ctx, actual, c) {
+                    assert!(
+                        seen.tags.is_empty(),
+                        "{ctx}: retags a bucket that has tags"
+                    );
+                }
+                assert_bucket_managed_here(&ctx, &c.addr, &planned_dests, report_account(&c.addr.account));
+            }
+            AnyChange::OwnershipControls(c) => {
+                after(&ctx, c);
+                seen_before(&ctx, actual, c);
+                assert_bucket_managed_here(&ctx, &c.addr, &planned_dests, report_account(&c.addr.account));
                 assert!(
-                    !whole_bucket.contains(&(account, bucket)),
+                    actual
+                        .present::<BucketTags>(&c.addr)
+                        .is_none_or(|t| t.is_managed() || t.tags.is_empty()),
+                    "{ctx}: a bucket someone else tagged"
+                );
+            }
+            AnyChange::Lifecycle(c) => {
+                after(&ctx, c);
+                seen_before(&ctx, actual, c);
+                assert!(report_account(&c.addr.account), "{ctx}: not a report bucket's account");
+                assert!(
+                    actual
+                        .present::<BucketTags>(&c.addr)
+                        .is_none_or(|t| t.is_managed() || t.tags.is_empty()),
+                    "{ctx}: a bucket someone else tagged"
+                );
+            }
+            AnyChange::Versioning(c) => {
+                assert_eq!(after(&ctx, c).status, Versioning::Enabled, "{ctx}");
+                seen_before(&ctx, actual, c);
+                assert!(
+                    !whole_bucket.contains(&(&c.addr.account, &c.addr.bucket)),
                     "{ctx}: the bucket is in conflict"
                 );
             }
-            (Address::Role { account, name }, Resource::Role { tags, .. }) => {
-                let seen = actual.role(account, name);
+            AnyChange::Role(c) => {
+                let tags = &after(&ctx, c).tags;
+                let seen = actual.present::<Role>(&c.addr);
                 assert!(
                     seen.is_none_or(|r| r.is_managed()),
                     "{ctx}: the role is not crossrep's"
@@ -621,38 +656,90 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     "{ctx}"
                 );
             }
-            (Address::RolePolicy { account, role, .. }, Resource::RolePolicy { .. }) => {
-                let seen = actual.role(account, role);
+            AnyChange::RolePolicy(c) => {
+                after(&ctx, c);
+                seen_before(&ctx, actual, c);
+                let role = RoleAddr {
+                    account: c.addr.account.clone(),
+                    name: c.addr.role.clone(),
+                };
                 assert!(
-                    seen.is_none_or(|r| r.is_managed()),
+                    actual.present::<Role>(&role).is_none_or(|r| r.is_managed()),
                     "{ctx}: the role is not crossrep's"
                 );
             }
-            (addr, r) => panic!("{addr} cannot be {r:?}"),
         }
     }
 }
 
+/// What a change writes (planning never deletes, so there always is something).
+fn after<'c, K: Kind>(ctx: &str, c: &'c crossrep_core::kinds::Change<K>) -> &'c K::Spec {
+    assert_eq!(
+        c.action == Action::Create,
+        c.before.is_none(),
+        "{ctx}: action and `before` disagree"
+    );
+    c.after
+        .as_ref()
+        .unwrap_or_else(|| panic!("{ctx}: no `after`"))
+}
+
+/// `before` is what discovery saw (returned); nothing is written over something unread.
+fn seen_before<K: Kind>(
+    ctx: &str,
+    actual: &ActualState,
+    c: &crossrep_core::kinds::Change<K>,
+) -> Option<K::Spec> {
+    let seen = actual.present::<K>(&c.addr).cloned();
+    assert_eq!(c.before, seen, "{ctx}: `before` is not what discovery saw");
+    if c.before.is_none() {
+        assert!(
+            !matches!(actual.observed::<K>(&c.addr), Some(Observed::Unreadable(_))),
+            "{ctx}: created over something that could not be read"
+        );
+    }
+    seen
+}
+
+fn assert_bucket_managed_here(
+    ctx: &str,
+    addr: &BucketAddr,
+    planned_dests: &[(&AccountId, &BucketName)],
+    report_account: bool,
+) {
+    assert!(
+        report_account || planned_dests.contains(&(&addr.account, &addr.bucket)),
+        "{ctx}: not a planned destination or report bucket"
+    );
+}
+
 /// The one change at `addr` (as displayed), or a panic listing the plan.
-pub fn change<'p>(p: &'p Plan, addr: &str) -> &'p crossrep_core::plan::Change {
+pub fn change<'p>(p: &'p Plan, addr: &str) -> &'p AnyChange {
     p.changes
         .iter()
-        .find(|c| c.addr.to_string() == addr)
+        .find(|c| c.addr().to_string() == addr)
         .unwrap_or_else(|| panic!("no change at {addr} in\n{}", summary(p)))
+}
+
+/// The one change at `addr`, as a change of kind `K`.
+pub fn typed<'p, K: Kind>(p: &'p Plan, addr: &str) -> &'p crossrep_core::kinds::Change<K> {
+    change(p, addr)
+        .downcast::<K>()
+        .unwrap_or_else(|| panic!("{addr} is not a {}", K::NAME))
 }
 
 /// The configuration a replication change writes.
 pub fn written_config<'p>(p: &'p Plan, addr: &str) -> &'p ReplicationConfiguration {
-    match &change(p, addr).after {
-        Some(Resource::Replication { configuration }) => configuration,
+    match change(p, addr) {
+        AnyChange::Replication(c) => &c.after.as_ref().expect("written").configuration,
         other => panic!("{addr} writes {other:?}"),
     }
 }
 
 /// The document a bucket policy change writes.
 pub fn written_policy<'p>(p: &'p Plan, addr: &str) -> &'p Value {
-    match &change(p, addr).after {
-        Some(Resource::BucketPolicy { document }) => document,
+    match change(p, addr) {
+        AnyChange::BucketPolicy(c) => &c.after.as_ref().expect("written").document,
         other => panic!("{addr} writes {other:?}"),
     }
 }

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crossrep_core::desired::{desired, DesiredState};
 use crossrep_core::model::{ActualState, Rule, Versioning};
-use crossrep_core::plan::{Address, Resource};
+use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
+use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
+use crossrep_core::kinds::AnyChange;
+use crossrep_core::observed::Observed;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -288,38 +291,56 @@ fn actual(
     let arn = |acct: &str| format!("arn:aws:iam::{acct}:role/{role_name}");
     // Roles.
     for (i, (_, id)) in SOURCES.iter().enumerate() {
-        let roles = &mut a.accounts.entry(acct(id)).or_default().roles;
-        let managed = || crossrep_core::model::RoleState {
-            arn: arn(id),
+        let addr = RoleAddr {
+            account: acct(id),
+            name: role_name.to_string(),
+        };
+        let managed = || RoleSpec {
             trust_policy: crossrep_core::policy::trust_policy(&acct(id)),
             tags: BTreeMap::from([("managed-by".to_string(), "crossrep".to_string())]),
-            inline_policies: BTreeMap::from([(
-                "someone-elses".to_string(),
-                json!({"Statement": []}),
-            )]),
+            description: String::new(),
         };
-        let role = match k.roles[i] {
+        let policy = |name: &str| RolePolicyAddr {
+            account: acct(id),
+            role: role_name.to_string(),
+            name: name.to_string(),
+        };
+        let (role, ours) = match k.roles[i] {
             RoleKnob::Unlooked => continue,
-            RoleKnob::Absent => None,
-            RoleKnob::Managed => Some(managed()),
-            RoleKnob::DriftedTrust => Some(crossrep_core::model::RoleState {
-                trust_policy: json!({"Statement": []}),
-                ..managed()
-            }),
-            RoleKnob::DriftedPolicy => {
-                let mut r = managed();
-                r.inline_policies.insert(
-                    crossrep_core::policy::ROLE_POLICY_NAME.into(),
-                    json!({"Version": "2012-10-17", "Statement": []}),
-                );
-                Some(r)
-            }
-            RoleKnob::Unmanaged => Some(crossrep_core::model::RoleState {
-                tags: BTreeMap::from([("owner".to_string(), "someone".to_string())]),
-                ..managed()
-            }),
+            RoleKnob::Absent => (None, None),
+            RoleKnob::Managed => (Some(managed()), None),
+            RoleKnob::DriftedTrust => (
+                Some(RoleSpec {
+                    trust_policy: json!({"Statement": []}),
+                    ..managed()
+                }),
+                None,
+            ),
+            RoleKnob::DriftedPolicy => (
+                Some(managed()),
+                Some(json!({"Version": "2012-10-17", "Statement": []})),
+            ),
+            RoleKnob::Unmanaged => (
+                Some(RoleSpec {
+                    tags: BTreeMap::from([("owner".to_string(), "someone".to_string())]),
+                    ..managed()
+                }),
+                None,
+            ),
         };
-        roles.insert(role_name.to_string(), role);
+        if role.is_some() {
+            a.set::<RolePolicy>(
+                policy("someone-elses"),
+                Observed::Present(RolePolicySpec {
+                    document: json!({"Statement": []}),
+                }),
+            );
+        }
+        a.set::<RolePolicy>(
+            policy(crossrep_core::policy::ROLE_POLICY_NAME),
+            Observed::from_option(ours.map(|document| RolePolicySpec { document })),
+        );
+        a.set::<Role>(addr, Observed::from_option(role));
     }
 
     // Source buckets.
@@ -465,26 +486,32 @@ proptest! {
         // second destroy has nothing to do.
         let destroy = crossrep_core::destroy::destroy_plan(&d, &read_back);
         for c in &destroy.changes {
-            let before_rules = match &c.before { Some(Resource::Replication { configuration }) => configuration.rules.clone(), _ => vec![] };
-            let after_rules = match &c.after { Some(Resource::Replication { configuration }) => configuration.rules.clone(), _ => vec![] };
-            let theirs: Vec<_> = before_rules.iter().filter(|r| !r.is_managed()).cloned().collect();
-            prop_assert_eq!(&after_rules, &theirs, "{}: foreign rules must stay, in order", c.addr);
-            if let (Some(Resource::BucketPolicy { document: b }), after) = (&c.before, &c.after) {
-                let before: Vec<_> = b["Statement"].as_array().cloned().unwrap_or_default();
-                let got: Vec<_> = match after {
-                    Some(Resource::BucketPolicy { document }) => document["Statement"].as_array().cloned().unwrap_or_default(),
-                    _ => vec![],
-                };
-                // What stays is what was there, in order; what goes is crossrep's.
-                let kept: Vec<_> = before.iter().filter(|s| got.contains(s)).cloned().collect();
-                prop_assert_eq!(&kept, &got, "{}: statements kept in order", c.addr);
-                for gone in before.iter().filter(|s| !got.contains(s)) {
-                    prop_assert!(gone["Sid"].as_str().unwrap_or("").starts_with("Crossrep"), "{}: removed {}", c.addr, gone);
+            let addr = c.addr();
+            match c {
+                AnyChange::Replication(c) => {
+                    let before_rules = c.before.as_ref().map(|s| s.configuration.rules.clone()).unwrap_or_default();
+                    let after_rules = c.after.as_ref().map(|s| s.configuration.rules.clone()).unwrap_or_default();
+                    let theirs: Vec<_> = before_rules.iter().filter(|r| !r.is_managed()).cloned().collect();
+                    prop_assert_eq!(&after_rules, &theirs, "{}: foreign rules must stay, in order", addr);
                 }
-            }
-            prop_assert!(!matches!(c.addr, Address::Bucket { .. } | Address::Versioning { .. }), "{} is never destroyed", c.addr);
-            if let Address::Role { account, name } = &c.addr {
-                prop_assert!(read_back.role(account, name).is_some_and(|r| r.is_managed()), "{} is not crossrep's", c.addr);
+                AnyChange::BucketPolicy(c) => {
+                    let before: Vec<_> = c.before.as_ref().and_then(|b| b.document["Statement"].as_array().cloned()).unwrap_or_default();
+                    let got: Vec<_> = c.after.as_ref().and_then(|a| a.document["Statement"].as_array().cloned()).unwrap_or_default();
+                    // What stays is what was there, in order; what goes is crossrep's.
+                    let kept: Vec<_> = before.iter().filter(|s| got.contains(s)).cloned().collect();
+                    prop_assert_eq!(&kept, &got, "{}: statements kept in order", addr);
+                    for gone in before.iter().filter(|s| !got.contains(s)) {
+                        prop_assert!(gone["Sid"].as_str().unwrap_or("").starts_with("Crossrep"), "{}: removed {}", addr, gone);
+                    }
+                }
+                AnyChange::Role(c) => {
+                    prop_assert!(read_back.present::<Role>(&c.addr).is_some_and(|r| r.is_managed()), "{} is not crossrep's", addr);
+                }
+                AnyChange::RolePolicy(_) => {}
+                AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
+                | AnyChange::Lifecycle(_) | AnyChange::Versioning(_) => {
+                    prop_assert!(false, "{} is never destroyed", addr);
+                }
             }
         }
         let gone = crossrep_core::plan::apply_in_memory(&read_back, &destroy);
@@ -511,22 +538,26 @@ fn as_aws_returns_it(mut a: ActualState) -> ActualState {
             other => other.clone(),
         }
     }
-    for account in a.accounts.values_mut() {
-        for b in account.buckets.values_mut() {
-            if let Some(Some(c)) = &mut b.replication {
-                for f in c.rules.iter_mut().filter_map(|r| r.filter.as_mut()) {
-                    f.and |= f.tags.len() > 1 || (f.prefix.is_some() && !f.tags.is_empty());
-                }
-            }
-            if let Some(Some(doc)) = &mut b.policy {
-                *doc = reverse_keys(doc);
+    for spec in a.replication.values_mut() {
+        if let Observed::Present(c) = spec {
+            for f in c.configuration.rules.iter_mut().filter_map(|r| r.filter.as_mut()) {
+                f.and |= f.tags.len() > 1 || (f.prefix.is_some() && !f.tags.is_empty());
             }
         }
-        for r in account.roles.values_mut().flatten() {
+    }
+    for spec in a.bucket_policy.values_mut() {
+        if let Observed::Present(p) = spec {
+            p.document = reverse_keys(&p.document);
+        }
+    }
+    for spec in a.role.values_mut() {
+        if let Observed::Present(r) = spec {
             r.trust_policy = reverse_keys(&r.trust_policy);
-            for doc in r.inline_policies.values_mut() {
-                *doc = reverse_keys(doc);
-            }
+        }
+    }
+    for spec in a.role_policy.values_mut() {
+        if let Observed::Present(p) = spec {
+            p.document = reverse_keys(&p.document);
         }
     }
     a
