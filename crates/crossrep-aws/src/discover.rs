@@ -9,15 +9,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::{stream, StreamExt, TryStreamExt};
-use serde_json::Value;
 
 use crossrep_core::config::Config;
-use crossrep_core::desired::{selects, DesiredState, RoleRef};
-use crossrep_core::model::{ActualState, BucketState, Listing, RoleState, Versioning, MANAGED_TAG};
+use crossrep_core::desired::{selects, DesiredState};
+use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
+use crossrep_core::kinds::role::{Role, RoleAddr};
+use crossrep_core::kinds::{
+    bucket_policy, bucket_tags, lifecycle, ownership_controls, replication, role_policy,
+    versioning, BucketAddr,
+};
+use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
+use crossrep_core::observed::Observed;
+use crossrep_core::policy::ROLE_POLICY_NAME;
 use crossrep_core::progress::Reporter;
+
+use crate::kinds;
 
 use crate::error::{call_error, AwsError, CallError};
 use crate::session::{Session, Sessions};
@@ -141,8 +149,8 @@ pub async fn list_sources(
         .collect();
     let managed: Vec<Option<(AccountId, BucketName)>> = stream::iter(candidates)
         .map(|(session, name, region)| async move {
-            let tags = bucket_tags(&session, &name, &region).await?;
-            let ours = tags.get(MANAGED_TAG.0).map(String::as_str) == Some(MANAGED_TAG.1);
+            let tags = crate::kinds::bucket_tags::tags_of(&session, &name, &region).await?;
+            let ours = tags.is_managed();
             Ok::<_, CallError>(ours.then(|| (session.id.clone(), name)))
         })
         .buffer_unordered(concurrency)
@@ -155,128 +163,6 @@ pub async fn list_sources(
         }
     }
     Ok(listing)
-}
-
-async fn bucket_tags(
-    session: &Session,
-    bucket: &BucketName,
-    region: &Region,
-) -> Result<BTreeMap<String, String>, CallError> {
-    match session
-        .s3(region)
-        .get_bucket_tagging()
-        .bucket(bucket.as_str())
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect()),
-        Err(e) if not_found(e.code(), &["NoSuchTagSet"]) => Ok(BTreeMap::new()),
-        Err(e) => Err(call_error(
-            e,
-            session.id.as_str(),
-            "s3:GetBucketTagging",
-            bucket.as_str(),
-        )),
-    }
-}
-
-fn not_found(code: Option<&str>, codes: &[&str]) -> bool {
-    code.is_some_and(|c| codes.contains(&c))
-}
-
-async fn versioning(
-    s3: &aws_sdk_s3::Client,
-    account: &str,
-    bucket: &str,
-) -> Result<Versioning, CallError> {
-    let out = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| call_error(e, account, "s3:GetBucketVersioning", bucket))?;
-    Ok(match out.status().map(|s| s.as_str()) {
-        Some("Enabled") => Versioning::Enabled,
-        Some("Suspended") => Versioning::Suspended,
-        _ => Versioning::Off,
-    })
-}
-
-async fn source_state(
-    session: &Session,
-    bucket: &BucketName,
-    region: &Region,
-) -> Result<BucketState, CallError> {
-    let s3 = session.s3(region);
-    let account = session.id.as_str();
-    let versioning = versioning(&s3, account, bucket.as_str()).await?;
-    let replication = match s3
-        .get_bucket_replication()
-        .bucket(bucket.as_str())
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .replication_configuration()
-            .map(crate::convert::from_sdk),
-        Err(e) if not_found(e.code(), &["ReplicationConfigurationNotFoundError"]) => None,
-        Err(e) => {
-            return Err(call_error(
-                e,
-                account,
-                "s3:GetReplicationConfiguration",
-                bucket.as_str(),
-            ))
-        }
-    };
-    Ok(BucketState {
-        region: Some(region.clone()),
-        versioning: Some(versioning),
-        replication: Some(replication),
-        ..BucketState::default()
-    })
-}
-
-async fn destination_state(
-    session: &Session,
-    bucket: &BucketName,
-    region: &Region,
-) -> Result<BucketState, CallError> {
-    let s3 = session.s3(region);
-    let account = session.id.as_str();
-    let versioning = versioning(&s3, account, bucket.as_str()).await?;
-    let policy = match s3.get_bucket_policy().bucket(bucket.as_str()).send().await {
-        Ok(out) => {
-            let text = out.policy().unwrap_or_default();
-            Some(serde_json::from_str::<Value>(text).map_err(|e| {
-                CallError::invalid(
-                    account,
-                    "s3:GetBucketPolicy",
-                    bucket.as_str(),
-                    format!("the bucket policy is not valid JSON: {e}"),
-                )
-            })?)
-        }
-        Err(e) if not_found(e.code(), &["NoSuchBucketPolicy"]) => None,
-        Err(e) => {
-            return Err(call_error(
-                e,
-                account,
-                "s3:GetBucketPolicy",
-                bucket.as_str(),
-            ))
-        }
-    };
-    Ok(BucketState {
-        region: Some(region.clone()),
-        versioning: Some(versioning),
-        policy: Some(policy),
-        ..BucketState::default()
-    })
 }
 
 /// Whether a bucket name exists anywhere (HeadBucket: 404 = free; 200, 301 or 403 = taken).
@@ -305,100 +191,113 @@ async fn name_taken(session: &Session, bucket: &BucketName) -> Result<bool, Call
     }
 }
 
-/// IAM returns policy documents URL-encoded.
-fn parse_iam_document(text: &str) -> Result<Value, String> {
-    let decoded = if text.trim_start().starts_with('{') {
-        text.to_string()
-    } else {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .map_err(|e| e.to_string())?
-            .into_owned()
-    };
-    serde_json::from_str(&decoded).map_err(|e| e.to_string())
+
+/// What one discovery job found, to record in the [`ActualState`].
+type Found = Box<dyn FnOnce(&mut ActualState) + Send>;
+
+fn found(f: impl FnOnce(&mut ActualState) + Send + 'static) -> Found {
+    Box::new(f)
 }
 
-async fn role_state(session: &Session, role: &RoleRef) -> Result<Option<RoleState>, CallError> {
-    let account = session.id.as_str();
-    let out = match session.iam.get_role().role_name(&role.name).send().await {
-        Ok(out) => out,
-        Err(e) if not_found(e.code(), &["NoSuchEntity"]) => return Ok(None),
-        Err(e) => return Err(call_error(e, account, "iam:GetRole", &role.name)),
-    };
-    let r = out.role().ok_or_else(|| {
-        CallError::invalid(
-            account,
-            "iam:GetRole",
-            &role.name,
-            "GetRole returned no role",
-        )
-    })?;
-    let bad_doc = |action, message| CallError::invalid(account, action, &role.name, message);
-    let trust = parse_iam_document(r.assume_role_policy_document().unwrap_or("{}"))
-        .map_err(|m| bad_doc("iam:GetRole", m))?;
-    let tags = r
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
-    let names: Vec<String> = session
-        .iam
-        .list_role_policies()
-        .role_name(&role.name)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| call_error(e, account, "iam:ListRolePolicies", &role.name))?;
-    let mut inline_policies = BTreeMap::new();
-    for name in names {
-        let doc = session
-            .iam
-            .get_role_policy()
-            .role_name(&role.name)
-            .policy_name(&name)
-            .send()
-            .await
-            .map_err(|e| call_error(e, account, "iam:GetRolePolicy", &role.name))?;
-        let parsed = parse_iam_document(doc.policy_document())
-            .map_err(|m| bad_doc("iam:GetRolePolicy", m))?;
-        inline_policies.insert(name, parsed);
+/// A bucket discovery reads, and what of it.
+enum Job {
+    Role(Arc<Session>, RoleAddr),
+    Source(Arc<Session>, BucketName, Region),
+    /// A destination the account owns (region known or not yet).
+    Destination(Arc<Session>, BucketName, Option<Region>),
+    /// A report bucket the account owns.
+    Report(Arc<Session>, BucketName, Region),
+    /// A name the account does not own: free, or someone else's.
+    Unowned(Arc<Session>, BucketName),
+}
+
+async fn run(job: Job) -> Found {
+    match job {
+        Job::Role(s, addr) => {
+            let (role, policies) = kinds::role::read(&s, &addr, ROLE_POLICY_NAME).await;
+            found(move |a| {
+                a.set::<Role>(addr, role);
+                for (p, o) in policies {
+                    a.set::<role_policy::RolePolicy>(p, o);
+                }
+            })
+        }
+        Job::Source(s, b, region) => {
+            let s3 = s.s3(&region);
+            let account = s.id.as_str();
+            let v = kinds::versioning::read(&s3, account, &b).await;
+            let r = kinds::replication::read(&s3, account, &b).await;
+            let addr = BucketAddr::new(&s.id, &b);
+            found(move |a| {
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<versioning::Versioning>(addr.clone(), v);
+                a.set::<replication::Replication>(addr, r);
+            })
+        }
+        Job::Destination(s, b, region) => {
+            let addr = BucketAddr::new(&s.id, &b);
+            let region = match region {
+                Some(r) => r,
+                None => match bucket_region(&s, &b).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let e = e.to_read_error();
+                        return found(move |a| a.set::<Bucket>(addr, Observed::Unreadable(e)));
+                    }
+                },
+            };
+            let s3 = s.s3(&region);
+            let account = s.id.as_str();
+            let v = kinds::versioning::read(&s3, account, &b).await;
+            let p = kinds::bucket_policy::read(&s3, account, &b).await;
+            let t = kinds::bucket_tags::read(&s3, account, &b).await;
+            let o = kinds::ownership_controls::read(&s3, account, &b).await;
+            found(move |a| {
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<versioning::Versioning>(addr.clone(), v);
+                a.set::<bucket_policy::BucketPolicy>(addr.clone(), p);
+                a.set::<bucket_tags::BucketTags>(addr.clone(), t);
+                a.set::<ownership_controls::OwnershipControls>(addr, o);
+            })
+        }
+        Job::Report(s, b, region) => {
+            let s3 = s.s3(&region);
+            let account = s.id.as_str();
+            let t = kinds::bucket_tags::read(&s3, account, &b).await;
+            let o = kinds::ownership_controls::read(&s3, account, &b).await;
+            let l = kinds::lifecycle::read(&s3, account, &b).await;
+            let addr = BucketAddr::new(&s.id, &b);
+            found(move |a| {
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<bucket_tags::BucketTags>(addr.clone(), t);
+                a.set::<ownership_controls::OwnershipControls>(addr.clone(), o);
+                a.set::<lifecycle::Lifecycle>(addr, l);
+            })
+        }
+        Job::Unowned(s, b) => {
+            let addr = BucketAddr::new(&s.id, &b);
+            match name_taken(&s, &b).await {
+                Ok(true) => found(move |a| {
+                    a.taken_names.insert(b);
+                }),
+                Ok(false) => found(move |a| a.set::<Bucket>(addr, Observed::Absent)),
+                Err(e) => {
+                    let e = e.to_read_error();
+                    found(move |a| a.set::<Bucket>(addr, Observed::Unreadable(e)))
+                }
+            }
+        }
     }
-    Ok(Some(RoleState {
-        arn: r.arn().to_string(),
-        trust_policy: trust,
-        tags,
-        inline_policies,
-    }))
 }
 
-enum Found {
-    // Boxed: a bucket state is large, the other variants are not.
-    Bucket(AccountId, BucketName, Box<BucketState>),
-    Taken(BucketName),
-    Absent,
-}
-
-/// Reads everything `desired` touches.
+/// Reads everything `desired` touches. A resource that cannot be read is recorded as such
+/// (the planner makes its pairs conflicts); only listing an account's buckets is fatal.
 pub async fn discover(
     desired: &DesiredState,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
 ) -> Result<ActualState, AwsError> {
-    let mut actual = ActualState::default();
-
-    for role in desired.roles.values() {
-        let state = role_state(sessions.get(&role.account), role).await?;
-        actual
-            .accounts
-            .entry(role.account.clone())
-            .or_default()
-            .roles
-            .insert(role.name.clone(), state);
-    }
-
     // Which destination (and report bucket) names each account already owns.
     let dest_accounts: BTreeSet<&AccountId> = desired
         .pairs
@@ -411,146 +310,66 @@ pub async fn discover(
         owned.insert(id.clone(), list_owned(sessions.get(id)).await?);
     }
 
-    let sources: BTreeSet<(AccountId, BucketName, Region)> = desired
-        .pairs
-        .iter()
-        .map(|p| {
-            (
-                p.source.account.clone(),
-                p.source.bucket.clone(),
-                p.source.region.clone(),
+    let mut jobs: Vec<Job> = desired
+        .roles
+        .values()
+        .map(|r| {
+            Job::Role(
+                sessions.get(&r.account).clone(),
+                RoleAddr {
+                    account: r.account.clone(),
+                    name: r.name.clone(),
+                },
             )
         })
         .collect();
-    let dests: BTreeSet<(AccountId, BucketName)> = desired
+    let sources: BTreeSet<(&AccountId, &BucketName, &Region)> = desired
         .pairs
         .iter()
-        .map(|p| (p.destination.account.clone(), p.destination.bucket.clone()))
+        .map(|p| (&p.source.account, &p.source.bucket, &p.source.region))
         .collect();
-    // Report buckets only need to be known to exist (or to be someone else's).
-    for r in &desired.report_buckets {
-        match owned.get(&r.account).and_then(|o| o.get(&r.bucket)) {
-            Some(region) => {
-                let state = BucketState {
-                    region: region.clone().or_else(|| Some(r.region.clone())),
-                    ..BucketState::default()
-                };
-                actual
-                    .accounts
-                    .entry(r.account.clone())
-                    .or_default()
-                    .buckets
-                    .insert(r.bucket.clone(), state);
-            }
-            None => {
-                if name_taken(sessions.get(&r.account), &r.bucket).await? {
-                    actual.taken_names.insert(r.bucket.clone());
-                }
-            }
-        }
+    for (a, b, r) in sources {
+        jobs.push(Job::Source(sessions.get(a).clone(), b.clone(), r.clone()));
     }
-
-    enum Job {
-        Source(Arc<Session>, BucketName, Region),
-        Dest(Arc<Session>, BucketName, Option<Option<Region>>),
-    }
-    let mut jobs: Vec<Job> = sources
-        .into_iter()
-        .map(|(a, b, r)| Job::Source(sessions.get(&a).clone(), b, r))
+    let dests: BTreeSet<(&AccountId, &BucketName)> = desired
+        .pairs
+        .iter()
+        .map(|p| (&p.destination.account, &p.destination.bucket))
         .collect();
     for (a, b) in dests {
-        let known = owned.get(&a).and_then(|o| o.get(&b)).cloned();
-        jobs.push(Job::Dest(sessions.get(&a).clone(), b, known));
+        let s = sessions.get(a).clone();
+        jobs.push(match owned.get(a).and_then(|o| o.get(b)) {
+            Some(region) => Job::Destination(s, b.clone(), region.clone()),
+            None => Job::Unowned(s, b.clone()),
+        });
+    }
+    for r in &desired.report_buckets {
+        let s = sessions.get(&r.account).clone();
+        jobs.push(match owned.get(&r.account).and_then(|o| o.get(&r.bucket)) {
+            Some(region) => Job::Report(
+                s,
+                r.bucket.clone(),
+                region.clone().unwrap_or_else(|| r.region.clone()),
+            ),
+            None => Job::Unowned(s, r.bucket.clone()),
+        });
     }
 
     reporter.start("reading buckets", jobs.len() as u64);
     let results: Vec<Found> = stream::iter(jobs)
         .map(|job| async move {
-            let found = match job {
-                Job::Source(s, b, r) => {
-                    let state = source_state(&s, &b, &r)
-                        .await
-                        .unwrap_or_else(|e| BucketState {
-                            region: Some(r.clone()),
-                            error: Some(e.to_string()),
-                            ..BucketState::default()
-                        });
-                    Found::Bucket(s.id.clone(), b, Box::new(state))
-                }
-                // Owned: read it, in its own region.
-                Job::Dest(s, b, Some(region)) => {
-                    let region = match region {
-                        Some(r) => Ok(r),
-                        None => bucket_region(&s, &b).await,
-                    };
-                    let state =
-                        match region {
-                            Ok(r) => destination_state(&s, &b, &r).await.unwrap_or_else(|e| {
-                                BucketState {
-                                    region: Some(r.clone()),
-                                    error: Some(e.to_string()),
-                                    ..BucketState::default()
-                                }
-                            }),
-                            Err(e) => BucketState {
-                                error: Some(e.to_string()),
-                                ..BucketState::default()
-                            },
-                        };
-                    Found::Bucket(s.id.clone(), b, Box::new(state))
-                }
-                // Not owned: free, or someone else's.
-                Job::Dest(s, b, None) => match name_taken(&s, &b).await {
-                    Ok(true) => Found::Taken(b),
-                    Ok(false) => Found::Absent,
-                    Err(e) => Found::Bucket(
-                        s.id.clone(),
-                        b,
-                        Box::new(BucketState {
-                            error: Some(e.to_string()),
-                            ..BucketState::default()
-                        }),
-                    ),
-                },
-            };
+            let f = run(job).await;
             reporter.advance(1);
-            found
+            f
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     reporter.finish();
 
-    for r in results {
-        match r {
-            Found::Bucket(a, b, state) => {
-                actual
-                    .accounts
-                    .entry(a)
-                    .or_default()
-                    .buckets
-                    .insert(b, *state);
-            }
-            Found::Taken(b) => {
-                actual.taken_names.insert(b);
-            }
-            Found::Absent => {}
-        }
+    let mut actual = ActualState::default();
+    for f in results {
+        f(&mut actual);
     }
     Ok(actual)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iam_documents_are_url_decoded() {
-        let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
-        assert_eq!(
-            parse_iam_document(encoded).unwrap()["Version"],
-            "2012-10-17"
-        );
-        assert_eq!(parse_iam_document("{\"a\":1}").unwrap()["a"], 1);
-    }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use crossrep_core::observed::{ErrorKind, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
@@ -32,29 +33,53 @@ pub struct CallError {
     pub target: String,
     pub code: Option<String>,
     pub message: String,
+    /// What kind of failure, computed once from the error code and HTTP status.
+    pub kind: ErrorKind,
+    /// The request id AWS gave the failed request, for support cases.
+    pub request_id: Option<String>,
 }
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` on `{}` in account {} failed: {}",
-            self.action, self.target, self.account, self.message
-        )?;
-        if self.message.contains("loading credentials") {
-            write!(
-                f,
-                "\n\nhint: no usable AWS credentials for account {}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                self.account
-            )?;
-        } else if self.is_access_denied() {
-            write!(
-                f,
-                "\n\nhint: the credentials used for account {} need `{}` on `{}`",
-                self.account, self.action, self.target
-            )?;
+        f.write_str(&self.summary())?;
+        if let Some(hint) = self.hint() {
+            write!(f, "\n\nhint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// Error codes by kind (S3, IAM, STS and S3 Control use different spellings).
+fn classify(code: Option<&str>, status: Option<u16>, message: &str) -> ErrorKind {
+    match code {
+        Some(
+            "NoSuchBucket" | "NoSuchEntity" | "NoSuchKey" | "NoSuchTagSet" | "NoSuchBucketPolicy"
+            | "NoSuchLifecycleConfiguration" | "ReplicationConfigurationNotFoundError"
+            | "OwnershipControlsNotFoundError" | "NotFound" | "NoSuchJob",
+        ) => ErrorKind::NotFound,
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AllAccessDisabled") => {
+            ErrorKind::AccessDenied
+        }
+        Some(
+            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequests"
+            | "TooManyRequestsException" | "RequestLimitExceeded" | "ServiceUnavailable"
+            | "RequestThrottled",
+        ) => ErrorKind::Throttled,
+        Some("MalformedPolicy") if message.to_ascii_lowercase().contains("principal") => {
+            ErrorKind::Propagating
+        }
+        Some(
+            "InvalidRequest" | "InvalidArgument" | "MalformedXML" | "MalformedPolicy"
+            | "MalformedPolicyDocument" | "ValidationError" | "InvalidBucketName"
+            | "InvalidLocationConstraint",
+        ) => ErrorKind::Invalid,
+        _ => match status {
+            Some(404) => ErrorKind::NotFound,
+            Some(403) => ErrorKind::AccessDenied,
+            Some(429 | 503) => ErrorKind::Throttled,
+            Some(400) => ErrorKind::Invalid,
+            _ => ErrorKind::Other,
+        },
     }
 }
 
@@ -74,7 +99,47 @@ impl CallError {
             target: target.to_string(),
             code: None,
             message: message.to_string(),
+            kind: ErrorKind::Invalid,
+            request_id: None,
         }
+    }
+
+    /// One line: the action, its target, the account and what AWS said (no hint).
+    pub fn summary(&self) -> String {
+        format!(
+            "`{}` on `{}` in account {} failed: {}",
+            self.action, self.target, self.account, self.message
+        )
+    }
+
+    /// What to do about it, for people (printed after the message as `hint:`).
+    pub fn hint(&self) -> Option<String> {
+        if self.message.contains("loading credentials") {
+            Some(format!(
+                "no usable AWS credentials for account {}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                self.account
+            ))
+        } else if self.is_access_denied() {
+            Some(format!(
+                "the credentials used for account {} need `{}` on `{}`",
+                self.account, self.action, self.target
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// As the planner keeps it: kind, one-line message, hint apart.
+    pub fn to_read_error(&self) -> ReadError {
+        ReadError {
+            kind: self.kind,
+            message: self.summary(),
+            hint: self.hint(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
 
     pub fn code(&self) -> Option<&str> {
@@ -82,23 +147,19 @@ impl CallError {
     }
 
     pub fn is_access_denied(&self) -> bool {
-        matches!(
-            self.code(),
-            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
-        )
+        self.kind == ErrorKind::AccessDenied
     }
 }
 
 /// Translates an SDK error; the code is the modeled or raw error code when there is one.
-pub(crate) fn call_error<E, R>(
-    err: SdkError<E, R>,
+pub(crate) fn call_error<E>(
+    err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
     account: &str,
     action: &'static str,
     target: impl Into<String>,
 ) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
     let code = err.code().map(str::to_string);
     let message = match (err.code(), err.message()) {
@@ -106,12 +167,19 @@ where
         (Some(c), None) => c.to_string(),
         _ => cause_chain(&err),
     };
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let request_id = err
+        .raw_response()
+        .and_then(|r| r.headers().get("x-amz-request-id").or(r.headers().get("x-amzn-requestid")))
+        .map(str::to_string);
     CallError {
         account: account.to_string(),
         action,
         target: target.into(),
+        kind: classify(code.as_deref(), status, &message),
         code,
         message,
+        request_id,
     }
 }
 
@@ -137,5 +205,26 @@ fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
 impl From<CallError> for AwsError {
     fn from(e: CallError) -> Self {
         AwsError::Call(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_map_to_kinds() {
+        assert_eq!(classify(Some("SlowDown"), Some(503), ""), ErrorKind::Throttled);
+        assert_eq!(classify(Some("Throttling"), Some(400), ""), ErrorKind::Throttled);
+        assert_eq!(classify(Some("AccessDenied"), Some(403), ""), ErrorKind::AccessDenied);
+        assert_eq!(classify(Some("NoSuchEntity"), Some(404), ""), ErrorKind::NotFound);
+        assert_eq!(
+            classify(Some("MalformedPolicy"), Some(400), "Invalid principal in policy"),
+            ErrorKind::Propagating
+        );
+        assert_eq!(classify(Some("MalformedPolicy"), Some(400), "bad action"), ErrorKind::Invalid);
+        assert_eq!(classify(None, Some(403), ""), ErrorKind::AccessDenied);
+        assert_eq!(classify(None, Some(404), ""), ErrorKind::NotFound);
+        assert_eq!(classify(None, None, "dispatch failure"), ErrorKind::Other);
     }
 }

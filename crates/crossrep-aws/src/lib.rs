@@ -8,6 +8,7 @@ pub mod convert;
 pub mod discover;
 pub mod error;
 pub mod execute;
+pub mod kinds;
 pub mod session;
 pub mod verify;
 

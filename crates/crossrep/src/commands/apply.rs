@@ -79,8 +79,8 @@ pub async fn confirm_and_execute(
     let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars).await;
     let (mut added, mut changed, mut destroyed) = (0, 0, 0);
     for c in &plan.changes {
-        if outcome.applied.contains(&c.addr) {
-            match c.action {
+        if outcome.applied.contains(&c.addr()) {
+            match c.action() {
                 Action::Create => added += 1,
                 Action::Update => changed += 1,
                 Action::Delete => destroyed += 1,

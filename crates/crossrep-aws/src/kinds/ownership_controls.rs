@@ -1,0 +1,66 @@
+//! Object Ownership: GetBucketOwnershipControls (`OwnershipControlsNotFoundError`: none),
+//! PutBucketOwnershipControls.
+
+use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls as SdkControls, OwnershipControlsRule};
+
+use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crossrep_core::kinds::Change;
+use crossrep_core::names::BucketName;
+use crossrep_core::observed::Observed;
+
+use super::{never_deleted, observed};
+use crate::error::{call_error, CallError};
+use crate::session::Sessions;
+
+pub(crate) async fn read(
+    s3: &aws_sdk_s3::Client,
+    account: &str,
+    bucket: &BucketName,
+) -> Observed<OwnershipSpec> {
+    let r = s3
+        .get_bucket_ownership_controls()
+        .bucket(bucket.as_str())
+        .send()
+        .await;
+    match observed(r, &["OwnershipControlsNotFoundError"], |e| {
+        call_error(e, account, "s3:GetBucketOwnershipControls", bucket.as_str())
+    }) {
+        Observed::Present(out) => {
+            let rule = out
+                .ownership_controls()
+                .and_then(|c| c.rules().first())
+                .map(|r| r.object_ownership().as_str().to_string());
+            Observed::from_option(rule.map(|object_ownership| OwnershipSpec { object_ownership }))
+        }
+        Observed::Absent => Observed::Absent,
+        Observed::Unread => Observed::Unread,
+        Observed::Unreadable(e) => Observed::Unreadable(e),
+    }
+}
+
+pub(crate) async fn apply(
+    c: &Change<OwnershipControls>,
+    sessions: &Sessions,
+) -> Result<(), CallError> {
+    let session = sessions.get(&c.addr.account);
+    let account = session.id.as_str();
+    let bucket = c.addr.bucket.as_str();
+    let Some(spec) = &c.after else {
+        return Err(never_deleted(account, "bucket ownership control", bucket));
+    };
+    let invalid = |e| CallError::invalid(account, "s3:PutBucketOwnershipControls", bucket, e);
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ObjectOwnership::from(spec.object_ownership.as_str()))
+        .build()
+        .map_err(invalid)?;
+    let controls = SdkControls::builder().rules(rule).build().map_err(invalid)?;
+    session
+        .s3(&c.region)
+        .put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(controls)
+        .send()
+        .await
+        .map_err(|e| call_error(e, account, "s3:PutBucketOwnershipControls", bucket))?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Inline policy of a role: PutRolePolicy, DeleteRolePolicy (read with the role, `role.rs`).
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+
+use crossrep_core::kinds::role_policy::RolePolicy;
+use crossrep_core::kinds::Change;
+
+use crate::error::{call_error, CallError};
+use crate::session::Sessions;
+
+pub(crate) async fn apply(c: &Change<RolePolicy>, sessions: &Sessions) -> Result<(), CallError> {
+    let session = sessions.get(&c.addr.account);
+    let account = session.id.as_str();
+    let (role, name) = (&c.addr.role, &c.addr.name);
+    match &c.after {
+        Some(spec) => {
+            session
+                .iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(spec.document.to_string())
+                .send()
+                .await
+                .map_err(|e| call_error(e, account, "iam:PutRolePolicy", role))?;
+            Ok(())
+        }
+        None => match session
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(call_error(e, account, "iam:DeleteRolePolicy", role)),
+        },
+    }
+}
