@@ -7,13 +7,13 @@ use std::time::Duration;
 use crossrep_core::progress::Reporter;
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub struct Bars {
+pub(crate) struct Bars {
     enabled: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Bars {
-    pub fn new(wanted: bool) -> Bars {
+    pub(crate) fn new(wanted: bool) -> Bars {
         Bars {
             enabled: wanted && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
