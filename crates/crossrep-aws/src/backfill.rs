@@ -357,8 +357,8 @@ pub async fn pair_statuses(
         .collect();
     let described: Vec<(JobInfo, Option<Result<_, String>>)> = stream::iter(latest.into_values())
         .map(|job| async move {
-            let session =
-                sessions.get(&AccountId::new(job.account.clone()).expect("listed accounts are valid"));
+            let session = sessions
+                .get(&AccountId::new(job.account.clone()).expect("listed accounts are valid"));
             let job = describe_job(session, job).await?;
             let report = if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
                 Some(read_report(session, &job).await.map_err(|e| e.to_string()))

@@ -10,8 +10,6 @@ pub(crate) fn run(global: &Global, args: CompletionsArgs) -> anyhow::Result<Exit
     // Into memory first: clap_complete panics when its writer fails (a closed stdout).
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "crossrep", &mut script);
-    global
-        .printer
-        .data(String::from_utf8_lossy(&script))?;
+    global.printer.data(String::from_utf8_lossy(&script))?;
     Ok(ExitStatus::Success)
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod backfill;
+mod cli;
 mod destroy;
 mod errors;
 mod harness;
