@@ -252,15 +252,14 @@ impl Intercept for CallLog {
                 "error"
             }
         };
-        use tracing::field::display;
         tracing::info!(
             account = %self.account,
             region = %self.region,
-            target = target.map(display),
+            target = target.map(tracing::field::display),
             outcome = %outcome,
-            code = code.as_deref().map(display),
+            code = code.as_deref().map(tracing::field::display),
             status,
-            error = failure.as_deref().map(display),
+            error = failure.as_deref().map(tracing::field::display),
             ms,
             "{operation}"
         );
