@@ -4,6 +4,8 @@
 // clippy.toml's `allow-unwrap-in-tests` covers `#[test]` functions only, not the harness and
 // the helpers around them; in a test binary a panic is the failure report.
 #![allow(clippy::unwrap_used)]
+// The harness's helpers are `pub` for the test modules beside it.
+#![allow(unreachable_pub)]
 
 mod apply;
 mod backfill;
