@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crossrep_aws::backfill::{all_jobs, create_job, describe_job, pair_statuses};
-use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, PairStatus};
+use crossrep_aws::error::CallError;
+use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, PairStatus};
 use crossrep_core::desired::BucketRef;
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
@@ -48,6 +49,17 @@ struct BucketResult {
     error: Option<String>,
 }
 
+/// A [`Decision`] carried out: a creation with its result.
+enum Step {
+    Created {
+        spec: JobSpec,
+        result: Result<String, CallError>,
+    },
+    Running(JobInfo),
+    Done(JobInfo),
+    Skip(String),
+}
+
 pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitStatus> {
     let printer = &global.printer;
     let text = args.format == Format::Text;
@@ -69,13 +81,16 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
         .map(|(source, decision)| {
             let ctx = &ctx;
             async move {
-                let result = match &decision {
+                let step = match decision {
                     Decision::Create { spec } => {
-                        Some(create_job(ctx.sessions.get(&spec.account), spec).await)
+                        let result = create_job(ctx.sessions.get(&spec.account), &spec).await;
+                        Step::Created { spec, result }
                     }
-                    _ => None,
+                    Decision::AlreadyRunning { job } => Step::Running(job),
+                    Decision::Done { job } => Step::Done(job),
+                    Decision::Skip { reason } => Step::Skip(reason),
                 };
-                (source, decision, result)
+                (source, step)
             }
         })
         .buffer_unordered(ctx.concurrency)
@@ -83,7 +98,7 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
         .await;
     let mut created = created;
     created.sort_by(|a, b| a.0.cmp(&b.0));
-    for (source, decision, result) in created {
+    for (source, step) in created {
         let what = format!("{} ({}, {})", source.bucket, source.account, source.region);
         let line = |l: String| -> std::io::Result<()> {
             if text {
@@ -92,8 +107,11 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
             Ok(())
         };
         let (mut job_id, mut error) = (None, None);
-        let decision = match (decision, result) {
-            (Decision::Create { spec }, Some(Ok(id))) => {
+        let decision = match step {
+            Step::Created {
+                spec,
+                result: Ok(id),
+            } => {
                 let state = if args.review {
                     "created, suspended for review"
                 } else {
@@ -114,13 +132,16 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
                 job_id = Some(id);
                 Decision::Create { spec }
             }
-            (Decision::Create { spec }, Some(Err(e))) => {
+            Step::Created {
+                spec,
+                result: Err(e),
+            } => {
                 ok = false;
                 line(format!("{what}: failed to create the job: {e}"))?;
                 error = Some(e.to_string());
                 Decision::Create { spec }
             }
-            (Decision::AlreadyRunning { job }, _) => {
+            Step::Running(job) => {
                 line(format!(
                     "{what}: job {} is still {} ({}/{} done); not starting another",
                     job.id,
@@ -131,14 +152,14 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
                 follow.push(job.clone());
                 Decision::AlreadyRunning { job }
             }
-            (Decision::Done { job }, _) => {
+            Step::Done(job) => {
                 line(format!(
                     "{what}: nothing to do: job {} completed {} task(s) without a failure",
                     job.id, job.succeeded
                 ))?;
                 Decision::Done { job }
             }
-            (Decision::Skip { reason }, _) => {
+            Step::Skip(reason) => {
                 ok = false;
                 let reason = conflicts
                     .iter()
@@ -148,7 +169,6 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
                 line(format!("{what}: skipped: {reason}"))?;
                 Decision::Skip { reason }
             }
-            (Decision::Create { .. }, None) => unreachable!("every creation has a result"),
         };
         results.push(BucketResult {
             source,

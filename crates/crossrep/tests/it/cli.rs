@@ -217,15 +217,23 @@ async fn apply_backfill_and_destroy_speak_json() {
     assert_eq!(again["complete"], true);
     assert_eq!(again["plan"]["changes"], Value::Array(vec![]));
 
-    let backfill = json(&["backfill", "--format", "json"]);
+    let backfill = json(&["backfill", "--wait", "--format", "json"]);
     assert_eq!(backfill["ok"], true, "{backfill:#}");
     let bucket = &backfill["buckets"][0];
     assert_eq!(bucket["source"]["bucket"], data.as_str(), "{backfill:#}");
     assert_eq!(bucket["decision"], "create", "{backfill:#}");
-    assert!(bucket["job_id"].is_string(), "{backfill:#}");
-    // The job is running (or done): the second run does not start another.
+    let id = bucket["job_id"].as_str().unwrap();
+    assert_eq!(backfill["finished"][0]["id"], id, "{backfill:#}");
+    assert_eq!(
+        backfill["finished"][0]["status"], "Complete",
+        "{backfill:#}"
+    );
+    assert_eq!(backfill["status"][0]["rule"], "enabled", "{backfill:#}");
+    // The job completed without a failure: the second run does not start another.
     let second = json(&["backfill", "--format", "json"]);
-    assert_ne!(second["buckets"][0]["decision"], "create", "{second:#}");
+    assert_eq!(second["buckets"][0]["decision"], "done", "{second:#}");
+    assert_eq!(second["buckets"][0]["job"]["id"], id, "{second:#}");
+    assert!(second.get("finished").is_none(), "{second:#}");
 
     let destroy = json(&["destroy", "--yes", "--format", "json"]);
     assert_eq!(destroy["complete"], true, "{destroy:#}");
