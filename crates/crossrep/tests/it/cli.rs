@@ -287,3 +287,66 @@ fn verbose_logs_each_aws_call() {
         stderr(&quiet)
     );
 }
+
+/// R17: the confirmation question goes to stderr, so `crossrep apply > out.txt` in a terminal
+/// shows it; stdout (the file) gets the plan only. A pseudo-terminal (Python's `pty`) stands
+/// in for the person, who answers `no`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_question_is_asked_on_stderr() {
+    let env = Env::new(55);
+    let admin = env.admin().await;
+    create_bucket(admin.src(), &env.bucket("asked"), "us-east-1").await;
+    env.write_config("");
+    const PERSON: &str = r#"
+import os, pty, select, subprocess, sys
+master, slave = pty.openpty()
+with open("out.txt", "wb") as out:
+    p = subprocess.Popen([sys.argv[1], "apply"], stdin=slave, stdout=out, stderr=slave)
+os.close(slave)
+seen = b""
+while b"Only `yes` will be accepted" not in seen:
+    # A question that never shows up (asked on stdout) must not hang the test.
+    if not select.select([master], [], [], 120)[0]:
+        p.kill()
+        break
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+os.write(master, b"no\n")
+code = p.wait()
+try:
+    while True:
+        chunk = os.read(master, 4096)
+        if not chunk:
+            break
+        seen += chunk
+except OSError:
+    pass
+sys.stdout.buffer.write(seen)
+sys.exit(code)
+"#;
+    let before = env.emu.writes(&env.src);
+    let out = std::process::Command::new("python3")
+        .current_dir(env.dir.path())
+        .env_clear()
+        .envs(env.command().get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(["-c", PERSON, env!("CARGO_BIN_EXE_crossrep")])
+        .output()
+        .unwrap();
+    let terminal = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{terminal}{}", stderr(&out));
+    assert!(
+        terminal.contains("Do you want to perform these actions?"),
+        "{terminal}"
+    );
+    assert!(terminal.contains("Apply cancelled."), "{terminal}");
+    let file = std::fs::read_to_string(env.dir.path().join("out.txt")).unwrap();
+    assert!(file.contains("will be created"), "{file}");
+    assert!(!file.contains("Do you want"), "{file}");
+    assert!(!file.contains("cancelled"), "{file}");
+    assert_eq!(env.emu.writes(&env.src), before, "nothing was applied");
+}
