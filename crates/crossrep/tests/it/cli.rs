@@ -139,6 +139,16 @@ fn quiet_plan_out_prints_nothing_on_stderr() {
         stderr(&out)
     );
     assert!(!stdout(&out).contains("Saved"), "{}", stdout(&out));
+
+    // Errors are still shown with -q.
+    let out = env
+        .crossrep()
+        .args(["-q", "-c", "missing.toml", "plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
 }
 
 /// R17: the question is never asked on stdout; with stdin closed apply explains why it cannot
