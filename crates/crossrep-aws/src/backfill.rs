@@ -1,18 +1,26 @@
 //! S3 Batch Replication jobs through S3 Control: list crossrep's jobs, create the ones
-//! `crossrep_core::backfill::decide` asks for, describe them, and read completion reports.
+//! `crossrep_core::backfill::decide` asks for, describe them, and read completion reports;
+//! [`all_jobs`] and [`pair_statuses`] gather them for every configured pair (`status`,
+//! `verify`, `backfill`).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3control::types as sc;
 use aws_smithy_types::date_time::Format;
+use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::backfill::{
-    JobFilter, JobInfo, JobSpec, DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
+    latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus, DESCRIPTION_PREFIX,
+    TAG_FILTER, TAG_SOURCE,
 };
-use crossrep_core::names::Region;
+use crossrep_core::desired::DesiredState;
+use crossrep_core::model::ActualState;
+use crossrep_core::names::{AccountId, Region};
 use crossrep_core::report::{parse_manifest, parse_results, FailureSummary, TaskResult};
 
 use crate::error::{call_error, CallError};
-use crate::session::Session;
+use crate::session::{Session, Sessions};
 
 /// One counter of a job's progress (0 when S3 does not say).
 fn count(
@@ -310,6 +318,81 @@ pub async fn read_report(
     let mut summary = FailureSummary::default();
     let found = visit_report(session, job, false, |rows| summary.add(&rows)).await?;
     Ok(found.then_some(summary))
+}
+
+/// crossrep's jobs in every account and region that has replicated source buckets, listed
+/// `concurrency` places at a time.
+pub async fn all_jobs(
+    sessions: &Sessions,
+    desired: &DesiredState,
+    concurrency: usize,
+) -> Result<Vec<JobInfo>, CallError> {
+    let places: BTreeSet<(AccountId, Region)> = desired
+        .pairs
+        .iter()
+        .map(|p| (p.source.account.clone(), p.source.region.clone()))
+        .collect();
+    let lists: Vec<Vec<JobInfo>> = stream::iter(places)
+        .map(|(account, region)| async move { list_jobs(sessions.get(&account), &region).await })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    Ok(lists.into_iter().flatten().collect())
+}
+
+/// One row per pair, with the latest job of its source (among `jobs`, from [`all_jobs`])
+/// described and its report read; `concurrency` jobs at a time.
+pub async fn pair_statuses(
+    sessions: &Sessions,
+    desired: &DesiredState,
+    actual: &ActualState,
+    jobs: &[JobInfo],
+    concurrency: usize,
+) -> Result<Vec<PairStatus>, CallError> {
+    // Describe each source's latest job once, and read its report.
+    let latest: BTreeMap<String, &JobInfo> = desired
+        .pairs
+        .iter()
+        .filter_map(|p| latest_job(jobs, &p.source).map(|j| (j.id.clone(), j)))
+        .collect();
+    let described: Vec<(JobInfo, Option<Result<_, String>>)> = stream::iter(latest.into_values())
+        .map(|job| async move {
+            let session = sessions
+                .get(&AccountId::new(job.account.clone()).expect("listed accounts are valid"));
+            let job = describe_job(session, job).await?;
+            let report = if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
+                Some(read_report(session, &job).await.map_err(|e| e.to_string()))
+            } else {
+                None
+            };
+            Ok::<_, CallError>((job, report))
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    let by_id: BTreeMap<&str, &(JobInfo, Option<Result<_, String>>)> =
+        described.iter().map(|d| (d.0.id.as_str(), d)).collect();
+    Ok(desired
+        .pairs
+        .iter()
+        .map(|p| {
+            let entry = latest_job(jobs, &p.source).and_then(|j| by_id.get(j.id.as_str()));
+            let (failures, report_error) = match entry.and_then(|e| e.1.as_ref()) {
+                Some(Ok(summary)) => (summary.clone(), None),
+                Some(Err(e)) => (None, Some(e.clone())),
+                None => (None, None),
+            };
+            PairStatus {
+                source: p.source.clone(),
+                destination: p.destination.clone(),
+                rule: rule_state(actual, p),
+                backfill: p.backfill,
+                job: entry.map(|e| e.0.clone()),
+                failures,
+                report_error,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -3,11 +3,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use crossrep_core::config::{Account, Config};
 use crossrep_core::names::{AccountId, Region};
 
@@ -63,8 +73,16 @@ impl Session {
             name: account.name.clone(),
             id: account.id.clone(),
             home: account.region.clone(),
-            iam: aws_sdk_iam::Client::new(&sdk),
-            sts: aws_sdk_sts::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&sdk)
+                    .interceptor(CallLog::new(&account.id, &account.region))
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&sdk)
+                    .interceptor(CallLog::new(&account.id, &account.region))
+                    .build(),
+            ),
             path_style: account.endpoint_url.is_some(),
             sdk,
             s3: Mutex::new(HashMap::new()),
@@ -83,6 +101,7 @@ impl Session {
                     .region(aws_sdk_s3::config::Region::new(region.to_string()))
                     // An emulator or S3-compatible endpoint serves buckets by path.
                     .force_path_style(self.path_style)
+                    .interceptor(CallLog::new(&self.id, region))
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
             })
@@ -100,7 +119,8 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let mut conf = aws_sdk_s3control::config::Builder::from(&self.sdk)
-                    .region(aws_sdk_s3control::config::Region::new(region.to_string()));
+                    .region(aws_sdk_s3control::config::Region::new(region.to_string()))
+                    .interceptor(CallLog::new(&self.id, region));
                 // With an endpoint override the endpoint rules give `{AccountId}.{host}`, which
                 // does not resolve; keep the configured host (AWS-NOTES, "S3 Control endpoint").
                 if self.path_style {
@@ -132,6 +152,144 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Logs every AWS call of one client at info level (`crossrep -v`, target `crossrep_aws`):
+/// operation, account, region, target (the bucket, key or job, read from the request's URL,
+/// so nothing for IAM and STS, whose parameters are in the body), outcome (`ok` or `error`,
+/// with the error `code` and HTTP `status` of the answer, or the `error` when there was none)
+/// and duration (`ms`), retries included. Installed on every
+/// client [`Session`] builds, so no call can be missed; costs nothing when info is off.
+#[derive(Debug)]
+struct CallLog {
+    account: String,
+    region: String,
+}
+
+impl CallLog {
+    fn new(account: &AccountId, region: &Region) -> CallLog {
+        CallLog {
+            account: account.to_string(),
+            region: region.to_string(),
+        }
+    }
+}
+
+/// When a call started, kept in its config bag between the hooks.
+#[derive(Debug, Clone)]
+struct CallStarted(Instant);
+
+impl Storable for CallStarted {
+    type Storer = StoreReplace<Self>;
+}
+
+/// What the call is about, from the URL of its (latest) request.
+#[derive(Debug, Clone)]
+struct CallTarget(String);
+
+impl Storable for CallTarget {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(tracing::Level::INFO) {
+            cfg.interceptor_state()
+                .store_put(CallStarted(Instant::now()));
+        }
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<CallStarted>().is_some() {
+            if let Some(target) = url_target(context.request().uri()) {
+                cfg.interceptor_state().store_put(CallTarget(target));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(CallStarted(started)) = cfg.load::<CallStarted>() else {
+            return Ok(());
+        };
+        let ms = started.elapsed().as_millis();
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| format!("{}.{}", m.service(), m.name()))
+            .unwrap_or_else(|| "?".into());
+        let target = cfg.load::<CallTarget>().map(|t| t.0.as_str());
+        let (mut code, mut status, mut failure) = (None, None, None);
+        let outcome = match context.output_or_error() {
+            None | Some(Ok(_)) => "ok",
+            Some(Err(e)) => {
+                match context.response() {
+                    Some(response) => {
+                        status = Some(response.status().as_u16());
+                        code = response.body().bytes().and_then(error_code);
+                    }
+                    // No answer at all: a connection, timeout or credentials failure.
+                    None => failure = Some(e.to_string()),
+                }
+                "error"
+            }
+        };
+        tracing::info!(
+            account = %self.account,
+            region = %self.region,
+            target = target.map(tracing::field::display),
+            outcome = %outcome,
+            code = code.as_deref().map(tracing::field::display),
+            status,
+            error = failure.as_deref().map(tracing::field::display),
+            ms,
+            "{operation}"
+        );
+        Ok(())
+    }
+}
+
+/// The bucket and key (S3) or job (S3 Control) in a request URL: the path, plus the bucket of
+/// a virtual-hosted S3 host (`bucket.s3.us-east-1.amazonaws.com`). `None` for `/`.
+fn url_target(uri: &str) -> Option<String> {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.split('?').next().unwrap_or_default();
+    // S3 Control paths all start with the API version.
+    let path = path.strip_prefix("v20180820/").unwrap_or(path);
+    let path = path.trim_end_matches('/');
+    let target = match host.split_once(".s3.") {
+        Some((bucket, _)) if path.is_empty() => bucket.to_string(),
+        Some((bucket, _)) => format!("{bucket}/{path}"),
+        None => path.to_string(),
+    };
+    (!target.is_empty()).then_some(target)
+}
+
+/// The `<Code>` of an XML error answer (S3, S3 Control, IAM and STS all answer in XML).
+fn error_code(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let len = text[start..].find("</Code>")?;
+    Some(text[start..start + len].to_string())
 }
 
 /// The default S3 Control endpoint resolver minus the `{AccountId}.` host prefix.
@@ -166,7 +324,14 @@ pub async fn profile_account(profile: &str) -> Result<String, AwsError> {
         .profile_name(profile)
         .load()
         .await;
-    let out = aws_sdk_sts::Client::new(&sdk)
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    let sts = aws_sdk_sts::config::Builder::from(&sdk)
+        .interceptor(CallLog {
+            account: format!("of profile `{profile}`"),
+            region,
+        })
+        .build();
+    let out = aws_sdk_sts::Client::from_conf(sts)
         .get_caller_identity()
         .send()
         .await
@@ -217,5 +382,42 @@ impl Sessions {
             r?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{error_code, url_target};
+
+    #[test]
+    fn call_targets_come_from_the_url() {
+        assert_eq!(
+            url_target("http://127.0.0.1:4566/data/some/key.txt?versionId=1"),
+            Some("data/some/key.txt".into())
+        );
+        assert_eq!(
+            url_target("https://data.s3.eu-west-1.amazonaws.com/?replication"),
+            Some("data".into())
+        );
+        assert_eq!(
+            url_target("https://data.s3.eu-west-1.amazonaws.com/k"),
+            Some("data/k".into())
+        );
+        assert_eq!(
+            url_target(
+                "https://111111111111.s3-control.eu-west-1.amazonaws.com/v20180820/jobs/abc"
+            ),
+            Some("jobs/abc".into())
+        );
+        assert_eq!(url_target("https://iam.amazonaws.com/"), None);
+    }
+
+    #[test]
+    fn error_codes_come_from_the_xml_answer() {
+        assert_eq!(
+            error_code(b"<Error><Code>NoSuchBucket</Code><Message>m</Message></Error>"),
+            Some("NoSuchBucket".into())
+        );
+        assert_eq!(error_code(b""), None);
     }
 }

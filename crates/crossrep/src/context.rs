@@ -8,18 +8,20 @@ use crossrep_core::desired::{desired, DesiredState};
 use crossrep_core::model::ActualState;
 use crossrep_core::plan::{plan, Plan};
 
+use crate::printer::Printer;
 use crate::progress::Bars;
 use crate::Global;
 
-pub struct Context {
-    pub config: Config,
-    pub sessions: Sessions,
-    pub concurrency: usize,
-    pub bars: Bars,
+pub(crate) struct Context {
+    pub(crate) config: Config,
+    pub(crate) sessions: Sessions,
+    pub(crate) concurrency: usize,
+    pub(crate) bars: Bars,
+    pub(crate) printer: Printer,
 }
 
 impl Context {
-    pub async fn load(global: &Global) -> anyhow::Result<Context> {
+    pub(crate) async fn load(global: &Global) -> anyhow::Result<Context> {
         // Config errors carry file, line, column and key already.
         let config = Config::load(&global.config)?;
         let sessions = Sessions::new(&config).await?;
@@ -29,11 +31,12 @@ impl Context {
             sessions,
             concurrency,
             bars: Bars::new(global.progress),
+            printer: global.printer,
         })
     }
 
     /// Identity checks and discovery. Reads only.
-    pub async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
+    pub(crate) async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
         self.sessions.verify_identities().await?;
         let listing =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
@@ -47,7 +50,7 @@ impl Context {
     }
 
     /// Identity checks, discovery, planning. Reads only.
-    pub async fn plan(&self) -> anyhow::Result<Plan> {
+    pub(crate) async fn plan(&self) -> anyhow::Result<Plan> {
         let (desired, actual) = self.discover().await?;
         Ok(plan(&desired, &actual))
     }

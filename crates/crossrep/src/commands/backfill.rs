@@ -5,48 +5,92 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crossrep_aws::backfill::{create_job, describe_job};
-use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo};
+use crossrep_aws::backfill::{all_jobs, create_job, describe_job, pair_statuses};
+use crossrep_aws::error::CallError;
+use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, PairStatus};
+use crossrep_core::desired::BucketRef;
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
 use crossrep_core::render::render_status;
 use futures::{stream, StreamExt};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
 
-use crate::commands::status;
+use crate::cli::{BackfillArgs, Format};
 use crate::context::Context;
+use crate::exit::ExitStatus;
 use crate::Global;
 
-pub async fn run(
-    global: &Global,
-    only_failed: bool,
-    wait: bool,
-    review: bool,
-) -> anyhow::Result<u8> {
+/// `backfill --format json`.
+#[derive(Serialize)]
+struct Report {
+    /// No bucket skipped, every job created, and (`--wait`) none failed.
+    ok: bool,
+    buckets: Vec<BucketResult>,
+    /// With `--wait`: the jobs followed, as they ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished: Option<Vec<JobInfo>>,
+    /// With `--wait`: `crossrep status` afterwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Vec<PairStatus>>,
+}
+
+/// What backfill decided for one source bucket, and what came of it.
+#[derive(Serialize)]
+struct BucketResult {
+    source: BucketRef,
+    #[serde(flatten)]
+    decision: Decision,
+    /// `create`: the id of the job created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_id: Option<String>,
+    /// `create`: why the job could not be created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// A [`Decision`] carried out: a creation with its result.
+enum Step {
+    Created {
+        spec: JobSpec,
+        result: Result<String, CallError>,
+    },
+    Running(JobInfo),
+    Done(JobInfo),
+    Skip(String),
+}
+
+pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitStatus> {
+    let printer = &global.printer;
+    let text = args.format == Format::Text;
     let ctx = Context::load(global).await?;
     let (desired, actual) = ctx.discover().await?;
     let conflicts = plan(&desired, &actual).conflicts;
-    let jobs = status::all_jobs(&ctx, &desired).await?;
-    let filter = if only_failed {
+    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
+    let filter = if args.only_failed {
         JobFilter::OnlyFailed
     } else {
         JobFilter::All
     };
-    let decisions = decide(&desired, &actual, &jobs, filter, review);
+    let decisions = decide(&desired, &actual, &jobs, filter, args.review);
 
     let mut ok = true;
     let mut follow: Vec<JobInfo> = Vec::new();
+    let mut results: Vec<BucketResult> = Vec::new();
     let created: Vec<_> = stream::iter(decisions)
         .map(|(source, decision)| {
             let ctx = &ctx;
             async move {
-                let result = match &decision {
+                let step = match decision {
                     Decision::Create { spec } => {
-                        Some(create_job(ctx.sessions.get(&spec.account), spec).await)
+                        let result = create_job(ctx.sessions.get(&spec.account), &spec).await;
+                        Step::Created { spec, result }
                     }
-                    _ => None,
+                    Decision::AlreadyRunning { job } => Step::Running(job),
+                    Decision::Done { job } => Step::Done(job),
+                    Decision::Skip { reason } => Step::Skip(reason),
                 };
-                (source, decision, result)
+                (source, step)
             }
         })
         .buffer_unordered(ctx.concurrency)
@@ -54,73 +98,113 @@ pub async fn run(
         .await;
     let mut created = created;
     created.sort_by(|a, b| a.0.cmp(&b.0));
-    for (source, decision, result) in created {
+    for (source, step) in created {
         let what = format!("{} ({}, {})", source.bucket, source.account, source.region);
-        match (decision, result) {
-            (Decision::Create { spec }, Some(Ok(id))) => {
-                let state = if review {
+        let line = |l: String| -> std::io::Result<()> {
+            if text {
+                printer.data(format_args!("{l}\n"))?;
+            }
+            Ok(())
+        };
+        let (mut job_id, mut error) = (None, None);
+        let decision = match step {
+            Step::Created {
+                spec,
+                result: Ok(id),
+            } => {
+                let state = if args.review {
                     "created, suspended for review"
                 } else {
                     "created"
                 };
-                println!("{what}: job {id} {state} ({} versions)", spec.filter.tag());
+                line(format!(
+                    "{what}: job {id} {state} ({} versions)",
+                    spec.filter.tag()
+                ))?;
                 follow.push(JobInfo {
-                    id,
+                    id: id.clone(),
                     account: spec.account.to_string(),
                     region: spec.region.to_string(),
                     source: Some(spec.source.to_string()),
                     filter: Some(spec.filter),
                     ..JobInfo::default()
                 });
+                job_id = Some(id);
+                Decision::Create { spec }
             }
-            (Decision::Create { .. }, Some(Err(e))) => {
+            Step::Created {
+                spec,
+                result: Err(e),
+            } => {
                 ok = false;
-                println!("{what}: failed to create the job: {e}");
+                line(format!("{what}: failed to create the job: {e}"))?;
+                error = Some(e.to_string());
+                Decision::Create { spec }
             }
-            (Decision::AlreadyRunning { job }, _) => {
-                println!(
+            Step::Running(job) => {
+                line(format!(
                     "{what}: job {} is still {} ({}/{} done); not starting another",
                     job.id,
                     job.status,
                     job.succeeded + job.failed,
                     job.total
-                );
-                follow.push(job);
+                ))?;
+                follow.push(job.clone());
+                Decision::AlreadyRunning { job }
             }
-            (Decision::Done { job }, _) => {
-                println!(
+            Step::Done(job) => {
+                line(format!(
                     "{what}: nothing to do: job {} completed {} task(s) without a failure",
                     job.id, job.succeeded
-                );
+                ))?;
+                Decision::Done { job }
             }
-            (Decision::Skip { reason }, _) => {
+            Step::Skip(reason) => {
                 ok = false;
                 let reason = conflicts
                     .iter()
                     .find(|c| c.account == source.account && c.bucket == source.bucket)
                     .map(|c| format!("in conflict: {}", c.message))
                     .unwrap_or(reason);
-                println!("{what}: skipped: {reason}");
+                line(format!("{what}: skipped: {reason}"))?;
+                Decision::Skip { reason }
             }
-            (Decision::Create { .. }, None) => unreachable!("every creation has a result"),
-        }
+        };
+        results.push(BucketResult {
+            source,
+            decision,
+            job_id,
+            error,
+        });
     }
 
-    if wait && !follow.is_empty() {
+    let mut report = Report {
+        ok,
+        buckets: results,
+        finished: None,
+        status: None,
+    };
+    if args.wait && !follow.is_empty() {
         let finished = wait_for(&ctx, follow, global.progress).await?;
         if finished
             .iter()
             .any(|j| j.status == "Failed" || j.failed > 0)
         {
-            ok = false;
+            report.ok = false;
         }
         let (desired, actual) = ctx.discover().await?;
-        let jobs = status::all_jobs(&ctx, &desired).await?;
-        let rows = status::collect(&ctx, &desired, &actual, &jobs).await?;
-        println!();
-        print!("{}", render_status(&rows));
+        let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
+        let rows = pair_statuses(&ctx.sessions, &desired, &actual, &jobs, ctx.concurrency).await?;
+        if text {
+            printer.data(format_args!("\n{}", render_status(&rows)))?;
+        }
+        report.finished = Some(finished);
+        report.status = Some(rows);
     }
-    Ok(if ok { 0 } else { 1 })
+    if !text {
+        printer.json(&report)?;
+    }
+    Ok(ExitStatus::from_ok(report.ok))
 }
 
 /// Polls every job until it is terminal (or suspended awaiting confirmation, which only a

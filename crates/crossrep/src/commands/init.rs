@@ -4,30 +4,27 @@
 use anyhow::{bail, Context as _};
 use crossrep_core::config::{example, EXAMPLE_DESTINATION, EXAMPLE_SOURCE};
 
+use crate::cli::InitArgs;
+use crate::exit::ExitStatus;
 use crate::Global;
 
-pub async fn run(
-    global: &Global,
-    force: bool,
-    source_profile: Option<String>,
-    destination_profile: Option<String>,
-) -> anyhow::Result<u8> {
+pub(crate) async fn run(global: &Global, args: InitArgs) -> anyhow::Result<ExitStatus> {
     let path = &global.config;
-    if path.exists() && !force {
+    if path.exists() && !args.force {
         bail!(
             "`{}` already exists; not overwriting it\n\nhint: pass `--force` to replace it, or `-c <file>` to write elsewhere",
             path.display()
         );
     }
-    let source = lookup(source_profile, EXAMPLE_SOURCE).await?;
-    let destination = lookup(destination_profile, EXAMPLE_DESTINATION).await?;
+    let source = lookup(args.source_profile, EXAMPLE_SOURCE).await?;
+    let destination = lookup(args.destination_profile, EXAMPLE_DESTINATION).await?;
     let text = example((&source.0, &source.1), (&destination.0, &destination.1));
     std::fs::write(path, text).with_context(|| format!("writing `{}`", path.display()))?;
-    eprintln!(
+    global.printer.human(format_args!(
         "Wrote {}. Review the accounts and the `[[replication]]` block, then run `crossrep plan`.",
         path.display()
-    );
-    Ok(0)
+    ));
+    Ok(ExitStatus::Success)
 }
 
 /// (profile, account id): the profile's real account, or the example's placeholders.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossrep_aws::backfill::{describe_job, failed_tasks};
+use crossrep_aws::backfill::{all_jobs, describe_job, failed_tasks};
 use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
 use crossrep_core::desired::Pair;
@@ -16,29 +16,21 @@ use crossrep_core::verify::{
 };
 use futures::{stream, StreamExt};
 
-use crate::commands::status;
+use crate::cli::{Format, VerifyArgs};
 use crate::context::Context;
-use crate::{Format, Global};
+use crate::exit::ExitStatus;
+use crate::Global;
 
 /// Where the canary goes, under the rule's prefix so the rule replicates it.
-pub const CANARY_PREFIX: &str = ".crossrep-canary/";
+const CANARY_PREFIX: &str = ".crossrep-canary/";
 
-pub struct Options {
-    pub canary: bool,
-    pub canary_timeout: Duration,
-    /// `None`: every version.
-    pub sample: Option<usize>,
-    pub examples: usize,
-    pub format: Format,
-}
-
-pub async fn run(global: &Global, opts: Options) -> anyhow::Result<u8> {
+pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let ctx = Context::load(global).await?;
     let (desired, actual) = ctx.discover().await?;
     let plan = plan(&desired, &actual);
 
     // Failure codes of failed versions, from each source's latest backfill report.
-    let jobs = status::all_jobs(&ctx, &desired).await?;
+    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
     let mut codes: BTreeMap<(String, String), String> = BTreeMap::new();
     let latest: Vec<_> = desired
         .pairs
@@ -67,13 +59,13 @@ pub async fn run(global: &Global, opts: Options) -> anyhow::Result<u8> {
     ctx.bars.finish();
 
     match opts.format {
-        Format::Text => print!("{}", render(&verdicts)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&verdicts)?),
+        Format::Text => global.printer.data(render(&verdicts))?,
+        Format::Json => global.printer.json(&verdicts)?,
     }
     Ok(if verdicts.iter().all(|v| v.healthy) {
-        0
+        ExitStatus::Success
     } else {
-        3
+        ExitStatus::Unhealthy
     })
 }
 
@@ -82,7 +74,7 @@ async fn verify_pair(
     pair: &Pair,
     plan: &crossrep_core::plan::Plan,
     codes: &BTreeMap<(String, String), String>,
-    opts: &Options,
+    opts: &VerifyArgs,
 ) -> PairVerdict {
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
@@ -105,7 +97,8 @@ async fn verify_pair(
             details: vec![],
         });
     } else {
-        let sample = opts.sample.unwrap_or(usize::MAX);
+        // `None` (`--sample all`): every version.
+        let sample = opts.sample.0.unwrap_or(usize::MAX);
         match diff_buckets(
             source(),
             dest(),
@@ -143,7 +136,8 @@ async fn verify_pair(
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect();
-        let result = canary(source(), dest(), &key, &tags.join("&"), opts.canary_timeout).await;
+        let timeout = Duration::from_secs(opts.canary_timeout);
+        let result = canary(source(), dest(), &key, &tags.join("&"), timeout).await;
         checks.push(canary_check(&result));
     }
     PairVerdict::new(pair, checks)

@@ -406,9 +406,12 @@ async fn a_failed_bucket_does_not_stop_the_others_and_a_rerun_completes() {
     env.write_config("");
 
     let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
-    let out = stdout(&first);
-    assert_eq!(first.status.code(), Some(1), "{out}{}", stderr(&first));
-    assert!(out.contains("Apply incomplete."), "{out}");
+    // The summary is data (stdout); the list of what failed and why is for people (stderr).
+    let summary = stdout(&first);
+    let out = stderr(&first);
+    assert_eq!(first.status.code(), Some(1), "{summary}{out}");
+    assert!(summary.contains("Apply incomplete."), "{summary}");
+    assert!(!summary.contains("✗"), "{summary}");
     assert!(
         out.contains(&format!("✗ bucket_policy[{}/{blocked_dest}]", env.dst)),
         "{out}"
@@ -552,10 +555,11 @@ async fn a_real_validation_error_is_not_retried() {
     env.write_config("backfill = \"none\"");
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
+    // The failure list is on stderr (the summary alone is on stdout).
     assert!(
-        stdout(&apply).contains("must be different from source bucket"),
+        stderr(&apply).contains("must be different from source bucket"),
         "{}",
-        stdout(&apply)
+        stderr(&apply)
     );
     let attempts =
         env.emu.summary(&env.src)["by_operation"]["PutBucketReplication"]["count"].as_u64();

@@ -203,7 +203,15 @@ endpoint_url = "{ep}"
 
     /// `crossrep` in this test's directory, with test credentials and nothing from the host.
     pub fn crossrep(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("crossrep").unwrap();
+        let mut cmd = assert_cmd::Command::from_std(self.command());
+        cmd.timeout(Duration::from_secs(300));
+        cmd
+    }
+
+    /// [`Env::crossrep`] as a plain `std::process::Command`, for tests that need to spawn it
+    /// (and, say, close its stdout early).
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossrep"));
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -212,8 +220,7 @@ endpoint_url = "{ep}"
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("NO_COLOR", "1")
-            .timeout(Duration::from_secs(300));
+            .env("NO_COLOR", "1");
         cmd
     }
 

@@ -1,0 +1,213 @@
+//! The command line, defined once: parsing, `--help`, shell completions and the man page all
+//! come from these types. Each command gets its own `Args` struct, passed whole to it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative cross-account S3 replication: plan, apply, and prove it works.
+#[derive(Parser)]
+#[command(
+    name = "crossrep",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success (no changes), 1 error (bad config or usage, AWS failure, a failed change), 2 `plan --detailed-exitcode` found changes, 3 `verify` found a problem.\n\nstdout carries only data (plans, JSON, the apply summary); messages, prompts, logs and progress go to stderr."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Args)]
+pub(crate) struct GlobalArgs {
+    /// The configuration file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "crossrep.toml",
+        env = "CROSSREP_CONFIG"
+    )]
+    pub(crate) config: PathBuf,
+    /// Log on stderr: -v each AWS call (operation, account, region, target, outcome,
+    /// duration), -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Nothing on stderr but errors: no messages, hints or progress bars. Data on stdout is
+    /// unchanged.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// No progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+    /// Buckets worked on at once (default: `settings.concurrency`, else 16).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: Option<u16>,
+}
+
+#[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub(crate) enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Write a commented example crossrep.toml (with real account ids, given profiles).
+    Init(InitArgs),
+    /// Discover the accounts and show what apply would change; writes nothing to AWS.
+    Plan(PlanArgs),
+    /// Apply a saved plan, or plan and ask before applying.
+    Apply(ApplyArgs),
+    /// Start S3 Batch Replication jobs for the objects that existed before replication.
+    Backfill(BackfillArgs),
+    /// Per bucket pair: replication rule, latest backfill job, failures by reason.
+    Status(StatusArgs),
+    /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
+    /// Exit 3 when a pair is unhealthy.
+    Verify(VerifyArgs),
+    /// Remove crossrep's rules, policy statements and role; never a bucket or an object.
+    Destroy(DestroyArgs),
+    /// Print a shell completion script, e.g. `crossrep completions bash > /etc/bash_completion.d/crossrep`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `crossrep man | man -l -`.
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// A profile of the source account: its name and account id go in the file.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) source_profile: Option<String>,
+    /// A profile of the destination account.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) destination_profile: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct PlanArgs {
+    /// Also save the plan, for `crossrep apply <file>`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Output format: text for people, json for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+    /// Exit 2 when the plan has changes (0 when none, 1 on error).
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ApplyArgs {
+    /// A plan saved with `crossrep plan --out`; refused if the accounts changed since.
+    pub(crate) plan: Option<PathBuf>,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Output format: text for people, json (the plan, what happened to each change, the
+    /// counts) for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(Args)]
+pub(crate) struct BackfillArgs {
+    /// Only the versions whose replication failed (the re-drive after fixing a cause).
+    #[arg(long)]
+    pub(crate) only_failed: bool,
+    /// Follow the jobs until they end, then show the status.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Create the jobs suspended, to be confirmed in S3 Batch Operations.
+    #[arg(long)]
+    pub(crate) review: bool,
+    /// Output format: text for people, json (each bucket's decision and job, and with
+    /// `--wait` the finished jobs and the status) for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    /// Output format: text for people, json for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    /// Also write a small object under `.crossrep-canary/` and wait for its replica
+    /// (both are deleted afterwards).
+    #[arg(long)]
+    pub(crate) canary: bool,
+    /// How long to wait for the canary's replica, in seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub(crate) canary_timeout: u64,
+    /// How many source versions to check the replication status of (`all` for every one).
+    #[arg(long, default_value = "100", value_parser = parse_sample)]
+    pub(crate) sample: Sample,
+    /// How many examples of each problem to show.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) examples: usize,
+    /// Output format: text for people, json for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(Args)]
+pub(crate) struct DestroyArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Output format: text for people, json (the plan, what happened to each change, the
+    /// counts) for programs.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub(crate) struct ManArgs {
+    /// The page of one command (e.g. `plan`) instead of crossrep's own.
+    #[arg(value_name = "COMMAND")]
+    pub(crate) command: Option<String>,
+}
+
+/// `--sample N` or `--sample all` (`None`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sample(pub(crate) Option<usize>);
+
+fn parse_sample(s: &str) -> Result<Sample, String> {
+    if s == "all" {
+        return Ok(Sample(None));
+    }
+    s.parse::<usize>()
+        .map(|n| Sample(Some(n)))
+        .map_err(|_| format!("`{s}` is not a number or `all`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

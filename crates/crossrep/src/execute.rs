@@ -1,0 +1,180 @@
+//! Show a plan, ask, execute it and report what happened: shared by `apply` and `destroy`.
+
+use crossrep_aws::execute::{execute, Outcome};
+use crossrep_core::plan::{Action, Plan};
+use crossrep_core::render::render_plan;
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::context::Context;
+use crate::exit::ExitStatus;
+
+/// Which command is executing a plan: the words of its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Apply,
+    Destroy,
+}
+
+impl Verb {
+    fn title(self) -> &'static str {
+        match self {
+            Verb::Apply => "Apply",
+            Verb::Destroy => "Destroy",
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Verb::Apply => "apply",
+            Verb::Destroy => "destroy",
+        }
+    }
+}
+
+const QUESTION: &str = "\nDo you want to perform these actions? Only `yes` will be accepted: ";
+
+/// Shows `plan` (text: on stdout), asks unless `confirmed`, executes it and reports the
+/// outcome: the summary line on stdout, failed and skipped changes on stderr; with
+/// `--format json` one document on stdout instead ([`Report`]).
+pub(crate) async fn show_and_execute(
+    ctx: &Context,
+    plan: &Plan,
+    confirmed: bool,
+    verb: Verb,
+    format: Format,
+) -> anyhow::Result<ExitStatus> {
+    let printer = &ctx.printer;
+    if format == Format::Text {
+        printer.data(render_plan(plan))?;
+    }
+    if !plan.has_changes() {
+        if format == Format::Json {
+            printer.json(&Report::new(plan, &Outcome::default()))?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !confirmed {
+        let answer = match format {
+            Format::Text => printer.prompt(QUESTION)?,
+            // stdout is the JSON document: the plan being asked about is shown on stderr.
+            Format::Json => printer.prompt(format_args!("{}{QUESTION}", render_plan(plan)))?,
+        };
+        if answer.trim() != "yes" {
+            printer.human(format_args!("{} cancelled.", verb.title()));
+            return Ok(ExitStatus::Failure);
+        }
+    }
+
+    let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars).await;
+    let report = Report::new(plan, &outcome);
+    if format == Format::Json {
+        printer.json(&report)?;
+        return Ok(ExitStatus::from_ok(report.complete));
+    }
+    let Counts {
+        added,
+        changed,
+        destroyed,
+        failed,
+        skipped,
+    } = report.counts;
+    let title = verb.title();
+    if report.complete {
+        printer.data(format_args!(
+            "\n{title} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.\n"
+        ))?;
+        return Ok(ExitStatus::Success);
+    }
+    printer.data(format_args!(
+        "\n{title} incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed, {failed} failed, {skipped} skipped.\n"
+    ))?;
+    let mut list = String::new();
+    for (addr, err) in &outcome.failed {
+        list.push_str(&format!("  ✗ {addr}: {err}\n"));
+    }
+    for (addr, dep) in &outcome.skipped {
+        list.push_str(&format!("  - {addr}: skipped, because {dep} failed\n"));
+    }
+    printer.human(format_args!(
+        "{list}\nRun `crossrep {}` again to complete the rest once the cause is fixed.",
+        verb.command()
+    ));
+    Ok(ExitStatus::Failure)
+}
+
+/// `apply --format json` and `destroy --format json`: the plan and what happened to each of
+/// its changes. Addresses are in their text form (`bucket_policy[222222222222/name]`).
+#[derive(Serialize)]
+struct Report<'a> {
+    plan: &'a Plan,
+    /// Every change applied (also when there was none to make).
+    complete: bool,
+    counts: Counts,
+    applied: Vec<String>,
+    failed: Vec<Failed>,
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize, Default, Clone, Copy)]
+struct Counts {
+    added: usize,
+    changed: usize,
+    destroyed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+#[derive(Serialize)]
+struct Failed {
+    address: String,
+    error: String,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    address: String,
+    /// The failed change it depends on.
+    because: String,
+}
+
+impl<'a> Report<'a> {
+    fn new(plan: &'a Plan, outcome: &Outcome) -> Report<'a> {
+        let mut counts = Counts {
+            failed: outcome.failed.len(),
+            skipped: outcome.skipped.len(),
+            ..Counts::default()
+        };
+        for c in &plan.changes {
+            if outcome.applied.contains(&c.addr()) {
+                match c.action() {
+                    Action::Create => counts.added += 1,
+                    Action::Update => counts.changed += 1,
+                    Action::Delete => counts.destroyed += 1,
+                }
+            }
+        }
+        Report {
+            plan,
+            complete: outcome.ok(),
+            counts,
+            applied: outcome.applied.iter().map(ToString::to_string).collect(),
+            failed: outcome
+                .failed
+                .iter()
+                .map(|(a, e)| Failed {
+                    address: a.to_string(),
+                    error: e.clone(),
+                })
+                .collect(),
+            skipped: outcome
+                .skipped
+                .iter()
+                .map(|(a, d)| Skipped {
+                    address: a.to_string(),
+                    because: d.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
