@@ -18,16 +18,20 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<Exit
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading `{}`", path.display()))?;
-            let plan: Plan = serde_json::from_str(&text)
+            // The version first: a plan of another format need not parse as this one.
+            let raw: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("`{}` is not a crossrep plan", path.display()))?;
-            if plan.format_version != PLAN_FORMAT_VERSION {
+            let version = raw.get("format_version").and_then(serde_json::Value::as_u64);
+            if version != Some(u64::from(PLAN_FORMAT_VERSION)) {
                 bail!(
-                    "`{}` is a plan of format {}, this crossrep writes format {PLAN_FORMAT_VERSION}\n\nhint: run `crossrep plan --out {}` again",
+                    "`{}` is a plan of format {}, this crossrep reads and writes format {PLAN_FORMAT_VERSION}\n\nhint: run `crossrep plan --out {}` again",
                     path.display(),
-                    plan.format_version,
+                    version.map_or_else(|| "(none)".to_string(), |v| v.to_string()),
                     path.display()
                 );
             }
+            let plan: Plan = serde_json::from_value(raw)
+                .with_context(|| format!("`{}` is not a crossrep plan", path.display()))?;
             Some(plan)
         }
     };

@@ -373,7 +373,23 @@ async fn apply_needs_yes_without_a_tty_and_refuses_a_stale_plan() {
         .output()
         .unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    assert_eq!(parsed["format_version"], 1);
+    assert_eq!(
+        parsed["format_version"],
+        crossrep_core::plan::PLAN_FORMAT_VERSION
+    );
+
+    // A plan saved by an older crossrep (format 1: buckets were one resource) is refused,
+    // saying why, before anything is read or written.
+    let mut old = parsed.clone();
+    old["format_version"] = serde_json::json!(1);
+    std::fs::write(env.dir.path().join("old.json"), old.to_string()).unwrap();
+    let refused = env.crossrep().args(["apply", "old.json"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("is a plan of format 1, this crossrep reads and writes format 2"),
+        "{}",
+        stderr(&refused)
+    );
     env.ok(&["apply", "plan.json"]);
     assert_eq!(
         versioning(
