@@ -582,3 +582,66 @@ async fn a_real_validation_error_is_not_retried() {
     assert_eq!(attempts, Some(1));
     env.emu.clear_faults(&bad);
 }
+
+/// Regression (issue 7, REVIEW R3): CreateBucket, its tags and the report bucket's lifecycle
+/// rule were one change, so a failure after CreateBucket was never repaired: the next plan saw
+/// an existing bucket and left it untagged (not recognised as crossrep's) and the reports
+/// without expiry. They are separate resources now, and the next apply completes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_and_lifecycle_that_failed_after_create_bucket_are_set_by_the_next_apply() {
+    let env = Env::new(8);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let dest = format!("replicated-{data}");
+    let reports = format!("crossrep-reports-{}-us-east-1", env.src);
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketTagging&bucket={dest}&code=AccessDenied&status=403&times=1&message=Access%20Denied"
+    ));
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketLifecycleConfiguration&bucket={reports}&code=AccessDenied&status=403&times=1&message=Access%20Denied"
+    ));
+    env.write_config("");
+
+    let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
+    let failures = stderr(&first);
+    assert!(failures.contains(&format!("bucket_tags[{}/{dest}]", env.dst)), "{failures}");
+    assert!(failures.contains(&format!("lifecycle[{}/{reports}]", env.src)), "{failures}");
+    // Nothing else depended on them: replication is configured all the same.
+    assert_eq!(get_replication(admin.src(), &data, "us-east-1").await.rules.len(), 1);
+
+    // The next plan sees the untagged bucket and the missing rule, and nothing else.
+    let plan = env.ok(&["plan"]);
+    assert!(plan.contains(&format!("bucket_tags[{}/{dest}] will be created", env.dst)), "{plan}");
+    assert!(plan.contains(&format!("lifecycle[{}/{reports}] will be created", env.src)), "{plan}");
+    assert!(plan.contains("Plan: 2 to add, 0 to change, 0 to destroy"), "{plan}");
+
+    env.ok(&["apply", "--yes"]);
+    let s3 = admin.dst().s3(&region("us-east-1"));
+    let tags = s3.get_bucket_tagging().bucket(&dest).send().await.unwrap();
+    assert!(
+        tags.tag_set()
+            .iter()
+            .any(|t| t.key() == "managed-by" && t.value() == "crossrep"),
+        "{tags:?}"
+    );
+    let s3 = admin.src().s3(&region("us-east-1"));
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&reports)
+        .send()
+        .await
+        .unwrap();
+    let rule = &lifecycle.rules()[0];
+    assert_eq!(rule.id(), Some("crossrep-expire-reports"));
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(30));
+
+    // And then there is nothing left to do.
+    let again = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
