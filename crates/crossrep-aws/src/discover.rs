@@ -191,7 +191,6 @@ async fn name_taken(session: &Session, bucket: &BucketName) -> Result<bool, Call
     }
 }
 
-
 /// What one discovery job found, to record in the [`ActualState`].
 type Found = Box<dyn FnOnce(&mut ActualState) + Send>;
 

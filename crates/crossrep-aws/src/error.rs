@@ -53,24 +53,44 @@ impl fmt::Display for CallError {
 fn classify(code: Option<&str>, status: Option<u16>, message: &str) -> ErrorKind {
     match code {
         Some(
-            "NoSuchBucket" | "NoSuchEntity" | "NoSuchKey" | "NoSuchTagSet" | "NoSuchBucketPolicy"
-            | "NoSuchLifecycleConfiguration" | "ReplicationConfigurationNotFoundError"
-            | "OwnershipControlsNotFoundError" | "NotFound" | "NoSuchJob",
+            "NoSuchBucket"
+            | "NoSuchEntity"
+            | "NoSuchKey"
+            | "NoSuchTagSet"
+            | "NoSuchBucketPolicy"
+            | "NoSuchLifecycleConfiguration"
+            | "ReplicationConfigurationNotFoundError"
+            | "OwnershipControlsNotFoundError"
+            | "NotFound"
+            | "NoSuchJob",
         ) => ErrorKind::NotFound,
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AllAccessDisabled") => {
-            ErrorKind::AccessDenied
-        }
         Some(
-            "Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequests"
-            | "TooManyRequestsException" | "RequestLimitExceeded" | "ServiceUnavailable"
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "AllAccessDisabled",
+        ) => ErrorKind::AccessDenied,
+        Some(
+            "Throttling"
+            | "ThrottlingException"
+            | "SlowDown"
+            | "TooManyRequests"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "ServiceUnavailable"
             | "RequestThrottled",
         ) => ErrorKind::Throttled,
         Some("MalformedPolicy") if message.to_ascii_lowercase().contains("principal") => {
             ErrorKind::Propagating
         }
         Some(
-            "InvalidRequest" | "InvalidArgument" | "MalformedXML" | "MalformedPolicy"
-            | "MalformedPolicyDocument" | "ValidationError" | "InvalidBucketName"
+            "InvalidRequest"
+            | "InvalidArgument"
+            | "MalformedXML"
+            | "MalformedPolicy"
+            | "MalformedPolicyDocument"
+            | "ValidationError"
+            | "InvalidBucketName"
             | "InvalidLocationConstraint",
         ) => ErrorKind::Invalid,
         _ => match status {
@@ -170,7 +190,11 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     let request_id = err
         .raw_response()
-        .and_then(|r| r.headers().get("x-amz-request-id").or(r.headers().get("x-amzn-requestid")))
+        .and_then(|r| {
+            r.headers()
+                .get("x-amz-request-id")
+                .or(r.headers().get("x-amzn-requestid"))
+        })
         .map(str::to_string);
     CallError {
         account: account.to_string(),
@@ -214,15 +238,34 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_map_to_kinds() {
-        assert_eq!(classify(Some("SlowDown"), Some(503), ""), ErrorKind::Throttled);
-        assert_eq!(classify(Some("Throttling"), Some(400), ""), ErrorKind::Throttled);
-        assert_eq!(classify(Some("AccessDenied"), Some(403), ""), ErrorKind::AccessDenied);
-        assert_eq!(classify(Some("NoSuchEntity"), Some(404), ""), ErrorKind::NotFound);
         assert_eq!(
-            classify(Some("MalformedPolicy"), Some(400), "Invalid principal in policy"),
+            classify(Some("SlowDown"), Some(503), ""),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            classify(Some("Throttling"), Some(400), ""),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            classify(Some("AccessDenied"), Some(403), ""),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            classify(Some("NoSuchEntity"), Some(404), ""),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify(
+                Some("MalformedPolicy"),
+                Some(400),
+                "Invalid principal in policy"
+            ),
             ErrorKind::Propagating
         );
-        assert_eq!(classify(Some("MalformedPolicy"), Some(400), "bad action"), ErrorKind::Invalid);
+        assert_eq!(
+            classify(Some("MalformedPolicy"), Some(400), "bad action"),
+            ErrorKind::Invalid
+        );
         assert_eq!(classify(None, Some(403), ""), ErrorKind::AccessDenied);
         assert_eq!(classify(None, Some(404), ""), ErrorKind::NotFound);
         assert_eq!(classify(None, None, "dispatch failure"), ErrorKind::Other);

@@ -78,4 +78,3 @@ pub async fn execute(
     outcome.skipped.sort();
     outcome
 }
-

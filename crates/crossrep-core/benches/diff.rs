@@ -16,6 +16,9 @@
 //! comparing, dropping the versions: what the AWS caller pays per page it receives), and
 //! `end-to-end` includes the generator.
 
+// Test and bench helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, unreachable_pub, clippy::print_stdout)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};

@@ -386,7 +386,10 @@ buckets = ["*"]
         }
         for r in d.roles.values() {
             a.set::<crate::kinds::role::Role>(
-                crate::kinds::role::RoleAddr { account: r.account.clone(), name: r.name.clone() },
+                crate::kinds::role::RoleAddr {
+                    account: r.account.clone(),
+                    name: r.name.clone(),
+                },
                 crate::observed::Observed::Absent,
             );
         }

@@ -97,15 +97,18 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                 format!("remove crossrep's rules, keep {}", ids.join(", "))
             }
         };
-        add(&mut changes, removal::<Replication>(
-            addr,
-            region,
-            PHASE_REPLICATION,
-            spec.clone(),
-            rest.map(|configuration| ReplicationSpec { configuration }),
-            reason,
-            vec![],
-        ));
+        add(
+            &mut changes,
+            removal::<Replication>(
+                addr,
+                region,
+                PHASE_REPLICATION,
+                spec.clone(),
+                rest.map(|configuration| ReplicationSpec { configuration }),
+                reason,
+                vec![],
+            ),
+        );
     }
 
     // Destination statements of the source accounts of this config's pairs.
@@ -132,15 +135,18 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             None => "only crossrep's statements are in it".to_string(),
             Some(_) => "remove crossrep's statements, keep the others".to_string(),
         };
-        add(&mut changes, removal::<BucketPolicy>(
-            addr,
-            &region,
-            PHASE_BUCKET_POLICY,
-            policy.clone(),
-            rest.map(|document| BucketPolicySpec { document }),
-            reason,
-            vec![],
-        ));
+        add(
+            &mut changes,
+            removal::<BucketPolicy>(
+                addr,
+                &region,
+                PHASE_BUCKET_POLICY,
+                policy.clone(),
+                rest.map(|document| BucketPolicySpec { document }),
+                reason,
+                vec![],
+            ),
+        );
     }
 
     let mut conflicts = Vec::new();
@@ -176,9 +182,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         // Everything that replicated with the role goes first.
         let users: Vec<Address> = changes
             .keys()
-            .filter(
-                |a| matches!(a, Address::Replication(b) if b.account == role.account),
-            )
+            .filter(|a| matches!(a, Address::Replication(b) if b.account == role.account))
             .cloned()
             .collect();
         let mut policy_addrs = Vec::new();
@@ -190,25 +194,31 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                 continue;
             }
             policy_addrs.push(Address::RolePolicy(addr.clone()));
-            add(&mut changes, removal::<RolePolicy>(
-                addr.clone(),
-                &role.region,
-                PHASE_ROLE_POLICY,
-                doc.clone(),
-                None,
-                "a policy of crossrep's role".into(),
-                users.clone(),
-            ));
+            add(
+                &mut changes,
+                removal::<RolePolicy>(
+                    addr.clone(),
+                    &role.region,
+                    PHASE_ROLE_POLICY,
+                    doc.clone(),
+                    None,
+                    "a policy of crossrep's role".into(),
+                    users.clone(),
+                ),
+            );
         }
-        add(&mut changes, removal::<Role>(
-            role_addr,
-            &role.region,
-            PHASE_ROLE,
-            state.clone(),
-            None,
-            "tagged `managed-by=crossrep`".into(),
-            users.into_iter().chain(policy_addrs).collect(),
-        ));
+        add(
+            &mut changes,
+            removal::<Role>(
+                role_addr,
+                &role.region,
+                PHASE_ROLE,
+                state.clone(),
+                None,
+                "tagged `managed-by=crossrep`".into(),
+                users.into_iter().chain(policy_addrs).collect(),
+            ),
+        );
     }
     conflicts.sort();
     Plan {
@@ -229,8 +239,8 @@ mod tests {
     use crate::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
     use crate::model::{Destination, Filter, Listing, Rule, Versioning};
     use crate::observed::Observed;
-    use crate::policy::ROLE_POLICY_NAME;
     use crate::plan::{apply_in_memory, plan};
+    use crate::policy::ROLE_POLICY_NAME;
     use serde_json::json;
     use std::path::Path;
 
@@ -301,10 +311,17 @@ buckets = ["*"]
             a.insert_plain_bucket(&addr, &region);
             a.set::<VersioningKind>(addr, Observed::Present(VersioningSpec::ENABLED));
         }
-        let role = RoleAddr { account: id("111111111111"), name: "crossrep-replication".into() };
+        let role = RoleAddr {
+            account: id("111111111111"),
+            name: "crossrep-replication".into(),
+        };
         a.set::<Role>(role, Observed::Absent);
         a.set::<RolePolicy>(
-            RolePolicyAddr { account: id("111111111111"), role: "crossrep-replication".into(), name: ROLE_POLICY_NAME.into() },
+            RolePolicyAddr {
+                account: id("111111111111"),
+                role: "crossrep-replication".into(),
+                name: ROLE_POLICY_NAME.into(),
+            },
             Observed::Absent,
         );
         let mut a = apply_in_memory(&a, &plan(&d, &a));
@@ -350,7 +367,9 @@ buckets = ["*"]
         );
         let after = apply_in_memory(&a, &p);
         let dst = BucketAddr::new(&id("222222222222"), &name("replicated-data"));
-        let policy = after.known::<BucketPolicy>(&dst).map(|p| p.map(|p| p.document.clone()));
+        let policy = after
+            .known::<BucketPolicy>(&dst)
+            .map(|p| p.map(|p| p.document.clone()));
         assert_eq!(
             policy,
             Some(Some(
@@ -393,7 +412,10 @@ buckets = ["*"]
     #[test]
     fn an_unmanaged_role_and_another_roles_configuration_are_left_alone() {
         let (d, mut a) = setup(false);
-        let role = RoleAddr { account: id("111111111111"), name: "crossrep-replication".into() };
+        let role = RoleAddr {
+            account: id("111111111111"),
+            name: "crossrep-replication".into(),
+        };
         let Some(Observed::Present(r)) = a.role.get_mut(&role) else {
             panic!("no role");
         };

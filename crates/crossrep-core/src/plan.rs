@@ -162,18 +162,14 @@ impl<'a> Planner<'a> {
         if tags.is_some_and(BucketTagsSpec::is_managed) {
             return Ownership::Managed;
         }
-        let foreign_statement = self
-            .actual
-            .present::<BucketPolicy>(addr)
-            .is_some_and(|p| {
-                statements(&p.document).iter().any(|s| {
-                    !s.get("Sid")
-                        .and_then(Value::as_str)
-                        .is_some_and(|sid| sid.starts_with(SID_PREFIX))
-                })
-            });
-        if untagged(tags) && self.actual.known::<BucketTags>(addr).is_some() && !foreign_statement
-        {
+        let foreign_statement = self.actual.present::<BucketPolicy>(addr).is_some_and(|p| {
+            statements(&p.document).iter().any(|s| {
+                !s.get("Sid")
+                    .and_then(Value::as_str)
+                    .is_some_and(|sid| sid.starts_with(SID_PREFIX))
+            })
+        });
+        if untagged(tags) && self.actual.known::<BucketTags>(addr).is_some() && !foreign_statement {
             Ownership::Adopted
         } else {
             Ownership::Foreign
@@ -213,7 +209,10 @@ impl<'a> Planner<'a> {
             }
             let current = self.actual.present::<Replication>(&src);
             let dest_exists = self.actual.present::<Bucket>(&dst).is_some()
-                || self.actual.problem::<Bucket>(&dst).is_some_and(|p| p != ReadProblem::Unread);
+                || self
+                    .actual
+                    .problem::<Bucket>(&dst)
+                    .is_some_and(|p| p != ReadProblem::Unread);
             let problem = if let Some(m) = unreadable(
                 self.actual,
                 &role_needs,
@@ -231,7 +230,10 @@ impl<'a> Planner<'a> {
                 )))
             } else if let Some(m) = unreadable(
                 self.actual,
-                &[Address::Versioning(src.clone()), Address::Replication(src.clone())],
+                &[
+                    Address::Versioning(src.clone()),
+                    Address::Replication(src.clone()),
+                ],
                 &format!("source bucket `{}`", pair.source.bucket),
             ) {
                 Some((false, m))
@@ -255,7 +257,12 @@ impl<'a> Planner<'a> {
                     &self.destination_needs(pair),
                     &format!("destination bucket `{}`", pair.destination.bucket),
                 )
-                .map(|m| (true, m.replace("was not discovered", "was not fully discovered")))
+                .map(|m| {
+                    (
+                        true,
+                        m.replace("was not discovered", "was not fully discovered"),
+                    )
+                })
             };
             match problem {
                 Some((per_pair, message)) => self.conflict(pair, per_pair, message),
@@ -284,7 +291,8 @@ impl<'a> Planner<'a> {
             .filter(|d| self.changes.contains_key(d))
             .collect();
         let change = Change::<K>::put(addr, region.clone(), before, want, reason, depends_on);
-        self.changes.insert(K::address(change.addr.clone()), K::wrap(change));
+        self.changes
+            .insert(K::address(change.addr.clone()), K::wrap(change));
     }
 
     fn run(mut self) -> Plan {
@@ -392,12 +400,7 @@ impl<'a> Planner<'a> {
 
     /// A new bucket crossrep creates: the bucket, then its tags and (when wanted) its object
     /// ownership, each its own change so a failure after CreateBucket is repaired next time.
-    fn plan_new_bucket(
-        &mut self,
-        b: &BucketRef,
-        ownership: Option<OwnershipSpec>,
-        reason: String,
-    ) {
+    fn plan_new_bucket(&mut self, b: &BucketRef, ownership: Option<OwnershipSpec>, reason: String) {
         let addr = addr_of(b);
         self.put::<Bucket>(
             addr.clone(),
@@ -426,7 +429,10 @@ impl<'a> Planner<'a> {
         let reason = if ownership == Ownership::Adopted {
             "it has no tags: a bucket crossrep created whose tagging did not complete".to_string()
         } else {
-            format!("marks the bucket as crossrep's (`{}={}`)", MANAGED_TAG.0, MANAGED_TAG.1)
+            format!(
+                "marks the bucket as crossrep's (`{}={}`)",
+                MANAGED_TAG.0, MANAGED_TAG.1
+            )
         };
         let tags = bucket_tags::merged(self.actual.present::<BucketTags>(addr));
         self.put::<BucketTags>(addr.clone(), region, tags, reason, deps.clone());
@@ -459,8 +465,14 @@ impl<'a> Planner<'a> {
                 let region = existing.region.clone();
                 usable.push(r.clone());
                 let needs = [Address::BucketTags(addr.clone())];
-                if let Some(m) = unreadable(self.actual, &needs, &format!("report bucket `{}`", r.bucket)) {
-                    self.warnings.push(format!("{m}; its tags and lifecycle rule are left as they are"));
+                if let Some(m) = unreadable(
+                    self.actual,
+                    &needs,
+                    &format!("report bucket `{}`", r.bucket),
+                ) {
+                    self.warnings.push(format!(
+                        "{m}; its tags and lifecycle rule are left as they are"
+                    ));
                     continue;
                 }
                 let ownership = self.ownership(&addr);
@@ -471,11 +483,22 @@ impl<'a> Planner<'a> {
                     Address::OwnershipControls(addr.clone()),
                     Address::Lifecycle(addr.clone()),
                 ];
-                if let Some(m) = unreadable(self.actual, &needs, &format!("report bucket `{}`", r.bucket)) {
-                    self.warnings.push(format!("{m}; its tags and lifecycle rule are left as they are"));
+                if let Some(m) = unreadable(
+                    self.actual,
+                    &needs,
+                    &format!("report bucket `{}`", r.bucket),
+                ) {
+                    self.warnings.push(format!(
+                        "{m}; its tags and lifecycle rule are left as they are"
+                    ));
                     continue;
                 }
-                self.plan_managed_settings(&addr, &region, ownership, Some(OwnershipSpec::enforced()));
+                self.plan_managed_settings(
+                    &addr,
+                    &region,
+                    ownership,
+                    Some(OwnershipSpec::enforced()),
+                );
                 self.plan_report_lifecycle(&addr, &region);
             } else if self.actual.taken_names.contains(&r.bucket) {
                 self.warnings.push(format!(
@@ -486,7 +509,10 @@ impl<'a> Planner<'a> {
                 self.plan_new_bucket(
                     r,
                     Some(OwnershipSpec::enforced()),
-                    format!("backfill manifests and reports of {} in {}", r.account, r.region),
+                    format!(
+                        "backfill manifests and reports of {} in {}",
+                        r.account, r.region
+                    ),
                 );
                 self.plan_report_lifecycle(&addr, &r.region);
                 usable.push(r.clone());

@@ -264,10 +264,9 @@ pub fn normalize(doc: &Value) -> Value {
             let mut items: Vec<Value> = items.iter().map(normalize).collect();
             items.sort_by_cached_key(|v| v.to_string());
             items.dedup();
-            if items.len() == 1 && items[0].is_string() {
-                items.pop().unwrap()
-            } else {
-                Value::Array(items)
+            match items.as_slice() {
+                [single] if single.is_string() => single.clone(),
+                _ => Value::Array(items),
             }
         }
         // Keys sorted too: lists above are sorted by their text, which must not depend on the

@@ -2,6 +2,9 @@
 //! adversarial listings, every way of splitting them into pages, and a property test against a
 //! naive diff that holds both listings in hash maps.
 
+// Test and bench helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::collections::{BTreeSet, HashMap};
 
 use crossrep_core::diff::{

@@ -4,12 +4,14 @@
 //! converges and that no change drops anything crossrep does not own; `props` proves the same
 //! for generated configs and states.
 
+// Test and bench helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 #[path = "planner/fixtures.rs"]
 mod fixtures;
 #[path = "planner/props.rs"]
 mod props;
 
-use crossrep_core::model::{Versioning, MANAGED_TAG};
 use crossrep_core::kinds::bucket_tags::{BucketTags, BucketTagsSpec};
 use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleSpec};
 use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
@@ -18,6 +20,7 @@ use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicySpec};
 use crossrep_core::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
 use crossrep_core::kinds::BucketAddr;
 use crossrep_core::model::ActualState;
+use crossrep_core::model::{Versioning, MANAGED_TAG};
 use crossrep_core::observed::Observed;
 use crossrep_core::plan::{plan, Plan};
 
@@ -268,7 +271,9 @@ destination_region = "us-east-1"
         "us-east-1"
     );
     assert_eq!(
-        change(&p, "replication[111111111111/west]").region().as_str(),
+        change(&p, "replication[111111111111/west]")
+            .region()
+            .as_str(),
         "eu-west-1"
     );
     let rule = &written_config(&p, "replication[111111111111/west]").rules[0];
@@ -682,7 +687,10 @@ destination = "{bucket}-{account}"
         conflict 111111111111/app2: role `crossrep-replication` already exists in 111111111111 and is not managed by crossrep...
         ",
     );
-    assert!(p.changes.iter().all(|c| c.addr().account().as_str() != PROD));
+    assert!(p
+        .changes
+        .iter()
+        .all(|c| c.addr().account().as_str() != PROD));
 }
 
 #[test]
@@ -974,10 +982,12 @@ owner = "source"
         .changes
         .iter()
         .any(|c| c.addr().to_string() == "ownership_controls[222222222222/archive-data]"));
-    assert!(typed::<BucketTags>(&p, "bucket_tags[222222222222/archive-data]")
-        .after
-        .as_ref()
-        .is_some_and(|t| t.is_managed()));
+    assert!(
+        typed::<BucketTags>(&p, "bucket_tags[222222222222/archive-data]")
+            .after
+            .as_ref()
+            .is_some_and(|t| t.is_managed())
+    );
     // The replication waits for both destinations.
     let deps = change(&p, "replication[111111111111/data]").depends_on();
     for d in [
@@ -1433,12 +1443,15 @@ fn batch_backfill_gets_report_buckets_and_batch_permissions() {
     );
     assert_eq!(report.region().as_str(), "eu-west-1");
     let reports = "crossrep-reports-111111111111-eu-west-1";
-    assert!(typed::<BucketTags>(&p, &format!("bucket_tags[111111111111/{reports}]"))
-        .after
-        .as_ref()
-        .is_some_and(|t| t.is_managed()));
+    assert!(
+        typed::<BucketTags>(&p, &format!("bucket_tags[111111111111/{reports}]"))
+            .after
+            .as_ref()
+            .is_some_and(|t| t.is_managed())
+    );
     assert_eq!(
-        typed::<OwnershipControls>(&p, &format!("ownership_controls[111111111111/{reports}]")).after,
+        typed::<OwnershipControls>(&p, &format!("ownership_controls[111111111111/{reports}]"))
+            .after,
         Some(OwnershipSpec::enforced())
     );
     assert_eq!(

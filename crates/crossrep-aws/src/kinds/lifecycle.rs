@@ -2,8 +2,8 @@
 //! none), PutBucketLifecycleConfiguration (replaces the whole configuration).
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
-    LifecycleRule as SdkRule, LifecycleRuleFilter,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule as SdkRule,
+    LifecycleRuleFilter,
 };
 
 use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
@@ -20,14 +20,19 @@ use crate::session::Sessions;
 // A V1-style rule-level `Prefix` is deprecated in the SDK, but a rule someone wrote may have one.
 #[allow(deprecated)]
 fn from_sdk(r: &SdkRule) -> LifecycleRule {
-    let whole_bucket = r
-        .filter()
-        .is_none_or(|f| f.prefix().is_none_or(str::is_empty) && f.tag().is_none() && f.and().is_none()
-            && f.object_size_greater_than().is_none() && f.object_size_less_than().is_none())
-        && r.prefix().is_none_or(str::is_empty);
+    let whole_bucket = r.filter().is_none_or(|f| {
+        f.prefix().is_none_or(str::is_empty)
+            && f.tag().is_none()
+            && f.and().is_none()
+            && f.object_size_greater_than().is_none()
+            && f.object_size_less_than().is_none()
+    }) && r.prefix().is_none_or(str::is_empty);
     let expiration = r.expiration();
-    let days = expiration.and_then(|e| e.days()).and_then(|d| u32::try_from(d).ok());
-    let plain_expiry = expiration.is_none_or(|e| e.date().is_none() && e.expired_object_delete_marker().is_none());
+    let days = expiration
+        .and_then(|e| e.days())
+        .and_then(|d| u32::try_from(d).ok());
+    let plain_expiry =
+        expiration.is_none_or(|e| e.date().is_none() && e.expired_object_delete_marker().is_none());
     let other_actions = !r.transitions().is_empty()
         || r.noncurrent_version_expiration().is_some()
         || !r.noncurrent_version_transitions().is_empty()
@@ -75,17 +80,27 @@ pub(crate) async fn apply(c: &Change<Lifecycle>, sessions: &Sessions) -> Result<
                 account,
                 action,
                 bucket,
-                format!("lifecycle rule `{}` cannot be written back unchanged", r.id.as_deref().unwrap_or("")),
+                format!(
+                    "lifecycle rule `{}` cannot be written back unchanged",
+                    r.id.as_deref().unwrap_or("")
+                ),
             ));
         };
         let mut rule = SdkRule::builder()
-            .status(if r.enabled { ExpirationStatus::Enabled } else { ExpirationStatus::Disabled })
+            .status(if r.enabled {
+                ExpirationStatus::Enabled
+            } else {
+                ExpirationStatus::Disabled
+            })
             .filter(LifecycleRuleFilter::builder().prefix("").build())
             .expiration(LifecycleExpiration::builder().days(days as i32).build());
         if let Some(id) = &r.id {
             rule = rule.id(id);
         }
-        config = config.rules(rule.build().map_err(|e| CallError::invalid(account, action, bucket, e))?);
+        config = config.rules(
+            rule.build()
+                .map_err(|e| CallError::invalid(account, action, bucket, e))?,
+        );
     }
     let config = config
         .build()

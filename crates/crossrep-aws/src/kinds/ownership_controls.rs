@@ -53,7 +53,10 @@ pub(crate) async fn apply(
         .object_ownership(ObjectOwnership::from(spec.object_ownership.as_str()))
         .build()
         .map_err(invalid)?;
-    let controls = SdkControls::builder().rules(rule).build().map_err(invalid)?;
+    let controls = SdkControls::builder()
+        .rules(rule)
+        .build()
+        .map_err(invalid)?;
     session
         .s3(&c.region)
         .put_bucket_ownership_controls()

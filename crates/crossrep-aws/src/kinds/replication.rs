@@ -18,9 +18,18 @@ pub(crate) async fn read(
     account: &str,
     bucket: &BucketName,
 ) -> Observed<ReplicationSpec> {
-    let r = s3.get_bucket_replication().bucket(bucket.as_str()).send().await;
+    let r = s3
+        .get_bucket_replication()
+        .bucket(bucket.as_str())
+        .send()
+        .await;
     match observed(r, &["ReplicationConfigurationNotFoundError"], |e| {
-        call_error(e, account, "s3:GetReplicationConfiguration", bucket.as_str())
+        call_error(
+            e,
+            account,
+            "s3:GetReplicationConfiguration",
+            bucket.as_str(),
+        )
     }) {
         Observed::Present(out) => Observed::from_option(
             out.replication_configuration()
@@ -53,7 +62,12 @@ pub(crate) async fn apply(c: &Change<Replication>, sessions: &Sessions) -> Resul
         return match s3.delete_bucket_replication().bucket(bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => Ok(()),
-            Err(e) => Err(call_error(e, account, "s3:PutReplicationConfiguration", bucket)),
+            Err(e) => Err(call_error(
+                e,
+                account,
+                "s3:PutReplicationConfiguration",
+                bucket,
+            )),
         };
     };
     let body = crate::convert::to_sdk(&spec.configuration);

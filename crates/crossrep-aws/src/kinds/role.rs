@@ -33,7 +33,10 @@ pub(crate) async fn read(
     session: &Session,
     addr: &RoleAddr,
     policy_name: &str,
-) -> (Observed<RoleSpec>, Vec<(RolePolicyAddr, Observed<RolePolicySpec>)>) {
+) -> (
+    Observed<RoleSpec>,
+    Vec<(RolePolicyAddr, Observed<RolePolicySpec>)>,
+) {
     match read_all(session, addr, policy_name).await {
         Ok(Some((role, policies))) => (Observed::Present(role), policies),
         Ok(None) => (Observed::Absent, vec![]),
@@ -54,9 +57,9 @@ async fn read_all(
         Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
         Err(e) => return Err(call_error(e, account, "iam:GetRole", name)),
     };
-    let r = out
-        .role()
-        .ok_or_else(|| CallError::invalid(account, "iam:GetRole", name, "GetRole returned no role"))?;
+    let r = out.role().ok_or_else(|| {
+        CallError::invalid(account, "iam:GetRole", name, "GetRole returned no role")
+    })?;
     let bad_doc = |action, message| CallError::invalid(account, action, name, message);
     let trust = parse_iam_document(r.assume_role_policy_document().unwrap_or("{}"))
         .map_err(|m| bad_doc("iam:GetRole", m))?;
@@ -95,7 +98,10 @@ async fn read_all(
             .map_err(|e| call_error(e, account, "iam:GetRolePolicy", name))?;
         let document = parse_iam_document(doc.policy_document())
             .map_err(|m| bad_doc("iam:GetRolePolicy", m))?;
-        policies.push((policy_addr(&n), Observed::Present(RolePolicySpec { document })));
+        policies.push((
+            policy_addr(&n),
+            Observed::Present(RolePolicySpec { document }),
+        ));
     }
     Ok(Some((
         RoleSpec {

@@ -40,7 +40,9 @@ impl Kind for Bucket {
         match &change.after {
             Some(spec) => state.insert_plain_bucket(&change.addr, &spec.region),
             None => {
-                state.bucket.insert(change.addr.clone(), crate::observed::Observed::Absent);
+                state
+                    .bucket
+                    .insert(change.addr.clone(), crate::observed::Observed::Absent);
             }
         }
     }

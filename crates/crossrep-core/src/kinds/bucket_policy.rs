@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::names::Region;
+use crate::observed::Observed;
 use crate::policy::same_policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,13 +86,27 @@ mod tests {
     fn merge_keeps_foreign_statements_and_clean_removes_only_ours() {
         let theirs = json!({"Sid": "Theirs", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"});
         let existing = json!({"Version": "2012-10-17", "Id": "x", "Statement": [theirs.clone()]});
-        let ours = vec![json!({"Sid": "CrossrepA", "Effect": "Allow", "Principal": "*", "Action": "s3:ReplicateObject", "Resource": "*"})];
+        let ours = vec![
+            json!({"Sid": "CrossrepA", "Effect": "Allow", "Principal": "*", "Action": "s3:ReplicateObject", "Resource": "*"}),
+        ];
         let merged = merge_bucket_policy(Some(&existing), &ours);
         assert_eq!(merged["Id"], "x");
         assert_eq!(statements(&merged)[0], theirs);
-        let spec = BucketPolicySpec { document: merged.clone() };
-        assert!(BucketPolicy::same(&spec, &BucketPolicySpec { document: merge_bucket_policy(Some(&merged), &ours) }));
-        assert!(!BucketPolicy::same(&spec, &BucketPolicySpec { document: existing.clone() }));
+        let spec = BucketPolicySpec {
+            document: merged.clone(),
+        };
+        assert!(BucketPolicy::same(
+            &spec,
+            &BucketPolicySpec {
+                document: merge_bucket_policy(Some(&merged), &ours)
+            }
+        ));
+        assert!(!BucketPolicy::same(
+            &spec,
+            &BucketPolicySpec {
+                document: existing.clone()
+            }
+        ));
         let sids = BTreeSet::from(["CrossrepA".to_string()]);
         assert_eq!(clean(&merged, &sids), Some(Some(existing.clone())));
         assert_eq!(clean(&existing, &sids), None);

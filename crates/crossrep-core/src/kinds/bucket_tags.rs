@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::model::MANAGED_TAG;
 use crate::names::Region;
+use crate::observed::Observed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketTags;
@@ -70,7 +70,13 @@ mod tests {
         // which the planner never does for a bucket tagged by someone else.
         assert_eq!(merged(Some(&theirs)).tags["owner"], "dr-team");
         assert!(merged(Some(&theirs)).is_managed());
-        assert!(BucketTags::same(&merged(Some(&spec(&[("a", "1")]))), &spec(&[("a", "1"), MANAGED_TAG])));
-        assert!(!BucketTags::same(&spec(&[("a", "1")]), &spec(&[("a", "1"), MANAGED_TAG])));
+        assert!(BucketTags::same(
+            &merged(Some(&spec(&[("a", "1")]))),
+            &spec(&[("a", "1"), MANAGED_TAG])
+        ));
+        assert!(!BucketTags::same(
+            &spec(&[("a", "1")]),
+            &spec(&[("a", "1"), MANAGED_TAG])
+        ));
     }
 }

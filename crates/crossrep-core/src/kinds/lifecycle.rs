@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::names::Region;
+use crate::observed::Observed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifecycle;
@@ -76,7 +76,10 @@ impl Kind for Lifecycle {
     type Spec = LifecycleSpec;
 
     fn describe(addr: &BucketAddr, _: &Region) -> String {
-        format!("lifecycle rules of bucket `{}` in {}", addr.bucket, addr.account)
+        format!(
+            "lifecycle rules of bucket `{}` in {}",
+            addr.bucket, addr.account
+        )
     }
 
     fn bucket_default(b: &BucketAddr) -> Option<(BucketAddr, Observed<LifecycleSpec>)> {

@@ -34,7 +34,9 @@ pub mod role_policy;
 pub mod versioning;
 
 /// The address of one resource of a kind.
-pub trait KindAddr: Clone + Ord + Eq + std::hash::Hash + fmt::Debug + Serialize + DeserializeOwned {
+pub trait KindAddr:
+    Clone + Ord + Eq + std::hash::Hash + fmt::Debug + Serialize + DeserializeOwned
+{
     fn account(&self) -> &AccountId;
     /// The bucket a bucket sub-resource belongs to.
     fn bucket(&self) -> Option<&BucketName> {
@@ -175,10 +177,7 @@ struct WireChange<'a, S: Serialize> {
 
 fn serialize_change<K: Kind, S: Serializer>(c: &Change<K>, s: S) -> Result<S::Ok, S::Error> {
     fn typed<K: Kind>(spec: &Option<K::Spec>) -> Option<Typed<'_, K::Spec>> {
-        spec.as_ref().map(|inner| Typed {
-            ty: K::NAME,
-            inner,
-        })
+        spec.as_ref().map(|inner| Typed { ty: K::NAME, inner })
     }
     WireChange {
         addr: K::address(c.addr.clone()),
@@ -460,8 +459,7 @@ macro_rules! stored_as {
         }
         fn store_mut(
             state: &mut $crate::kinds::ActualState,
-        ) -> &mut std::collections::BTreeMap<Self::Addr, $crate::observed::Observed<Self::Spec>>
-        {
+        ) -> &mut std::collections::BTreeMap<Self::Addr, $crate::observed::Observed<Self::Spec>> {
             &mut state.$field
         }
         fn wrap(change: $crate::kinds::Change<Self>) -> $crate::kinds::AnyChange {

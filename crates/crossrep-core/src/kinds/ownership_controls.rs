@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::names::Region;
+use crate::observed::Observed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OwnershipControls;
@@ -33,7 +33,10 @@ impl Kind for OwnershipControls {
     type Spec = OwnershipSpec;
 
     fn describe(addr: &BucketAddr, _: &Region) -> String {
-        format!("object ownership of bucket `{}` in {}", addr.bucket, addr.account)
+        format!(
+            "object ownership of bucket `{}` in {}",
+            addr.bucket, addr.account
+        )
     }
 
     /// New buckets have had ACLs disabled by default since April 2023 (AWS "Default settings
@@ -54,7 +57,13 @@ mod tests {
         let preferred = OwnershipSpec {
             object_ownership: "BucketOwnerPreferred".into(),
         };
-        assert!(OwnershipControls::same(&OwnershipSpec::enforced(), &OwnershipSpec::enforced()));
-        assert!(!OwnershipControls::same(&preferred, &OwnershipSpec::enforced()));
+        assert!(OwnershipControls::same(
+            &OwnershipSpec::enforced(),
+            &OwnershipSpec::enforced()
+        ));
+        assert!(!OwnershipControls::same(
+            &preferred,
+            &OwnershipSpec::enforced()
+        ));
     }
 }

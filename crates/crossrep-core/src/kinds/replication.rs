@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::config::Owner;
 use crate::desired::Pair;
 use crate::model::{Destination, Filter, ReplicationConfiguration, Rule, RULE_PREFIX};
 use crate::names::{BucketName, Region};
+use crate::observed::Observed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replication;
@@ -134,25 +134,28 @@ pub fn merge_replication(
         .collect();
     let mut priorities: BTreeMap<&str, i32> = BTreeMap::new();
     for r in existing_rules.iter().filter(|r| is_ours(r)) {
-        if let Some(p) = r.priority {
+        if let (Some(p), Some(id)) = (r.priority, r.id.as_deref()) {
             if used.insert(p) {
-                priorities.insert(r.id.as_deref().unwrap(), p);
+                priorities.insert(id, p);
             }
         }
     }
     let mut sorted: Vec<&Rule> = ours.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    for r in sorted {
-        let id = r.id.as_deref().unwrap();
+    // crossrep's rules always have an ID (`rule_id`); one without is kept without a priority.
+    for id in sorted.iter().filter_map(|r| r.id.as_deref()) {
         if !priorities.contains_key(id) {
-            let p = (1..).find(|p| !used.contains(p)).unwrap();
+            // The set of used priorities is finite, so a free one exists.
+            let p = (1..=i32::MAX)
+                .find(|p| !used.contains(p))
+                .unwrap_or(i32::MAX);
             used.insert(p);
             priorities.insert(id, p);
         }
     }
     let with_priority = |r: &Rule| {
         let mut r = r.clone();
-        r.priority = Some(priorities[r.id.as_deref().unwrap()]);
+        r.priority = r.id.as_deref().and_then(|id| priorities.get(id).copied());
         r
     };
     let mut placed = BTreeSet::new();
@@ -192,4 +195,3 @@ fn canonical(c: &ReplicationConfiguration) -> ReplicationConfiguration {
 pub fn same_replication(a: &ReplicationConfiguration, b: &ReplicationConfiguration) -> bool {
     canonical(a) == canonical(b)
 }
-

@@ -94,7 +94,13 @@ mod tests {
         }
         let want = spec(trust.clone(), &[MANAGED_TAG]);
         assert!(Role::same(&spec(reordered, &[("owner", "x")]), &want));
-        assert!(!Role::same(&spec(json!({"Version": "2012-10-17", "Statement": []}), &[MANAGED_TAG]), &want));
+        assert!(!Role::same(
+            &spec(
+                json!({"Version": "2012-10-17", "Statement": []}),
+                &[MANAGED_TAG]
+            ),
+            &want
+        ));
         assert!(want.is_managed());
         assert!(!spec(trust, &[("owner", "x")]).is_managed());
     }

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{BucketAddr, Kind};
-use crate::observed::Observed;
 use crate::model;
 use crate::names::Region;
+use crate::observed::Observed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Versioning;
@@ -33,7 +33,12 @@ impl Kind for Versioning {
     }
 
     fn bucket_default(b: &BucketAddr) -> Option<(BucketAddr, Observed<VersioningSpec>)> {
-        Some((b.clone(), Observed::Present(VersioningSpec { status: model::Versioning::Off })))
+        Some((
+            b.clone(),
+            Observed::Present(VersioningSpec {
+                status: model::Versioning::Off,
+            }),
+        ))
     }
 
     super::stored_as!(Versioning, versioning);
@@ -46,8 +51,17 @@ mod tests {
     #[test]
     fn only_enabled_is_enabled() {
         let s = |status| VersioningSpec { status };
-        assert!(Versioning::same(&s(model::Versioning::Enabled), &VersioningSpec::ENABLED));
-        assert!(!Versioning::same(&s(model::Versioning::Suspended), &VersioningSpec::ENABLED));
-        assert!(!Versioning::same(&s(model::Versioning::Off), &VersioningSpec::ENABLED));
+        assert!(Versioning::same(
+            &s(model::Versioning::Enabled),
+            &VersioningSpec::ENABLED
+        ));
+        assert!(!Versioning::same(
+            &s(model::Versioning::Suspended),
+            &VersioningSpec::ENABLED
+        ));
+        assert!(!Versioning::same(
+            &s(model::Versioning::Off),
+            &VersioningSpec::ENABLED
+        ));
     }
 }

@@ -606,17 +606,24 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                 );
                 // Tags are only added: every tag that was there stays.
                 if let Some(seen) = seen_before(&ctx, actual, c) {
-                    assert!(
-                        seen.tags.is_empty(),
-                        "{ctx}: retags a bucket that has tags"
-                    );
+                    assert!(seen.tags.is_empty(), "{ctx}: retags a bucket that has tags");
                 }
-                assert_bucket_managed_here(&ctx, &c.addr, &planned_dests, report_account(&c.addr.account));
+                assert_bucket_managed_here(
+                    &ctx,
+                    &c.addr,
+                    &planned_dests,
+                    report_account(&c.addr.account),
+                );
             }
             AnyChange::OwnershipControls(c) => {
                 after(&ctx, c);
                 seen_before(&ctx, actual, c);
-                assert_bucket_managed_here(&ctx, &c.addr, &planned_dests, report_account(&c.addr.account));
+                assert_bucket_managed_here(
+                    &ctx,
+                    &c.addr,
+                    &planned_dests,
+                    report_account(&c.addr.account),
+                );
                 assert!(
                     actual
                         .present::<BucketTags>(&c.addr)
@@ -627,7 +634,10 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
             AnyChange::Lifecycle(c) => {
                 after(&ctx, c);
                 seen_before(&ctx, actual, c);
-                assert!(report_account(&c.addr.account), "{ctx}: not a report bucket's account");
+                assert!(
+                    report_account(&c.addr.account),
+                    "{ctx}: not a report bucket's account"
+                );
                 assert!(
                     actual
                         .present::<BucketTags>(&c.addr)

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crossrep_core::desired::{desired, DesiredState};
-use crossrep_core::model::{ActualState, Rule, Versioning};
 use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crossrep_core::kinds::AnyChange;
+use crossrep_core::model::{ActualState, Rule, Versioning};
 use crossrep_core::observed::Observed;
 use proptest::prelude::*;
 use serde_json::json;
@@ -540,7 +540,12 @@ fn as_aws_returns_it(mut a: ActualState) -> ActualState {
     }
     for spec in a.replication.values_mut() {
         if let Observed::Present(c) = spec {
-            for f in c.configuration.rules.iter_mut().filter_map(|r| r.filter.as_mut()) {
+            for f in c
+                .configuration
+                .rules
+                .iter_mut()
+                .filter_map(|r| r.filter.as_mut())
+            {
                 f.and |= f.tags.len() > 1 || (f.prefix.is_some() && !f.tags.is_empty());
             }
         }

@@ -21,7 +21,9 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<Exit
             // The version first: a plan of another format need not parse as this one.
             let raw: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("`{}` is not a crossrep plan", path.display()))?;
-            let version = raw.get("format_version").and_then(serde_json::Value::as_u64);
+            let version = raw
+                .get("format_version")
+                .and_then(serde_json::Value::as_u64);
             if version != Some(u64::from(PLAN_FORMAT_VERSION)) {
                 bail!(
                     "`{}` is a plan of format {}, this crossrep reads and writes format {PLAN_FORMAT_VERSION}\n\nhint: run `crossrep plan --out {}` again",

@@ -606,16 +606,37 @@ async fn tags_and_lifecycle_that_failed_after_create_bucket_are_set_by_the_next_
     let first = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
     let failures = stderr(&first);
-    assert!(failures.contains(&format!("bucket_tags[{}/{dest}]", env.dst)), "{failures}");
-    assert!(failures.contains(&format!("lifecycle[{}/{reports}]", env.src)), "{failures}");
+    assert!(
+        failures.contains(&format!("bucket_tags[{}/{dest}]", env.dst)),
+        "{failures}"
+    );
+    assert!(
+        failures.contains(&format!("lifecycle[{}/{reports}]", env.src)),
+        "{failures}"
+    );
     // Nothing else depended on them: replication is configured all the same.
-    assert_eq!(get_replication(admin.src(), &data, "us-east-1").await.rules.len(), 1);
+    assert_eq!(
+        get_replication(admin.src(), &data, "us-east-1")
+            .await
+            .rules
+            .len(),
+        1
+    );
 
     // The next plan sees the untagged bucket and the missing rule, and nothing else.
     let plan = env.ok(&["plan"]);
-    assert!(plan.contains(&format!("bucket_tags[{}/{dest}] will be created", env.dst)), "{plan}");
-    assert!(plan.contains(&format!("lifecycle[{}/{reports}] will be created", env.src)), "{plan}");
-    assert!(plan.contains("Plan: 2 to add, 0 to change, 0 to destroy"), "{plan}");
+    assert!(
+        plan.contains(&format!("bucket_tags[{}/{dest}] will be created", env.dst)),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("lifecycle[{}/{reports}] will be created", env.src)),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 2 to add, 0 to change, 0 to destroy"),
+        "{plan}"
+    );
 
     env.ok(&["apply", "--yes"]);
     let s3 = admin.dst().s3(&region("us-east-1"));
