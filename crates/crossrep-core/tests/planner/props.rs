@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
+use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crossrep_core::kinds::AnyChange;
@@ -181,6 +183,10 @@ struct DestKnob {
     policy: u8,
     taken: bool,
     error: bool,
+    /// 0 no tags, 1 crossrep's tag, 2 someone else's tags.
+    tags: u8,
+    /// 0 `BucketOwnerEnforced` (the default of new buckets), 1 `BucketOwnerPreferred`, 2 none.
+    ownership: u8,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -234,14 +240,20 @@ fn dest_knob() -> impl Strategy<Value = DestKnob> {
         prop_oneof![4 => Just(0u8), 1 => 1..=5u8],
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.05),
+        0..3u8,
+        0..3u8,
     )
-        .prop_map(|(exists, versioning, policy, taken, error)| DestKnob {
-            exists,
-            versioning,
-            policy,
-            taken,
-            error,
-        })
+        .prop_map(
+            |(exists, versioning, policy, taken, error, tags, ownership)| DestKnob {
+                exists,
+                versioning,
+                policy,
+                taken,
+                error,
+                tags,
+                ownership,
+            },
+        )
 }
 
 fn role_knob() -> impl Strategy<Value = RoleKnob> {
@@ -260,6 +272,10 @@ struct Knobs {
     sources: Vec<SourceKnob>,
     dests: Vec<DestKnob>,
     roles: Vec<RoleKnob>,
+    /// Per report bucket: 0 absent, 1 bare (no tags, no lifecycle), 2 crossrep's with another
+    /// expiry, 3 someone else's (tagged), 4 crossrep's with a rule crossrep cannot rewrite,
+    /// 5 unreadable.
+    reports: Vec<u8>,
 }
 
 fn knobs() -> impl Strategy<Value = Knobs> {
@@ -267,11 +283,13 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop::collection::vec(source_knob(), 1..24),
         prop::collection::vec(dest_knob(), 1..24),
         prop::collection::vec(role_knob(), SOURCES.len()),
+        prop::collection::vec(0..6u8, 1..6),
     )
-        .prop_map(|(sources, dests, roles)| Knobs {
+        .prop_map(|(sources, dests, roles, reports)| Knobs {
             sources,
             dests,
             roles,
+            reports,
         })
 }
 
@@ -436,6 +454,63 @@ fn actual(
             _ => b.policy(json!({"Version": "2012-10-17", "Statement": (0..200).map(|i| json!({
                 "Sid": format!("Theirs{i}"), "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
                 "Resource": format!("arn:aws:s3:::{name}/some/long/prefix/*")})).collect::<Vec<_>>()})),
+        };
+        if !knob.error {
+            b = match knob.tags {
+                0 => b,
+                1 => b.tags(&[("managed-by", "crossrep"), ("team", "dr")]),
+                _ => b.tags(&[("owner", "dr-team")]),
+            };
+            b = b.edit(|s, addr| match knob.ownership {
+                0 => {}
+                1 => s.set::<OwnershipControls>(
+                    addr.clone(),
+                    Observed::Present(OwnershipSpec {
+                        object_ownership: "BucketOwnerPreferred".into(),
+                    }),
+                ),
+                _ => s.set::<OwnershipControls>(addr.clone(), Observed::Absent),
+            });
+        }
+        a = b.build();
+    }
+
+    // Report buckets.
+    for (j, r) in d.report_buckets.iter().enumerate() {
+        let knob = k.reports[j % k.reports.len()];
+        if knob == 0 {
+            continue;
+        }
+        let mut b = Actual::from_state(std::mem::take(&mut a)).bucket(
+            r.account.as_str(),
+            r.bucket.as_str(),
+            r.region.as_str(),
+        );
+        let lifecycle = |days: u32, unmodelled: bool| LifecycleSpec {
+            rules: vec![LifecycleRule {
+                id: Some(
+                    if unmodelled {
+                        "archive"
+                    } else {
+                        "crossrep-expire-reports"
+                    }
+                    .into(),
+                ),
+                enabled: true,
+                expire_after_days: Some(days),
+                unmodelled,
+            }],
+        };
+        b = match knob {
+            1 => b,
+            2 => b.tags(&[("managed-by", "crossrep")]).edit(|s, addr| {
+                s.set::<Lifecycle>(addr.clone(), Observed::Present(lifecycle(90, false)))
+            }),
+            3 => b.tags(&[("owner", "someone")]),
+            4 => b.tags(&[("managed-by", "crossrep")]).edit(|s, addr| {
+                s.set::<Lifecycle>(addr.clone(), Observed::Present(lifecycle(365, true)))
+            }),
+            _ => b.error("AccessDenied"),
         };
         a = b.build();
     }
