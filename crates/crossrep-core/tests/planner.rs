@@ -13,7 +13,7 @@ mod fixtures;
 mod props;
 
 use crossrep_core::kinds::bucket_tags::{BucketTags, BucketTagsSpec};
-use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleSpec};
+use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
 use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crossrep_core::kinds::role::{Role, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicySpec};
@@ -21,7 +21,7 @@ use crossrep_core::kinds::versioning::{Versioning as VersioningKind, VersioningS
 use crossrep_core::kinds::BucketAddr;
 use crossrep_core::model::ActualState;
 use crossrep_core::model::{Versioning, MANAGED_TAG};
-use crossrep_core::observed::Observed;
+use crossrep_core::observed::{ErrorKind, Observed, ReadError};
 use crossrep_core::plan::{plan, Plan};
 
 /// The document of the bucket policy at `b`, to edit.
@@ -1523,4 +1523,183 @@ fn without_batch_backfill_there_is_no_report_bucket_and_no_batch_permission() {
     let doc = role_policy_of(&p, PROD);
     assert!(statement(&doc, "CrossrepBackfillReports").is_none());
     assert!(!doc.to_string().contains("s3:InitiateReplication"));
+}
+
+// --- The bucket's sub-resources: tags, ownership controls, lifecycle (issue 7) ---
+
+fn set_tags(s: &mut ActualState, b: &BucketAddr, tags: &[(&str, &str)]) {
+    s.set::<BucketTags>(
+        b.clone(),
+        Observed::Present(BucketTagsSpec {
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }),
+    );
+}
+
+/// A destination whose tagging failed right after CreateBucket: no tags, nothing in its
+/// policy but crossrep's statements. It is crossrep's, and the next plan tags it.
+#[test]
+fn a_destination_left_untagged_by_an_interrupted_apply_is_tagged() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|s, b| s.set::<BucketTags>(b.clone(), Observed::Absent))
+        .build();
+    let p = check(&d, &a, "create bucket_tags[222222222222/replicated-data]");
+    assert!(
+        change(&p, "bucket_tags[222222222222/replicated-data]")
+            .reason()
+            .contains("tagging did not complete"),
+        "{}",
+        summary(&p)
+    );
+}
+
+#[test]
+fn a_destination_someone_else_tagged_keeps_its_tags_and_ownership() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|s, b| {
+            set_tags(s, b, &[("owner", "dr-team")]);
+            s.set::<OwnershipControls>(
+                b.clone(),
+                Observed::Present(OwnershipSpec {
+                    object_ownership: "BucketOwnerPreferred".into(),
+                }),
+            );
+        })
+        .build();
+    check(&d, &a, "");
+}
+
+/// An untagged bucket with a statement crossrep did not write is someone else's: used as it is.
+#[test]
+fn an_untagged_destination_with_foreign_statements_is_not_adopted() {
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .policy(
+            json!({"Version": "2012-10-17", "Statement": [foreign_statement("replicated-data")]}),
+        )
+        .edit(|s, b| s.set::<OwnershipControls>(b.clone(), Observed::Absent))
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        update versioning[111111111111/data]
+        update bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+}
+
+#[test]
+fn ownership_drift_on_a_managed_destination_is_repaired() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|s, b| {
+            s.set::<OwnershipControls>(
+                b.clone(),
+                Observed::Present(OwnershipSpec {
+                    object_ownership: "ObjectWriter".into(),
+                }),
+            )
+        })
+        .build();
+    let p = check(
+        &d,
+        &a,
+        "update ownership_controls[222222222222/replicated-data]",
+    );
+    assert_eq!(
+        typed::<OwnershipControls>(&p, "ownership_controls[222222222222/replicated-data]").after,
+        Some(OwnershipSpec::enforced())
+    );
+}
+
+/// Tags and ownership decide what crossrep may change on an existing destination, so a tag set
+/// nobody could read is a conflict, like any other unread resource.
+#[test]
+fn an_unreadable_tag_set_on_an_existing_destination_is_a_conflict() {
+    let d = PROD_TO_BACKUP_ONE();
+    let done = converged(&d, &Actual::sources(ONE).build());
+    let a = Actual::from_state(done)
+        .at(BACKUP, "replicated-data")
+        .edit(|s, b| {
+            s.set::<BucketTags>(
+                b.clone(),
+                Observed::Unreadable(ReadError::new(
+                    ErrorKind::AccessDenied,
+                    "`s3:GetBucketTagging` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied",
+                )),
+            )
+        })
+        .build();
+    check(
+        &d,
+        &a,
+        "conflict 111111111111/data -> replicated-data: could not read destination bucket `replicated-data`: `s3:GetBucketTagging` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied",
+    );
+}
+
+#[test]
+fn a_report_bucket_lifecycle_is_merged_by_id_and_one_crossrep_cannot_rewrite_is_a_warning() {
+    let buckets: &[(&str, &str, &str)] = &[(PROD, "data", "us-east-1")];
+    let reports = "crossrep-reports-111111111111-us-east-1";
+    let lifecycle = |rules: Vec<LifecycleRule>| LifecycleSpec { rules };
+    let theirs = LifecycleRule {
+        id: Some("theirs".into()),
+        enabled: true,
+        expire_after_days: Some(7),
+        unmodelled: false,
+    };
+    let base = |spec: LifecycleSpec| {
+        Actual::sources(buckets)
+            .role(PROD)
+            .bucket(PROD, reports, "us-east-1")
+            .tags(&[MANAGED_TAG])
+            .edit(move |s, b| s.set::<Lifecycle>(b.clone(), Observed::Present(spec)))
+    };
+    let d = want(BATCH, buckets);
+    // A rule of someone else's that crossrep can write back: kept, ours added after it.
+    let p = plan(&d, &base(lifecycle(vec![theirs.clone()])).build());
+    let after = typed::<Lifecycle>(&p, &format!("lifecycle[111111111111/{reports}]"))
+        .after
+        .clone();
+    assert_eq!(
+        after.map(|l| l.rules),
+        Some(vec![
+            theirs.clone(),
+            crossrep_core::kinds::lifecycle::our_rule(30)
+        ])
+    );
+    // One it could not write back unchanged: no lifecycle change, a warning that says why.
+    let unmodelled = LifecycleRule {
+        unmodelled: true,
+        ..theirs
+    };
+    let p = plan(&d, &base(lifecycle(vec![unmodelled])).build());
+    assert!(
+        !p.changes.iter().any(|c| c.addr().kind() == "lifecycle"),
+        "{}",
+        summary(&p)
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("lifecycle rule `theirs` has settings crossrep cannot write back")),
+        "{:?}",
+        p.warnings
+    );
 }

@@ -195,3 +195,109 @@ fn canonical(c: &ReplicationConfiguration) -> ReplicationConfiguration {
 pub fn same_replication(a: &ReplicationConfiguration, b: &ReplicationConfiguration) -> bool {
     canonical(a) == canonical(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Destination;
+
+    fn rule(id: &str, priority: Option<i32>, prefix: Option<&str>) -> Rule {
+        Rule {
+            id: Some(id.to_string()),
+            priority,
+            enabled: true,
+            prefix: None,
+            filter: Some(Filter {
+                prefix: prefix.map(str::to_string),
+                ..Filter::default()
+            }),
+            delete_marker_replication: Some(true),
+            sse_kms_encrypted_objects: None,
+            replica_modifications: None,
+            existing_object_replication: None,
+            destination: Destination {
+                bucket: format!("arn:aws:s3:::{id}-target"),
+                account: None,
+                storage_class: None,
+                owner_override: false,
+                replica_kms_key_id: None,
+                replication_time_minutes: None,
+                metrics_enabled: false,
+                metrics_minutes: None,
+            },
+        }
+    }
+
+    fn spec(rules: Vec<Rule>) -> ReplicationSpec {
+        ReplicationSpec {
+            configuration: ReplicationConfiguration {
+                role: "arn:aws:iam::111111111111:role/crossrep-replication".into(),
+                rules,
+            },
+        }
+    }
+
+    #[test]
+    fn an_empty_prefix_is_no_prefix_and_and_is_a_shape() {
+        let mut read_back = rule("crossrep-a", Some(1), None);
+        if let Some(f) = &mut read_back.filter {
+            f.and = true; // how S3 returns a filter it needed `And` for, or not
+        }
+        assert!(Replication::same(
+            &spec(vec![rule("crossrep-a", Some(1), Some(""))]),
+            &spec(vec![read_back])
+        ));
+        assert!(!Replication::same(
+            &spec(vec![rule("crossrep-a", Some(1), Some("logs/"))]),
+            &spec(vec![rule("crossrep-a", Some(1), None)])
+        ));
+        assert!(!Replication::same(
+            &spec(vec![rule("crossrep-a", Some(1), None)]),
+            &spec(vec![rule("crossrep-a", Some(2), None)])
+        ));
+    }
+
+    #[test]
+    fn merge_keeps_foreign_rules_in_place_with_unique_priorities() {
+        let existing = spec(vec![
+            rule("theirs", Some(1), Some("x/")),
+            rule("crossrep-a", Some(1), None),
+        ])
+        .configuration;
+        let ours = vec![
+            rule("crossrep-b", None, None),
+            rule("crossrep-a", None, None),
+        ];
+        let merged = merge_replication(Some(&existing), &existing.role, &ours);
+        let got: Vec<(Option<&str>, Option<i32>)> = merged
+            .rules
+            .iter()
+            .map(|r| (r.id.as_deref(), r.priority))
+            .collect();
+        // Theirs keeps 1; ours was on 1 too, so it takes the next free one; the new one after.
+        assert_eq!(
+            got,
+            [
+                (Some("theirs"), Some(1)),
+                (Some("crossrep-a"), Some(2)),
+                (Some("crossrep-b"), Some(3))
+            ]
+        );
+        assert_eq!(merged.rules[0], existing.rules[0]);
+    }
+
+    #[test]
+    fn clean_removes_only_crossreps_rules() {
+        let both = spec(vec![
+            rule("theirs", Some(1), None),
+            rule("crossrep-a", Some(2), None),
+        ]);
+        let Some(Some(left)) = clean(&both.configuration) else {
+            panic!("their rule must stay")
+        };
+        assert_eq!(left.rules, vec![rule("theirs", Some(1), None)]);
+        assert_eq!(clean(&left), None);
+        let ours = spec(vec![rule("crossrep-a", Some(2), None)]);
+        assert_eq!(clean(&ours.configuration), Some(None));
+    }
+}
