@@ -167,27 +167,23 @@ pub async fn list_sources(
 
 /// Whether a bucket name exists anywhere (HeadBucket: 404 = free; 200, 301 or 403 = taken).
 async fn name_taken(session: &Session, bucket: &BucketName) -> Result<bool, CallError> {
-    match session
-        .s3(&session.home)
-        .head_bucket()
-        .bucket(bucket.as_str())
-        .send()
-        .await
-    {
+    name_taken_with(&session.s3(&session.home), session.id.as_str(), bucket).await
+}
+
+/// HeadBucket answers 404 for a free name; 403 (someone else's), 301 (someone's, in another
+/// region) or 400 mean the name is taken.
+pub(crate) async fn name_taken_with(
+    s3: &aws_sdk_s3::Client,
+    account: &str,
+    bucket: &BucketName,
+) -> Result<bool, CallError> {
+    match s3.head_bucket().bucket(bucket.as_str()).send().await {
         Ok(_) => Ok(true),
-        Err(e) => {
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            match status {
-                Some(404) => Ok(false),
-                Some(301 | 400 | 403) => Ok(true),
-                _ => Err(call_error(
-                    e,
-                    session.id.as_str(),
-                    "s3:ListBucket",
-                    bucket.as_str(),
-                )),
-            }
-        }
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => Ok(false),
+            Some(301 | 400 | 403) => Ok(true),
+            _ => Err(call_error(e, account, "s3:ListBucket", bucket.as_str())),
+        },
     }
 }
 

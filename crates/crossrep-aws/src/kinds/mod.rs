@@ -23,6 +23,9 @@ pub mod role;
 pub mod role_policy;
 pub mod versioning;
 
+#[cfg(test)]
+mod tests;
+
 /// Applies one change of a plan, whatever its kind.
 pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(), CallError> {
     match change {

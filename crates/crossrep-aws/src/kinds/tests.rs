@@ -1,0 +1,232 @@
+//! How discovery reads each kind, for answers the emulator cannot give (REVIEW §1.7 gap 2):
+//! "not found" is a state, a denial or a throttle is an unreadable resource with its kind and
+//! its hint kept apart from the message, an answer crossrep cannot model is said so.
+
+use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::GetBucketLifecycleConfigurationOutput;
+use aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput;
+use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+use aws_sdk_s3::types::{
+    ExpirationStatus, LifecycleExpiration, LifecycleRule as SdkRule, LifecycleRuleFilter,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, Transition, TransitionStorageClass,
+};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+
+use crossrep_core::kinds::lifecycle::LifecycleRule;
+use crossrep_core::names::BucketName;
+use crossrep_core::observed::{ErrorKind, Observed};
+
+const ACCOUNT: &str = "222222222222";
+
+fn bucket() -> BucketName {
+    BucketName::new("replicated-data").unwrap()
+}
+
+fn s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
+    mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules)
+}
+
+/// An S3 error answer (REST-XML, no envelope).
+fn error(status: u16, code: &str, message: &str) -> Response {
+    Response::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(
+            "<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        )),
+    )
+}
+
+#[tokio::test]
+async fn no_tag_set_is_absent_not_an_error() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_tagging)
+        .then_http_response(|| error(404, "NoSuchTagSet", "The TagSet does not exist"));
+    let got = super::bucket_tags::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+}
+
+#[tokio::test]
+async fn a_denied_replication_read_is_unreadable_with_its_kind_and_a_separate_hint() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_replication)
+        .then_http_response(|| error(403, "AccessDenied", "Access Denied"));
+    let got = super::replication::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    let Observed::Unreadable(e) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(e.kind, ErrorKind::AccessDenied);
+    assert_eq!(
+        e.message,
+        "`s3:GetReplicationConfiguration` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied"
+    );
+    assert!(!e.message.contains("hint"), "{}", e.message);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("the credentials used for account 222222222222 need `s3:GetReplicationConfiguration` on `replicated-data`")
+    );
+}
+
+#[tokio::test]
+async fn no_replication_configuration_is_absent() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_replication).then_http_response(|| {
+        error(
+            404,
+            "ReplicationConfigurationNotFoundError",
+            "The replication configuration was not found",
+        )
+    });
+    let got = super::replication::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+}
+
+#[tokio::test]
+async fn a_throttled_read_is_unreadable_as_throttled() {
+    // S3 throttles with 503 SlowDown; the SDK's own retries run out first (none in tests).
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_versioning)
+        .then_http_response(|| error(503, "SlowDown", "Please reduce your request rate."));
+    let got = super::versioning::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    let Observed::Unreadable(e) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    assert_eq!(e.hint, None);
+}
+
+#[tokio::test]
+async fn ownership_controls_absent_or_present() {
+    let none = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_http_response(|| {
+        error(
+            404,
+            "OwnershipControlsNotFoundError",
+            "The bucket ownership controls were not found",
+        )
+    });
+    let got = super::ownership_controls::read(&s3(&[&none]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+
+    let preferred = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_output(|| {
+        GetBucketOwnershipControlsOutput::builder()
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ObjectOwnership::BucketOwnerPreferred)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let got = super::ownership_controls::read(&s3(&[&preferred]), ACCOUNT, &bucket()).await;
+    assert_eq!(
+        got.present().map(|o| o.object_ownership.as_str()),
+        Some("BucketOwnerPreferred")
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_rules_crossrep_cannot_write_back_are_marked_unmodelled() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_lifecycle_configuration).then_output(|| {
+        let whole = || LifecycleRuleFilter::builder().prefix("").build();
+        GetBucketLifecycleConfigurationOutput::builder()
+            .rules(
+                SdkRule::builder()
+                    .id("crossrep-expire-reports")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(whole())
+                    .expiration(LifecycleExpiration::builder().days(30).build())
+                    .build()
+                    .unwrap(),
+            )
+            .rules(
+                SdkRule::builder()
+                    .id("archive")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(whole())
+                    .transitions(
+                        Transition::builder()
+                            .days(90)
+                            .storage_class(TransitionStorageClass::Glacier)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .rules(
+                SdkRule::builder()
+                    .id("logs")
+                    .status(ExpirationStatus::Disabled)
+                    .filter(LifecycleRuleFilter::builder().prefix("logs/").build())
+                    .expiration(LifecycleExpiration::builder().days(7).build())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let got = super::lifecycle::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    let rules = got.present().map(|l| l.rules.clone()).unwrap_or_default();
+    assert_eq!(
+        rules,
+        vec![
+            LifecycleRule {
+                id: Some("crossrep-expire-reports".into()),
+                enabled: true,
+                expire_after_days: Some(30),
+                unmodelled: false,
+            },
+            LifecycleRule {
+                id: Some("archive".into()),
+                enabled: true,
+                expire_after_days: None,
+                unmodelled: true,
+            },
+            LifecycleRule {
+                id: Some("logs".into()),
+                enabled: false,
+                expire_after_days: Some(7),
+                unmodelled: true,
+            },
+        ]
+    );
+    let none =
+        mock!(aws_sdk_s3::Client::get_bucket_lifecycle_configuration).then_http_response(|| {
+            error(
+                404,
+                "NoSuchLifecycleConfiguration",
+                "The lifecycle configuration does not exist",
+            )
+        });
+    let got = super::lifecycle::read(&s3(&[&none]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+}
+
+#[tokio::test]
+async fn a_policy_that_is_not_json_is_unreadable_as_invalid() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .then_output(|| GetBucketPolicyOutput::builder().policy("{not json").build());
+    let got = super::bucket_policy::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    let Observed::Unreadable(e) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(e.message.contains("not valid JSON"), "{}", e.message);
+}
+
+/// HeadBucket of a name crossrep does not own: 404 is free; 403 (someone else's), 301 (someone
+/// else's in another region) and 400 are taken; anything else is an error, not a guess.
+#[tokio::test]
+async fn head_bucket_answers_tell_a_free_name_from_a_taken_one() {
+    for (status, taken) in [
+        (404, Some(false)),
+        (403, Some(true)),
+        (301, Some(true)),
+        (500, None),
+    ] {
+        let rule = mock!(aws_sdk_s3::Client::head_bucket).then_http_response(move || {
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+        });
+        let got = crate::discover::name_taken_with(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+        assert_eq!(got.ok(), taken, "HeadBucket {status}");
+    }
+}
