@@ -17,7 +17,8 @@ use crate::session::Sessions;
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub applied: Vec<Address>,
-    pub failed: Vec<(Address, String)>,
+    /// The change and why it failed (the hint apart, for the printer to place).
+    pub failed: Vec<(Address, CallError)>,
     /// Not attempted because a change it depends on failed: (change, that dependency).
     pub skipped: Vec<(Address, Address)>,
 }
@@ -67,14 +68,14 @@ pub async fn execute(
                 Ok(()) => outcome.applied.push(addr),
                 Err(e) => {
                     bad.insert(addr.clone());
-                    outcome.failed.push((addr, e.to_string()));
+                    outcome.failed.push((addr, e));
                 }
             }
         }
     }
     reporter.finish();
     outcome.applied.sort();
-    outcome.failed.sort();
+    outcome.failed.sort_by(|a, b| a.0.cmp(&b.0));
     outcome.skipped.sort();
     outcome
 }

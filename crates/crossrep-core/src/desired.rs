@@ -103,6 +103,9 @@ pub struct Conflict {
     /// The destination bucket, when the conflict is about one pair only.
     pub destination: Option<BucketName>,
     pub message: String,
+    /// What to do about it, when there is something specific (shown apart, as `hint:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -175,6 +178,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                         bucket: bucket.clone(),
                         destination: None,
                         message: format!("cannot derive a valid destination bucket name: {e}"),
+                        hint: None,
                     });
                     continue;
                 }
@@ -247,6 +251,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                     p.destination.bucket,
                     others.join(", ")
                 ),
+                hint: None,
             });
             dropped.insert(i);
         }

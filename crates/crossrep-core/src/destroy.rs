@@ -175,6 +175,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                         "rules crossrep did not write still use role `{}`: the role and its permissions are kept",
                         role.name
                     ),
+                    hint: None,
                 });
             }
             continue;

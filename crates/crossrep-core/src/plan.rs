@@ -132,23 +132,35 @@ pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
 
 /// The one rule every kind gets: a resource the plan needs that discovery did not read, or
 /// could not read, makes the pair a conflict (`what` names it for people).
-fn unreadable(actual: &ActualState, needed: &[Address], what: &str) -> Option<String> {
+fn unreadable(actual: &ActualState, needed: &[Address], what: &str) -> Option<Problem> {
     needed
         .iter()
         .find_map(|a| actual.problem_at(a))
         .map(|p| match p {
-            ReadProblem::Unreadable(e) => format!("could not read {what}: {e}"),
-            ReadProblem::Unread => format!("{what} was not discovered"),
+            ReadProblem::Unreadable(e) => (format!("could not read {what}: {e}"), e.hint.clone()),
+            ReadProblem::Unread => (format!("{what} was not discovered"), None),
         })
+}
+
+/// Why a pair is left alone, and what to do about it when there is something specific.
+type Problem = (String, Option<String>);
+
+fn plain(message: String) -> Problem {
+    (message, None)
 }
 
 impl<'a> Planner<'a> {
     fn conflict(&mut self, pair: &Pair, per_pair: bool, message: String) {
+        self.conflict_with_hint(pair, per_pair, (message, None));
+    }
+
+    fn conflict_with_hint(&mut self, pair: &Pair, per_pair: bool, (message, hint): Problem) {
         self.conflicts.push(Conflict {
             account: pair.source.account.clone(),
             bucket: pair.source.bucket.clone(),
             destination: per_pair.then(|| pair.destination.bucket.clone()),
             message,
+            hint,
         });
     }
 
@@ -224,10 +236,10 @@ impl<'a> Planner<'a> {
                 .present::<Role>(&role_addr(role))
                 .is_some_and(|r| !r.is_managed())
             {
-                Some((false, format!(
+                Some((false, plain(format!(
                     "role `{}` already exists in {} and is not managed by crossrep (no `managed-by=crossrep` tag); choose another `settings.role_name`",
                     role.name, role.account
-                )))
+                ))))
             } else if let Some(m) = unreadable(
                 self.actual,
                 &[
@@ -238,17 +250,17 @@ impl<'a> Planner<'a> {
             ) {
                 Some((false, m))
             } else if let Some(cfg) = current.filter(|c| c.configuration.role != role.arn()) {
-                Some((false, format!(
+                Some((false, plain(format!(
                     "its replication configuration uses role `{}`; S3 allows one role per configuration and crossrep only adds rules to configurations of its own role `{}`",
                     cfg.configuration.role, role.arn()
-                )))
+                ))))
             } else if current.is_some_and(|c| c.configuration.rules.iter().any(Rule::is_v1)) {
-                Some((false, "its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string()))
+                Some((false, plain("its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string())))
             } else if self.actual.taken_names.contains(&pair.destination.bucket) {
-                Some((true, format!(
+                Some((true, plain(format!(
                     "destination bucket name `{}` belongs to another AWS account (BucketAlreadyExists); change the `destination` template",
                     pair.destination.bucket
-                )))
+                ))))
             } else if !dest_exists {
                 None
             } else {
@@ -257,15 +269,13 @@ impl<'a> Planner<'a> {
                     &self.destination_needs(pair),
                     &format!("destination bucket `{}`", pair.destination.bucket),
                 )
-                .map(|m| {
-                    (
-                        true,
-                        m.replace("was not discovered", "was not fully discovered"),
-                    )
+                .map(|(m, hint)| {
+                    let m = m.replace("was not discovered", "was not fully discovered");
+                    (true, (m, hint))
                 })
             };
             match problem {
-                Some((per_pair, message)) => self.conflict(pair, per_pair, message),
+                Some((per_pair, problem)) => self.conflict_with_hint(pair, per_pair, problem),
                 None => active.push(pair),
             }
         }
@@ -465,7 +475,7 @@ impl<'a> Planner<'a> {
                 let region = existing.region.clone();
                 usable.push(r.clone());
                 let needs = [Address::BucketTags(addr.clone())];
-                if let Some(m) = unreadable(
+                if let Some((m, _)) = unreadable(
                     self.actual,
                     &needs,
                     &format!("report bucket `{}`", r.bucket),
@@ -483,7 +493,7 @@ impl<'a> Planner<'a> {
                     Address::OwnershipControls(addr.clone()),
                     Address::Lifecycle(addr.clone()),
                 ];
-                if let Some(m) = unreadable(
+                if let Some((m, _)) = unreadable(
                     self.actual,
                     &needs,
                     &format!("report bucket `{}`", r.bucket),

@@ -28,6 +28,9 @@ pub fn render_plan(plan: &Plan) -> String {
                 None => format!("{} ({})", c.bucket, c.account),
             };
             let _ = writeln!(out, "  ! {target}\n      {}", c.message);
+            if let Some(hint) = &c.hint {
+                let _ = writeln!(out, "      hint: {hint}");
+            }
         }
         out.push('\n');
     }

@@ -1639,17 +1639,28 @@ fn an_unreadable_tag_set_on_an_existing_destination_is_a_conflict() {
         .edit(|s, b| {
             s.set::<BucketTags>(
                 b.clone(),
-                Observed::Unreadable(ReadError::new(
-                    ErrorKind::AccessDenied,
-                    "`s3:GetBucketTagging` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied",
-                )),
+                Observed::Unreadable(ReadError {
+                    hint: Some("the credentials used for account 222222222222 need `s3:GetBucketTagging` on `replicated-data`".into()),
+                    ..ReadError::new(
+                        ErrorKind::AccessDenied,
+                        "`s3:GetBucketTagging` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied",
+                    )
+                }),
             )
         })
         .build();
-    check(
+    let p = check(
         &d,
         &a,
         "conflict 111111111111/data -> replicated-data: could not read destination bucket `replicated-data`: `s3:GetBucketTagging` on `replicated-data` in account 222222222222 failed: AccessDenied: Access Denied",
+    );
+    // The hint is its own line under the message, not glued into it (REVIEW R18).
+    let text = crossrep_core::render::render_plan(&p);
+    assert!(
+        text.contains(
+            "failed: AccessDenied: Access Denied\n      hint: the credentials used for account 222222222222 need `s3:GetBucketTagging` on `replicated-data`\n"
+        ),
+        "{text}"
     );
 }
 

@@ -1,6 +1,7 @@
 //! Show a plan, ask, execute it and report what happened: shared by `apply` and `destroy`.
 
 use crossrep_aws::execute::{execute, Outcome};
+use crossrep_core::observed::ErrorKind;
 use crossrep_core::plan::{Action, Plan};
 use crossrep_core::render::render_plan;
 use serde::Serialize;
@@ -91,7 +92,10 @@ pub(crate) async fn show_and_execute(
     ))?;
     let mut list = String::new();
     for (addr, err) in &outcome.failed {
-        list.push_str(&format!("  ✗ {addr}: {err}\n"));
+        list.push_str(&format!("  ✗ {addr}: {}\n", err.summary()));
+        if let Some(hint) = err.hint() {
+            list.push_str(&format!("      hint: {hint}\n"));
+        }
     }
     for (addr, dep) in &outcome.skipped {
         list.push_str(&format!("  - {addr}: skipped, because {dep} failed\n"));
@@ -129,6 +133,9 @@ struct Counts {
 struct Failed {
     address: String,
     error: String,
+    kind: ErrorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -164,7 +171,9 @@ impl<'a> Report<'a> {
                 .iter()
                 .map(|(a, e)| Failed {
                     address: a.to_string(),
-                    error: e.clone(),
+                    error: e.summary(),
+                    kind: e.kind(),
+                    hint: e.hint(),
                 })
                 .collect(),
             skipped: outcome
