@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use serde_json::Value;
 
 use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
@@ -54,7 +53,12 @@ async fn read_all(
     let name = &addr.name;
     let out = match session.iam.get_role().role_name(name).send().await {
         Ok(out) => out,
-        Err(e) if e.code() == Some("NoSuchEntity") => return Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            return Ok(None)
+        }
         Err(e) => return Err(call_error(e, account, "iam:GetRole", name)),
     };
     let r = out.role().ok_or_else(|| {
@@ -121,7 +125,12 @@ pub(crate) async fn apply(c: &Change<Role>, sessions: &Sessions) -> Result<(), C
         // "Already gone" is success: destroy is idempotent.
         return match session.iam.delete_role().role_name(name).send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(call_error(e, account, "iam:DeleteRole", name)),
         };
     };

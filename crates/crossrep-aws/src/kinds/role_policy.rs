@@ -1,7 +1,5 @@
 //! Inline policy of a role: PutRolePolicy, DeleteRolePolicy (read with the role, `role.rs`).
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
-
 use crossrep_core::kinds::role_policy::RolePolicy;
 use crossrep_core::kinds::Change;
 
@@ -34,7 +32,12 @@ pub(crate) async fn apply(c: &Change<RolePolicy>, sessions: &Sessions) -> Result
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(call_error(e, account, "iam:DeleteRolePolicy", role)),
         },
     }
