@@ -212,8 +212,9 @@ macro_rules! registry {
         }
 
         /// Everything discovery saw, in every configured account: per kind, what each
-        /// resource it looked at was.
-        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+        /// resource it looked at was. (Not serialised: its maps are keyed by addresses,
+        /// which JSON objects cannot be.)
+        #[derive(Debug, Clone, PartialEq, Eq, Default)]
         pub struct ActualState {
             $(pub $module: BTreeMap<<$module::$kind as Kind>::Addr, Observed<<$module::$kind as Kind>::Spec>>,)*
             /// Bucket names that exist but belong to an account crossrep cannot act as (the
