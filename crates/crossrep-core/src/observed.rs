@@ -62,6 +62,16 @@ impl<T> Observed<T> {
         }
     }
 
+    /// What is present, transformed; the other states as they are.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Observed<U>) -> Observed<U> {
+        match self {
+            Observed::Present(t) => f(t),
+            Observed::Absent => Observed::Absent,
+            Observed::Unread => Observed::Unread,
+            Observed::Unreadable(e) => Observed::Unreadable(e),
+        }
+    }
+
     pub fn from_option(value: Option<T>) -> Observed<T> {
         match value {
             Some(t) => Observed::Present(t),
@@ -120,6 +130,38 @@ impl ReadError {
             message: message.into(),
             hint: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn and_then_transforms_only_what_is_present() {
+        let e = ReadError::new(ErrorKind::Throttled, "slow down");
+        let half = |n: u32| {
+            if n % 2 == 0 {
+                Observed::Present(n / 2)
+            } else {
+                Observed::Absent
+            }
+        };
+        assert_eq!(Observed::Present(4).and_then(half), Observed::Present(2));
+        assert_eq!(Observed::Present(3).and_then(half), Observed::Absent);
+        assert_eq!(Observed::Absent.and_then(half), Observed::Absent);
+        assert_eq!(Observed::Unread.and_then(half), Observed::Unread);
+        assert_eq!(
+            Observed::Unreadable(e.clone()).and_then(half),
+            Observed::Unreadable(e.clone())
+        );
+        assert_eq!(
+            Observed::<u32>::Unreadable(e.clone()).problem(),
+            Some(ReadProblem::Unreadable(&e))
+        );
+        assert_eq!(Observed::<u32>::Unread.problem(), Some(ReadProblem::Unread));
+        assert_eq!(Observed::Present(1).known(), Some(Some(&1)));
+        assert_eq!(Observed::<u32>::Absent.known(), Some(None));
     }
 }
 

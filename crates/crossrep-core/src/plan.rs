@@ -474,15 +474,7 @@ impl<'a> Planner<'a> {
             if let Some(existing) = self.actual.present::<Bucket>(&addr) {
                 let region = existing.region.clone();
                 usable.push(r.clone());
-                let needs = [Address::BucketTags(addr.clone())];
-                if let Some((m, _)) = unreadable(
-                    self.actual,
-                    &needs,
-                    &format!("report bucket `{}`", r.bucket),
-                ) {
-                    self.warnings.push(format!(
-                        "{m}; its tags and lifecycle rule are left as they are"
-                    ));
+                if self.report_unreadable(r, &[Address::BucketTags(addr.clone())]) {
                     continue;
                 }
                 let ownership = self.ownership(&addr);
@@ -493,14 +485,7 @@ impl<'a> Planner<'a> {
                     Address::OwnershipControls(addr.clone()),
                     Address::Lifecycle(addr.clone()),
                 ];
-                if let Some((m, _)) = unreadable(
-                    self.actual,
-                    &needs,
-                    &format!("report bucket `{}`", r.bucket),
-                ) {
-                    self.warnings.push(format!(
-                        "{m}; its tags and lifecycle rule are left as they are"
-                    ));
+                if self.report_unreadable(r, &needs) {
                     continue;
                 }
                 self.plan_managed_settings(
@@ -510,6 +495,12 @@ impl<'a> Planner<'a> {
                     Some(OwnershipSpec::enforced()),
                 );
                 self.plan_report_lifecycle(&addr, &region);
+            } else if let Some(ReadProblem::Unreadable(e)) = self.actual.problem::<Bucket>(&addr) {
+                // Whether it exists is unknown: creating it could be creating someone's name.
+                self.warnings.push(format!(
+                    "could not tell whether report bucket `{}` exists: {e}; `crossrep backfill` cannot run in {} ({}) until it can",
+                    r.bucket, r.account, r.region
+                ));
             } else if self.actual.taken_names.contains(&r.bucket) {
                 self.warnings.push(format!(
                     "report bucket `{}` belongs to another AWS account: `crossrep backfill` cannot run in {} ({}); change `settings.report_bucket`",
@@ -529,6 +520,21 @@ impl<'a> Planner<'a> {
             }
         }
         usable
+    }
+
+    /// A report bucket whose settings could not be read is still used, but they are left as
+    /// they are, with a warning.
+    fn report_unreadable(&mut self, r: &BucketRef, needs: &[Address]) -> bool {
+        let what = format!("report bucket `{}`", r.bucket);
+        match unreadable(self.actual, needs, &what) {
+            Some((m, _)) => {
+                self.warnings.push(format!(
+                    "{m}; its tags and lifecycle rule are left as they are"
+                ));
+                true
+            }
+            None => false,
+        }
     }
 
     fn plan_report_lifecycle(&mut self, addr: &BucketAddr, region: &Region) {

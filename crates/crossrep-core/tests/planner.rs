@@ -1714,3 +1714,39 @@ fn a_report_bucket_lifecycle_is_merged_by_id_and_one_crossrep_cannot_rewrite_is_
         p.warnings
     );
 }
+
+/// Whether a report bucket exists could not be read (HeadBucket failed): it is neither created
+/// nor granted to the role, and the plan says why.
+#[test]
+fn a_report_bucket_nobody_could_look_up_is_not_created() {
+    let buckets: &[(&str, &str, &str)] = &[(PROD, "data", "us-east-1")];
+    let reports = "crossrep-reports-111111111111-us-east-1";
+    let a = Actual::sources(buckets)
+        .edit(|s, _| {
+            s.set::<crossrep_core::kinds::bucket::Bucket>(
+                BucketAddr::new(&acct(PROD), &bucket(reports)),
+                Observed::Unreadable(ReadError::new(ErrorKind::Throttled, "SlowDown: throttled")),
+            )
+        })
+        .build();
+    let p = plan(&want(BATCH, buckets), &a);
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.addr().to_string().contains(reports)),
+        "{}",
+        summary(&p)
+    );
+    assert!(
+        p.warnings.iter().any(|w| w.starts_with(&format!(
+            "could not tell whether report bucket `{reports}` exists: SlowDown: throttled"
+        ))),
+        "{:?}",
+        p.warnings
+    );
+    let doc = role_policy_of(&p, PROD);
+    assert!(
+        statement(&doc, "CrossrepBackfillReports").is_none(),
+        "{doc}"
+    );
+}

@@ -19,27 +19,23 @@ pub(crate) async fn read(
     bucket: &BucketName,
 ) -> Observed<BucketPolicySpec> {
     let r = s3.get_bucket_policy().bucket(bucket.as_str()).send().await;
-    match observed(r, &["NoSuchBucketPolicy"], |e| {
+    observed(r, &["NoSuchBucketPolicy"], |e| {
         call_error(e, account, "s3:GetBucketPolicy", bucket.as_str())
-    }) {
-        Observed::Present(out) => {
-            match serde_json::from_str::<Value>(out.policy().unwrap_or_default()) {
-                Ok(document) => Observed::Present(BucketPolicySpec { document }),
-                Err(e) => Observed::Unreadable(
-                    CallError::invalid(
-                        account,
-                        "s3:GetBucketPolicy",
-                        bucket,
-                        format!("the bucket policy is not valid JSON: {e}"),
-                    )
-                    .to_read_error(),
-                ),
-            }
-        }
-        Observed::Absent => Observed::Absent,
-        Observed::Unread => Observed::Unread,
-        Observed::Unreadable(e) => Observed::Unreadable(e),
-    }
+    })
+    .and_then(
+        |out| match serde_json::from_str::<Value>(out.policy().unwrap_or_default()) {
+            Ok(document) => Observed::Present(BucketPolicySpec { document }),
+            Err(e) => Observed::Unreadable(
+                CallError::invalid(
+                    account,
+                    "s3:GetBucketPolicy",
+                    bucket,
+                    format!("the bucket policy is not valid JSON: {e}"),
+                )
+                .to_read_error(),
+            ),
+        },
+    )
 }
 
 pub(crate) async fn apply(c: &Change<BucketPolicy>, sessions: &Sessions) -> Result<(), CallError> {

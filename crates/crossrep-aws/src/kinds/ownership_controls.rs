@@ -22,20 +22,16 @@ pub(crate) async fn read(
         .bucket(bucket.as_str())
         .send()
         .await;
-    match observed(r, &["OwnershipControlsNotFoundError"], |e| {
+    observed(r, &["OwnershipControlsNotFoundError"], |e| {
         call_error(e, account, "s3:GetBucketOwnershipControls", bucket.as_str())
-    }) {
-        Observed::Present(out) => {
-            let rule = out
-                .ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| r.object_ownership().as_str().to_string());
-            Observed::from_option(rule.map(|object_ownership| OwnershipSpec { object_ownership }))
-        }
-        Observed::Absent => Observed::Absent,
-        Observed::Unread => Observed::Unread,
-        Observed::Unreadable(e) => Observed::Unreadable(e),
-    }
+    })
+    .and_then(|out| {
+        let rule = out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string());
+        Observed::from_option(rule.map(|object_ownership| OwnershipSpec { object_ownership }))
+    })
 }
 
 pub(crate) async fn apply(

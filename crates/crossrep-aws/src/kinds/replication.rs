@@ -23,23 +23,21 @@ pub(crate) async fn read(
         .bucket(bucket.as_str())
         .send()
         .await;
-    match observed(r, &["ReplicationConfigurationNotFoundError"], |e| {
+    observed(r, &["ReplicationConfigurationNotFoundError"], |e| {
         call_error(
             e,
             account,
             "s3:GetReplicationConfiguration",
             bucket.as_str(),
         )
-    }) {
-        Observed::Present(out) => Observed::from_option(
+    })
+    .and_then(|out| {
+        Observed::from_option(
             out.replication_configuration()
                 .map(crate::convert::from_sdk)
                 .map(|configuration| ReplicationSpec { configuration }),
-        ),
-        Observed::Absent => Observed::Absent,
-        Observed::Unread => Observed::Unread,
-        Observed::Unreadable(e) => Observed::Unreadable(e),
-    }
+        )
+    })
 }
 
 /// PutBucketReplication's propagation errors: new versioning (`InvalidRequest` naming
