@@ -133,6 +133,12 @@ impl ReadError {
     }
 }
 
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +147,7 @@ mod tests {
     fn and_then_transforms_only_what_is_present() {
         let e = ReadError::new(ErrorKind::Throttled, "slow down");
         let half = |n: u32| {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 Observed::Present(n / 2)
             } else {
                 Observed::Absent
@@ -162,11 +168,5 @@ mod tests {
         assert_eq!(Observed::<u32>::Unread.problem(), Some(ReadProblem::Unread));
         assert_eq!(Observed::Present(1).known(), Some(Some(&1)));
         assert_eq!(Observed::<u32>::Absent.known(), Some(None));
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
     }
 }
