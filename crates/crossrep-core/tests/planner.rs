@@ -1750,3 +1750,30 @@ fn a_report_bucket_nobody_could_look_up_is_not_created() {
         "{doc}"
     );
 }
+
+/// A report bucket whose tagging and lifecycle rule failed after CreateBucket (no tags, no
+/// lifecycle): the next plan completes it, and creates nothing.
+#[test]
+fn a_report_bucket_left_bare_by_an_interrupted_apply_is_completed() {
+    let buckets: &[(&str, &str, &str)] = &[(PROD, "data", "us-east-1")];
+    let d = want(BATCH, buckets);
+    let done = converged(&d, &Actual::sources(buckets).build());
+    let reports = "crossrep-reports-111111111111-us-east-1";
+    let a = Actual::from_state(done)
+        .at(PROD, reports)
+        .edit(|s, b| {
+            s.set::<BucketTags>(b.clone(), Observed::Absent);
+            s.set::<Lifecycle>(b.clone(), Observed::Absent);
+        })
+        .build();
+    check(
+        &d,
+        &a,
+        &format!(
+            "
+            create bucket_tags[111111111111/{reports}]
+            create lifecycle[111111111111/{reports}]
+            "
+        ),
+    );
+}
