@@ -11,10 +11,13 @@ bench_init() {
   trap 'exit 130' INT TERM
 }
 
-# Something (an emulator or anything else) holds PORT on 127.0.0.1.
+# Something (an emulator or anything else) listens on PORT on 127.0.0.1. SO_REUSEADDR, as the
+# emulator's own server sets it: the connections of an emulator just stopped linger in
+# TIME_WAIT, which is not "busy" (without it the second emulator of a run was refused).
 port_busy() {
   python3 -c 'import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
