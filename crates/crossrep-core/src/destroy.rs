@@ -13,7 +13,7 @@ use crate::kinds::role_policy::RolePolicy;
 use crate::kinds::{Action, ActualState, Address, AnyChange, BucketAddr, Change, Kind};
 use crate::model::RULE_PREFIX;
 use crate::names::{AccountId, BucketName, Region};
-use crate::plan::{Plan, PLAN_FORMAT_VERSION};
+use crate::plan::{Plan, Warning, PLAN_FORMAT_VERSION};
 use crate::policy::destination_sids;
 
 /// Destroy order: replication first (nothing may replicate with a role about to go), then the
@@ -159,10 +159,16 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             continue;
         };
         if !state.is_managed() {
-            warnings.push(format!(
-                "role `{}` in {} is not tagged `managed-by=crossrep`: kept",
-                role.name, role.account
-            ));
+            warnings.push(Warning {
+                account: role.account.clone(),
+                bucket: None,
+                destination: None,
+                code: "role_unmanaged".into(),
+                message: format!(
+                    "role `{}` in {} is not tagged `managed-by=crossrep`: kept",
+                    role.name, role.account
+                ),
+            });
             continue;
         }
         if let Some(buckets) = role_in_use.get(&role.account) {

@@ -23,7 +23,7 @@ use crate::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crate::kinds::versioning::{Versioning, VersioningSpec};
 use crate::kinds::{apply_all, BucketAddr, Kind};
 use crate::model::{ReplicationConfiguration, Rule, MANAGED_TAG, SID_PREFIX};
-use crate::names::{AccountId, Region};
+use crate::names::{AccountId, BucketName, Region};
 use crate::observed::ReadProblem;
 use crate::policy::{
     destination_statements, merge_bucket_policy, policy_size, role_policy, trust_policy,
@@ -56,9 +56,55 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
     /// Every pair the plan covers (not in conflict), sorted.
     pub pairs: Vec<PairSummary>,
-    /// Things that do not stop the plan but that people should know.
+    /// Things that do not stop the plan but that people should know, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something that does not stop the plan but that people should know: about a bucket (a source,
+/// a destination, a report bucket) or a role's account, with a stable `code` for programs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    pub account: AccountId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<BucketName>,
+    /// The destination, when the warning is about one pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<BucketName>,
+    pub code: String,
+    pub message: String,
+}
+
+impl Warning {
+    pub fn about_bucket(
+        account: &AccountId,
+        bucket: &BucketName,
+        code: &str,
+        message: String,
+    ) -> Warning {
+        Warning {
+            account: account.clone(),
+            bucket: Some(bucket.clone()),
+            destination: None,
+            code: code.to_string(),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    /// One line, as SPEC §3 has it: `warning: <bucket> (<account>) -> <destination>: <message>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("warning: ")?;
+        match &self.bucket {
+            Some(b) => write!(f, "{b} ({})", self.account)?,
+            None => write!(f, "{}", self.account)?,
+        }
+        if let Some(d) = &self.destination {
+            write!(f, " -> {d}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 impl Plan {
@@ -116,7 +162,7 @@ struct Planner<'a> {
     actual: &'a ActualState,
     changes: BTreeMap<Address, AnyChange>,
     conflicts: Vec<Conflict>,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
@@ -380,6 +426,9 @@ impl<'a> Planner<'a> {
         let mut conflicts = self.conflicts;
         conflicts.sort();
         conflicts.dedup();
+        let mut warnings = self.warnings;
+        warnings.sort();
+        warnings.dedup();
         Plan {
             format_version: PLAN_FORMAT_VERSION,
             changes: self.changes.into_values().collect(),
@@ -392,7 +441,7 @@ impl<'a> Planner<'a> {
                     shortened_from: p.shortened_from.clone(),
                 })
                 .collect(),
-            warnings: self.warnings,
+            warnings,
         }
     }
 
@@ -497,15 +546,15 @@ impl<'a> Planner<'a> {
                 self.plan_report_lifecycle(&addr, &region);
             } else if let Some(ReadProblem::Unreadable(e)) = self.actual.problem::<Bucket>(&addr) {
                 // Whether it exists is unknown: creating it could be creating someone's name.
-                self.warnings.push(format!(
+                self.warnings.push(Warning::about_bucket(&r.account, &r.bucket, "report_bucket_unreadable", format!(
                     "could not tell whether report bucket `{}` exists: {e}; `crossrep backfill` cannot run in {} ({}) until it can",
                     r.bucket, r.account, r.region
-                ));
+                )));
             } else if self.actual.taken_names.contains(&r.bucket) {
-                self.warnings.push(format!(
+                self.warnings.push(Warning::about_bucket(&r.account, &r.bucket, "report_bucket_taken", format!(
                     "report bucket `{}` belongs to another AWS account: `crossrep backfill` cannot run in {} ({}); change `settings.report_bucket`",
                     r.bucket, r.account, r.region
-                ));
+                )));
             } else {
                 self.plan_new_bucket(
                     r,
@@ -528,8 +577,11 @@ impl<'a> Planner<'a> {
         let what = format!("report bucket `{}`", r.bucket);
         match unreadable(self.actual, needs, &what) {
             Some((m, _)) => {
-                self.warnings.push(format!(
-                    "{m}; its tags and lifecycle rule are left as they are"
+                self.warnings.push(Warning::about_bucket(
+                    &r.account,
+                    &r.bucket,
+                    "report_bucket_unreadable",
+                    format!("{m}; its tags and lifecycle rule are left as they are"),
                 ));
                 true
             }
@@ -546,9 +598,14 @@ impl<'a> Planner<'a> {
                 format!("reports and manifests expire after {REPORT_EXPIRY_DAYS} days"),
                 vec![Address::Bucket(addr.clone())],
             ),
-            Err(why) => self.warnings.push(format!(
-                "report bucket `{}` in {}: {why}; add an expiry of reports by hand",
-                addr.bucket, addr.account
+            Err(why) => self.warnings.push(Warning::about_bucket(
+                &addr.account,
+                &addr.bucket,
+                "report_lifecycle_kept",
+                format!(
+                    "report bucket `{}` in {}: {why}; add an expiry of reports by hand",
+                    addr.bucket, addr.account
+                ),
             )),
         }
     }

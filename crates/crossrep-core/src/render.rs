@@ -34,6 +34,12 @@ pub fn render_plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    for w in &plan.warnings {
+        let _ = writeln!(out, "{w}");
+    }
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+    }
     let shortened: Vec<_> = plan
         .pairs
         .iter()

@@ -1503,9 +1503,16 @@ fn an_existing_report_bucket_is_kept_and_a_taken_one_is_a_warning() {
         "{p:#?}"
     );
     assert_eq!(p.warnings.len(), 1);
-    assert!(p.warnings[0].contains(
+    assert!(p.warnings[0].message.contains(
         "report bucket `crossrep-reports-111111111111-eu-west-1` belongs to another AWS account"
     ));
+    assert_eq!(p.warnings[0].code, "report_bucket_taken");
+    // Shown to people too, one line each (SPEC §3), not only in the JSON.
+    let text = crossrep_core::render::render_plan(&p);
+    assert!(
+        text.contains("\nwarning: crossrep-reports-111111111111-eu-west-1 (111111111111): report bucket `crossrep-reports-111111111111-eu-west-1` belongs to another AWS account"),
+        "{text}"
+    );
     let doc = role_policy_of(&p, PROD);
     assert_eq!(
         statement(&doc, "CrossrepBackfillReports").unwrap()["Resource"],
@@ -1707,9 +1714,9 @@ fn a_report_bucket_lifecycle_is_merged_by_id_and_one_crossrep_cannot_rewrite_is_
         summary(&p)
     );
     assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("lifecycle rule `theirs` has settings crossrep cannot write back")),
+        p.warnings.iter().any(|w| w
+            .message
+            .contains("lifecycle rule `theirs` has settings crossrep cannot write back")),
         "{:?}",
         p.warnings
     );
@@ -1738,7 +1745,7 @@ fn a_report_bucket_nobody_could_look_up_is_not_created() {
         summary(&p)
     );
     assert!(
-        p.warnings.iter().any(|w| w.starts_with(&format!(
+        p.warnings.iter().any(|w| w.message.starts_with(&format!(
             "could not tell whether report bucket `{reports}` exists: SlowDown: throttled"
         ))),
         "{:?}",
