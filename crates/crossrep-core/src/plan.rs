@@ -309,6 +309,17 @@ impl<'a> Planner<'a> {
                 ))))
             } else if !dest_exists {
                 None
+            } else if let Some(found) = self
+                .actual
+                .present::<Bucket>(&dst)
+                .filter(|b| b.region != pair.destination.region)
+            {
+                // Used where it is, it would put the replicas in a region the configuration did
+                // not choose (data residency); moving it is not crossrep's to do (SPEC §4.1).
+                Some((true, plain(format!(
+                    "destination bucket `{}` exists in {}, but this pair's destination region is {}; set `destination_region = \"{}\"` in its `[[replication]]` block to use it where it is, or change the `destination` template",
+                    pair.destination.bucket, found.region, pair.destination.region, found.region
+                ))))
             } else {
                 unreadable(
                     self.actual,
@@ -645,7 +656,7 @@ impl<'a> Planner<'a> {
         let addr = addr_of(d);
         let object_ownership =
             (pair.rule.owner == Owner::Destination).then(OwnershipSpec::enforced);
-        // An existing destination is used where it is, whatever region the config prefers.
+        // An existing destination is in the pair's region (`active_pairs`), read from where it is.
         let region = match self.actual.present::<Bucket>(&addr) {
             Some(existing) => {
                 let region = existing.region.clone();

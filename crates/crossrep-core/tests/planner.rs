@@ -1784,3 +1784,39 @@ fn a_report_bucket_left_bare_by_an_interrupted_apply_is_completed() {
         ),
     );
 }
+
+/// An existing destination in another region than the pair's is never used silently: data
+/// residency rules are about exactly that (SPEC §4.1). Nothing is written for the pair.
+#[test]
+fn an_existing_destination_in_another_region_is_a_conflict_naming_both() {
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "eu-west-1")
+        .versioning(Versioning::Enabled)
+        .tags(&[MANAGED_TAG])
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "conflict 111111111111/data -> replicated-data: destination bucket `replicated-data` exists in eu-west-1, but this pair's destination region is us-east-1; set `destination_region = \"eu-west-1\"` in its `[[replication]]` block to use it where it is, or change the `destination` template",
+    );
+    // Configured where it is, it is used.
+    let block = r#"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["*"]
+backfill = "none"
+destination_region = "eu-west-1"
+"#;
+    check(
+        &want(block, ONE),
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        update versioning[111111111111/data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+}

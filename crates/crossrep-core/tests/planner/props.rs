@@ -187,6 +187,8 @@ struct DestKnob {
     tags: u8,
     /// 0 `BucketOwnerEnforced` (the default of new buckets), 1 `BucketOwnerPreferred`, 2 none.
     ownership: u8,
+    /// The bucket exists in another region than the pair's.
+    elsewhere: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -242,9 +244,10 @@ fn dest_knob() -> impl Strategy<Value = DestKnob> {
         prop::bool::weighted(0.05),
         0..3u8,
         0..3u8,
+        prop::bool::weighted(0.1),
     )
         .prop_map(
-            |(exists, versioning, policy, taken, error, tags, ownership)| DestKnob {
+            |(exists, versioning, policy, taken, error, tags, ownership, elsewhere)| DestKnob {
                 exists,
                 versioning,
                 policy,
@@ -252,6 +255,7 @@ fn dest_knob() -> impl Strategy<Value = DestKnob> {
                 error,
                 tags,
                 ownership,
+                elsewhere,
             },
         )
 }
@@ -429,8 +433,13 @@ fn actual(
         if !knob.exists {
             continue;
         }
+        let region = match (knob.elsewhere, dest.region.as_str()) {
+            (false, r) => r,
+            (true, "ap-southeast-2") => "us-west-2",
+            (true, _) => "ap-southeast-2",
+        };
         let mut b = Actual::from_state(std::mem::take(&mut a))
-            .bucket(dest.account.as_str(), name, dest.region.as_str())
+            .bucket(dest.account.as_str(), name, region)
             .versioning(knob.versioning);
         if knob.error {
             b = b.error("SlowDown");

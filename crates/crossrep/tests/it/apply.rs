@@ -666,3 +666,39 @@ async fn tags_and_lifecycle_that_failed_after_create_bucket_are_set_by_the_next_
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+/// Issue 8 (SPEC §4.1): an existing destination in another region than the pair's was used
+/// silently, and plan, status and verify printed the configured region. It is a conflict naming
+/// both regions now, and nothing is written to it or for its source.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched() {
+    let env = Env::new(9);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let dest = format!("replicated-{data}");
+    create_bucket(admin.dst(), &dest, "eu-west-1").await;
+    env.write_config("backfill = \"none\"");
+
+    let plan = env.crossrep().args(["plan"]).output().unwrap();
+    let text = stdout(&plan);
+    assert!(
+        text.contains(&format!(
+            "destination bucket `{dest}` exists in eu-west-1, but this pair's destination region is us-east-1"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("replication[{}/{data}]", env.src)),
+        "{text}"
+    );
+    env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    // Only the seeding CreateBucket calls: no role, no versioning, no policy, no rule.
+    assert_eq!(env.emu.writes(&env.src), 1, "writes in the source account");
+    assert_eq!(
+        env.emu.writes(&env.dst),
+        1,
+        "writes in the destination account"
+    );
+    assert_eq!(versioning(admin.dst(), &dest, "eu-west-1").await, None);
+}
