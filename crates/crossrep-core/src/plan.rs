@@ -13,7 +13,9 @@ use serde_json::Value;
 use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
 use crate::kinds::bucket::{Bucket, BucketSpec};
-use crate::kinds::bucket_policy::{statements, BucketPolicy, BucketPolicySpec};
+use crate::kinds::bucket_policy::{
+    replication_denials, statements, BucketPolicy, BucketPolicySpec,
+};
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
@@ -32,6 +34,9 @@ use crate::policy::{
 
 pub use crate::kinds::replication::{desired_rule, merge_replication, rule_id, same_replication};
 pub use crate::kinds::{Action, ActualState, Address, AnyChange, Change};
+
+/// The warning code of a destination policy statement that denies the role's replication.
+pub const DENIED_CODE: &str = "destination_denies_replication";
 
 /// Version of the plan file format; a saved plan of another version is refused.
 /// 2: buckets split into bucket, bucket_tags, ownership_controls and lifecycle.
@@ -385,6 +390,9 @@ impl<'a> Planner<'a> {
             }
         }
         active.retain(|p| !too_big.contains(&p.destination));
+        for p in &active {
+            self.warn_about_denials(p);
+        }
 
         // Replication configurations, per source bucket: merged, then checked against S3's
         // rule limit before anything else is planned for that bucket.
@@ -453,6 +461,46 @@ impl<'a> Planner<'a> {
                 })
                 .collect(),
             warnings,
+        }
+    }
+
+    /// A statement someone else wrote in the destination's policy that denies the role's
+    /// replication writes: crossrep leaves it (it is not crossrep's), and says so, per pair.
+    fn warn_about_denials(&mut self, pair: &Pair) {
+        let Some(policy) = self.current_policy(&pair.destination) else {
+            return;
+        };
+        let role = self.role(&pair.source.account);
+        let denials = replication_denials(
+            policy,
+            &role.arn(),
+            role.account.as_str(),
+            &pair.destination.arn(),
+        );
+        for d in denials {
+            let statement = match &d.sid {
+                Some(sid) => format!("statement `{sid}`"),
+                None => "a statement without a Sid".to_string(),
+            };
+            let (verb, effect) = if d.conditional {
+                (
+                    "may deny",
+                    "replicas may fail with `AccessDenied`, depending on its condition",
+                )
+            } else {
+                ("denies", "every replica will fail with `AccessDenied`")
+            };
+            self.warnings.push(Warning {
+                account: pair.source.account.clone(),
+                bucket: Some(pair.source.bucket.clone()),
+                destination: Some(pair.destination.bucket.clone()),
+                code: DENIED_CODE.to_string(),
+                message: format!(
+                    "the policy of destination `{}` has {statement}, not crossrep's, that {verb} role `{}` the replication actions: {effect}; narrow or remove that statement (crossrep changes only its own `Crossrep…` statements)",
+                    pair.destination.bucket,
+                    role.arn()
+                ),
+            });
         }
     }
 

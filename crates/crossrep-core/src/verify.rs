@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Backfill;
 use crate::desired::{BucketRef, Pair};
 use crate::diff::{DiffSummary, Findings};
-use crate::plan::{Action, Address, Plan};
+use crate::plan::{Action, Address, Plan, DENIED_CODE};
 use crate::render::change_lines;
 
 /// One check of one pair.
@@ -71,6 +71,8 @@ pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
                 .filter(|l| l.trim_start().starts_with(['+', '-'])),
         );
     }
+    let drifted = !details.is_empty();
+    let mut denied = false;
     for c in plan
         .conflicts
         .iter()
@@ -78,15 +80,32 @@ pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
     {
         details.push(format!("conflict: {}", c.message));
     }
+    // A foreign statement that denies the role's replication writes breaks the pair as surely
+    // as missing permissions: not healthy, and named.
+    for w in plan.warnings.iter().filter(|w| {
+        w.code == DENIED_CODE
+            && w.account == pair.source.account
+            && w.bucket.as_ref() == Some(&pair.source.bucket)
+            && w.destination.as_ref() == Some(&pair.destination.bucket)
+    }) {
+        denied = true;
+        details.push(format!("denied: {}", w.message));
+    }
     let ok = details.is_empty();
+    let summary = if ok {
+        "no drift: the rule, the role and the destination match the configuration"
+    } else if denied {
+        // `apply` would change nothing: the statement is someone else's.
+        "denied: a statement crossrep did not write blocks replication into the destination; narrow or remove it"
+    } else if drifted {
+        "drift: run `crossrep plan` to see it and `crossrep apply` to repair it"
+    } else {
+        "conflict: crossrep leaves this pair as it is (the reason is below)"
+    };
     Check {
         name: "configuration",
         ok,
-        summary: if ok {
-            "no drift: the rule, the role and the destination match the configuration".into()
-        } else {
-            "drift: run `crossrep plan` to see it and `crossrep apply` to repair it".into()
-        },
+        summary: summary.into(),
         details,
     }
 }

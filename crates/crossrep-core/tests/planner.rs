@@ -1820,3 +1820,57 @@ destination_region = "eu-west-1"
         ",
     );
 }
+
+/// Issue 8: a foreign `Deny` in the destination policy that matches the role's replication
+/// writes made "Apply complete" and a healthy configuration check while every replica failed.
+/// crossrep keeps the statement (it is not crossrep's) and names it, with its Sid.
+#[test]
+fn a_foreign_deny_of_replication_in_the_destination_policy_is_named() {
+    let deny = json!({"Sid": "FreezeBackups", "Effect": "Deny", "Principal": "*",
+                      "Action": "s3:Replicate*", "Resource": "arn:aws:s3:::replicated-data/*"});
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .policy(json!({"Version": "2012-10-17", "Statement": [foreign_statement("replicated-data"), deny]}))
+        .build();
+    let d = PROD_TO_BACKUP_ONE();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        update versioning[111111111111/data]
+        update bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = &p.warnings[0];
+    assert_eq!(w.code, crossrep_core::plan::DENIED_CODE);
+    assert_eq!(
+        (
+            w.bucket.as_ref().map(|b| b.as_str()),
+            w.destination.as_ref().map(|b| b.as_str())
+        ),
+        (Some("data"), Some("replicated-data"))
+    );
+    assert!(
+        w.message.contains("has statement `FreezeBackups`, not crossrep's, that denies role `arn:aws:iam::111111111111:role/crossrep-replication`"),
+        "{}",
+        w.message
+    );
+    // The Deny on insecure transport (the fixture's foreign statement) is not one.
+    assert!(!w.message.contains("DenyInsecureTransport"));
+
+    // After apply the configuration check is not healthy, and says why.
+    let done = assert_converges(&d, &a, &p);
+    let again = plan(&d, &done);
+    let check = crossrep_core::verify::configuration_check(&again, &d.pairs[0]);
+    assert!(!check.ok, "{check:?}");
+    assert!(check.summary.starts_with("denied:"), "{}", check.summary);
+    assert!(
+        check.details.iter().any(|l| l.contains("`FreezeBackups`")),
+        "{check:?}"
+    );
+}

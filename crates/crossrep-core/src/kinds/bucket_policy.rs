@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{BucketAddr, Kind};
 use crate::names::Region;
 use crate::observed::Observed;
-use crate::policy::same_policy;
+use crate::policy::{resource_matches, same_policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BucketPolicy;
@@ -76,6 +76,128 @@ pub fn clean(policy: &Value, sids: &BTreeSet<String>) -> Option<Option<Value>> {
     Some(Some(doc))
 }
 
+/// The actions replication performs on a destination's objects (what the role needs there).
+const REPLICATION_ACTIONS: &[&str] = &[
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+];
+
+/// A statement crossrep did not write that denies (or, depending on a condition it cannot
+/// evaluate, may deny) the role's replication writes into the destination: an explicit deny
+/// wins over crossrep's allow, and every replica fails with `AccessDenied`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub sid: Option<String>,
+    /// The statement has a condition crossrep cannot tell the outcome of.
+    pub conditional: bool,
+}
+
+fn strings(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// Whether a `Principal` / `NotPrincipal` value names the role: everyone, the role's ARN, or
+/// its account (account id or `:root`).
+fn names_role(principal: Option<&Value>, role_arn: &str, account: &str) -> bool {
+    let aws = match principal {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Object(m)) => strings(m.get("AWS")),
+        _ => vec![],
+    };
+    let root = format!(":iam::{account}:root");
+    aws.iter()
+        .any(|p| *p == "*" || *p == role_arn || *p == account || p.ends_with(&root))
+}
+
+fn any_action(patterns: &[&str]) -> bool {
+    REPLICATION_ACTIONS.iter().any(|a| {
+        patterns
+            .iter()
+            .any(|p| resource_matches(&p.to_ascii_lowercase(), &a.to_ascii_lowercase()))
+    })
+}
+
+fn all_actions(patterns: &[&str]) -> bool {
+    REPLICATION_ACTIONS.iter().all(|a| {
+        patterns
+            .iter()
+            .any(|p| resource_matches(&p.to_ascii_lowercase(), &a.to_ascii_lowercase()))
+    })
+}
+
+/// Whether an object resource pattern can match some object of the bucket.
+fn covers_objects(pattern: &str, bucket_arn: &str) -> bool {
+    pattern == "*"
+        || resource_matches(pattern, &format!("{bucket_arn}/any-key"))
+        || pattern.starts_with(&format!("{bucket_arn}/"))
+}
+
+/// The one condition that is known not to apply to replication: S3 replicates over TLS, so a
+/// `Deny` on `aws:SecureTransport = false` (the most common foreign statement) never matches.
+fn only_insecure_transport(condition: &Value) -> bool {
+    let Some(m) = condition.as_object() else {
+        return false;
+    };
+    m.len() == 1
+        && m.get("Bool").and_then(Value::as_object).is_some_and(|b| {
+            b.len() == 1
+                && strings(b.get("aws:SecureTransport"))
+                    .iter()
+                    .all(|v| v.eq_ignore_ascii_case("false"))
+        })
+}
+
+/// The statements of `policy` that deny the role's replication writes into `bucket_arn`.
+pub fn replication_denials(
+    policy: &Value,
+    role_arn: &str,
+    account: &str,
+    bucket_arn: &str,
+) -> Vec<Denial> {
+    let mut out = Vec::new();
+    for st in statements(policy) {
+        if st.get("Effect").and_then(Value::as_str) != Some("Deny") {
+            continue;
+        }
+        let principal = if st.get("NotPrincipal").is_some() {
+            !names_role(st.get("NotPrincipal"), role_arn, account)
+        } else {
+            names_role(st.get("Principal"), role_arn, account)
+        };
+        let action = match st.get("NotAction") {
+            Some(v) => !all_actions(&strings(Some(v))),
+            None => any_action(&strings(st.get("Action"))),
+        };
+        let resource = match st.get("NotResource") {
+            Some(v) => !strings(Some(v))
+                .iter()
+                .any(|p| *p == "*" || *p == format!("{bucket_arn}/*")),
+            None => strings(st.get("Resource"))
+                .iter()
+                .any(|p| covers_objects(p, bucket_arn)),
+        };
+        if !(principal && action && resource) {
+            continue;
+        }
+        let conditional = match st.get("Condition") {
+            None => false,
+            Some(c) if only_insecure_transport(c) => continue,
+            Some(_) => true,
+        };
+        out.push(Denial {
+            sid: st.get("Sid").and_then(Value::as_str).map(str::to_string),
+            conditional,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +234,60 @@ mod tests {
         assert_eq!(clean(&existing, &sids), None);
         let only_ours = merge_bucket_policy(None, &ours);
         assert_eq!(clean(&only_ours, &sids), Some(None));
+    }
+
+    #[test]
+    fn denials_of_the_roles_replication_writes_are_found() {
+        let role = "arn:aws:iam::111111111111:role/crossrep-replication";
+        let arn = "arn:aws:s3:::replicated-data";
+        let found =
+            |st: Value| replication_denials(&json!({"Statement": [st]}), role, "111111111111", arn);
+        let denial = |sid: &str, conditional| {
+            vec![Denial {
+                sid: Some(sid.to_string()),
+                conditional,
+            }]
+        };
+        // Everyone, every action: denied.
+        assert_eq!(
+            found(
+                json!({"Sid": "Lock", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": format!("{arn}/*")})
+            ),
+            denial("Lock", false)
+        );
+        // The role by ARN, one replication action, a prefix of the bucket.
+        assert_eq!(
+            found(
+                json!({"Sid": "NoLogs", "Effect": "Deny", "Principal": {"AWS": [role]}, "Action": ["s3:replicateobject"], "Resource": format!("{arn}/logs/*")})
+            ),
+            denial("NoLogs", false)
+        );
+        // NotPrincipal without the role: it applies to the role.
+        assert_eq!(
+            found(
+                json!({"Sid": "OnlyAdmins", "Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::222222222222:role/admin"}, "Action": "s3:PutObject*", "NotAction": "s3:GetObject", "Resource": "*"})
+            ),
+            denial("OnlyAdmins", false)
+        );
+        // A condition crossrep cannot evaluate: may deny.
+        assert_eq!(
+            found(
+                json!({"Sid": "Vpc", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}})
+            ),
+            denial("Vpc", true)
+        );
+        // Not a denial of replication: insecure transport only, other actions, another
+        // bucket, the role excluded by NotPrincipal, the bucket itself, an allow.
+        for st in [
+            json!({"Sid": "Tls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, format!("{arn}/*")], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+            json!({"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": format!("{arn}/*")}),
+            json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::other/*"}),
+            json!({"Effect": "Deny", "NotPrincipal": {"AWS": role}, "Action": "s3:*", "Resource": "*"}),
+            json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arn}),
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
+            json!({"Effect": "Deny", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:*", "Resource": "*"}),
+        ] {
+            assert_eq!(found(st.clone()), vec![], "{st}");
+        }
     }
 }

@@ -210,3 +210,52 @@ async fn a_rule_edited_by_hand_is_drift_for_verify_and_plan() {
         stdout(&plan)
     );
 }
+
+/// Issue 8: a destination policy with a foreign `Deny` on the replication actions made apply
+/// say complete and verify's configuration check say "ok", and advised `apply` for the FAILED
+/// objects, which changes nothing. The plan and verify now name the statement by its Sid.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_deny_in_the_destination_policy_is_named_by_plan_and_verify() {
+    let env = Env::new(42);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    create_bucket(dst, &dest, "us-east-1").await;
+    put_policy(
+        dst,
+        &dest,
+        "us-east-1",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "FreezeBackups", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:ReplicateObject", "Resource": format!("arn:aws:s3:::{dest}/*")
+        }]}),
+    )
+    .await;
+    env.write_config("backfill = \"none\"");
+
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "warning: {data} ({}) -> {dest}: the policy of destination `{dest}` has statement `FreezeBackups`, not crossrep's, that denies role",
+            env.src
+        )),
+        "{plan}"
+    );
+    env.ok(&["apply", "--yes"]);
+    // The statement is someone else's: still there, unchanged.
+    let policy = get_policy(dst, &dest, "us-east-1").await;
+    assert!(policy.to_string().contains("FreezeBackups"), "{policy}");
+
+    put_object(src, &data, "us-east-1", "k.txt", "denied").await;
+    env.emu.wait_replication();
+    let out = env.crossrep().args(["verify"]).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("denied: a statement crossrep did not write blocks replication"),
+        "{text}"
+    );
+    assert!(text.contains("`FreezeBackups`"), "{text}");
+}
