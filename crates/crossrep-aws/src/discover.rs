@@ -16,8 +16,8 @@ use crossrep_core::desired::{selects, DesiredState};
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::role::{Role, RoleAddr};
 use crossrep_core::kinds::{
-    bucket_policy, bucket_tags, lifecycle, ownership_controls, replication, role_policy,
-    versioning, BucketAddr,
+    bucket_encryption, bucket_policy, bucket_tags, lifecycle, ownership_controls, replication,
+    role_policy, versioning, BucketAddr,
 };
 use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
@@ -222,11 +222,13 @@ async fn run(job: Job) -> Found {
             let account = s.id.as_str();
             let v = kinds::versioning::read(&s3, account, &b).await;
             let r = kinds::replication::read(&s3, account, &b).await;
+            let e = kinds::bucket_encryption::read(&s3, account, &b).await;
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
                 a.set::<versioning::Versioning>(addr.clone(), v);
-                a.set::<replication::Replication>(addr, r);
+                a.set::<replication::Replication>(addr.clone(), r);
+                a.set::<bucket_encryption::BucketEncryption>(addr, e);
             })
         }
         Job::Destination(s, b, region) => {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
 use crate::kinds::bucket::{Bucket, BucketSpec};
+use crate::kinds::bucket_encryption::BucketEncryption;
 use crate::kinds::bucket_policy::{
     replication_denials, statements, BucketPolicy, BucketPolicySpec,
 };
@@ -26,7 +27,7 @@ use crate::kinds::versioning::{Versioning, VersioningSpec};
 use crate::kinds::{apply_all, BucketAddr, Kind};
 use crate::model::{ReplicationConfiguration, Rule, MANAGED_TAG, SID_PREFIX};
 use crate::names::{AccountId, BucketName, Region};
-use crate::observed::ReadProblem;
+use crate::observed::{Observed, ReadProblem};
 use crate::policy::{
     destination_statements, merge_bucket_policy, policy_size, role_policy, trust_policy,
     BUCKET_POLICY_LIMIT, ROLE_POLICY_NAME,
@@ -34,6 +35,9 @@ use crate::policy::{
 
 pub use crate::kinds::replication::{desired_rule, merge_replication, rule_id, same_replication};
 pub use crate::kinds::{Action, ActualState, Address, AnyChange, Change};
+
+/// The warning code of a source whose default encryption is SSE-KMS or DSSE-KMS.
+pub const KMS_CODE: &str = "sse_kms_not_replicated";
 
 /// The warning code of a destination policy statement that denies the role's replication.
 pub const DENIED_CODE: &str = "destination_denies_replication";
@@ -393,6 +397,7 @@ impl<'a> Planner<'a> {
         for p in &active {
             self.warn_about_denials(p);
         }
+        self.warn_about_kms(&active);
 
         // Replication configurations, per source bucket: merged, then checked against S3's
         // rule limit before anything else is planned for that bucket.
@@ -461,6 +466,34 @@ impl<'a> Planner<'a> {
                 })
                 .collect(),
             warnings,
+        }
+    }
+
+    /// Sources that encrypt with SSE-KMS or DSSE-KMS by default: S3 skips those objects unless
+    /// the rule opts in, silently (no status, no event). crossrep does not opt in yet (SPEC §8,
+    /// `kms = "auto"` behaves as `"off"`), so it says so, per source bucket.
+    fn warn_about_kms(&mut self, active: &[&Pair]) {
+        let sources: BTreeSet<&BucketRef> = active.iter().map(|p| &p.source).collect();
+        for src in sources {
+            let addr = addr_of(src);
+            let message = match self.actual.observed::<BucketEncryption>(&addr) {
+                Some(Observed::Present(e)) if e.is_kms() => format!(
+                    "`{}` encrypts new objects with {} by default: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in, which crossrep does not do yet (`kms = \"auto\"` is not implemented); those objects will not replicate",
+                    src.bucket,
+                    e.describe()
+                ),
+                Some(Observed::Unreadable(e)) => format!(
+                    "could not read the default encryption of `{}`: {e}; if it is SSE-KMS, those objects will not replicate",
+                    src.bucket
+                ),
+                _ => continue,
+            };
+            self.warnings.push(Warning::about_bucket(
+                &src.account,
+                &src.bucket,
+                KMS_CODE,
+                message,
+            ));
         }
     }
 

@@ -1874,3 +1874,45 @@ fn a_foreign_deny_of_replication_in_the_destination_policy_is_named() {
         "{check:?}"
     );
 }
+
+/// Issue 8: a source encrypting with SSE-KMS by default got no warning, and its objects never
+/// replicate on AWS. Until KMS support lands (SPEC §8) the plan says so, per source bucket.
+#[test]
+fn a_source_with_sse_kms_by_default_gets_a_warning_per_bucket() {
+    use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "plain", "us-east-1")];
+    let a = Actual::sources(buckets)
+        .at(PROD, "data")
+        .edit(|s, b| {
+            s.set::<BucketEncryption>(
+                b.clone(),
+                Observed::Present(EncryptionSpec {
+                    algorithm: "aws:kms".into(),
+                    kms_key: Some("arn:aws:kms:us-east-1:111111111111:key/k1".into()),
+                    bucket_key: true,
+                }),
+            )
+        })
+        .build();
+    let p = plan(&want(PROD_TO_BACKUP, buckets), &a);
+    let kms: Vec<_> = p
+        .warnings
+        .iter()
+        .filter(|w| w.code == crossrep_core::plan::KMS_CODE)
+        .collect();
+    assert_eq!(kms.len(), 1, "{:?}", p.warnings);
+    assert_eq!(kms[0].bucket.as_ref().map(|b| b.as_str()), Some("data"));
+    assert!(
+        kms[0]
+            .message
+            .contains("SSE-KMS (key `arn:aws:kms:us-east-1:111111111111:key/k1`, Bucket Keys on)"),
+        "{}",
+        kms[0].message
+    );
+    let text = crossrep_core::render::render_plan(&p);
+    assert!(
+        text.contains("warning: data (111111111111): `data` encrypts new objects with SSE-KMS"),
+        "{text}"
+    );
+}

@@ -14,6 +14,7 @@ use crate::error::CallError;
 use crate::session::Sessions;
 
 pub mod bucket;
+pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
@@ -35,6 +36,7 @@ pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(),
         AnyChange::BucketTags(c) => bucket_tags::apply(c, sessions).await,
         AnyChange::OwnershipControls(c) => ownership_controls::apply(c, sessions).await,
         AnyChange::Lifecycle(c) => lifecycle::apply(c, sessions).await,
+        AnyChange::BucketEncryption(c) => bucket_encryption::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,
         AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions).await,
         AnyChange::Replication(c) => replication::apply(c, sessions).await,
@@ -55,13 +57,14 @@ pub(crate) fn observed<T, E: ProvideErrorMetadata>(
     }
 }
 
-/// For kinds crossrep never deletes: a plan that asks for it is refused, not followed.
+/// For what crossrep never deletes (or, for observed-only kinds, never writes): a plan that
+/// asks for it is refused, not followed.
 pub(crate) fn never_deleted(account: &str, kind: &'static str, target: &str) -> CallError {
     CallError::invalid(
         account,
         kind,
         target,
-        format!("crossrep never deletes a {kind}; this plan was not made by crossrep"),
+        format!("crossrep never deletes or writes a {kind} this way; this plan was not made by crossrep"),
     )
 }
 

@@ -230,3 +230,48 @@ async fn head_bucket_answers_tell_a_free_name_from_a_taken_one() {
         assert_eq!(got.ok(), taken, "HeadBucket {status}");
     }
 }
+
+#[tokio::test]
+async fn no_default_encryption_is_absent_and_kms_is_read_with_its_key() {
+    use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let none = mock!(aws_sdk_s3::Client::get_bucket_encryption).then_http_response(|| {
+        error(
+            404,
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "The server side encryption configuration was not found",
+        )
+    });
+    let got = super::bucket_encryption::read(&s3(&[&none]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+
+    let kms = mock!(aws_sdk_s3::Client::get_bucket_encryption).then_output(|| {
+        GetBucketEncryptionOutput::builder()
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(
+                                ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm(ServerSideEncryption::AwsKmsDsse)
+                                    .kms_master_key_id("alias/data")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .bucket_key_enabled(false)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let got = super::bucket_encryption::read(&s3(&[&kms]), ACCOUNT, &bucket()).await;
+    let spec = got.present().cloned().unwrap();
+    assert!(spec.is_kms());
+    assert_eq!(spec.algorithm, "aws:kms:dsse");
+    assert_eq!(spec.kms_key.as_deref(), Some("alias/data"));
+}

@@ -10,7 +10,7 @@
 //! [`ActualState`] (one map of [`Observed`] specs per kind) and every `match` over kinds, all
 //! exhaustive. Adding a kind is its module here, one line in the registry, its module in
 //! `crossrep-aws` and one line in that crate's dispatch (`crossrep-aws/src/kinds/mod.rs`).
-//! A macro, not hand-written enums: with nine kinds today and eight more planned, the dozen
+//! A macro, not hand-written enums: with ten kinds today and eight more planned, the dozen
 //! exhaustive matches would otherwise be the bulk of the cost of a kind.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +24,7 @@ use crate::names::{AccountId, BucketName, Region};
 use crate::observed::{Observed, ReadProblem};
 
 pub mod bucket;
+pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
@@ -371,6 +372,7 @@ registry! {
     BucketTags => bucket_tags::BucketTags,
     OwnershipControls => ownership_controls::OwnershipControls,
     Lifecycle => lifecycle::Lifecycle,
+    BucketEncryption => bucket_encryption::BucketEncryption,
     Versioning => versioning::Versioning,
     BucketPolicy => bucket_policy::BucketPolicy,
     Replication => replication::Replication,

@@ -223,7 +223,8 @@ impl Actual {
         s.bucket_policy.insert(a.clone(), e(message));
         s.bucket_tags.insert(a.clone(), e(message));
         s.ownership_controls.insert(a.clone(), e(message));
-        s.lifecycle.insert(a, e(message));
+        s.lifecycle.insert(a.clone(), e(message));
+        s.bucket_encryption.insert(a, e(message));
         self
     }
 
@@ -644,6 +645,9 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                         .is_none_or(|t| t.is_managed() || t.tags.is_empty()),
                     "{ctx}: a bucket someone else tagged"
                 );
+            }
+            AnyChange::BucketEncryption(_) => {
+                panic!("{ctx}: crossrep never writes a bucket's encryption")
             }
             AnyChange::Versioning(c) => {
                 assert_eq!(after(&ctx, c).status, Versioning::Enabled, "{ctx}");

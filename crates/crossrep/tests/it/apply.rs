@@ -702,3 +702,55 @@ async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched(
     );
     assert_eq!(versioning(admin.dst(), &dest, "eu-west-1").await, None);
 }
+
+/// Issue 8: a source encrypting with SSE-KMS by default (Bucket Keys on) was planned without a
+/// word; on AWS its objects are not eligible without an opt-in and never replicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let env = Env::new(15);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let plain = env.bucket("plain");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    create_bucket(admin.src(), &plain, "us-east-1").await;
+    let key = format!("arn:aws:kms:us-east-1:{}:key/0f1e2d3c", env.src);
+    admin
+        .src()
+        .s3(&region("us-east-1"))
+        .put_bucket_encryption()
+        .bucket(&data)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(&key)
+                                .build()
+                                .unwrap(),
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "warning: {data} ({}): `{data}` encrypts new objects with SSE-KMS (key `{key}`, Bucket Keys on) by default",
+            env.src
+        )),
+        "{plan}"
+    );
+    assert!(!plan.contains(&format!("warning: {plain} ")), "{plan}");
+}
