@@ -310,6 +310,35 @@ def _delete_inventory(resp: S3Response, bucket_name: str, qs: dict[str, Any]) ->
     return 204, {}, b""
 
 
+_S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def _put_request_payment(resp: S3Response, bucket_name: str) -> Any:
+    """PutBucketRequestPayment (AWS API reference): `Payer` is `Requester` or `BucketOwner`;
+    anything else is `MalformedXML`. moto 5.2.1 keeps `bucket.payer` but has no handler."""
+    bucket = _owned_bucket(resp, bucket_name)
+    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    try:
+        payer = _text(ET.fromstring(body), "Payer")
+    except ET.ParseError:
+        payer = None
+    if payer not in ("Requester", "BucketOwner"):
+        raise _S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did "
+                       "not validate against our published schema")
+    bucket.payer = payer
+    return 200, {}, b""
+
+
+def _get_request_payment(resp: S3Response, bucket_name: str) -> Any:
+    """GetBucketRequestPayment (AWS API reference): the bucket's payer, `BucketOwner` by
+    default."""
+    bucket = _owned_bucket(resp, bucket_name)
+    payer = getattr(bucket, "payer", "BucketOwner") or "BucketOwner"
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><RequestPaymentConfiguration '
+            f'xmlns="{_S3_NS}"><Payer>{payer}</Payer></RequestPaymentConfiguration>')
+    return 200, {"content-type": "application/xml"}, body.encode()
+
+
 # DELETE sub-resources moto implements itself (see S3Response._bucket_response_delete);
 # any other sub-resource would fall through to DeleteBucket.
 _MOTO_BUCKET_DELETE_SUBRESOURCES = {
@@ -334,6 +363,11 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
                     return _get_replication(self, bucket_name)
                 if method == "DELETE":
                     return _delete_replication(self, bucket_name)
+            if "requestPayment" in qs:
+                if method == "PUT":
+                    return _put_request_payment(self, bucket_name)
+                if method == "GET":
+                    return _get_request_payment(self, bucket_name)
             if method == "DELETE":
                 if "inventory" in qs:
                     return _delete_inventory(self, bucket_name, qs)

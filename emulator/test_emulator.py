@@ -360,6 +360,23 @@ def test_request_log(emu: Emulator) -> None:
     print("ok request log per account, summary, resets")
 
 
+def test_request_payment(emu: Emulator) -> None:
+    """Get/PutBucketRequestPayment (moto 5.2.1 has no handler: GET answered a listing)."""
+    s3 = emu.client("s3", ACC_B)
+    s3.create_bucket(Bucket="rp-dest")
+    assert s3.get_bucket_request_payment(Bucket="rp-dest")["Payer"] == "BucketOwner"
+    s3.put_bucket_request_payment(
+        Bucket="rp-dest", RequestPaymentConfiguration={"Payer": "Requester"}
+    )
+    assert s3.get_bucket_request_payment(Bucket="rp-dest")["Payer"] == "Requester"
+    s3.put_bucket_request_payment(
+        Bucket="rp-dest", RequestPaymentConfiguration={"Payer": "BucketOwner"}
+    )
+    assert s3.get_bucket_request_payment(Bucket="rp-dest")["Payer"] == "BucketOwner"
+    expect_error("NoSuchBucket", s3.get_bucket_request_payment, Bucket="rp-nope")
+    print("ok request payment")
+
+
 def test_latency() -> None:
     emu = Emulator(latency_ms=200)
     try:
@@ -386,6 +403,7 @@ def main() -> int:
         test_list_buckets_pagination(emu)
         test_iam_quotas(emu)
         test_request_log(emu)
+        test_request_payment(emu)
     finally:
         emu.stop()
     test_latency()

@@ -17,7 +17,7 @@ use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::role::{Role, RoleAddr};
 use crossrep_core::kinds::{
     bucket_encryption, bucket_policy, bucket_tags, lifecycle, ownership_controls, replication,
-    role_policy, versioning, BucketAddr,
+    request_payment, role_policy, versioning, BucketAddr,
 };
 use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
@@ -249,12 +249,14 @@ async fn run(job: Job) -> Found {
             let p = kinds::bucket_policy::read(&s3, account, &b).await;
             let t = kinds::bucket_tags::read(&s3, account, &b).await;
             let o = kinds::ownership_controls::read(&s3, account, &b).await;
+            let rp = kinds::request_payment::read(&s3, account, &b).await;
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<bucket_policy::BucketPolicy>(addr.clone(), p);
                 a.set::<bucket_tags::BucketTags>(addr.clone(), t);
-                a.set::<ownership_controls::OwnershipControls>(addr, o);
+                a.set::<ownership_controls::OwnershipControls>(addr.clone(), o);
+                a.set::<request_payment::RequestPayment>(addr, rp);
             })
         }
         Job::Report(s, b, region) => {

@@ -21,6 +21,7 @@ use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crate::kinds::replication::{Replication, ReplicationSpec};
+use crate::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
 use crate::kinds::role::{self, Role, RoleAddr, RoleSpec};
 use crate::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crate::kinds::versioning::{Versioning, VersioningSpec};
@@ -252,6 +253,9 @@ impl<'a> Planner<'a> {
             Address::BucketPolicy(a.clone()),
             Address::BucketTags(a.clone()),
         ];
+        if pair.cross_account() {
+            needed.push(Address::RequestPayment(a.clone()));
+        }
         if pair.rule.owner == Owner::Destination
             && self.actual.problem::<BucketTags>(&a).is_none()
             && self.actual.problem::<BucketPolicy>(&a).is_none()
@@ -328,6 +332,16 @@ impl<'a> Planner<'a> {
                 Some((true, plain(format!(
                     "destination bucket `{}` exists in {}, but this pair's destination region is {}; set `destination_region = \"{}\"` in its `[[replication]]` block to use it where it is, or change the `destination` template",
                     pair.destination.bucket, found.region, pair.destination.region, found.region
+                ))))
+            } else if pair.cross_account()
+                && self
+                    .actual
+                    .present::<RequestPayment>(&dst)
+                    .is_some_and(RequestPaymentSpec::is_requester_pays)
+            {
+                Some((true, plain(format!(
+                    "destination bucket `{}` is Requester Pays, and S3 does not replicate into a Requester Pays bucket of another account; have its owner set it back (`aws s3api put-bucket-request-payment --bucket {} --request-payment-configuration Payer=BucketOwner`) or change the `destination` template",
+                    pair.destination.bucket, pair.destination.bucket
                 ))))
             } else {
                 unreadable(

@@ -1916,3 +1916,28 @@ fn a_source_with_sse_kms_by_default_gets_a_warning_per_bucket() {
         "{text}"
     );
 }
+
+/// Issue 8: an existing destination with Requester Pays was applied and called healthy; AWS
+/// refuses cross-account replication into it. It is a conflict now, with the fix.
+#[test]
+fn a_requester_pays_destination_of_another_account_is_a_conflict() {
+    use crossrep_core::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
+    let a = Actual::sources(ONE)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .edit(|s, b| {
+            s.set::<RequestPayment>(
+                b.clone(),
+                Observed::Present(RequestPaymentSpec {
+                    payer: "Requester".into(),
+                }),
+            )
+        })
+        .build();
+    check(
+        &PROD_TO_BACKUP_ONE(),
+        &a,
+        "conflict 111111111111/data -> replicated-data: destination bucket `replicated-data` is Requester Pays, and S3 does not replicate into a Requester Pays bucket of another account; have its owner set it back (`aws s3api put-bucket-request-payment --bucket replicated-data --request-payment-configuration Payer=BucketOwner`) or change the `destination` template",
+    );
+}

@@ -20,6 +20,7 @@ pub mod bucket_tags;
 pub mod lifecycle;
 pub mod ownership_controls;
 pub mod replication;
+pub mod request_payment;
 pub mod role;
 pub mod role_policy;
 pub mod versioning;
@@ -37,6 +38,7 @@ pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(),
         AnyChange::OwnershipControls(c) => ownership_controls::apply(c, sessions).await,
         AnyChange::Lifecycle(c) => lifecycle::apply(c, sessions).await,
         AnyChange::BucketEncryption(c) => bucket_encryption::apply(c, sessions).await,
+        AnyChange::RequestPayment(c) => request_payment::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,
         AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions).await,
         AnyChange::Replication(c) => replication::apply(c, sessions).await,

@@ -275,3 +275,23 @@ async fn no_default_encryption_is_absent_and_kms_is_read_with_its_key() {
     assert_eq!(spec.algorithm, "aws:kms:dsse");
     assert_eq!(spec.kms_key.as_deref(), Some("alias/data"));
 }
+
+#[tokio::test]
+async fn request_payment_is_read_and_an_empty_answer_is_the_bucket_owner() {
+    use aws_sdk_s3::operation::get_bucket_request_payment::GetBucketRequestPaymentOutput;
+    use aws_sdk_s3::types::Payer;
+    let requester = mock!(aws_sdk_s3::Client::get_bucket_request_payment).then_output(|| {
+        GetBucketRequestPaymentOutput::builder()
+            .payer(Payer::Requester)
+            .build()
+    });
+    let got = super::request_payment::read(&s3(&[&requester]), ACCOUNT, &bucket()).await;
+    assert!(
+        got.present().is_some_and(|p| p.is_requester_pays()),
+        "{got:?}"
+    );
+    let empty = mock!(aws_sdk_s3::Client::get_bucket_request_payment)
+        .then_output(|| GetBucketRequestPaymentOutput::builder().build());
+    let got = super::request_payment::read(&s3(&[&empty]), ACCOUNT, &bucket()).await;
+    assert_eq!(got.present().map(|p| p.payer.as_str()), Some("BucketOwner"));
+}

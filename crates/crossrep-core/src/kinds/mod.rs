@@ -10,7 +10,7 @@
 //! [`ActualState`] (one map of [`Observed`] specs per kind) and every `match` over kinds, all
 //! exhaustive. Adding a kind is its module here, one line in the registry, its module in
 //! `crossrep-aws` and one line in that crate's dispatch (`crossrep-aws/src/kinds/mod.rs`).
-//! A macro, not hand-written enums: with ten kinds today and eight more planned, the dozen
+//! A macro, not hand-written enums: with eleven kinds today and eight more planned, the dozen
 //! exhaustive matches would otherwise be the bulk of the cost of a kind.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,7 @@ pub mod bucket_tags;
 pub mod lifecycle;
 pub mod ownership_controls;
 pub mod replication;
+pub mod request_payment;
 pub mod role;
 pub mod role_policy;
 pub mod versioning;
@@ -373,6 +374,7 @@ registry! {
     OwnershipControls => ownership_controls::OwnershipControls,
     Lifecycle => lifecycle::Lifecycle,
     BucketEncryption => bucket_encryption::BucketEncryption,
+    RequestPayment => request_payment::RequestPayment,
     Versioning => versioning::Versioning,
     BucketPolicy => bucket_policy::BucketPolicy,
     Replication => replication::Replication,

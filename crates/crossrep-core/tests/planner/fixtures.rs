@@ -224,7 +224,8 @@ impl Actual {
         s.bucket_tags.insert(a.clone(), e(message));
         s.ownership_controls.insert(a.clone(), e(message));
         s.lifecycle.insert(a.clone(), e(message));
-        s.bucket_encryption.insert(a, e(message));
+        s.bucket_encryption.insert(a.clone(), e(message));
+        s.request_payment.insert(a, e(message));
         self
     }
 
@@ -646,8 +647,8 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     "{ctx}: a bucket someone else tagged"
                 );
             }
-            AnyChange::BucketEncryption(_) => {
-                panic!("{ctx}: crossrep never writes a bucket's encryption")
+            AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_) => {
+                panic!("{ctx}: crossrep never writes an observed-only setting")
             }
             AnyChange::Versioning(c) => {
                 assert_eq!(after(&ctx, c).status, Versioning::Enabled, "{ctx}");

@@ -593,7 +593,8 @@ proptest! {
                 }
                 AnyChange::RolePolicy(_) => {}
                 AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
-                | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::Versioning(_) => {
+                | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_)
+                | AnyChange::Versioning(_) => {
                     prop_assert!(false, "{} is never destroyed", addr);
                 }
             }

@@ -754,3 +754,45 @@ async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
     );
     assert!(!plan.contains(&format!("warning: {plain} ")), "{plan}");
 }
+
+/// Issue 8: a Requester Pays destination in the destination account was applied and called
+/// healthy; S3 refuses cross-account replication into it. It is a conflict, left untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requester_pays_destination_is_a_conflict_left_untouched() {
+    use aws_sdk_s3::types::{Payer, RequestPaymentConfiguration};
+    let env = Env::new(16);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    create_bucket(admin.dst(), &dest, "us-east-1").await;
+    admin
+        .dst()
+        .s3(&region("us-east-1"))
+        .put_bucket_request_payment()
+        .bucket(&dest)
+        .request_payment_configuration(
+            RequestPaymentConfiguration::builder()
+                .payer(Payer::Requester)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!("destination bucket `{dest}` is Requester Pays")),
+        "{plan}"
+    );
+    env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    // The seeding calls only (two CreateBucket, one PutBucketRequestPayment).
+    assert_eq!(env.emu.writes(&env.src), 1, "writes in the source account");
+    assert_eq!(
+        env.emu.writes(&env.dst),
+        2,
+        "writes in the destination account"
+    );
+    assert_eq!(versioning(admin.dst(), &dest, "us-east-1").await, None);
+}
