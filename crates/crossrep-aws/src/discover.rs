@@ -220,9 +220,12 @@ async fn run(job: Job) -> Found {
         Job::Source(s, b, region) => {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
-            let v = kinds::versioning::read(&s3, account, &b).await;
-            let r = kinds::replication::read(&s3, account, &b).await;
-            let e = kinds::bucket_encryption::read(&s3, account, &b).await;
+            // One bucket's reads go out together: on AWS each costs a round trip.
+            let (v, r, e) = futures::join!(
+                kinds::versioning::read(&s3, account, &b),
+                kinds::replication::read(&s3, account, &b),
+                kinds::bucket_encryption::read(&s3, account, &b),
+            );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
@@ -245,11 +248,13 @@ async fn run(job: Job) -> Found {
             };
             let s3 = s.s3(&region);
             let account = s.id.as_str();
-            let v = kinds::versioning::read(&s3, account, &b).await;
-            let p = kinds::bucket_policy::read(&s3, account, &b).await;
-            let t = kinds::bucket_tags::read(&s3, account, &b).await;
-            let o = kinds::ownership_controls::read(&s3, account, &b).await;
-            let rp = kinds::request_payment::read(&s3, account, &b).await;
+            let (v, p, t, o, rp) = futures::join!(
+                kinds::versioning::read(&s3, account, &b),
+                kinds::bucket_policy::read(&s3, account, &b),
+                kinds::bucket_tags::read(&s3, account, &b),
+                kinds::ownership_controls::read(&s3, account, &b),
+                kinds::request_payment::read(&s3, account, &b),
+            );
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
                 a.set::<versioning::Versioning>(addr.clone(), v);
@@ -262,9 +267,11 @@ async fn run(job: Job) -> Found {
         Job::Report(s, b, region) => {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
-            let t = kinds::bucket_tags::read(&s3, account, &b).await;
-            let o = kinds::ownership_controls::read(&s3, account, &b).await;
-            let l = kinds::lifecycle::read(&s3, account, &b).await;
+            let (t, o, l) = futures::join!(
+                kinds::bucket_tags::read(&s3, account, &b),
+                kinds::ownership_controls::read(&s3, account, &b),
+                kinds::lifecycle::read(&s3, account, &b),
+            );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
