@@ -217,7 +217,16 @@ pub fn decide(
                 {
                     Some(done) => Decision::Done { job: done.clone() },
                     None => Decision::Create {
-                        spec: spec(desired, source, &pairs, r, filter, review, same.len()),
+                        spec: spec(
+                            desired,
+                            actual,
+                            source,
+                            &pairs,
+                            r,
+                            filter,
+                            review,
+                            same.len(),
+                        ),
                     },
                 },
             }
@@ -234,8 +243,10 @@ pub fn decide(
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn spec(
     desired: &DesiredState,
+    actual: &ActualState,
     source: &BucketRef,
     pairs: &[&Pair],
     report: &BucketRef,
@@ -276,7 +287,8 @@ fn spec(
         source: source.bucket.clone(),
         source_arn: source.arn(),
         destinations,
-        role_arn: desired.roles[&source.account].arn(),
+        // The role as IAM names it (path included): a Batch Operations job must name it so.
+        role_arn: crate::kinds::role::resolved(&desired.roles[&source.account], actual).arn(),
         report_bucket_arn: report.arn(),
         report_prefix: format!("{REPORT_PREFIX}/{}", source.bucket),
         manifest_prefix: format!("{REPORT_PREFIX}/{}/manifests", source.bucket),

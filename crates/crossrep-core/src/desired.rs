@@ -82,14 +82,27 @@ pub struct RoleRef {
     pub account: AccountId,
     pub name: String,
     pub region: Region,
+    /// The role's IAM path (`/` unless an existing role has another, e.g. `/service-role/`):
+    /// principals and rules must name the role by its full ARN, path included.
+    #[serde(default = "root_path", skip_serializing_if = "is_root_path")]
+    pub path: String,
+}
+
+fn root_path() -> String {
+    "/".to_string()
+}
+
+fn is_root_path(p: &str) -> bool {
+    p == "/"
 }
 
 impl RoleRef {
     pub fn arn(&self) -> String {
         format!(
-            "arn:{}:iam::{}:role/{}",
+            "arn:{}:iam::{}:role{}{}",
             partition(&self.region),
             self.account,
+            self.path,
             self.name
         )
     }
@@ -277,6 +290,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                 account: p.source.account.clone(),
                 name: config.settings.role_name.clone(),
                 region: home.clone(),
+                path: root_path(),
             });
     }
     let report_buckets: BTreeSet<BucketRef> = pairs

@@ -63,8 +63,9 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         .iter()
         .map(|p| (&p.source.account, &p.source.bucket, &p.source.region))
         .collect();
+    let roles = crate::plan::resolved_roles(desired, actual);
     for (account, bucket, region) in sources {
-        let Some(role) = desired.roles.get(account) else {
+        let Some(role) = roles.get(account) else {
             continue;
         };
         let addr = BucketAddr::new(account, bucket);
@@ -73,7 +74,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         };
         let config = &spec.configuration;
         // A configuration of another role is not crossrep's, whatever its rule IDs say.
-        if config.role != role.arn() {
+        if !crate::kinds::role::names_role(&config.role, role) {
             continue;
         }
         if config.rules.iter().any(|r| !r.is_managed()) {

@@ -170,20 +170,36 @@ enum Ownership {
 struct Planner<'a> {
     desired: &'a DesiredState,
     actual: &'a ActualState,
+    /// The desired roles as they exist (their IAM path), by source account.
+    roles: &'a BTreeMap<AccountId, RoleRef>,
     changes: BTreeMap<Address, AnyChange>,
     conflicts: Vec<Conflict>,
     warnings: Vec<Warning>,
 }
 
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
+    let roles = resolved_roles(desired, actual);
     Planner {
         desired,
         actual,
+        roles: &roles,
         changes: BTreeMap::new(),
         conflicts: desired.conflicts.clone(),
         warnings: Vec::new(),
     }
     .run()
+}
+
+/// Every desired role as it exists: named by the ARN `GetRole` returned (its path included).
+pub fn resolved_roles(
+    desired: &DesiredState,
+    actual: &ActualState,
+) -> BTreeMap<AccountId, RoleRef> {
+    desired
+        .roles
+        .iter()
+        .map(|(a, r)| (a.clone(), role::resolved(r, actual)))
+        .collect()
 }
 
 /// The one rule every kind gets: a resource the plan needs that discovery did not read, or
@@ -221,7 +237,7 @@ impl<'a> Planner<'a> {
     }
 
     fn role(&self, account: &AccountId) -> &'a RoleRef {
-        &self.desired.roles[account]
+        &self.roles[account]
     }
 
     /// Whether crossrep manages an existing bucket's settings (see [`Ownership`]).
@@ -308,7 +324,9 @@ impl<'a> Planner<'a> {
                 &format!("source bucket `{}`", pair.source.bucket),
             ) {
                 Some((false, m))
-            } else if let Some(cfg) = current.filter(|c| c.configuration.role != role.arn()) {
+            } else if let Some(cfg) =
+                current.filter(|c| !role::names_role(&c.configuration.role, role))
+            {
                 Some((false, plain(format!(
                     "its replication configuration uses role `{}`; S3 allows one role per configuration and crossrep only adds rules to configurations of its own role `{}`",
                     cfg.configuration.role, role.arn()
@@ -726,6 +744,7 @@ impl<'a> Planner<'a> {
                 BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())])
             }),
             description: role::DESCRIPTION.to_string(),
+            arn: current.and_then(|r| r.arn.clone()),
         };
         let reason = match current {
             None => format!("the replication role of {} does not exist", role.account),

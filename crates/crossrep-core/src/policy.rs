@@ -407,6 +407,7 @@ mod tests {
             account: AccountId::new("111111111111").unwrap(),
             name: "crossrep-replication".into(),
             region: Region::new("us-east-1").unwrap(),
+            path: "/".into(),
         };
         let ours = destination_statements(&role, "arn:aws:s3:::dst");
         let foreign = json!({"Sid": "Theirs", "Effect": "Deny", "Principal": "*", "Action": "s3:*",

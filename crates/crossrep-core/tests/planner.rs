@@ -1941,3 +1941,40 @@ fn a_requester_pays_destination_of_another_account_is_a_conflict() {
         "conflict 111111111111/data -> replicated-data: destination bucket `replicated-data` is Requester Pays, and S3 does not replicate into a Requester Pays bucket of another account; have its owner set it back (`aws s3api put-bucket-request-payment --bucket replicated-data --request-payment-configuration Payer=BucketOwner`) or change the `destination` template",
     );
 }
+
+/// Issue 8: a role crossrep manages that lives under an IAM path (`/service-role/`) was
+/// written into rules and policies without it; on AWS that principal is invalid. The role is
+/// named by the ARN `GetRole` returned, and a configuration naming it without the path is
+/// repaired (one role name per account), not taken for someone else's.
+#[test]
+fn a_role_with_a_path_is_named_with_it_everywhere() {
+    let with_path = "arn:aws:iam::111111111111:role/service-role/crossrep-replication";
+    let d = PROD_TO_BACKUP_ONE();
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .replication(&role_arn(PROD), vec![])
+        .role(PROD)
+        .edit_role(PROD, |r| r.arn = Some(with_path.into()))
+        .build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        update replication[111111111111/data]
+        ",
+    );
+    assert_eq!(
+        written_config(&p, "replication[111111111111/data]").role,
+        with_path
+    );
+    let policy = written_policy(&p, "bucket_policy[222222222222/replicated-data]");
+    for s in statements(policy) {
+        assert_eq!(s["Principal"]["AWS"], with_path, "{s}");
+    }
+}

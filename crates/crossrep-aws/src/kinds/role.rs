@@ -112,6 +112,7 @@ async fn read_all(
             trust_policy: trust,
             tags,
             description: r.description().unwrap_or_default().to_string(),
+            arn: Some(r.arn().to_string()),
         },
         policies,
     )))

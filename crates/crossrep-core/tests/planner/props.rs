@@ -196,6 +196,8 @@ enum RoleKnob {
     Unlooked,
     Absent,
     Managed,
+    /// crossrep's role, under the IAM path `/service-role/`.
+    ManagedWithPath,
     DriftedTrust,
     DriftedPolicy,
     Unmanaged,
@@ -265,6 +267,7 @@ fn role_knob() -> impl Strategy<Value = RoleKnob> {
         Just(RoleKnob::Unlooked),
         Just(RoleKnob::Absent),
         Just(RoleKnob::Managed),
+        Just(RoleKnob::ManagedWithPath),
         Just(RoleKnob::DriftedTrust),
         Just(RoleKnob::DriftedPolicy),
         Just(RoleKnob::Unmanaged),
@@ -321,6 +324,7 @@ fn actual(
             trust_policy: crossrep_core::policy::trust_policy(&acct(id)),
             tags: BTreeMap::from([("managed-by".to_string(), "crossrep".to_string())]),
             description: String::new(),
+            arn: Some(arn(id)),
         };
         let policy = |name: &str| RolePolicyAddr {
             account: acct(id),
@@ -331,6 +335,13 @@ fn actual(
             RoleKnob::Unlooked => continue,
             RoleKnob::Absent => (None, None),
             RoleKnob::Managed => (Some(managed()), None),
+            RoleKnob::ManagedWithPath => (
+                Some(RoleSpec {
+                    arn: Some(format!("arn:aws:iam::{id}:role/service-role/{role_name}")),
+                    ..managed()
+                }),
+                None,
+            ),
             RoleKnob::DriftedTrust => (
                 Some(RoleSpec {
                     trust_policy: json!({"Statement": []}),
