@@ -67,6 +67,7 @@ FAILURE_MESSAGES = {
     "InitiateReplicationNotPermitted": "Amazon S3 is unable to initiate replication on the object; s3:InitiateReplication may be missing.",
     "DstBucketNotFound": "Amazon S3 is unable to find the destination bucket specified in the replication configuration.",
     "DstBucketUnversioned": "Versioning is not enabled on the S3 destination bucket.",
+    "DstBucketObjectLockConfigMissing": "To replicate objects from a source bucket with Object Lock enabled, the destination bucket must also have Object Lock enabled.",
     "DstPutObjectNotPermitted": "Amazon S3 is unable to replicate objects to the destination bucket; s3:ReplicateObject may be missing.",
     "DstDelObjNotPermitted": "Amazon S3 is unable to replicate delete markers to the destination bucket; s3:ReplicateDelete may be missing.",
     "DstPutTaggingNotPermitted": "Amazon S3 is unable to write object tags to the destination bucket; s3:ReplicateTags may be missing.",

@@ -34,6 +34,7 @@ Checks, in order, and their failure codes
 3. (batch only) ``s3:InitiateReplication`` on the source object -> ``InitiateReplicationNotPermitted``
 4. destination bucket missing                                  -> ``DstBucketNotFound``
 5. destination bucket not versioned                            -> ``DstBucketUnversioned``
+5a. Object Lock source, destination without Object Lock         -> ``DstBucketObjectLockConfigMissing``
 6. ``s3:ReplicateObject`` (``s3:ReplicateDelete`` for a delete marker) on the destination object,
    by the role's policies and by the destination bucket policy -> ``DstPutObjectNotPermitted``
    (``DstDelObjNotPermitted`` for a delete marker)
@@ -317,6 +318,11 @@ def check_replication(src_account: str, role_arn: str, src_bucket: str, key: str
         return "DstBucketNotFound"
     if not dst.is_versioned:
         return "DstBucketUnversioned"
+    # "To replicate objects from a source bucket with Object Lock enabled, the destination
+    # bucket must also have Object Lock enabled" (AWS "Amazon S3 replication failure reasons").
+    src = find_bucket(src_bucket)
+    if getattr(src, "object_lock_enabled", False) and not getattr(dst, "object_lock_enabled", False):
+        return "DstBucketObjectLockConfigMissing"
     dst_account = dst.account_id
     dst_obj = f"arn:aws:s3:::{dst_bucket}/{key}"
     dst_ctx = {"s3:ResourceAccount": dst_account, "aws:ResourceAccount": dst_account,

@@ -237,6 +237,34 @@ def test_no_rereplication(emu: Emulator, env: dict) -> None:
     assert list(versions(s3b, THIRD)[0]) == [("direct.txt", vid)]
 
 
+def test_object_lock(emu: Emulator, env: dict) -> None:
+    """An Object Lock source replicates only into an Object Lock destination
+    (`DstBucketObjectLockConfigMissing`, AWS "Amazon S3 replication failure reasons")."""
+    s3a, s3b, iama = env["s3a"], env["s3b"], env["iama"]
+    src, locked, plain, role = "lock-src", "lock-dst", "lock-plain", "lock-role"
+    role_arn = f"arn:aws:iam::{SRC_ACC}:role/{role}"
+    s3a.create_bucket(Bucket=src, ObjectLockEnabledForBucket=True)
+    s3b.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    s3b.create_bucket(Bucket=plain)
+    for c, b in ((s3a, src), (s3b, locked), (s3b, plain)):
+        c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    iama.create_role(RoleName=role, AssumeRolePolicyDocument=trust(["s3.amazonaws.com"], SRC_ACC))
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=role_policy(src, [locked, plain]))
+    for b in (locked, plain):
+        s3b.put_bucket_policy(Bucket=b, Policy=dst_policy(b, role_arn))
+    s3a.put_bucket_replication(Bucket=src, ReplicationConfiguration={"Role": role_arn, "Rules": [
+        rule("to-lock", 1, {"Prefix": "a/"}, locked, False),
+        rule("to-plain", 2, {"Prefix": "b/"}, plain, False)]})
+    s3a.put_object(Bucket=src, Key="a/x.txt", Body=b"x")
+    s3a.put_object(Bucket=src, Key="b/y.txt", Body=b"y")
+    wait_idle(emu)
+    assert status(s3a, src, "a/x.txt") == "COMPLETED"
+    assert status(s3a, src, "b/y.txt") == "FAILED"
+    rows = failures(emu, f"&bucket={src}&failure_code=DstBucketObjectLockConfigMissing")
+    assert [(r["key"], r["destination_bucket"]) for r in rows] == [("b/y.txt", plain)], rows
+    print("ok object lock source needs an object lock destination")
+
+
 def test_trust_and_reset(emu: Emulator, env: dict) -> None:
     s3a, iama = env["s3a"], env["iama"]
     # a role trusted only by Batch Operations cannot be assumed by live replication
@@ -264,6 +292,7 @@ def main() -> int:
         test_filters(emu, env)
         test_copy_and_multipart(emu, env)
         test_no_rereplication(emu, env)
+        test_object_lock(emu, env)
         test_trust_and_reset(emu, env)
     finally:
         emu.stop()

@@ -16,8 +16,8 @@ use crossrep_core::desired::{selects, DesiredState};
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::role::{Role, RoleAddr};
 use crossrep_core::kinds::{
-    bucket_encryption, bucket_policy, bucket_tags, lifecycle, ownership_controls, replication,
-    request_payment, role_policy, versioning, BucketAddr,
+    bucket_encryption, bucket_policy, bucket_tags, lifecycle, object_lock, ownership_controls,
+    replication, request_payment, role_policy, versioning, BucketAddr,
 };
 use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
@@ -221,17 +221,19 @@ async fn run(job: Job) -> Found {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
             // One bucket's reads go out together: on AWS each costs a round trip.
-            let (v, r, e) = futures::join!(
+            let (v, r, e, l) = futures::join!(
                 kinds::versioning::read(&s3, account, &b),
                 kinds::replication::read(&s3, account, &b),
                 kinds::bucket_encryption::read(&s3, account, &b),
+                kinds::object_lock::read(&s3, account, &b),
             );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
-                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<replication::Replication>(addr.clone(), r);
-                a.set::<bucket_encryption::BucketEncryption>(addr, e);
+                a.set::<bucket_encryption::BucketEncryption>(addr.clone(), e);
+                a.set::<object_lock::ObjectLock>(addr, l);
             })
         }
         Job::Destination(s, b, region) => {
@@ -248,20 +250,22 @@ async fn run(job: Job) -> Found {
             };
             let s3 = s.s3(&region);
             let account = s.id.as_str();
-            let (v, p, t, o, rp) = futures::join!(
+            let (v, p, t, o, rp, l) = futures::join!(
                 kinds::versioning::read(&s3, account, &b),
                 kinds::bucket_policy::read(&s3, account, &b),
                 kinds::bucket_tags::read(&s3, account, &b),
                 kinds::ownership_controls::read(&s3, account, &b),
                 kinds::request_payment::read(&s3, account, &b),
+                kinds::object_lock::read(&s3, account, &b),
             );
             found(move |a| {
-                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<bucket_policy::BucketPolicy>(addr.clone(), p);
                 a.set::<bucket_tags::BucketTags>(addr.clone(), t);
                 a.set::<ownership_controls::OwnershipControls>(addr.clone(), o);
-                a.set::<request_payment::RequestPayment>(addr, rp);
+                a.set::<request_payment::RequestPayment>(addr.clone(), rp);
+                a.set::<object_lock::ObjectLock>(addr, l);
             })
         }
         Job::Report(s, b, region) => {
@@ -274,7 +278,7 @@ async fn run(job: Job) -> Found {
             );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
-                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec { region }));
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<bucket_tags::BucketTags>(addr.clone(), t);
                 a.set::<ownership_controls::OwnershipControls>(addr.clone(), o);
                 a.set::<lifecycle::Lifecycle>(addr, l);

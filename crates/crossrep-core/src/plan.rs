@@ -19,6 +19,7 @@ use crate::kinds::bucket_policy::{
 };
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
+use crate::kinds::object_lock;
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crate::kinds::replication::{Replication, ReplicationSpec};
 use crate::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
@@ -272,6 +273,9 @@ impl<'a> Planner<'a> {
         if pair.cross_account() {
             needed.push(Address::RequestPayment(a.clone()));
         }
+        if object_lock::enabled(self.actual, &addr_of(&pair.source)) {
+            needed.push(Address::ObjectLock(a.clone()));
+        }
         if pair.rule.owner == Owner::Destination
             && self.actual.problem::<BucketTags>(&a).is_none()
             && self.actual.problem::<BucketPolicy>(&a).is_none()
@@ -320,6 +324,7 @@ impl<'a> Planner<'a> {
                 &[
                     Address::Versioning(src.clone()),
                     Address::Replication(src.clone()),
+                    Address::ObjectLock(src.clone()),
                 ],
                 &format!("source bucket `{}`", pair.source.bucket),
             ) {
@@ -370,6 +375,16 @@ impl<'a> Planner<'a> {
                 .map(|(m, hint)| {
                     let m = m.replace("was not discovered", "was not fully discovered");
                     (true, (m, hint))
+                })
+                .or_else(|| {
+                    // Object Lock cannot be turned off once on: enabling it on someone's bucket
+                    // is its owner's decision, not crossrep's.
+                    (object_lock::enabled(self.actual, &src)
+                        && !object_lock::enabled(self.actual, &dst))
+                    .then(|| (true, plain(format!(
+                        "source bucket `{}` has Object Lock and its existing destination `{}` does not: every object would fail to replicate (`DstBucketObjectLockConfigMissing`); enable it there (`aws s3api put-object-lock-configuration --bucket {} --object-lock-configuration ObjectLockEnabled=Enabled`, which cannot be undone) or change the `destination` template",
+                        pair.source.bucket, pair.destination.bucket, pair.destination.bucket
+                    ))))
                 })
             };
             match problem {
@@ -583,13 +598,20 @@ impl<'a> Planner<'a> {
 
     /// A new bucket crossrep creates: the bucket, then its tags and (when wanted) its object
     /// ownership, each its own change so a failure after CreateBucket is repaired next time.
-    fn plan_new_bucket(&mut self, b: &BucketRef, ownership: Option<OwnershipSpec>, reason: String) {
+    fn plan_new_bucket(
+        &mut self,
+        b: &BucketRef,
+        ownership: Option<OwnershipSpec>,
+        object_lock: bool,
+        reason: String,
+    ) {
         let addr = addr_of(b);
         self.put::<Bucket>(
             addr.clone(),
             &b.region,
             BucketSpec {
                 region: b.region.clone(),
+                object_lock,
             },
             reason,
             vec![],
@@ -683,6 +705,7 @@ impl<'a> Planner<'a> {
                 self.plan_new_bucket(
                     r,
                     Some(OwnershipSpec::enforced()),
+                    false,
                     format!(
                         "backfill manifests and reports of {} in {}",
                         r.account, r.region
@@ -736,6 +759,12 @@ impl<'a> Planner<'a> {
 
     fn plan_role(&mut self, role: &RoleRef, pairs: &[&Pair], reports: &[&BucketRef]) {
         let addr = role_addr(role);
+        // Object Lock sources: the role must read retention and legal holds to replicate them.
+        let locked: BTreeSet<&str> = pairs
+            .iter()
+            .filter(|p| object_lock::enabled(self.actual, &addr_of(&p.source)))
+            .map(|p| p.source.bucket.as_str())
+            .collect();
         let current = self.actual.present::<Role>(&addr);
         let want = RoleSpec {
             trust_policy: trust_policy(&role.account),
@@ -755,7 +784,7 @@ impl<'a> Planner<'a> {
             role_policy_addr(role),
             &role.region,
             RolePolicySpec {
-                document: role_policy(pairs, reports),
+                document: role_policy(pairs, reports, &locked),
             },
             format!(
                 "the role must be allowed to replicate {} bucket pair(s)",
@@ -789,7 +818,9 @@ impl<'a> Planner<'a> {
                         pair.source.bucket, pair.source.account
                     ),
                 };
-                self.plan_new_bucket(d, object_ownership, reason);
+                // The destination of an Object Lock source is created with Object Lock.
+                let lock = object_lock::enabled(self.actual, &addr_of(&pair.source));
+                self.plan_new_bucket(d, object_ownership, lock, reason);
                 d.region.clone()
             }
         };

@@ -20,6 +20,8 @@ pub const BUCKET_POLICY_LIMIT: usize = 20 * 1024;
 
 /// Actions the role needs on source buckets (AWS `setting-repl-config-perm-overview.md`).
 const SOURCE_BUCKET_ACTIONS: &[&str] = &["s3:GetReplicationConfiguration", "s3:ListBucket"];
+/// Replicating the objects of an Object Lock source also reads their retention and legal hold.
+const SOURCE_LOCK_ACTIONS: &[&str] = &["s3:GetObjectRetention", "s3:GetObjectLegalHold"];
 const SOURCE_OBJECT_ACTIONS: &[&str] = &[
     "s3:GetObjectVersionForReplication",
     "s3:GetObjectVersionAcl",
@@ -75,9 +77,9 @@ pub fn trust_policy(account: &AccountId) -> Value {
 /// `*`). The `s3:ResourceAccount` condition keeps a wildcard inside the right account, so a
 /// coarser pattern widens the grant only to other buckets of that same account. The result is
 /// deterministic and covers every pair whatever the number of buckets.
-pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef]) -> Value {
+pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef], locked: &BTreeSet<&str>) -> Value {
     for level in (0..=63).rev() {
-        let doc = role_policy_at(pairs, reports, level);
+        let doc = role_policy_at(pairs, reports, locked, level);
         if policy_size(&doc) <= INLINE_POLICY_LIMIT {
             return doc;
         }
@@ -85,7 +87,12 @@ pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef]) -> Value {
     unreachable!("at prefix length 0 every resource list is a single `*`")
 }
 
-fn role_policy_at(pairs: &[&Pair], reports: &[&BucketRef], level: usize) -> Value {
+fn role_policy_at(
+    pairs: &[&Pair],
+    reports: &[&BucketRef],
+    locked: &BTreeSet<&str>,
+    level: usize,
+) -> Value {
     let Some(first) = pairs.first() else {
         return json!({"Version": "2012-10-17", "Statement": []});
     };
@@ -130,6 +137,17 @@ fn role_policy_at(pairs: &[&Pair], reports: &[&BucketRef], level: usize) -> Valu
             "Condition": cond(source_account),
         }),
     ];
+    if !locked.is_empty() {
+        // Object Lock sources (AWS "Object Lock considerations", replication): packed like the
+        // other source lists.
+        statements.push(json!({
+            "Sid": "CrossrepSourceObjectLock",
+            "Effect": "Allow",
+            "Action": SOURCE_LOCK_ACTIONS,
+            "Resource": arns(locked, "/*"),
+            "Condition": cond(source_account),
+        }));
+    }
     if batch && !reports.is_empty() {
         // Few (one per region in use): always exact.
         let list: BTreeSet<String> = reports.iter().map(|r| format!("{}/*", r.arn())).collect();
@@ -338,7 +356,7 @@ mod tests {
             pair("b-logs", "replicated-b-logs"),
         ];
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs, &[]);
+        let doc = role_policy(&refs, &[], &BTreeSet::new());
         assert_eq!(
             doc["Statement"][0]["Resource"],
             json!(["arn:aws:s3:::a-data", "arn:aws:s3:::b-logs"])
@@ -377,7 +395,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs, &[]);
+        let doc = role_policy(&refs, &[], &BTreeSet::new());
         assert!(
             policy_size(&doc) <= INLINE_POLICY_LIMIT,
             "{}",

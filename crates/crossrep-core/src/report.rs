@@ -197,6 +197,7 @@ pub fn explain(code: &str) -> &'static str {
         "AssumeRoleNotPermitted" => "S3 cannot assume the replication role: its trust policy must allow `s3.amazonaws.com` and `batchoperations.s3.amazonaws.com`; run `crossrep apply`",
         "DstBucketNotFound" => "the destination bucket does not exist; run `crossrep apply`",
         "DstBucketUnversioned" => "versioning is not enabled on the destination bucket; run `crossrep apply`",
+        "DstBucketObjectLockConfigMissing" => "the source has Object Lock and the destination does not: enable Object Lock on the destination (it cannot be undone), then `crossrep backfill --only-failed`",
         "DstKmsKeyNotFound" => "the replica KMS key does not exist or is disabled in the destination region",
         "DstPutObjectNotPermitted" => "the destination bucket policy (or the role's policy) does not let the role replicate; run `crossrep apply` to repair the policy, then `crossrep backfill --only-failed`",
         "DstDelObjNotPermitted" => "the role may not replicate delete markers into the destination (`s3:ReplicateDelete`); run `crossrep apply`",

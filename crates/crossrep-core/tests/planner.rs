@@ -1978,3 +1978,72 @@ fn a_role_with_a_path_is_named_with_it_everywhere() {
         assert_eq!(s["Principal"]["AWS"], with_path, "{s}");
     }
 }
+
+/// Issue 8: an Object Lock source got a destination without Object Lock, and every object
+/// failed on AWS (`DstBucketObjectLockConfigMissing`). The destination is created with Object
+/// Lock and the role may read retention and legal holds; an existing destination without it is
+/// a conflict (enabling it cannot be undone: its owner decides).
+#[test]
+fn an_object_lock_source_gets_an_object_lock_destination_or_a_conflict() {
+    use crossrep_core::kinds::bucket::Bucket;
+    use crossrep_core::kinds::object_lock::{ObjectLock, ObjectLockSpec};
+    let lock = |s: &mut ActualState, b: &BucketAddr| {
+        s.set::<ObjectLock>(
+            b.clone(),
+            Observed::Present(ObjectLockSpec { enabled: true }),
+        )
+    };
+    let d = PROD_TO_BACKUP_ONE();
+    let a = Actual::sources(ONE).edit(lock).build();
+    let p = check(
+        &d,
+        &a,
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-data]
+        update versioning[111111111111/data]
+        create versioning[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-data]
+        create replication[111111111111/data]
+        ",
+    );
+    assert!(typed::<Bucket>(&p, "bucket[222222222222/replicated-data]")
+        .after
+        .as_ref()
+        .is_some_and(|b| b.object_lock));
+    let doc = role_policy_of(&p, PROD);
+    assert_eq!(
+        statement(&doc, "CrossrepSourceObjectLock").unwrap()["Action"],
+        json!(["s3:GetObjectRetention", "s3:GetObjectLegalHold"])
+    );
+    assert_eq!(
+        statement(&doc, "CrossrepSourceObjectLock").unwrap()["Resource"],
+        json!(["arn:aws:s3:::data/*"])
+    );
+
+    // An existing destination without Object Lock: left alone, with the fix.
+    let a = Actual::sources(ONE)
+        .edit(lock)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .build();
+    check(
+        &d,
+        &a,
+        "conflict 111111111111/data -> replicated-data: source bucket `data` has Object Lock and its existing destination `replicated-data` does not: every object would fail to replicate (`DstBucketObjectLockConfigMissing`); enable it there (`aws s3api put-object-lock-configuration --bucket replicated-data --object-lock-configuration ObjectLockEnabled=Enabled`, which cannot be undone) or change the `destination` template",
+    );
+    // With Object Lock there, it is used.
+    let a = Actual::from_state(a)
+        .at(BACKUP, "replicated-data")
+        .edit(lock)
+        .build();
+    let p = plan(&d, &a);
+    assert!(p.conflicts.is_empty(), "{}", summary(&p));
+    // A source without Object Lock gets no such grant.
+    let p = plan(&d, &Actual::sources(ONE).build());
+    assert!(statement(&role_policy_of(&p, PROD), "CrossrepSourceObjectLock").is_none());
+}

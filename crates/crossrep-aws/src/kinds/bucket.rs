@@ -14,11 +14,15 @@ pub(crate) async fn apply(c: &Change<Bucket>, sessions: &Sessions) -> Result<(),
     let session = sessions.get(&c.addr.account);
     let account = session.id.as_str();
     let bucket = c.addr.bucket.as_str();
-    if c.after.is_none() {
+    let Some(spec) = &c.after else {
         return Err(never_deleted(account, "bucket", bucket));
-    }
+    };
     let s3 = session.s3(&c.region);
     let mut req = s3.create_bucket().bucket(bucket);
+    if spec.object_lock {
+        // The destination of an Object Lock source (S3 also enables versioning with it).
+        req = req.object_lock_enabled_for_bucket(true);
+    }
     // us-east-1 takes no LocationConstraint (sending it is InvalidLocationConstraint);
     // every other region requires one matching the endpoint.
     if c.region.as_str() != "us-east-1" {

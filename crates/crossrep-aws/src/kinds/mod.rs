@@ -18,6 +18,7 @@ pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
+pub mod object_lock;
 pub mod ownership_controls;
 pub mod replication;
 pub mod request_payment;
@@ -39,6 +40,7 @@ pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(),
         AnyChange::Lifecycle(c) => lifecycle::apply(c, sessions).await,
         AnyChange::BucketEncryption(c) => bucket_encryption::apply(c, sessions).await,
         AnyChange::RequestPayment(c) => request_payment::apply(c, sessions).await,
+        AnyChange::ObjectLock(c) => object_lock::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,
         AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions).await,
         AnyChange::Replication(c) => replication::apply(c, sessions).await,

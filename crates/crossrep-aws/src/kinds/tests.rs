@@ -295,3 +295,29 @@ async fn request_payment_is_read_and_an_empty_answer_is_the_bucket_owner() {
     let got = super::request_payment::read(&s3(&[&empty]), ACCOUNT, &bucket()).await;
     assert_eq!(got.present().map(|p| p.payer.as_str()), Some("BucketOwner"));
 }
+
+#[tokio::test]
+async fn object_lock_absent_or_enabled() {
+    use aws_sdk_s3::operation::get_object_lock_configuration::GetObjectLockConfigurationOutput;
+    use aws_sdk_s3::types::{ObjectLockConfiguration, ObjectLockEnabled};
+    let none = mock!(aws_sdk_s3::Client::get_object_lock_configuration).then_http_response(|| {
+        error(
+            404,
+            "ObjectLockConfigurationNotFoundError",
+            "Object Lock configuration does not exist for this bucket",
+        )
+    });
+    let got = super::object_lock::read(&s3(&[&none]), ACCOUNT, &bucket()).await;
+    assert_eq!(got, Observed::Absent);
+    let on = mock!(aws_sdk_s3::Client::get_object_lock_configuration).then_output(|| {
+        GetObjectLockConfigurationOutput::builder()
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .build(),
+            )
+            .build()
+    });
+    let got = super::object_lock::read(&s3(&[&on]), ACCOUNT, &bucket()).await;
+    assert_eq!(got.present().map(|l| l.enabled), Some(true));
+}

@@ -14,6 +14,21 @@ pub struct Bucket;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketSpec {
     pub region: Region,
+    /// Created with Object Lock (the destination of an Object Lock source). It cannot be
+    /// added later by crossrep: enabling it on an existing bucket is irreversible.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub object_lock: bool,
+}
+
+impl BucketSpec {
+    /// A bucket in `region` (as discovery records one: whether it has Object Lock is the
+    /// `object_lock` kind's to say; `object_lock` here is only how a new bucket is created).
+    pub fn at(region: Region) -> BucketSpec {
+        BucketSpec {
+            region,
+            object_lock: false,
+        }
+    }
 }
 
 impl Kind for Bucket {
@@ -32,13 +47,34 @@ impl Kind for Bucket {
     }
 
     fn show(spec: &BucketSpec) -> Value {
-        json!({"region": spec.region})
+        let mut v = json!({"region": spec.region});
+        if spec.object_lock {
+            v["object_lock"] = json!(true);
+        }
+        v
     }
 
     /// A bucket created has nothing configured yet.
     fn apply_in_memory(state: &mut super::ActualState, change: &super::Change<Bucket>) {
         match &change.after {
-            Some(spec) => state.insert_plain_bucket(&change.addr, &spec.region),
+            Some(spec) => {
+                state.insert_plain_bucket(&change.addr, &spec.region);
+                if spec.object_lock {
+                    // S3 enables versioning with Object Lock at creation.
+                    state.set::<super::object_lock::ObjectLock>(
+                        change.addr.clone(),
+                        crate::observed::Observed::Present(super::object_lock::ObjectLockSpec {
+                            enabled: true,
+                        }),
+                    );
+                    state.set::<super::versioning::Versioning>(
+                        change.addr.clone(),
+                        crate::observed::Observed::Present(
+                            super::versioning::VersioningSpec::ENABLED,
+                        ),
+                    );
+                }
+            }
             None => {
                 state
                     .bucket
@@ -58,9 +94,11 @@ mod tests {
     fn an_existing_bucket_is_never_updated_even_in_another_region() {
         let east = BucketSpec {
             region: Region::new("us-east-1").unwrap(),
+            object_lock: false,
         };
         let west = BucketSpec {
             region: Region::new("eu-west-1").unwrap(),
+            object_lock: true,
         };
         assert!(Bucket::same(&east, &west));
     }

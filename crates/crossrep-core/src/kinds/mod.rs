@@ -10,7 +10,7 @@
 //! [`ActualState`] (one map of [`Observed`] specs per kind) and every `match` over kinds, all
 //! exhaustive. Adding a kind is its module here, one line in the registry, its module in
 //! `crossrep-aws` and one line in that crate's dispatch (`crossrep-aws/src/kinds/mod.rs`).
-//! A macro, not hand-written enums: with eleven kinds today and eight more planned, the dozen
+//! A macro, not hand-written enums: with twelve kinds today and eight more planned, the dozen
 //! exhaustive matches would otherwise be the bulk of the cost of a kind.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +28,7 @@ pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
+pub mod object_lock;
 pub mod ownership_controls;
 pub mod replication;
 pub mod request_payment;
@@ -341,7 +342,7 @@ macro_rules! registry {
             /// Records a bucket that exists in `region` with nothing configured: every bucket
             /// sub-resource at its [`Kind::bucket_default`] (entries already there are kept).
             pub fn insert_plain_bucket(&mut self, addr: &BucketAddr, region: &Region) {
-                self.bucket.insert(addr.clone(), Observed::Present(bucket::BucketSpec { region: region.clone() }));
+                self.bucket.insert(addr.clone(), Observed::Present(bucket::BucketSpec { region: region.clone(), object_lock: false }));
                 $(if let Some((a, o)) = <$module::$kind as Kind>::bucket_default(addr) {
                     self.$module.entry(a).or_insert(o);
                 })*
@@ -375,6 +376,7 @@ registry! {
     Lifecycle => lifecycle::Lifecycle,
     BucketEncryption => bucket_encryption::BucketEncryption,
     RequestPayment => request_payment::RequestPayment,
+    ObjectLock => object_lock::ObjectLock,
     Versioning => versioning::Versioning,
     BucketPolicy => bucket_policy::BucketPolicy,
     Replication => replication::Replication,

@@ -225,7 +225,8 @@ impl Actual {
         s.ownership_controls.insert(a.clone(), e(message));
         s.lifecycle.insert(a.clone(), e(message));
         s.bucket_encryption.insert(a.clone(), e(message));
-        s.request_payment.insert(a, e(message));
+        s.request_payment.insert(a.clone(), e(message));
+        s.object_lock.insert(a, e(message));
         self
     }
 
@@ -652,7 +653,9 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     "{ctx}: a bucket someone else tagged"
                 );
             }
-            AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_) => {
+            AnyChange::BucketEncryption(_)
+            | AnyChange::RequestPayment(_)
+            | AnyChange::ObjectLock(_) => {
                 panic!("{ctx}: crossrep never writes an observed-only setting")
             }
             AnyChange::Versioning(c) => {

@@ -605,6 +605,7 @@ proptest! {
                 AnyChange::RolePolicy(_) => {}
                 AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
                 | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_)
+                | AnyChange::ObjectLock(_)
                 | AnyChange::Versioning(_) => {
                     prop_assert!(false, "{} is never destroyed", addr);
                 }

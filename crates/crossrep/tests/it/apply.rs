@@ -796,3 +796,79 @@ async fn a_requester_pays_destination_is_a_conflict_left_untouched() {
     );
     assert_eq!(versioning(admin.dst(), &dest, "us-east-1").await, None);
 }
+
+/// Issue 8: a source with Object Lock got a destination without it; on AWS every object fails
+/// (`DstBucketObjectLockConfigMissing`, which the emulator now models). The destination is
+/// created with Object Lock and objects replicate; a second source whose existing destination
+/// lacks Object Lock is a conflict, left untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_object_lock_source_replicates_into_an_object_lock_destination() {
+    use aws_sdk_s3::types::ObjectLockEnabled;
+    let env = Env::new(17);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let s3 = src.s3(&region("us-east-1"));
+    let locked = env.bucket("locked");
+    let other = env.bucket("other");
+    for b in [&locked, &other] {
+        s3.create_bucket()
+            .bucket(b)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    // `other`'s destination exists already, without Object Lock.
+    let other_dest = format!("replicated-{other}");
+    create_bucket(dst, &other_dest, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "source bucket `{other}` has Object Lock and its existing destination `{other_dest}` does not"
+        )),
+        "{plan}"
+    );
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(
+        stdout(&apply).contains("Apply complete!"),
+        "{}",
+        stdout(&apply)
+    );
+    let dest = format!("replicated-{locked}");
+    let lock = dst
+        .s3(&region("us-east-1"))
+        .get_object_lock_configuration()
+        .bucket(&dest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lock.object_lock_configuration()
+            .and_then(|c| c.object_lock_enabled()),
+        Some(&ObjectLockEnabled::Enabled)
+    );
+
+    put_object(src, &locked, "us-east-1", "k.txt", "locked").await;
+    env.emu.wait_replication();
+    let head = s3
+        .head_object()
+        .bucket(&locked)
+        .key("k.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.replication_status().map(|s| s.as_str()),
+        Some("COMPLETED")
+    );
+    // The conflicted pair was not touched: no versioning, no policy on its destination.
+    assert_eq!(versioning(dst, &other_dest, "us-east-1").await, None);
+    let again = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
