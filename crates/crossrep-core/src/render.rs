@@ -17,21 +17,19 @@ pub fn render_plan(plan: &Plan) -> String {
             out.push('\n');
         }
     }
-    if !plan.conflicts.is_empty() {
-        let _ = writeln!(
-            out,
-            "Conflicts: these buckets are left exactly as they are:\n"
-        );
-        for c in &plan.conflicts {
-            let target = match &c.destination {
-                Some(d) => format!("{} ({}) -> {d}", c.bucket, c.account),
-                None => format!("{} ({})", c.bucket, c.account),
-            };
-            let _ = writeln!(out, "  ! {target}\n      {}", c.message);
-            if let Some(hint) = &c.hint {
-                let _ = writeln!(out, "      hint: {hint}");
-            }
+    // One line each (SPEC §3): `conflict: <bucket> (<account>) -> <destination>: <reason>`; the
+    // bucket is left exactly as it is. A hint, when there is one, follows on its own line.
+    for c in &plan.conflicts {
+        let target = match &c.destination {
+            Some(d) => format!("{} ({}) -> {d}", c.bucket, c.account),
+            None => format!("{} ({})", c.bucket, c.account),
+        };
+        let _ = writeln!(out, "conflict: {target}: {}", c.message);
+        if let Some(hint) = &c.hint {
+            let _ = writeln!(out, "  hint: {hint}");
         }
+    }
+    if !plan.conflicts.is_empty() {
         out.push('\n');
     }
     for w in &plan.warnings {

@@ -1665,7 +1665,7 @@ fn an_unreadable_tag_set_on_an_existing_destination_is_a_conflict() {
     let text = crossrep_core::render::render_plan(&p);
     assert!(
         text.contains(
-            "failed: AccessDenied: Access Denied\n      hint: the credentials used for account 222222222222 need `s3:GetBucketTagging` on `replicated-data`\n"
+            "failed: AccessDenied: Access Denied\n  hint: the credentials used for account 222222222222 need `s3:GetBucketTagging` on `replicated-data`\n"
         ),
         "{text}"
     );

@@ -301,11 +301,11 @@ async fn a_bucket_replicating_with_another_role_is_a_conflict_left_alone() {
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     let out = stdout(&apply);
     assert!(apply.status.success(), "{out}{}", stderr(&apply));
+    // One line per conflict (SPEC §3), naming the bucket and its account.
     assert!(
-        out.contains("Conflicts: these buckets are left exactly as they are"),
+        out.contains(&format!("\nconflict: {theirs} ({}): ", env.src)),
         "{out}"
     );
-    assert!(out.contains(&format!("! {theirs} ({})", env.src)), "{out}");
     assert!(out.contains("their-replication"), "{out}");
     assert!(
         !out.contains(&format!("replicated-{theirs}")),
