@@ -5,8 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
 use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
+use crossrep_core::kinds::object_lock::{ObjectLock, ObjectLockSpec};
 use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crossrep_core::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
 use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crossrep_core::kinds::AnyChange;
@@ -172,6 +175,10 @@ struct SourceKnob {
     error: bool,
     versioning: Versioning,
     repl: Repl,
+    /// Object Lock enabled (its destination must have it too).
+    lock: bool,
+    /// SSE-KMS by default (a warning, nothing planned differently).
+    kms: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +196,10 @@ struct DestKnob {
     ownership: u8,
     /// The bucket exists in another region than the pair's.
     elsewhere: bool,
+    /// Requester Pays (a conflict for a cross-account pair).
+    requester_pays: bool,
+    /// Object Lock enabled.
+    lock: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -228,12 +239,16 @@ fn source_knob() -> impl Strategy<Value = SourceKnob> {
         prop::bool::weighted(0.05),
         versioning(),
         repl(),
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.1),
     )
-        .prop_map(|(missing, error, versioning, repl)| SourceKnob {
+        .prop_map(|(missing, error, versioning, repl, lock, kms)| SourceKnob {
             missing,
             error,
             versioning,
             repl,
+            lock,
+            kms,
         })
 }
 
@@ -247,9 +262,10 @@ fn dest_knob() -> impl Strategy<Value = DestKnob> {
         0..3u8,
         0..3u8,
         prop::bool::weighted(0.1),
+        (prop::bool::weighted(0.1), prop::bool::weighted(0.3)),
     )
         .prop_map(
-            |(exists, versioning, policy, taken, error, tags, ownership, elsewhere)| DestKnob {
+            |(
                 exists,
                 versioning,
                 policy,
@@ -258,6 +274,18 @@ fn dest_knob() -> impl Strategy<Value = DestKnob> {
                 tags,
                 ownership,
                 elsewhere,
+                (requester_pays, lock),
+            )| DestKnob {
+                exists,
+                versioning,
+                policy,
+                taken,
+                error,
+                tags,
+                ownership,
+                elsewhere,
+                requester_pays,
+                lock,
             },
         )
 }
@@ -397,6 +425,25 @@ fn actual(
                 .versioning(knob.versioning);
             if knob.error {
                 b = b.error("AccessDenied");
+            } else {
+                b = b.edit(|s, addr| {
+                    if knob.lock {
+                        s.set::<ObjectLock>(
+                            addr.clone(),
+                            Observed::Present(ObjectLockSpec { enabled: true }),
+                        );
+                    }
+                    if knob.kms {
+                        s.set::<BucketEncryption>(
+                            addr.clone(),
+                            Observed::Present(EncryptionSpec {
+                                algorithm: "aws:kms".into(),
+                                kms_key: None,
+                                bucket_key: true,
+                            }),
+                        );
+                    }
+                });
             }
             let own = arn(account.as_str());
             b = match &knob.repl {
@@ -481,6 +528,22 @@ fn actual(
                 1 => b.tags(&[("managed-by", "crossrep"), ("team", "dr")]),
                 _ => b.tags(&[("owner", "dr-team")]),
             };
+            b = b.edit(|s, addr| {
+                if knob.requester_pays {
+                    s.set::<RequestPayment>(
+                        addr.clone(),
+                        Observed::Present(RequestPaymentSpec {
+                            payer: "Requester".into(),
+                        }),
+                    );
+                }
+                if knob.lock {
+                    s.set::<ObjectLock>(
+                        addr.clone(),
+                        Observed::Present(ObjectLockSpec { enabled: true }),
+                    );
+                }
+            });
             b = b.edit(|s, addr| match knob.ownership {
                 0 => {}
                 1 => s.set::<OwnershipControls>(
