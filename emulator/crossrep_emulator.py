@@ -775,6 +775,7 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
     access_key, region, signing = (m.group(1), m.group(2), m.group(3).lower()) if m else (None, None, None)
 
     action = (qs.get("Action") or [None])[0]
+    form: dict[str, list[str]] = qs
     if action is None and method == "POST":
         form = parse_qs(_read_form_body(environ), keep_blank_values=True)
         action = (form.get("Action") or [None])[0]
@@ -799,7 +800,7 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
         service, operation = signing, f"{signing}:{method} {raw_path}"
         write = method in ("PUT", "POST", "DELETE", "PATCH")
 
-    return {
+    entry = {
         "service": service,
         "operation": operation,
         "account": _account_for(environ, access_key),
@@ -808,6 +809,11 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
         "path": raw_path,
         "write": write,
     }
+    if action == "AssumeRole":
+        # Which role: faults can target one account's role (all accounts' base credentials
+        # are the same in tests, so the caller's account cannot tell them apart).
+        entry["role_arn"] = (form.get("RoleArn") or [None])[0]
+    return entry
 
 
 # --------------------------------------------------------------------------------------------
@@ -862,8 +868,8 @@ class Faults:
     `POST /_crossrep/faults?operation=PutBucketPolicy&bucket=B&code=AccessDenied&status=403
     [&account=A][&times=N][&message=M]` makes the next N matching requests (all of them when
     `times` is absent) fail with that AWS error instead of reaching moto. A request matches when
-    its operation is `operation` and, if given, its bucket (first path segment) is `bucket` and
-    its account is `account`. `DELETE /_crossrep/faults[?bucket=B]` removes them all (or those of
+    its operation is `operation` and, if given, its bucket (first path segment) is `bucket`, its
+    account is `account` and (STS `AssumeRole`) the role it assumes is `role_arn`. `DELETE /_crossrep/faults[?bucket=B]` removes them all (or those of
     bucket B, so parallel tests do not clear each other's).
     """
 
@@ -877,6 +883,7 @@ class Faults:
             "operation": one["operation"],
             "bucket": one.get("bucket"),
             "account": one.get("account"),
+            "role_arn": one.get("role_arn"),
             "code": one.get("code", "InternalError"),
             "status": int(one.get("status", "500")),
             "message": one.get("message", "injected by the crossrep emulator"),
@@ -896,6 +903,8 @@ class Faults:
                     continue
                 if fault["account"] is not None and fault["account"] != entry["account"]:
                     continue
+                if fault["role_arn"] is not None and fault["role_arn"] != entry.get("role_arn"):
+                    continue
                 if fault["times"] is not None:
                     fault["times"] -= 1
                     if fault["times"] <= 0:
@@ -907,9 +916,12 @@ class Faults:
         with self._lock:
             return [dict(f) for f in self._faults]
 
-    def clear(self, bucket: str | None = None) -> None:
+    def clear(self, bucket: str | None = None, role_arn: str | None = None) -> None:
         with self._lock:
-            self._faults = [f for f in self._faults if bucket is not None and f["bucket"] != bucket]
+            if role_arn is not None:
+                self._faults = [f for f in self._faults if f["role_arn"] != role_arn]
+            else:
+                self._faults = [f for f in self._faults if bucket is not None and f["bucket"] != bucket]
 
 
 def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -960,7 +972,7 @@ class CrossrepMiddleware:
         if path == "/_crossrep/faults" and method == "GET":
             return self._json(start_response, "200 OK", {"faults": self.faults.snapshot()})
         if path == "/_crossrep/faults" and method == "DELETE":
-            self.faults.clear((qs.get("bucket") or [None])[0])
+            self.faults.clear((qs.get("bucket") or [None])[0], (qs.get("role_arn") or [None])[0])
             return self._json(start_response, "200 OK", {"status": "ok"})
         live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
         if live_answer is not None:

@@ -49,6 +49,44 @@ impl fmt::Display for CallError {
     }
 }
 
+/// Why credentials could not be loaded, read from the provider's error text (the SDK gives no
+/// modelled error for it): say what happened, not "no credentials" for every cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialProblem {
+    Throttled,
+    Denied,
+    Expired,
+    ProfileNotFound,
+    Missing,
+}
+
+fn credential_problem(message: &str) -> Option<CredentialProblem> {
+    if !message.contains("loading credentials") {
+        return None;
+    }
+    let has = |needles: &[&str]| needles.iter().any(|n| message.contains(n));
+    Some(
+        if has(&[
+            "Throttling",
+            "Rate exceeded",
+            "TooManyRequests",
+            "RequestLimitExceeded",
+        ]) {
+            CredentialProblem::Throttled
+        } else if has(&["AccessDenied", "not authorized to perform: sts:AssumeRole"]) {
+            CredentialProblem::Denied
+        } else if has(&["ExpiredToken", "expired"]) {
+            CredentialProblem::Expired
+        } else if has(&["profile", "Profile"])
+            && has(&["not found", "could not be found", "missing"])
+        {
+            CredentialProblem::ProfileNotFound
+        } else {
+            CredentialProblem::Missing
+        },
+    )
+}
+
 /// Error codes by kind (S3, IAM, STS and S3 Control use different spellings).
 fn classify(code: Option<&str>, status: Option<u16>, message: &str) -> ErrorKind {
     match code {
@@ -134,11 +172,25 @@ impl CallError {
 
     /// What to do about it, for people (printed after the message as `hint:`).
     pub fn hint(&self) -> Option<String> {
-        if self.message.contains("loading credentials") {
-            Some(format!(
-                "no usable AWS credentials for account {}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                self.account
-            ))
+        if let Some(problem) = credential_problem(&self.message) {
+            let account = &self.account;
+            Some(match problem {
+                CredentialProblem::Throttled => format!(
+                    "STS throttled getting the credentials of account {account} (its `role_arn` was not assumed): nothing is wrong with them; run again in a minute, or with a lower `--concurrency`"
+                ),
+                CredentialProblem::Denied => format!(
+                    "the base credentials may not assume the `role_arn` of account {account}: the role's trust policy must allow them (`sts:AssumeRole`)"
+                ),
+                CredentialProblem::Expired => format!(
+                    "the credentials for account {account} have expired: refresh them (`aws sso login` for SSO profiles)"
+                ),
+                CredentialProblem::ProfileNotFound => format!(
+                    "the `profile` of account {account} is not in ~/.aws/config or ~/.aws/credentials"
+                ),
+                CredentialProblem::Missing => format!(
+                    "no usable AWS credentials for account {account}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ),
+            })
         } else if self.is_access_denied() {
             Some(format!(
                 "the credentials used for account {} need `{}` on `{}`",
@@ -196,11 +248,17 @@ where
                 .or(r.headers().get("x-amzn-requestid"))
         })
         .map(str::to_string);
+    let kind = match credential_problem(&message) {
+        Some(CredentialProblem::Throttled) => ErrorKind::Throttled,
+        Some(CredentialProblem::Denied) => ErrorKind::AccessDenied,
+        Some(_) => ErrorKind::Other,
+        None => classify(code.as_deref(), status, &message),
+    };
     CallError {
         account: account.to_string(),
         action,
         target: target.into(),
-        kind: classify(code.as_deref(), status, &message),
+        kind,
         code,
         message,
         request_id,
@@ -269,5 +327,32 @@ mod tests {
         assert_eq!(classify(None, Some(403), ""), ErrorKind::AccessDenied);
         assert_eq!(classify(None, Some(404), ""), ErrorKind::NotFound);
         assert_eq!(classify(None, None, "dispatch failure"), ErrorKind::Other);
+    }
+
+    #[test]
+    fn credential_errors_say_what_happened() {
+        let p = credential_problem;
+        let loading = "dispatch failure: other: an error occurred while loading credentials: ";
+        assert_eq!(p("AccessDenied: nope"), None);
+        assert_eq!(
+            p(&format!("{loading}service error: unhandled error (Throttling): Error {{ code: \"Throttling\", message: \"Rate exceeded\" }}")),
+            Some(CredentialProblem::Throttled)
+        );
+        assert_eq!(
+            p(&format!("{loading}service error: AccessDenied: User is not authorized to perform: sts:AssumeRole")),
+            Some(CredentialProblem::Denied)
+        );
+        assert_eq!(
+            p(&format!(
+                "{loading}ExpiredToken: The security token included in the request is expired"
+            )),
+            Some(CredentialProblem::Expired)
+        );
+        assert_eq!(
+            p(&format!(
+                "{loading}the credentials provider was not enabled"
+            )),
+            Some(CredentialProblem::Missing)
+        );
     }
 }

@@ -182,3 +182,21 @@ fn init_fills_in_the_accounts_of_the_given_profiles() {
         Some("dr-admin")
     );
 }
+
+/// Issue 8: STS throttling while assuming an account's role was reported as "no usable AWS
+/// credentials". It says the call was throttled, and does not send people to fix credentials.
+#[test]
+fn a_throttled_assume_role_says_throttled() {
+    let env = Env::new(18);
+    env.write_config("");
+    let role = format!("arn:aws:iam::{}:role/admin", env.src);
+    env.emu.inject_fault(&format!(
+        "operation=AssumeRole&role_arn={role}&code=Throttling&status=400&message=Rate%20exceeded"
+    ));
+    let out = env.crossrep().arg("plan").output().unwrap();
+    env.emu.clear_role_faults(&role);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("throttled"), "{err}");
+    assert!(!err.contains("no usable AWS credentials"), "{err}");
+}

@@ -112,6 +112,17 @@ impl Emulator {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// Removes the faults injected for one role's `AssumeRole`.
+    pub fn clear_role_faults(&self, role_arn: &str) {
+        let (status, body) = http(
+            self.port,
+            "DELETE",
+            &format!("/_crossrep/faults?role_arn={role_arn}"),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub fn clear_faults(&self, bucket: &str) {
         let (status, body) = http(
             self.port,
