@@ -24,8 +24,10 @@ What is evaluated
   ``StringNotLike``, ``ArnEquals``, ``ArnLike``, ``ArnNotEquals``, ``ArnNotLike`` (with optional
   ``IfExists``; ``ForAnyValue:``/``ForAllValues:`` prefixes are read as the plain operator) on the
   keys ``aws:SourceAccount``, ``aws:SourceArn``, ``s3:ResourceAccount``,
-  ``aws:ResourceAccount``, ``aws:PrincipalAccount``, ``aws:PrincipalArn``. A condition on any
-  other key, or with any other operator, is treated as satisfied.
+  ``aws:ResourceAccount``, ``aws:PrincipalAccount``, ``aws:PrincipalArn``; ``Bool`` on
+  ``aws:SecureTransport`` (always ``true``: S3 replicates over TLS), and ``Null`` on those keys.
+  A condition on any other key, or with any other operator, is never guessed: the version fails
+  with ``EmulatorUnsupportedCondition`` (not an AWS code) and the emulator logs which.
 
 Checks, in order, and their failure codes
 -----------------------------------------
@@ -134,25 +136,56 @@ _KNOWN_KEYS = {
 }
 
 
+class UnsupportedCondition(Exception):
+    """A condition this evaluator cannot decide. Never "satisfied": a guess could make a test
+    pass where AWS fails (or fail where it succeeds); the replication attempt fails with
+    ``EmulatorUnsupportedCondition`` instead, naming the operator and key, so the evaluator gets
+    extended rather than the test believed."""
+
+
+_STRING_OPS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike",
+               "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike")
+
+
 def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
     cond = stmt.get("Condition")
     if not isinstance(cond, dict):
         return True
     ctx = {k.lower(): v for k, v in context.items()}
+    # S3 replicates over TLS (the request the policy sees is a secure one).
+    ctx.setdefault("aws:securetransport", "true")
     for raw_op, pairs in cond.items():
         if not isinstance(pairs, dict):
-            continue
+            raise UnsupportedCondition(f"{raw_op}: not a key/value block")
         op = raw_op.split(":", 1)[-1]  # ForAnyValue:StringEquals -> StringEquals
         if_exists = op.endswith("IfExists")
         if if_exists:
             op = op[: -len("IfExists")]
-        if op not in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike",
-                      "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"):
-            continue  # other operators: treated as satisfied
+        if op == "Null":
+            # {"Null": {"key": "true"}}: holds when the key is absent (IAM condition operators).
+            for key, expected in pairs.items():
+                if key.lower() not in _KNOWN_KEYS | {"aws:securetransport"}:
+                    raise UnsupportedCondition(f"Null on {key}")
+                absent = key.lower() not in ctx
+                want_absent = str(_as_list(expected)[0]).lower() == "true"
+                if absent != want_absent:
+                    return False
+            continue
+        if op == "Bool":
+            for key, expected in pairs.items():
+                k = key.lower()
+                if k != "aws:securetransport":
+                    raise UnsupportedCondition(f"Bool on {key}")
+                wanted = [str(e).lower() for e in _as_list(expected)]
+                if ctx[k] not in wanted:
+                    return False
+            continue
+        if op not in _STRING_OPS:
+            raise UnsupportedCondition(raw_op)
         for key, expected in pairs.items():
             k = key.lower()
             if k not in _KNOWN_KEYS:
-                continue  # unknown key: treated as satisfied
+                raise UnsupportedCondition(f"{raw_op} on {key}")
             value = ctx.get(k)
             if value is None:
                 if if_exists:
@@ -292,6 +325,21 @@ def check_replication(src_account: str, role_arn: str, src_bucket: str, key: str
     (live replication: trust principal ``s3.amazonaws.com``). ``source_arn``: the job ARN or
     source bucket ARN, offered to ``aws:SourceArn`` conditions of the trust policy.
     """
+    try:
+        return _check_replication(src_account, role_arn, src_bucket, key, dst_bucket, service,
+                                  is_delete_marker, has_tags, source_arn)
+    except UnsupportedCondition as exc:
+        import logging
+
+        logging.getLogger("crossrep_emulator").error(
+            "cannot evaluate the condition %s (replicating %s/%s): failing the version", exc,
+            src_bucket, key)
+        return "EmulatorUnsupportedCondition"
+
+
+def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: str,
+                       dst_bucket: str, service: str, is_delete_marker: bool, has_tags: bool,
+                       source_arn: str | None) -> str | None:
     batch = service.startswith("batch")
     parts = _split_role_arn(role_arn)
     role = find_role(role_arn)

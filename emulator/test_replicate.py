@@ -265,6 +265,30 @@ def test_object_lock(emu: Emulator, env: dict) -> None:
     print("ok object lock source needs an object lock destination")
 
 
+def test_conditions(emu: Emulator, env: dict) -> None:
+    """The most common foreign statement, a Deny on insecure transport, does not stop
+    replication (S3 replicates over TLS); a condition the evaluator cannot decide fails the
+    version with EmulatorUnsupportedCondition rather than being guessed."""
+    s3a, s3b = env["s3a"], env["s3b"]
+    tls = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+           "Resource": [f"arn:aws:s3:::{DST}", f"arn:aws:s3:::{DST}/*"],
+           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    allow = json.loads(dst_policy(DST))["Statement"]
+    s3b.put_bucket_policy(Bucket=DST, Policy=json.dumps({"Version": "2012-10-17", "Statement": allow + [tls]}))
+    s3a.put_object(Bucket=SRC, Key="docs/tls.txt", Body=b"t")
+    wait_idle(emu)
+    assert status(s3a, SRC, "docs/tls.txt") == "COMPLETED"
+    vpc = {"Sid": "OnlyFromVpc", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+           "Resource": f"arn:aws:s3:::{DST}/*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}
+    s3b.put_bucket_policy(Bucket=DST, Policy=json.dumps({"Version": "2012-10-17", "Statement": allow + [vpc]}))
+    s3a.put_object(Bucket=SRC, Key="docs/vpc.txt", Body=b"v")
+    wait_idle(emu)
+    assert status(s3a, SRC, "docs/vpc.txt") == "FAILED"
+    assert [r["key"] for r in failures(emu, "&failure_code=EmulatorUnsupportedCondition")] == ["docs/vpc.txt"]
+    s3b.put_bucket_policy(Bucket=DST, Policy=dst_policy(DST))
+    print("ok conditions: SecureTransport evaluated, unknown ones fail loudly")
+
+
 def test_trust_and_reset(emu: Emulator, env: dict) -> None:
     s3a, iama = env["s3a"], env["iama"]
     # a role trusted only by Batch Operations cannot be assumed by live replication
@@ -293,6 +317,7 @@ def main() -> int:
         test_copy_and_multipart(emu, env)
         test_no_rereplication(emu, env)
         test_object_lock(emu, env)
+        test_conditions(emu, env)
         test_trust_and_reset(emu, env)
     finally:
         emu.stop()

@@ -259,3 +259,41 @@ async fn a_foreign_deny_in_the_destination_policy_is_named_by_plan_and_verify() 
     );
     assert!(text.contains("`FreezeBackups`"), "{text}");
 }
+
+/// The most common foreign statement, a Deny on insecure transport, is kept, is not taken for a
+/// denial of replication, and does not stop it: S3 replicates over TLS (the emulator now
+/// evaluates `aws:SecureTransport` instead of applying every Deny with a condition).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deny_on_insecure_transport_does_not_stop_replication() {
+    let env = Env::new(43);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    create_bucket(dst, &dest, "us-east-1").await;
+    put_policy(
+        dst,
+        &dest,
+        "us-east-1",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{dest}"), format!("arn:aws:s3:::{dest}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]}),
+    )
+    .await;
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(!plan.contains("warning:"), "{plan}");
+    env.ok(&["apply", "--yes"]);
+    put_object(src, &data, "us-east-1", "k.txt", "tls").await;
+    env.emu.wait_replication();
+    let out = env.crossrep().args(["verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let policy = get_policy(dst, &dest, "us-east-1").await;
+    assert!(
+        policy.to_string().contains("DenyInsecureTransport"),
+        "{policy}"
+    );
+}
