@@ -363,6 +363,15 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
                     return _get_replication(self, bucket_name)
                 if method == "DELETE":
                     return _delete_replication(self, bucket_name)
+            if method == "HEAD" and not set(qs) - _IGNORED_QUERY:
+                # HeadBucket by another account, without a bucket policy granting it, is 403
+                # with no body (AWS HeadBucket: "If the bucket exists but you do not have
+                # permission to access it, the response is 403 Forbidden"); moto answers 200.
+                from moto.s3.models import s3_backends
+
+                entry = s3_backends.bucket_accounts.get(bucket_name)
+                if entry is not None and entry[1] != self.current_account:
+                    return 403, {}, b""
             if "requestPayment" in qs:
                 if method == "PUT":
                     return _put_request_payment(self, bucket_name)

@@ -377,6 +377,24 @@ def test_request_payment(emu: Emulator) -> None:
     print("ok request payment")
 
 
+def test_cross_account_head_bucket(emu: Emulator) -> None:
+    """HeadBucket of another account's bucket is 403 (moto answered 200)."""
+    a, b = emu.client("s3", ACC_A), emu.client("s3", ACC_B)
+    a.create_bucket(Bucket="hb-owned-by-a")
+    a.head_bucket(Bucket="hb-owned-by-a")
+    try:
+        b.head_bucket(Bucket="hb-owned-by-a")
+    except ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403, e.response
+    else:
+        raise AssertionError("cross-account HeadBucket succeeded")
+    try:
+        b.head_bucket(Bucket="hb-nobody")
+    except ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+    print("ok cross-account HeadBucket 403")
+
+
 def test_latency() -> None:
     emu = Emulator(latency_ms=200)
     try:
@@ -404,6 +422,7 @@ def main() -> int:
         test_iam_quotas(emu)
         test_request_log(emu)
         test_request_payment(emu)
+        test_cross_account_head_bucket(emu)
     finally:
         emu.stop()
     test_latency()

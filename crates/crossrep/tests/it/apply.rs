@@ -872,3 +872,31 @@ async fn an_object_lock_source_replicates_into_an_object_lock_destination() {
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+/// A destination name that exists in another account: the emulator now answers that account's
+/// HeadBucket 403 as AWS does (it answered 200), and the pair is a conflict, nothing created.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_name_owned_by_another_account_is_a_conflict() {
+    let env = Env::new(19);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    // Someone else (here: the source account) owns the name crossrep would create.
+    create_bucket(admin.src(), &dest, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "conflict: {data} ({}) -> {dest}: destination bucket name `{dest}` belongs to another AWS account",
+            env.src
+        )),
+        "{plan}"
+    );
+    env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(
+        env.emu.writes(&env.dst),
+        0,
+        "nothing created in the destination account"
+    );
+}
