@@ -650,13 +650,25 @@ _OBJECT_SUBRESOURCES = {
     "attributes": "ObjectAttributes",
 }
 _VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head"}
-_READ_PREFIXES = ("Get", "List", "Describe")
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet")
 _READ_ACTIONS = {"AssumeRole", "GetCallerIdentity", "AssumeRoleWithWebIdentity",
                  "AssumeRoleWithSAML", "GetSessionToken", "GetFederationToken",
-                 "SimulatePrincipalPolicy", "SimulateCustomPolicy"}
+                 "SimulatePrincipalPolicy", "SimulateCustomPolicy", "ReceiveMessage",
+                 "Decrypt", "GenerateDataKey", "Encrypt"}
 _STS_ACTIONS = {"AssumeRole", "GetCallerIdentity", "AssumeRoleWithWebIdentity",
                 "AssumeRoleWithSAML", "GetSessionToken", "GetFederationToken",
                 "GetAccessKeyInfo", "DecodeAuthorizationMessage"}
+
+
+_RPCV2_RE = re.compile(r"/service/[^/]+/operation/(\w+)$")
+_RESTJSON_OP_RE = re.compile(r"/([a-z][A-Za-z]+)")
+
+
+def _is_write(operation: str) -> bool:
+    """Reads are told by the operation, whatever the protocol (SPEC §7): a KMS `DescribeKey` or an
+    SQS `ReceiveMessage` over POST is a read (ReceiveMessage changes visibility, but writes no
+    configuration)."""
+    return not (operation.startswith(_READ_PREFIXES) or operation in _READ_ACTIONS)
 
 
 def _s3_operation(method: str, path: str, qs: dict[str, list[str]], headers: dict[str, str]) -> str:
@@ -802,9 +814,19 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
     elif signing == "s3":
         service, operation = "s3", _s3_operation(method, path, qs, headers)
         write = method in ("PUT", "POST", "DELETE")
-    elif action:
+    elif action:  # query protocol (IAM, STS, SQS query, SNS, CloudWatch query)
         service, operation = signing, action
-        write = not (action.startswith(_READ_PREFIXES) or action in _READ_ACTIONS)
+        write = _is_write(action)
+    elif headers.get("x-amz-target"):  # awsJson (KMS, SQS JSON, Organizations, CloudWatch Logs…)
+        operation = headers["x-amz-target"].rsplit(".", 1)[-1]
+        service, write = signing, _is_write(operation)
+    elif m_op := _RPCV2_RE.search(raw_path):  # RPCv2 CBOR: /service/<Service>/operation/<Op>
+        operation = m_op.group(1)
+        service, write = signing, _is_write(operation)
+    elif method == "POST" and (m_op := _RESTJSON_OP_RE.fullmatch(raw_path)):
+        # restJson operations named by their path (Account Management: POST /getRegionOptStatus)
+        operation = m_op.group(1)[0].upper() + m_op.group(1)[1:]
+        service, write = signing, _is_write(operation)
     else:
         service, operation = signing, f"{signing}:{method} {raw_path}"
         write = method in ("PUT", "POST", "DELETE", "PATCH")

@@ -7,6 +7,7 @@ servers (by their own PIDs) and exits non-zero on the first failure.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -395,6 +396,34 @@ def test_cross_account_head_bucket(emu: Emulator) -> None:
     print("ok cross-account HeadBucket 403")
 
 
+def test_request_classification() -> None:
+    """Reads and writes are told by operation for every protocol, not by HTTP method (SPEC §7)."""
+    import crossrep_emulator as ce
+
+    def env(method: str, path: str, service: str, **headers: str) -> dict:
+        e = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "",
+             "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261201/us-east-1/{service}/aws4_request",
+             "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"}
+        e.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+        return e
+
+    cases = [
+        (env("POST", "/", "kms", **{"x-amz-target": "TrentService.DescribeKey"}), "DescribeKey", False),
+        (env("POST", "/", "kms", **{"x-amz-target": "TrentService.PutKeyPolicy"}), "PutKeyPolicy", True),
+        (env("POST", "/", "sqs", **{"x-amz-target": "AmazonSQS.GetQueueAttributes"}), "GetQueueAttributes", False),
+        (env("POST", "/", "sqs", **{"x-amz-target": "AmazonSQS.ReceiveMessage"}), "ReceiveMessage", False),
+        (env("POST", "/", "organizations", **{"x-amz-target": "AWSOrganizationsV20161128.ListAccounts"}), "ListAccounts", False),
+        (env("POST", "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", "monitoring"), "DescribeAlarms", False),
+        (env("POST", "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm", "monitoring"), "PutMetricAlarm", True),
+        (env("POST", "/getRegionOptStatus", "account"), "GetRegionOptStatus", False),
+        (env("POST", "/enableRegion", "account"), "EnableRegion", True),
+    ]
+    for environ, op, write in cases:
+        got = ce.classify(environ)
+        assert (got["operation"], got["write"]) == (op, write), (op, got)
+    print("ok request classification by operation")
+
+
 def test_latency() -> None:
     emu = Emulator(latency_ms=200)
     try:
@@ -423,6 +452,7 @@ def main() -> int:
         test_request_log(emu)
         test_request_payment(emu)
         test_cross_account_head_bucket(emu)
+        test_request_classification()
     finally:
         emu.stop()
     test_latency()
