@@ -36,10 +36,21 @@ pub struct Session {
     s3control: Mutex<HashMap<Region, aws_sdk_s3control::Client>>,
 }
 
+/// Retries have one owner: the SDK, for throttling, 5xx and transient network errors, with
+/// exponential backoff and jitter (standard mode). Five attempts: with 10 % of requests failing
+/// at random, one call in 100,000 still fails, not one in 1,000 as with the default three.
+/// crossrep's own retries are only for AWS eventual consistency (`kinds::with_consistency_retry`).
+pub const MAX_ATTEMPTS: u32 = 5;
+
+fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
 impl Session {
     pub async fn new(account: &Account, http: SharedHttpClient) -> Result<Session, AwsError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
+            .retry_config(retry_config())
             .region(aws_config::Region::new(account.region.to_string()));
         if let Some(profile) = &account.profile {
             loader = loader.profile_name(profile);

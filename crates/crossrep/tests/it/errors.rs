@@ -200,3 +200,35 @@ fn a_throttled_assume_role_says_throttled() {
     assert!(err.contains("throttled"), "{err}");
     assert!(!err.contains("no usable AWS credentials"), "{err}");
 }
+
+/// Issue 8 (retries with one owner): throttling is the SDK's to retry, with enough attempts
+/// that a burst of it does not surface. Three `SlowDown` answers in a row (the SDK's default of
+/// three attempts would give up) are absorbed, and the plan is the plan.
+#[test]
+fn a_burst_of_throttling_is_absorbed_by_the_sdk_retries() {
+    let env = Env::new(44);
+    let data = env.bucket("data");
+    env.write_config("backfill = \"none\"");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let admin = env.admin().await;
+        create_bucket(admin.src(), &data, "us-east-1").await;
+    });
+    env.emu.inject_fault(&format!(
+        "operation=GetBucketVersioning&bucket={data}&code=SlowDown&status=503&times=3&message=Please%20reduce%20your%20request%20rate."
+    ));
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "# versioning[{}/{data}] will be updated in-place",
+            env.src
+        )),
+        "{plan}"
+    );
+    assert!(!plan.contains("conflict:"), "{plan}");
+    // All three injected answers were used: the SDK asked again each time.
+    assert_eq!(
+        env.emu.summary(&env.src)["by_operation"]["GetBucketVersioning"]["count"],
+        4,
+        "three throttled attempts, then the answer"
+    );
+}
