@@ -230,10 +230,31 @@ class Rule:
         dest = _child(el, "Destination")
         self.dest_bucket = _bucket_from_arn(_text(dest, "Bucket"))
         self.storage_class = _text(dest, "StorageClass")
+        ssc = _child(_child(el, "SourceSelectionCriteria"), "SseKmsEncryptedObjects")
+        self.sse_kms = _text(ssc, "Status") == "Enabled"
 
-    def matches(self, key: str, tags: dict[str, str]) -> bool:
+    def matches(self, key: str, tags: dict[str, str], kms: bool = False) -> bool:
+        """Whether the rule replicates this object. SSE-KMS and DSSE-KMS objects only with
+        `SourceSelectionCriteria.SseKmsEncryptedObjects` Enabled (AWS "Replicating encrypted
+        objects": "by default, Amazon S3 doesn't replicate objects that are stored at rest
+        using server-side encryption with AWS KMS keys")."""
         return (self.enabled and key.startswith(self.prefix)
-                and all(tags.get(k) == v for k, v in self.tags.items()))
+                and all(tags.get(k) == v for k, v in self.tags.items())
+                and (not kms or self.sse_kms))
+
+
+# Storage classes whose objects are not replicated until restored (AWS "What isn't replicated
+# with replication configurations"): S3 Glacier Flexible Retrieval and Deep Archive.
+_ARCHIVED = {"GLACIER", "DEEP_ARCHIVE"}
+
+
+def kms_encrypted(version: Any) -> bool:
+    """SSE-KMS or DSSE-KMS at rest (moto applies the bucket default at write time)."""
+    return str(getattr(version, "encryption", None) or "").startswith("aws:kms")
+
+
+def archived(version: Any) -> bool:
+    return getattr(version, "storage_class", None) in _ARCHIVED
 
 
 def replication_rules(bucket: Any) -> list[Rule] | None:
@@ -247,9 +268,10 @@ def replication_rules(bucket: Any) -> list[Rule] | None:
     return [Rule(r, i) for i, r in enumerate(_children(root, "Rule"))]
 
 
-def matching_rule(rules: list[Rule], key: str, tags: dict[str, str]) -> Rule | None:
+def matching_rule(rules: list[Rule], key: str, tags: dict[str, str],
+                  kms: bool = False) -> Rule | None:
     """The enabled rule that wins for this key: highest Priority (larger number wins)."""
-    found = [r for r in rules if r.matches(key, tags)]
+    found = [r for r in rules if r.matches(key, tags, kms)]
     return max(found, key=lambda r: r.priority) if found else None
 
 
@@ -497,7 +519,8 @@ def _select_versions(job: Job, bucket: Any, rules: list[Rule]) -> list[tuple[Any
             if job.f_statuses and replication_status(v, bucket.name) not in job.f_statuses:
                 continue
             tags = {} if marker else _tags_of(backend, v)
-            rule = matching_rule(rules, name, tags)
+            kms = not marker and kms_encrypted(v)
+            rule = None if (not marker and archived(v)) else matching_rule(rules, name, tags, kms)
             eligible = rule is not None and (not marker or rule.delete_markers)
             if not eligible:
                 if job.f_eligible or marker:

@@ -138,10 +138,13 @@ def _enqueue(bucket: Any, key: str, version_id: str | None) -> None:
     root = ET.fromstring(getattr(bucket, batch.REPLICATION_ATTR))
     role_arn = batch._text(root, "Role") or ""
     marker = batch._is_delete_marker(version)
+    if not marker and batch.archived(version):
+        return  # not replicated, no status (see batch.archived)
     tags = {} if marker else batch._tags_of(batch._backend_of(bucket), version)
+    kms = not marker and batch.kms_encrypted(version)
     winners: dict[str, batch.Rule] = {}  # destination bucket -> highest-priority matching rule
     for rule in rules:
-        if rule.matches(key, tags):
+        if rule.matches(key, tags, kms):
             best = winners.get(rule.dest_bucket)
             if best is None or rule.priority > best.priority:
                 winners[rule.dest_bucket] = rule

@@ -179,6 +179,9 @@ def setup(emu: Emulator) -> dict:
                                ContentType="text/plain")
             versions[(key, r["VersionId"])] = body
     s3a.put_object_tagging(Bucket=SRC, Key="a.txt", Tagging={"TagSet": [{"Key": "team", "Value": "a"}]})
+    # Not eligible (the rule has no SourceSelectionCriteria): never in the manifest, never copied.
+    s3a.put_object(Bucket=SRC, Key="kms.txt", Body=b"k", ServerSideEncryption="aws:kms",
+                   SSEKMSKeyId=f"arn:aws:kms:us-east-1:{SRC_ACC}:key/k1")
     marker = s3a.delete_object(Bucket=SRC, Key="gone.txt")
     assert marker.get("DeleteMarker"), marker
     s3a.put_bucket_replication(Bucket=SRC, ReplicationConfiguration=replication_config(DST))
@@ -234,6 +237,7 @@ def test_backfill(emu: Emulator, env: dict) -> None:
     tags = s3b.get_object_tagging(Bucket=DST, Key="a.txt")["TagSet"]
     assert tags == [{"Key": "team", "Value": "a"}], tags
     expect_error("404", s3b.head_object, Bucket=DST, Key="gone.txt")  # delete marker is current
+    assert "ReplicationStatus" not in s3a.head_object(Bucket=SRC, Key="kms.txt")
 
     rows = read_report(s3a, job_id)
     assert len(rows) == expected and all(r[3] == "succeeded" and r[4] == "200" for r in rows), rows

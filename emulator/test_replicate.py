@@ -289,6 +289,23 @@ def test_conditions(emu: Emulator, env: dict) -> None:
     print("ok conditions: SecureTransport evaluated, unknown ones fail loudly")
 
 
+def test_not_eligible(emu: Emulator, env: dict) -> None:
+    """SSE-KMS objects replicate only with SourceSelectionCriteria; archived storage classes
+    never: no status, no replica (AWS "Replicating encrypted objects", "What isn't replicated")."""
+    s3a, s3b = env["s3a"], env["s3b"]
+    s3a.put_object(Bucket=SRC, Key="docs/kms.txt", Body=b"k", ServerSideEncryption="aws:kms",
+                   SSEKMSKeyId=f"arn:aws:kms:us-east-1:{SRC_ACC}:key/k1")
+    s3a.put_object(Bucket=SRC, Key="docs/cold.txt", Body=b"c", StorageClass="GLACIER")
+    s3a.put_object(Bucket=SRC, Key="docs/plain.txt", Body=b"p")
+    wait_idle(emu)
+    assert status(s3a, SRC, "docs/kms.txt") is None
+    assert status(s3a, SRC, "docs/cold.txt") is None
+    assert status(s3a, SRC, "docs/plain.txt") == "COMPLETED"
+    listed = {v["Key"] for v in s3b.list_object_versions(Bucket=DST, Prefix="docs/").get("Versions", [])}
+    assert "docs/plain.txt" in listed and "docs/kms.txt" not in listed and "docs/cold.txt" not in listed, listed
+    print("ok SSE-KMS (without opt-in) and archived objects are not replicated")
+
+
 def test_trust_and_reset(emu: Emulator, env: dict) -> None:
     s3a, iama = env["s3a"], env["iama"]
     # a role trusted only by Batch Operations cannot be assumed by live replication
@@ -318,6 +335,7 @@ def main() -> int:
         test_no_rereplication(emu, env)
         test_object_lock(emu, env)
         test_conditions(emu, env)
+        test_not_eligible(emu, env)
         test_trust_and_reset(emu, env)
     finally:
         emu.stop()
