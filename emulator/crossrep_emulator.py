@@ -347,6 +347,111 @@ _MOTO_BUCKET_DELETE_SUBRESOURCES = {
 }
 _IGNORED_QUERY = {"x-id"}  # added by some SDKs to every request
 
+# --------------------------------------------------------------------------------------------
+# Eventual consistency (fix 13): a new role, and new versioning, take a while to be usable
+# --------------------------------------------------------------------------------------------
+
+# Per account (the account that owns the role or bucket): how long a new role is not yet a
+# valid principal, and new versioning not yet visible to PutBucketReplication. 0 = at once.
+# `CROSSREP_EMULATOR_PROPAGATION_MS` sets it for every account; `POST /_crossrep/propagation
+# ?ms=N[&account=A]` for one (tests run in parallel against one emulator).
+_PROPAGATION_DEFAULT_MS = float(os.environ.get("CROSSREP_EMULATOR_PROPAGATION_MS", "0") or 0)
+_PROPAGATION_MS: dict[str, float] = {}
+_ROLE_BORN: dict[str, tuple[str, float]] = {}  # role ARN -> (account, monotonic time created)
+_VERSIONING_BORN: dict[str, tuple[str, float]] = {}  # bucket -> (account, time enabled)
+_PROP_LOCK = threading.Lock()
+
+
+def _young(born: tuple[str, float] | None) -> bool:
+    if born is None:
+        return False
+    account, t = born
+    ms = _PROPAGATION_MS.get(account, _PROPAGATION_DEFAULT_MS)
+    return ms > 0 and (time.monotonic() - t) * 1000 < ms
+
+
+def set_propagation(ms: float, account: str | None) -> None:
+    with _PROP_LOCK:
+        if account is None:
+            global _PROPAGATION_DEFAULT_MS
+            _PROPAGATION_DEFAULT_MS = ms
+        else:
+            _PROPAGATION_MS[account] = ms
+
+
+def reset_propagation() -> None:
+    with _PROP_LOCK:
+        _PROPAGATION_MS.clear()
+        _ROLE_BORN.clear()
+        _VERSIONING_BORN.clear()
+
+
+_orig_create_role = IAMBackend.create_role
+
+
+def _create_role(self: IAMBackend, *args: Any, **kwargs: Any) -> Any:
+    role = _orig_create_role(self, *args, **kwargs)
+    with _PROP_LOCK:
+        _ROLE_BORN[role.arn] = (self.account_id, time.monotonic())
+    return role
+
+
+IAMBackend.create_role = _create_role  # type: ignore[method-assign]
+
+_orig_put_bucket_versioning = S3Backend.put_bucket_versioning
+
+
+def _put_bucket_versioning(self: S3Backend, bucket_name: str, status: str) -> None:
+    bucket = self.get_bucket(bucket_name)
+    was = bucket.versioning_status
+    _orig_put_bucket_versioning(self, bucket_name, status)
+    if status == "Enabled" and was != "Enabled":
+        with _PROP_LOCK:
+            _VERSIONING_BORN[bucket_name] = (self.account_id, time.monotonic())
+
+
+S3Backend.put_bucket_versioning = _put_bucket_versioning  # type: ignore[method-assign]
+
+
+def _principals(doc: Any) -> list[str]:
+    out: list[str] = []
+    statements = doc.get("Statement", []) if isinstance(doc, dict) else []
+    for st in statements if isinstance(statements, list) else [statements]:
+        p = st.get("Principal") if isinstance(st, dict) else None
+        aws = p.get("AWS") if isinstance(p, dict) else None
+        out.extend([aws] if isinstance(aws, str) else list(aws or []))
+    return out
+
+
+def _check_propagation_policy(resp: S3Response) -> None:
+    """A role created moments ago is not yet a valid principal (AWS-NOTES: `MalformedPolicy:
+    Invalid principal in policy` until IAM has propagated it)."""
+    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return
+    for arn in _principals(doc):
+        if _young(_ROLE_BORN.get(arn)):
+            raise _S3Error(400, "MalformedPolicy", "Invalid principal in policy")
+
+
+def _check_propagation_replication(resp: S3Response, bucket_name: str) -> None:
+    """New versioning is not yet visible (`InvalidRequest … Versioning must be 'Enabled'`), and
+    a new role cannot yet be validated (`InvalidArgument`), as AWS-NOTES describe."""
+    if _young(_VERSIONING_BORN.get(bucket_name)):
+        raise _S3Error(400, "InvalidRequest", "Versioning must be 'Enabled' on the bucket to "
+                       "apply a replication configuration")
+    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    try:
+        role = _text(ET.fromstring(body), "Role")
+    except ET.ParseError:
+        return
+    if role and _young(_ROLE_BORN.get(role)):
+        raise _S3Error(400, "InvalidArgument", "Invalid argument: the role cannot be assumed yet "
+                       "(IAM propagation)")
+
+
 _orig_bucket_response = S3Response._bucket_response
 
 
@@ -356,8 +461,11 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
     bucket_name = self.parse_bucket_name_from_url(request, full_url)
     if bucket_name:
         try:
+            if "policy" in qs and method == "PUT":
+                _check_propagation_policy(self)
             if "replication" in qs:
                 if method == "PUT":
+                    _check_propagation_replication(self, bucket_name)
                     return _put_replication(self, request, bucket_name)
                 if method == "GET":
                     return _get_replication(self, bucket_name)
@@ -1000,6 +1108,13 @@ class CrossrepMiddleware:
             except (KeyError, ValueError) as exc:
                 return self._json(start_response, "400 Bad Request", {"error": str(exc)})
             return self._json(start_response, "200 OK", fault)
+        if path == "/_crossrep/propagation" and method == "POST":
+            try:
+                ms = float((qs.get("ms") or ["0"])[0])
+            except ValueError as exc:
+                return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+            set_propagation(ms, account)
+            return self._json(start_response, "200 OK", {"ms": ms, "account": account})
         if path == "/_crossrep/faults" and method == "GET":
             return self._json(start_response, "200 OK", {"faults": self.faults.snapshot()})
         if path == "/_crossrep/faults" and method == "DELETE":
@@ -1023,6 +1138,7 @@ class CrossrepMiddleware:
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.log.clear()
                 self.faults.clear()
+                reset_propagation()
                 crossrep_batch.reset()
                 crossrep_replicate.reset()
             return result

@@ -396,6 +396,37 @@ def test_cross_account_head_bucket(emu: Emulator) -> None:
     print("ok cross-account HeadBucket 403")
 
 
+def test_propagation(emu: Emulator) -> None:
+    """With a propagation delay, a new role is not a valid principal and new versioning is not
+    visible to PutBucketReplication until it has passed (AWS-NOTES, eventual consistency)."""
+    emu.http("POST", f"/_crossrep/propagation?ms=1500&account={ACC_A}")
+    iam, s3a = emu.client("iam", ACC_A), emu.client("s3", ACC_A)
+    s3b = emu.client("s3", ACC_B)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    arn = iam.create_role(RoleName="young", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    s3b.create_bucket(Bucket="prop-dst")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                         "Principal": {"AWS": arn}, "Action": "s3:ReplicateObject",
+                         "Resource": "arn:aws:s3:::prop-dst/*"}]})
+    e = expect_error("MalformedPolicy", s3b.put_bucket_policy, Bucket="prop-dst", Policy=policy)
+    assert "Invalid principal" in str(e), e
+    s3a.create_bucket(Bucket="prop-src")
+    s3a.put_bucket_versioning(Bucket="prop-src", VersioningConfiguration={"Status": "Enabled"})
+    s3b.put_bucket_versioning(Bucket="prop-dst", VersioningConfiguration={"Status": "Enabled"})
+    config = {"Role": arn, "Rules": [{"ID": "r", "Priority": 1, "Status": "Enabled", "Filter": {},
+              "DeleteMarkerReplication": {"Status": "Disabled"},
+              "Destination": {"Bucket": "arn:aws:s3:::prop-dst"}}]}
+    e = expect_error("InvalidRequest", s3a.put_bucket_replication, Bucket="prop-src",
+                     ReplicationConfiguration=config)
+    assert "Versioning must be" in str(e), e
+    time.sleep(1.6)
+    s3b.put_bucket_policy(Bucket="prop-dst", Policy=policy)
+    s3a.put_bucket_replication(Bucket="prop-src", ReplicationConfiguration=config)
+    emu.http("POST", f"/_crossrep/propagation?ms=0&account={ACC_A}")
+    print("ok propagation: new role and new versioning take their time")
+
+
 def test_request_classification() -> None:
     """Reads and writes are told by operation for every protocol, not by HTTP method (SPEC §7)."""
     import crossrep_emulator as ce
@@ -452,6 +483,7 @@ def main() -> int:
         test_request_log(emu)
         test_request_payment(emu)
         test_cross_account_head_bucket(emu)
+        test_propagation(emu)
         test_request_classification()
     finally:
         emu.stop()

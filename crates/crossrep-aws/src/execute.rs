@@ -37,6 +37,7 @@ pub async fn execute(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let mut bad: BTreeSet<Address> = BTreeSet::new();
+    let mut applied_here: BTreeSet<Address> = BTreeSet::new();
     let mut phases: BTreeMap<u8, Vec<&AnyChange>> = BTreeMap::new();
     for c in &plan.changes {
         phases.entry(c.phase()).or_default().push(c);
@@ -54,9 +55,13 @@ pub async fn execute(
                 None => runnable.push(c),
             }
         }
+        let done = &applied_here;
         let results: Vec<(Address, Result<(), CallError>)> = stream::iter(runnable)
             .map(|c| async move {
-                let r = crate::kinds::apply(c, sessions).await;
+                // A dependency made in this run (a new role, new versioning) may not have
+                // propagated yet: only then are propagation errors retried.
+                let fresh = c.depends_on().iter().any(|d| done.contains(d));
+                let r = crate::kinds::apply(c, sessions, fresh).await;
                 reporter.advance(1);
                 (c.addr(), r)
             })
@@ -65,7 +70,10 @@ pub async fn execute(
             .await;
         for (addr, r) in results {
             match r {
-                Ok(()) => outcome.applied.push(addr),
+                Ok(()) => {
+                    applied_here.insert(addr.clone());
+                    outcome.applied.push(addr);
+                }
                 Err(e) => {
                     bad.insert(addr.clone());
                     outcome.failed.push((addr, e));

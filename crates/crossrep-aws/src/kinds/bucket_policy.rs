@@ -38,7 +38,11 @@ pub(crate) async fn read(
     )
 }
 
-pub(crate) async fn apply(c: &Change<BucketPolicy>, sessions: &Sessions) -> Result<(), CallError> {
+pub(crate) async fn apply(
+    c: &Change<BucketPolicy>,
+    sessions: &Sessions,
+    fresh: bool,
+) -> Result<(), CallError> {
     let session = sessions.get(&c.addr.account);
     let account = session.id.as_str();
     let bucket = c.addr.bucket.as_str();
@@ -54,7 +58,7 @@ pub(crate) async fn apply(c: &Change<BucketPolicy>, sessions: &Sessions) -> Resu
     // A role created moments ago may not be a valid principal yet
     // (`MalformedPolicy: Invalid principal in policy`); any other malformation is real.
     let propagating = |e: &CallError| e.kind == ErrorKind::Propagating;
-    with_consistency_retry(propagating, || async {
+    with_consistency_retry(propagating, fresh, || async {
         s3.put_bucket_policy()
             .bucket(bucket)
             .policy(&body)

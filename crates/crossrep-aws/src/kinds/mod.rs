@@ -29,8 +29,14 @@ pub mod versioning;
 #[cfg(test)]
 mod tests;
 
-/// Applies one change of a plan, whatever its kind.
-pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(), CallError> {
+/// Applies one change of a plan, whatever its kind. `fresh`: a change it depends on was made in
+/// this run (a new role, new versioning), so AWS eventual consistency may still answer with a
+/// propagation error, which is then retried; otherwise such an error is real and fails at once.
+pub(crate) async fn apply(
+    change: &AnyChange,
+    sessions: &Sessions,
+    fresh: bool,
+) -> Result<(), CallError> {
     match change {
         AnyChange::Role(c) => role::apply(c, sessions).await,
         AnyChange::RolePolicy(c) => role_policy::apply(c, sessions).await,
@@ -42,8 +48,8 @@ pub(crate) async fn apply(change: &AnyChange, sessions: &Sessions) -> Result<(),
         AnyChange::RequestPayment(c) => request_payment::apply(c, sessions).await,
         AnyChange::ObjectLock(c) => object_lock::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,
-        AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions).await,
-        AnyChange::Replication(c) => replication::apply(c, sessions).await,
+        AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions, fresh).await,
+        AnyChange::Replication(c) => replication::apply(c, sessions, fresh).await,
     }
 }
 
@@ -72,27 +78,135 @@ pub(crate) fn never_deleted(account: &str, kind: &'static str, target: &str) -> 
     )
 }
 
-/// Bounded retries for AWS eventual consistency (a new role or versioning not visible yet):
-/// only on the errors `retry_if` recognises, with backoff, returning the last real error.
+/// How long AWS eventual consistency is waited for: IAM propagation is documented in seconds
+/// but seen to take a minute or more (terraform-provider-aws waits minutes too).
+pub(crate) const PROPAGATION_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Bounded retries for AWS eventual consistency (a role or versioning made in this run not
+/// visible yet): only when `fresh`, only on the errors `retry_if` recognises, with jittered
+/// backoff up to [`PROPAGATION_DEADLINE`], returning the last real error. A propagation error
+/// on something this run did not create is not propagation: it fails at once.
 pub(crate) async fn with_consistency_retry<T, F, Fut>(
     retry_if: impl Fn(&CallError) -> bool,
+    fresh: bool,
+    call: F,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    retry_until(retry_if, fresh, PROPAGATION_DEADLINE, call).await
+}
+
+async fn retry_until<T, F, Fut>(
+    retry_if: impl Fn(&CallError) -> bool,
+    fresh: bool,
+    deadline: Duration,
     mut call: F,
 ) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError>>,
 {
+    // tokio's clock: the deadline follows the same time as the sleeps (and paused tests).
+    let start = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
-    let mut attempt = 1;
+    let mut attempt = 1u32;
     loop {
         match call().await {
-            Err(e) if attempt < 8 && retry_if(&e) => {
+            Err(e) if fresh && retry_if(&e) && start.elapsed() + delay < deadline => {
                 tracing::debug!(attempt, error = %e, "retrying after eventual-consistency error");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(4));
+                tokio::time::sleep(jittered(delay)).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
                 attempt += 1;
             }
             other => return other,
         }
+    }
+}
+
+/// `d` scaled by a factor in [0.5, 1.0) (equal jitter), so concurrent retries spread out.
+fn jittered(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.5 + f64::from(nanos % 1000) / 2000.0;
+    d.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn propagating() -> CallError {
+        CallError::invalid(
+            "111111111111",
+            "s3:PutBucketPolicy",
+            "b",
+            "Invalid principal",
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fresh_propagation_errors_are_retried_until_they_clear() {
+        let calls = AtomicU32::new(0);
+        let got = with_consistency_retry(
+            |_| true,
+            true,
+            || async {
+                if calls.fetch_add(1, Ordering::SeqCst) < 5 {
+                    Err(propagating())
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        assert!(got.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_propagation_error_on_something_not_made_in_this_run_fails_at_once() {
+        let calls = AtomicU32::new(0);
+        let got: Result<(), _> = with_consistency_retry(
+            |_| true,
+            false,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(propagating())
+            },
+        )
+        .await;
+        assert!(got.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_deadline_with_the_last_error() {
+        let calls = AtomicU32::new(0);
+        let start = tokio::time::Instant::now();
+        let got: Result<(), _> = with_consistency_retry(
+            |_| true,
+            true,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(propagating())
+            },
+        )
+        .await;
+        assert!(got.is_err());
+        assert!(
+            start.elapsed() <= PROPAGATION_DEADLINE,
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            calls.load(Ordering::SeqCst) > 10,
+            "{}",
+            calls.load(Ordering::SeqCst)
+        );
     }
 }

@@ -51,7 +51,11 @@ pub(crate) fn is_propagating(e: &CallError) -> bool {
     }
 }
 
-pub(crate) async fn apply(c: &Change<Replication>, sessions: &Sessions) -> Result<(), CallError> {
+pub(crate) async fn apply(
+    c: &Change<Replication>,
+    sessions: &Sessions,
+    fresh: bool,
+) -> Result<(), CallError> {
     let session = sessions.get(&c.addr.account);
     let account = session.id.as_str();
     let bucket = c.addr.bucket.as_str();
@@ -69,7 +73,7 @@ pub(crate) async fn apply(c: &Change<Replication>, sessions: &Sessions) -> Resul
         };
     };
     let body = crate::convert::to_sdk(&spec.configuration);
-    with_consistency_retry(is_propagating, || async {
+    with_consistency_retry(is_propagating, fresh, || async {
         s3.put_bucket_replication()
             .bucket(bucket)
             .replication_configuration(body.clone())

@@ -900,3 +900,49 @@ async fn a_destination_name_owned_by_another_account_is_a_conflict() {
         "nothing created in the destination account"
     );
 }
+
+/// Issue 8: the emulator had no propagation delay, so the retry paths ran only on made-up
+/// faults. With 3 s for a new role to become a valid principal and for new versioning to be
+/// visible (as AWS-NOTES describe), one apply still converges, and the next plan is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_converges_in_one_run_while_iam_and_versioning_propagate() {
+    let env = Env::new(45);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    env.emu.set_propagation(&env.src, 3000);
+    env.emu.set_propagation(&env.dst, 3000);
+    env.write_config("backfill = \"none\"");
+    let started = std::time::Instant::now();
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(
+        apply.status.success(),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    assert!(
+        stdout(&apply).contains("Apply complete!"),
+        "{}",
+        stdout(&apply)
+    );
+    // It did wait for propagation (else the emulator's rule did not apply).
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let policy_errors = env.emu.summary(&env.dst)["by_operation"]["PutBucketPolicy"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        policy_errors > 1,
+        "the policy was refused while the role propagated"
+    );
+    let plan = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}

@@ -112,6 +112,17 @@ impl Emulator {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// A new role, and new versioning, of `account` take `ms` to propagate (emulator fix 13).
+    pub fn set_propagation(&self, account: &str, ms: u64) {
+        let (status, body) = http(
+            self.port,
+            "POST",
+            &format!("/_crossrep/propagation?ms={ms}&account={account}"),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Removes the faults injected for one role's `AssumeRole`.
     pub fn clear_role_faults(&self, role_arn: &str) {
         let (status, body) = http(
