@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{stream, StreamExt};
 
+use crossrep_core::names::{AccountId, BucketName};
 use crossrep_core::plan::{Address, AnyChange, Plan};
 use crossrep_core::progress::Reporter;
 
@@ -55,19 +56,41 @@ pub async fn execute(
                 None => runnable.push(c),
             }
         }
+        // One bucket's changes of a phase (its tags, ownership, lifecycle, versioning) run one
+        // after another: S3 answers concurrent writes to one bucket's sub-resources with
+        // `OperationAborted` (AWS-NOTES, control-plane faults). Buckets run concurrently.
+        let mut by_target: BTreeMap<Option<(AccountId, BucketName)>, Vec<&AnyChange>> =
+            BTreeMap::new();
+        let mut unbucketed = Vec::new();
+        for c in runnable {
+            let addr = c.addr();
+            match addr.bucket() {
+                Some(b) => by_target
+                    .entry(Some((addr.account().clone(), b.clone())))
+                    .or_default()
+                    .push(c),
+                None => unbucketed.push(vec![c]),
+            }
+        }
+        let groups: Vec<Vec<&AnyChange>> = by_target.into_values().chain(unbucketed).collect();
         let done = &applied_here;
-        let results: Vec<(Address, Result<(), CallError>)> = stream::iter(runnable)
-            .map(|c| async move {
-                // A dependency made in this run (a new role, new versioning) may not have
-                // propagated yet: only then are propagation errors retried.
-                let fresh = c.depends_on().iter().any(|d| done.contains(d));
-                let r = crate::kinds::apply(c, sessions, fresh).await;
-                reporter.advance(1);
-                (c.addr(), r)
+        let results: Vec<Vec<(Address, Result<(), CallError>)>> = stream::iter(groups)
+            .map(|group| async move {
+                let mut out = Vec::with_capacity(group.len());
+                for c in group {
+                    // A dependency made in this run (a new role, new versioning) may not have
+                    // propagated yet: only then are propagation errors retried.
+                    let fresh = c.depends_on().iter().any(|d| done.contains(d));
+                    let r = crate::kinds::apply(c, sessions, fresh).await;
+                    reporter.advance(1);
+                    out.push((c.addr(), r));
+                }
+                out
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
+        let results = results.into_iter().flatten();
         for (addr, r) in results {
             match r {
                 Ok(()) => {

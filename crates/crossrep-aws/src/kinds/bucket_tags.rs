@@ -67,13 +67,15 @@ pub(crate) async fn apply(c: &Change<BucketTags>, sessions: &Sessions) -> Result
     let tagging = tagging
         .build()
         .map_err(|e| CallError::invalid(account, "s3:PutBucketTagging", bucket, e))?;
-    session
-        .s3(&c.region)
-        .put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(tagging)
-        .send()
-        .await
-        .map_err(|e| call_error(e, account, "s3:PutBucketTagging", bucket))?;
-    Ok(())
+    let s3 = session.s3(&c.region);
+    super::retry_aborted(|| async {
+        s3.put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(tagging.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error(e, account, "s3:PutBucketTagging", bucket))
+    })
+    .await
 }

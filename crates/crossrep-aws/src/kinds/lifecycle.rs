@@ -105,13 +105,15 @@ pub(crate) async fn apply(c: &Change<Lifecycle>, sessions: &Sessions) -> Result<
     let config = config
         .build()
         .map_err(|e| CallError::invalid(account, action, bucket, e))?;
-    session
-        .s3(&c.region)
-        .put_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .lifecycle_configuration(config)
-        .send()
-        .await
-        .map_err(|e| call_error(e, account, action, bucket))?;
-    Ok(())
+    let s3 = session.s3(&c.region);
+    super::retry_aborted(|| async {
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error(e, account, action, bucket))
+    })
+    .await
 }

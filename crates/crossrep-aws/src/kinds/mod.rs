@@ -98,6 +98,15 @@ where
     retry_until(retry_if, fresh, PROPAGATION_DEADLINE, call).await
 }
 
+/// A write that only `OperationAborted` (a concurrent write to the same bucket) is retried for.
+pub(crate) async fn retry_aborted<T, F, Fut>(call: F) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    retry_until(|_| false, false, PROPAGATION_DEADLINE, call).await
+}
+
 async fn retry_until<T, F, Fut>(
     retry_if: impl Fn(&CallError) -> bool,
     fresh: bool,
@@ -114,7 +123,10 @@ where
     let mut attempt = 1u32;
     loop {
         match call().await {
-            Err(e) if fresh && retry_if(&e) && start.elapsed() + delay < deadline => {
+            Err(e)
+                if (is_operation_aborted(&e) || (fresh && retry_if(&e)))
+                    && start.elapsed() + delay < deadline =>
+            {
                 tracing::debug!(attempt, error = %e, "retrying after eventual-consistency error");
                 tokio::time::sleep(jittered(delay)).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
@@ -123,6 +135,12 @@ where
             other => return other,
         }
     }
+}
+
+/// S3's 409 "A conflicting conditional operation is currently in progress": another write to
+/// the same bucket's sub-resources; the SDK does not retry it (AWS-NOTES), the tool does.
+pub(crate) fn is_operation_aborted(e: &CallError) -> bool {
+    e.code() == Some("OperationAborted")
 }
 
 /// `d` scaled by a factor in [0.5, 1.0) (equal jitter), so concurrent retries spread out.
@@ -179,6 +197,33 @@ mod retry_tests {
                 Err(propagating())
             },
         )
+        .await;
+        assert!(got.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn operation_aborted_is_retried_whatever_made_the_bucket() {
+        let calls = AtomicU32::new(0);
+        let got = retry_aborted(|| async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(CallError {
+                    code: Some("OperationAborted".into()),
+                    ..propagating()
+                })
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(got.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Anything else is not retried by it.
+        let calls = AtomicU32::new(0);
+        let got: Result<(), _> = retry_aborted(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(propagating())
+        })
         .await;
         assert!(got.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);

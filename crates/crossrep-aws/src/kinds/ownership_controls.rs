@@ -53,13 +53,15 @@ pub(crate) async fn apply(
         .rules(rule)
         .build()
         .map_err(invalid)?;
-    session
-        .s3(&c.region)
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(controls)
-        .send()
-        .await
-        .map_err(|e| call_error(e, account, "s3:PutBucketOwnershipControls", bucket))?;
-    Ok(())
+    let s3 = session.s3(&c.region);
+    super::retry_aborted(|| async {
+        s3.put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(controls.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error(e, account, "s3:PutBucketOwnershipControls", bucket))
+    })
+    .await
 }

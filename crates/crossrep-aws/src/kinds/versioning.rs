@@ -45,13 +45,16 @@ pub(crate) async fn apply(c: &Change<Versioning>, sessions: &Sessions) -> Result
         model::Versioning::Enabled => BucketVersioningStatus::Enabled,
         model::Versioning::Suspended | model::Versioning::Off => BucketVersioningStatus::Suspended,
     };
-    session
-        .s3(&c.region)
-        .put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .map_err(|e| call_error(e, account, "s3:PutBucketVersioning", bucket))?;
-    Ok(())
+    let s3 = session.s3(&c.region);
+    let body = VersioningConfiguration::builder().status(status).build();
+    super::retry_aborted(|| async {
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(body.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error(e, account, "s3:PutBucketVersioning", bucket))
+    })
+    .await
 }

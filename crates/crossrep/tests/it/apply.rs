@@ -946,3 +946,32 @@ async fn apply_converges_in_one_run_while_iam_and_versioning_propagate() {
         .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
+
+/// Issue 8: a write that meets S3's `OperationAborted` (another write to the same bucket's
+/// settings in progress; the SDK does not retry it) is retried, and one bucket's writes of a
+/// phase run one after another so crossrep does not cause it itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn operation_aborted_is_retried_and_apply_completes() {
+    let env = Env::new(46);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let dest = format!("replicated-{data}");
+    env.emu.inject_fault(&format!(
+        "operation=PutBucketTagging&bucket={dest}&code=OperationAborted&status=409&times=2\
+         &message=A%20conflicting%20conditional%20operation%20is%20currently%20in%20progress"
+    ));
+    env.write_config("backfill = \"none\"");
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert!(
+        apply.status.success(),
+        "{}{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    assert_eq!(
+        env.emu.summary(&env.dst)["by_operation"]["PutBucketTagging"]["count"],
+        3,
+        "two aborted attempts, then the write"
+    );
+}
