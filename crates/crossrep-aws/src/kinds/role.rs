@@ -151,9 +151,27 @@ pub(crate) async fn apply(c: &Change<Role>, sessions: &Sessions) -> Result<(), C
                 .map_err(|e| CallError::invalid(account, "iam:CreateRole", name, e))?;
             req = req.tags(tag);
         }
-        req.send()
-            .await
-            .map_err(|e| call_error(e, account, "iam:CreateRole", name))?;
+        match req.send().await {
+            Ok(_) => {}
+            // A create whose answer was lost (and retried) finds the role there: it is this
+            // run's if it carries crossrep's tag; a role someone else made meanwhile is not
+            // taken over (AWS-NOTES: every create must tolerate finding its resource).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+            {
+                let existing = read_all(session, &c.addr, "").await?;
+                if !existing.is_some_and(|(r, _)| r.is_managed()) {
+                    return Err(CallError::invalid(
+                        account,
+                        "iam:CreateRole",
+                        name,
+                        "the role was created by someone else since the plan (it has no `managed-by=crossrep` tag); run `crossrep plan` again",
+                    ));
+                }
+            }
+            Err(e) => return Err(call_error(e, account, "iam:CreateRole", name)),
+        }
     } else {
         session
             .iam

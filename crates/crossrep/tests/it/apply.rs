@@ -975,3 +975,34 @@ async fn operation_aborted_is_retried_and_apply_completes() {
         "two aborted attempts, then the write"
     );
 }
+
+/// Issue 8 (lost responses): CreateRole answering `EntityAlreadyExists` is success only when
+/// the role there is crossrep's (its own create, retried); a role someone else made since the
+/// plan is never taken over, and what depends on it is skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_created_by_someone_else_since_the_plan_is_not_taken_over() {
+    let env = Env::new(47);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    env.emu.inject_fault(&format!(
+        "operation=CreateRole&account={}&code=EntityAlreadyExists&status=409&times=1\
+         &message=Role%20with%20name%20crossrep-replication%20already%20exists.",
+        env.src
+    ));
+    env.write_config("backfill = \"none\"");
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    let err = stderr(&apply);
+    assert_eq!(apply.status.code(), Some(1), "{}{err}", stdout(&apply));
+    assert!(
+        err.contains("the role was created by someone else since the plan"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "role_policy[{}/crossrep-replication/crossrep-replication]: skipped",
+            env.src
+        )),
+        "{err}"
+    );
+}
