@@ -47,6 +47,13 @@ pub(crate) async fn apply(
     let account = session.id.as_str();
     let bucket = c.addr.bucket.as_str();
     let s3 = session.s3(&c.region);
+    // Merged at plan time: write it only over what was merged into.
+    super::unchanged_since_plan(
+        read(&s3, account, &c.addr.bucket).await,
+        c,
+        account,
+        "s3:PutBucketPolicy",
+    )?;
     let Some(spec) = &c.after else {
         return match s3.delete_bucket_policy().bucket(bucket).send().await {
             Ok(_) => Ok(()),

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use crossrep_core::kinds::AnyChange;
+use crossrep_core::kinds::{AnyChange, KindAddr};
 use crossrep_core::observed::Observed;
 
 use crate::error::CallError;
@@ -64,6 +64,40 @@ pub(crate) fn observed<T, E: ProvideErrorMetadata>(
         Ok(t) => Observed::Present(t),
         Err(e) if e.code().is_some_and(|c| not_found.contains(&c)) => Observed::Absent,
         Err(e) => Observed::Unreadable(error(e).to_read_error()),
+    }
+}
+
+/// The precondition of a write of a merged document (AWS-NOTES: bucket-configuration writes
+/// have no `If-Match`): what is there now must still be what the plan merged into, else a rule
+/// or statement someone added while the plan waited would be overwritten. `now` is a fresh read.
+pub(crate) fn unchanged_since_plan<K: crossrep_core::kinds::Kind>(
+    now: Observed<K::Spec>,
+    c: &crossrep_core::kinds::Change<K>,
+    account: &str,
+    action: &'static str,
+) -> Result<(), CallError> {
+    let same = match (&now, &c.before) {
+        (Observed::Absent, None) => true,
+        (Observed::Present(n), Some(b)) => K::same(n, b),
+        (Observed::Unreadable(e), _) => {
+            return Err(CallError::invalid(
+                account,
+                action,
+                c.addr.label(),
+                format!("could not read it again just before writing: {e}"),
+            ))
+        }
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(CallError::invalid(
+            account,
+            action,
+            c.addr.label(),
+            "changed since the plan was made (someone else wrote it meanwhile): nothing was written; run `crossrep plan` and `crossrep apply` again",
+        ))
     }
 }
 

@@ -321,3 +321,53 @@ async fn object_lock_absent_or_enabled() {
     let got = super::object_lock::read(&s3(&[&on]), ACCOUNT, &bucket()).await;
     assert_eq!(got.present().map(|l| l.enabled), Some(true));
 }
+
+/// The precondition of merged writes (REVIEW R10): a document that moved since the plan is not
+/// overwritten; one that is what the plan merged into (or still absent) is.
+#[test]
+fn a_merged_document_is_written_only_over_what_the_plan_merged_into() {
+    use crossrep_core::kinds::bucket_policy::{BucketPolicy, BucketPolicySpec};
+    use crossrep_core::kinds::{Action, BucketAddr, Change};
+    use crossrep_core::names::{AccountId, Region};
+    use crossrep_core::observed::ReadError;
+    let doc = |sid: &str| BucketPolicySpec {
+        document: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow"}]}),
+    };
+    let change = |before: Option<BucketPolicySpec>| Change::<BucketPolicy> {
+        addr: BucketAddr::new(&AccountId::new(ACCOUNT).unwrap(), &bucket()),
+        region: Region::new("us-east-1").unwrap(),
+        action: if before.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        },
+        phase: 2,
+        before,
+        after: Some(doc("Crossrep")),
+        reason: String::new(),
+        depends_on: vec![],
+    };
+    let check = |now, c: &Change<BucketPolicy>| {
+        super::unchanged_since_plan(now, c, ACCOUNT, "s3:PutBucketPolicy")
+    };
+    assert!(check(
+        Observed::Present(doc("Theirs")),
+        &change(Some(doc("Theirs")))
+    )
+    .is_ok());
+    assert!(check(Observed::Absent, &change(None)).is_ok());
+    let moved = check(
+        Observed::Present(doc("Added")),
+        &change(Some(doc("Theirs"))),
+    )
+    .unwrap_err();
+    assert!(
+        moved.message.contains("changed since the plan"),
+        "{}",
+        moved.message
+    );
+    assert!(check(Observed::Present(doc("New")), &change(None)).is_err());
+    assert!(check(Observed::Absent, &change(Some(doc("Theirs")))).is_err());
+    let unreadable = Observed::Unreadable(ReadError::new(ErrorKind::Throttled, "SlowDown"));
+    assert!(check(unreadable, &change(Some(doc("Theirs")))).is_err());
+}
