@@ -30,13 +30,13 @@ pub struct CallError {
     pub account: String,
     /// IAM action of the operation, e.g. `s3:PutBucketReplication`.
     pub action: &'static str,
-    pub target: String,
-    pub code: Option<String>,
+    pub target: Box<str>,
+    pub code: Option<Box<str>>,
     pub message: String,
     /// What kind of failure, computed once from the error code and HTTP status.
     pub kind: ErrorKind,
     /// The request id AWS gave the failed request, for support cases.
-    pub request_id: Option<String>,
+    pub request_id: Option<Box<str>>,
 }
 
 impl fmt::Display for CallError {
@@ -154,7 +154,7 @@ impl CallError {
         CallError {
             account: account.to_string(),
             action,
-            target: target.to_string(),
+            target: target.to_string().into_boxed_str(),
             code: None,
             message: message.to_string(),
             kind: ErrorKind::Invalid,
@@ -233,7 +233,7 @@ pub(crate) fn call_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = err.code().map(str::to_string);
+    let code: Option<Box<str>> = err.code().map(Box::from);
     let message = match (err.code(), err.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
@@ -257,11 +257,11 @@ where
     CallError {
         account: account.to_string(),
         action,
-        target: target.into(),
+        target: target.into().into_boxed_str(),
         kind,
         code,
         message,
-        request_id,
+        request_id: request_id.map(String::into_boxed_str),
     }
 }
 
