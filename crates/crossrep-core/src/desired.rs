@@ -119,6 +119,9 @@ pub struct Conflict {
     /// What to do about it, when there is something specific (shown apart, as `hint:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// A stable name of the reason, for programs (`destination_taken`, `unreadable`, …).
+    #[serde(default)]
+    pub code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -192,6 +195,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                         destination: None,
                         message: format!("cannot derive a valid destination bucket name: {e}"),
                         hint: None,
+                        code: "invalid_destination_name".into(),
                     });
                     continue;
                 }
@@ -265,6 +269,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                     others.join(", ")
                 ),
                 hint: None,
+                code: "destination_shared".into(),
             });
             dropped.insert(i);
         }

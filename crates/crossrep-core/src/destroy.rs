@@ -183,6 +183,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                         role.name
                     ),
                     hint: None,
+                    code: "role_in_use".into(),
                 });
             }
             continue;

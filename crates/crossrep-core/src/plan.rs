@@ -210,30 +210,36 @@ fn unreadable(actual: &ActualState, needed: &[Address], what: &str) -> Option<Pr
         .iter()
         .find_map(|a| actual.problem_at(a))
         .map(|p| match p {
-            ReadProblem::Unreadable(e) => (format!("could not read {what}: {e}"), e.hint.clone()),
-            ReadProblem::Unread => (format!("{what} was not discovered"), None),
+            ReadProblem::Unreadable(e) => (
+                "unreadable",
+                format!("could not read {what}: {e}"),
+                e.hint.clone(),
+            ),
+            ReadProblem::Unread => ("not_discovered", format!("{what} was not discovered"), None),
         })
 }
 
 /// Why a pair is left alone, and what to do about it when there is something specific.
-type Problem = (String, Option<String>);
+/// (code for programs, message, hint).
+type Problem = (&'static str, String, Option<String>);
 
-fn plain(message: String) -> Problem {
-    (message, None)
+fn plain(code: &'static str, message: String) -> Problem {
+    (code, message, None)
 }
 
 impl<'a> Planner<'a> {
-    fn conflict(&mut self, pair: &Pair, per_pair: bool, message: String) {
-        self.conflict_with_hint(pair, per_pair, (message, None));
+    fn conflict(&mut self, pair: &Pair, per_pair: bool, code: &'static str, message: String) {
+        self.conflict_with_hint(pair, per_pair, (code, message, None));
     }
 
-    fn conflict_with_hint(&mut self, pair: &Pair, per_pair: bool, (message, hint): Problem) {
+    fn conflict_with_hint(&mut self, pair: &Pair, per_pair: bool, (code, message, hint): Problem) {
         self.conflicts.push(Conflict {
             account: pair.source.account.clone(),
             bucket: pair.source.bucket.clone(),
             destination: per_pair.then(|| pair.destination.bucket.clone()),
             message,
             hint,
+            code: code.to_string(),
         });
     }
 
@@ -315,7 +321,7 @@ impl<'a> Planner<'a> {
                 .present::<Role>(&role_addr(role))
                 .is_some_and(|r| !r.is_managed())
             {
-                Some((false, plain(format!(
+                Some((false, plain("role_not_managed", format!(
                     "role `{}` already exists in {} and is not managed by crossrep (no `managed-by=crossrep` tag); choose another `settings.role_name`",
                     role.name, role.account
                 ))))
@@ -332,14 +338,14 @@ impl<'a> Planner<'a> {
             } else if let Some(cfg) =
                 current.filter(|c| !role::names_role(&c.configuration.role, role))
             {
-                Some((false, plain(format!(
+                Some((false, plain("other_role", format!(
                     "its replication configuration uses role `{}`; S3 allows one role per configuration and crossrep only adds rules to configurations of its own role `{}`",
                     cfg.configuration.role, role.arn()
                 ))))
             } else if current.is_some_and(|c| c.configuration.rules.iter().any(Rule::is_v1)) {
-                Some((false, plain("its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string())))
+                Some((false, plain("v1_rules", "its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string())))
             } else if self.actual.taken_names.contains(&pair.destination.bucket) {
-                Some((true, plain(format!(
+                Some((true, plain("destination_taken", format!(
                     "destination bucket name `{}` belongs to another AWS account (BucketAlreadyExists); change the `destination` template",
                     pair.destination.bucket
                 ))))
@@ -352,7 +358,7 @@ impl<'a> Planner<'a> {
             {
                 // Used where it is, it would put the replicas in a region the configuration did
                 // not choose (data residency); moving it is not crossrep's to do (SPEC §4.1).
-                Some((true, plain(format!(
+                Some((true, plain("destination_region", format!(
                     "destination bucket `{}` exists in {}, but this pair's destination region is {}; set `destination_region = \"{}\"` in its `[[replication]]` block to use it where it is, or change the `destination` template",
                     pair.destination.bucket, found.region, pair.destination.region, found.region
                 ))))
@@ -362,7 +368,7 @@ impl<'a> Planner<'a> {
                     .present::<RequestPayment>(&dst)
                     .is_some_and(RequestPaymentSpec::is_requester_pays)
             {
-                Some((true, plain(format!(
+                Some((true, plain("requester_pays", format!(
                     "destination bucket `{}` is Requester Pays, and S3 does not replicate into a Requester Pays bucket of another account; have its owner set it back (`aws s3api put-bucket-request-payment --bucket {} --request-payment-configuration Payer=BucketOwner`) or change the `destination` template",
                     pair.destination.bucket, pair.destination.bucket
                 ))))
@@ -372,16 +378,16 @@ impl<'a> Planner<'a> {
                     &self.destination_needs(pair),
                     &format!("destination bucket `{}`", pair.destination.bucket),
                 )
-                .map(|(m, hint)| {
+                .map(|(code, m, hint)| {
                     let m = m.replace("was not discovered", "was not fully discovered");
-                    (true, (m, hint))
+                    (true, (code, m, hint))
                 })
                 .or_else(|| {
                     // Object Lock cannot be turned off once on: enabling it on someone's bucket
                     // is its owner's decision, not crossrep's.
                     (object_lock::enabled(self.actual, &src)
                         && !object_lock::enabled(self.actual, &dst))
-                    .then(|| (true, plain(format!(
+                    .then(|| (true, plain("object_lock_missing", format!(
                         "source bucket `{}` has Object Lock and its existing destination `{}` does not: every object would fail to replicate (`DstBucketObjectLockConfigMissing`); enable it there (`aws s3api put-object-lock-configuration --bucket {} --object-lock-configuration ObjectLockEnabled=Enabled`, which cannot be undone) or change the `destination` template",
                         pair.source.bucket, pair.destination.bucket, pair.destination.bucket
                     ))))
@@ -432,7 +438,7 @@ impl<'a> Planner<'a> {
             let size = policy_size(&merged);
             if size > BUCKET_POLICY_LIMIT {
                 too_big.insert(p.destination.clone());
-                self.conflict(p, true, format!(
+                self.conflict(p, true, "policy_too_large", format!(
                     "the merged policy of destination `{}` would be {size} bytes; S3 allows {BUCKET_POLICY_LIMIT}",
                     p.destination.bucket
                 ));
@@ -462,6 +468,7 @@ impl<'a> Planner<'a> {
                     self.conflict(
                         p,
                         false,
+                        "too_many_rules",
                         format!(
                             "its replication configuration would have {} rules; S3 allows {MAX_RULES}",
                             merged.rules.len()
@@ -723,7 +730,7 @@ impl<'a> Planner<'a> {
     fn report_unreadable(&mut self, r: &BucketRef, needs: &[Address]) -> bool {
         let what = format!("report bucket `{}`", r.bucket);
         match unreadable(self.actual, needs, &what) {
-            Some((m, _)) => {
+            Some((_, m, _)) => {
                 self.warnings.push(Warning::about_bucket(
                     &r.account,
                     &r.bucket,

@@ -1935,11 +1935,15 @@ fn a_requester_pays_destination_of_another_account_is_a_conflict() {
             )
         })
         .build();
-    check(
+    let p = check(
         &PROD_TO_BACKUP_ONE(),
         &a,
         "conflict 111111111111/data -> replicated-data: destination bucket `replicated-data` is Requester Pays, and S3 does not replicate into a Requester Pays bucket of another account; have its owner set it back (`aws s3api put-bucket-request-payment --bucket replicated-data --request-payment-configuration Payer=BucketOwner`) or change the `destination` template",
     );
+    // Programs get a stable code (SPEC §3), in the JSON plan too.
+    assert_eq!(p.conflicts[0].code, "requester_pays");
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["conflicts"][0]["code"], "requester_pays");
 }
 
 /// Issue 8: a role crossrep manages that lives under an IAM path (`/service-role/`) was
