@@ -1083,6 +1083,19 @@ class CrossrepMiddleware:
         self.latency = max(0.0, latency_ms) / 1000.0
         self.log = RequestLog()
         self.faults = Faults()
+        # Random faults for the reliability benchmark (bench/faults.py), off by default:
+        # `POST /_crossrep/chaos?rate=R&seed=S`, `DELETE /_crossrep/chaos`.
+        self._chaos: tuple[float, Any] | None = None
+        self._chaos_lock = threading.Lock()
+
+    def _chaos_draw(self, entry: dict[str, Any]) -> str | None:
+        if self._chaos is None or entry["service"] == "s3control":
+            return None
+        with self._chaos_lock:
+            if self._chaos is None:
+                return None
+            rate, rng = self._chaos
+            return _chaos_kind(rng, rate)
 
     def _json(self, start_response: Any, status: str, obj: Any) -> list[bytes]:
         body = json.dumps(obj).encode()
@@ -1108,6 +1121,18 @@ class CrossrepMiddleware:
             except (KeyError, ValueError) as exc:
                 return self._json(start_response, "400 Bad Request", {"error": str(exc)})
             return self._json(start_response, "200 OK", fault)
+        if path == "/_crossrep/chaos" and method == "POST":
+            import random
+
+            rate = float((qs.get("rate") or ["0.1"])[0])
+            seed = int((qs.get("seed") or ["0"])[0])
+            with self._chaos_lock:
+                self._chaos = (rate, random.Random(seed))
+            return self._json(start_response, "200 OK", {"rate": rate, "seed": seed})
+        if path == "/_crossrep/chaos" and method == "DELETE":
+            with self._chaos_lock:
+                self._chaos = None
+            return self._json(start_response, "200 OK", {"status": "ok"})
         if path == "/_crossrep/propagation" and method == "POST":
             try:
                 ms = float((qs.get("ms") or ["0"])[0])
@@ -1138,6 +1163,7 @@ class CrossrepMiddleware:
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.log.clear()
                 self.faults.clear()
+                self._chaos = None
                 reset_propagation()
                 crossrep_batch.reset()
                 crossrep_replicate.reset()
@@ -1163,6 +1189,29 @@ class CrossrepMiddleware:
             fault = self.faults.take(entry)
             if fault is not None:
                 return _fault_response(fault, entry, _start_response)
+            chaos = self._chaos_draw(entry)
+            if chaos == "refuse":
+                # Throttled before anything happened (the SDK retries it).
+                code = "SlowDown" if entry["service"] == "s3" else "Throttling"
+                return _fault_response({"code": code, "status": 503, "message": "chaos: refused"},
+                                       entry, _start_response)
+            if chaos == "lose":
+                # The request is carried out, then its answer is lost: 500 to the client.
+                held: dict[str, Any] = {}
+
+                def _silent(status: str, headers: Any, exc_info: Any = None) -> Any:
+                    held["status"] = int(status.split(" ", 1)[0])
+                    return lambda _data: None
+
+                done = self.app(environ, _silent)
+                done = crossrep_replicate.after_write(environ, entry, held, done)
+                for _ in done:
+                    pass
+                if hasattr(done, "close"):
+                    done.close()
+                return _fault_response({"code": "InternalError", "status": 500,
+                                        "message": "chaos: the write happened, the answer was lost"},
+                                       entry, _start_response)
             if path.startswith("/v20180820/jobs"):
                 return crossrep_batch.handle(environ, _start_response, entry)
             result = self.app(environ, _start_response)
@@ -1171,6 +1220,15 @@ class CrossrepMiddleware:
         finally:
             entry["status"] = status_holder.get("status", 500)
             self.log.add(entry)
+
+
+def _chaos_kind(rng: Any, rate: float) -> str | None:
+    x = rng.random()
+    if x < rate / 2:
+        return "refuse"
+    if x < rate:
+        return "lose"
+    return None
 
 
 def build_app(latency_ms: float = 0.0) -> CrossrepMiddleware:
