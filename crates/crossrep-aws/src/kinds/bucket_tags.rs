@@ -8,7 +8,9 @@ use crossrep_core::kinds::Change;
 use crossrep_core::names::BucketName;
 use crossrep_core::observed::Observed;
 
-use super::{never_deleted, observed};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use super::never_deleted;
 use crate::error::{call_error, CallError};
 use crate::session::{Session, Sessions};
 
@@ -17,17 +19,34 @@ pub(crate) async fn read(
     account: &str,
     bucket: &BucketName,
 ) -> Observed<BucketTagsSpec> {
-    let r = s3.get_bucket_tagging().bucket(bucket.as_str()).send().await;
-    let r = r.map(|out| BucketTagsSpec {
-        tags: out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-    });
-    observed(r, &["NoSuchTagSet"], |e| {
-        call_error(e, account, "s3:GetBucketTagging", bucket.as_str())
-    })
+    match fetch(s3, account, bucket).await {
+        Ok(tags) => Observed::from_option(tags),
+        Err(e) => Observed::Unreadable(e.to_read_error()),
+    }
+}
+
+/// The tag set (`None`: `NoSuchTagSet`), or the call's error with its kind and code.
+async fn fetch(
+    s3: &aws_sdk_s3::Client,
+    account: &str,
+    bucket: &BucketName,
+) -> Result<Option<BucketTagsSpec>, CallError> {
+    match s3.get_bucket_tagging().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(Some(BucketTagsSpec {
+            tags: out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        })),
+        Err(e) if e.code() == Some("NoSuchTagSet") => Ok(None),
+        Err(e) => Err(call_error(
+            e,
+            account,
+            "s3:GetBucketTagging",
+            bucket.as_str(),
+        )),
+    }
 }
 
 /// The tags of a bucket (none when it has no tag set).
@@ -36,16 +55,9 @@ pub(crate) async fn tags_of(
     bucket: &BucketName,
     region: &crossrep_core::names::Region,
 ) -> Result<BucketTagsSpec, CallError> {
-    match read(&session.s3(region), session.id.as_str(), bucket).await {
-        Observed::Present(t) => Ok(t),
-        Observed::Absent | Observed::Unread => Ok(BucketTagsSpec::default()),
-        Observed::Unreadable(e) => Err(CallError::invalid(
-            &session.id,
-            "s3:GetBucketTagging",
-            bucket,
-            e.message,
-        )),
-    }
+    Ok(fetch(&session.s3(region), session.id.as_str(), bucket)
+        .await?
+        .unwrap_or_default())
 }
 
 pub(crate) async fn apply(c: &Change<BucketTags>, sessions: &Sessions) -> Result<(), CallError> {
