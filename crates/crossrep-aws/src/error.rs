@@ -210,10 +210,6 @@ impl CallError {
         }
     }
 
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }

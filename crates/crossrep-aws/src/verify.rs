@@ -204,8 +204,6 @@ pub async fn diff_buckets(
 
 type HandleError = Result<CallError, crossrep_core::diff::DiffError>;
 
-// Called once per listing page and returned at once: the size of the error does not matter.
-#[allow(clippy::result_large_err)]
 fn handle(
     page: Option<Page>,
     from_source: bool,

@@ -35,15 +35,6 @@ impl<T> Observed<T> {
         matches!(self, Observed::Present(_))
     }
 
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Observed::Absent)
-    }
-
-    /// Read, present or not.
-    pub fn is_read(&self) -> bool {
-        matches!(self, Observed::Present(_) | Observed::Absent)
-    }
-
     /// `Absent` or `Present` as an option; `None` when not read.
     pub fn known(&self) -> Option<Option<&T>> {
         match self {

@@ -172,7 +172,7 @@ impl<'a> Report<'a> {
                 .map(|(a, e)| Failed {
                     address: a.to_string(),
                     error: e.summary(),
-                    kind: e.kind(),
+                    kind: e.kind,
                     hint: e.hint(),
                 })
                 .collect(),

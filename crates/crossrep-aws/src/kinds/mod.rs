@@ -129,7 +129,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError>>,
 {
-    retry_until(retry_if, fresh, PROPAGATION_DEADLINE, call).await
+    retry_until(retry_if, fresh, call).await
 }
 
 /// A write that only `OperationAborted` (a concurrent write to the same bucket) is retried for.
@@ -138,13 +138,12 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError>>,
 {
-    retry_until(|_| false, false, PROPAGATION_DEADLINE, call).await
+    retry_until(|_| false, false, call).await
 }
 
 async fn retry_until<T, F, Fut>(
     retry_if: impl Fn(&CallError) -> bool,
     fresh: bool,
-    deadline: Duration,
     mut call: F,
 ) -> Result<T, CallError>
 where
@@ -159,7 +158,7 @@ where
         match call().await {
             Err(e)
                 if (is_operation_aborted(&e) || (fresh && retry_if(&e)))
-                    && start.elapsed() + delay < deadline =>
+                    && start.elapsed() + delay < PROPAGATION_DEADLINE =>
             {
                 tracing::debug!(attempt, error = %e, "retrying after eventual-consistency error");
                 tokio::time::sleep(jittered(delay)).await;

@@ -355,14 +355,6 @@ macro_rules! registry {
                 }
             }
         }
-
-        $(
-            impl From<Change<$module::$kind>> for AnyChange {
-                fn from(c: Change<$module::$kind>) -> AnyChange {
-                    AnyChange::$variant(c)
-                }
-            }
-        )*
     };
 }
 
