@@ -165,6 +165,11 @@ def _text(el: ET.Element | None, name: str) -> str | None:
 MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema"
 
 
+def _body(resp: S3Response) -> bytes:
+    """The request body as bytes (moto keeps it as str or bytes)."""
+    return resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+
+
 def _owned_bucket(resp: S3Response, name: str) -> Any:
     """The bucket if it exists and belongs to the caller's account, else the AWS error."""
     from moto.s3.models import s3_backends
@@ -267,7 +272,7 @@ def _validate_replication(body: bytes, bucket: Any) -> None:
 
 def _put_replication(resp: S3Response, request: Any, bucket_name: str) -> Any:
     bucket = _owned_bucket(resp, bucket_name)
-    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    body = _body(resp)
     _validate_replication(body, bucket)
     setattr(bucket, REPLICATION_ATTR, body)
     try:  # best effort: keep moto's own (lossy) copy too
@@ -317,7 +322,7 @@ def _put_request_payment(resp: S3Response, bucket_name: str) -> Any:
     """PutBucketRequestPayment (AWS API reference): `Payer` is `Requester` or `BucketOwner`;
     anything else is `MalformedXML`. moto 5.2.1 keeps `bucket.payer` but has no handler."""
     bucket = _owned_bucket(resp, bucket_name)
-    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    body = _body(resp)
     try:
         payer = _text(ET.fromstring(body), "Payer")
     except ET.ParseError:
@@ -426,7 +431,7 @@ def _principals(doc: Any) -> list[str]:
 def _check_propagation_policy(resp: S3Response) -> None:
     """A role created moments ago is not yet a valid principal (AWS-NOTES: `MalformedPolicy:
     Invalid principal in policy` until IAM has propagated it)."""
-    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    body = _body(resp)
     try:
         doc = json.loads(body or b"{}")
     except ValueError:
@@ -442,7 +447,7 @@ def _check_propagation_replication(resp: S3Response, bucket_name: str) -> None:
     if _young(_VERSIONING_BORN.get(bucket_name)):
         raise _S3Error(400, "InvalidRequest", "Versioning must be 'Enabled' on the bucket to "
                        "apply a replication configuration")
-    body = resp.body if isinstance(resp.body, bytes) else (resp.body or "").encode()
+    body = _body(resp)
     try:
         role = _text(ET.fromstring(body), "Role")
     except ET.ParseError:
@@ -472,9 +477,10 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
                 if method == "DELETE":
                     return _delete_replication(self, bucket_name)
             if method == "HEAD" and not set(qs) - _IGNORED_QUERY:
-                # HeadBucket by another account, without a bucket policy granting it, is 403
-                # with no body (AWS HeadBucket: "If the bucket exists but you do not have
-                # permission to access it, the response is 403 Forbidden"); moto answers 200.
+                # HeadBucket by another account is 403 with no body (AWS HeadBucket: "If the
+                # bucket exists but you do not have permission to access it, the response is
+                # 403 Forbidden"); moto answers 200. A bucket policy granting that account
+                # `s3:ListBucket` is not evaluated (README, known gaps).
                 from moto.s3.models import s3_backends
 
                 entry = s3_backends.bucket_accounts.get(bucket_name)
