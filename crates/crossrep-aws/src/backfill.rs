@@ -372,8 +372,8 @@ pub async fn pair_statuses(
         .await?;
     let by_id: BTreeMap<&str, &(JobInfo, Option<Result<_, String>>)> =
         described.iter().map(|d| (d.0.id.as_str(), d)).collect();
-    Ok(desired
-        .pairs
+    // Reports give each bucket's real region (a destination found elsewhere is a conflict).
+    Ok(crossrep_core::desired::located(&desired.pairs, actual)
         .iter()
         .map(|p| {
             let entry = latest_job(jobs, &p.source).and_then(|j| by_id.get(j.id.as_str()));

@@ -320,6 +320,28 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
 
 /// The source accounts of a config and, for each, whether a bucket name can be a source of
 /// any block (used to skip regions lookups of buckets no block selects).
+/// The pairs with each bucket's region as discovery found it, for reports (`status`,
+/// `verify`): a destination that exists in another region than the configured one is a
+/// conflict for the planner, but a report must say where the bucket really is (SPEC §4.1).
+/// Buckets not found (or not readable) keep the configured region.
+pub fn located(pairs: &[Pair], actual: &crate::kinds::ActualState) -> Vec<Pair> {
+    use crate::kinds::{bucket::Bucket, BucketAddr};
+    let region = |b: &BucketRef| {
+        actual
+            .present::<Bucket>(&BucketAddr::new(&b.account, &b.bucket))
+            .map_or_else(|| b.region.clone(), |spec| spec.region.clone())
+    };
+    pairs
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.source.region = region(&p.source);
+            p.destination.region = region(&p.destination);
+            p
+        })
+        .collect()
+}
+
 pub fn selects(config: &Config, account: &AccountId, bucket: &str) -> bool {
     config.replication.iter().any(|block| {
         config.account(&block.from).id == *account
@@ -385,6 +407,29 @@ exclude = ["cdk-*"]
         assert_eq!(
             d.roles.values().next().unwrap().arn(),
             "arn:aws:iam::111111111111:role/crossrep-replication"
+        );
+    }
+
+    #[test]
+    fn located_pairs_carry_the_region_discovery_found() {
+        use crate::kinds::{bucket::Bucket, bucket::BucketSpec, BucketAddr};
+        use crate::observed::Observed;
+        let d = desired(&config(""), &listing(&[("data", "eu-west-1")]));
+        let p = &d.pairs[0];
+        let mut actual = crate::kinds::ActualState::default();
+        // The destination exists, in another region than the configured one.
+        actual.bucket.insert(
+            BucketAddr::new(&p.destination.account, &p.destination.bucket),
+            Observed::Present(BucketSpec::at(Region::new("ap-south-1").unwrap())),
+        );
+        let located = located(&d.pairs, &actual);
+        assert_eq!(located[0].destination.region.as_str(), "ap-south-1");
+        // The source was not read here: its configured (listed) region stays.
+        assert_eq!(located[0].source.region.as_str(), "eu-west-1");
+        assert_eq!(
+            p.destination.region.as_str(),
+            "eu-west-1",
+            "input untouched"
         );
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossrep_aws::backfill::{all_jobs, describe_job, failed_tasks};
 use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
-use crossrep_core::desired::Pair;
+use crossrep_core::desired::{located, Pair};
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
 use crossrep_core::progress::Reporter;
@@ -28,6 +28,8 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     let ctx = Context::load(global).await?;
     let (desired, actual) = ctx.discover().await?;
     let plan = plan(&desired, &actual);
+    // Reports give each bucket's real region (a destination found elsewhere is a conflict).
+    let pairs = located(&desired.pairs, &actual);
 
     // Failure codes of failed versions, from each source's latest backfill report.
     let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
@@ -51,7 +53,7 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     }
 
     ctx.bars.start("comparing listings", 0);
-    let verdicts: Vec<PairVerdict> = stream::iter(desired.pairs.iter())
+    let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
         .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts))
         .buffered(ctx.concurrency.clamp(1, 8))
         .collect()

@@ -701,6 +701,18 @@ async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched(
         "writes in the destination account"
     );
     assert_eq!(versioning(admin.dst(), &dest, "eu-west-1").await, None);
+
+    // Reports say where the destination really is, not where the configuration wanted it.
+    let real = format!("{dest} ({}, eu-west-1)", env.dst);
+    for verb in ["status", "verify"] {
+        let out = env.crossrep().args([verb]).output().unwrap();
+        let text = stdout(&out);
+        assert!(text.contains(&real), "{verb}: {text}");
+        assert!(
+            !text.contains(&format!("{dest} ({}, us-east-1)", env.dst)),
+            "{verb}: {text}"
+        );
+    }
 }
 
 /// Issue 8: a source encrypting with SSE-KMS by default (Bucket Keys on) was planned without a
