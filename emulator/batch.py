@@ -232,6 +232,8 @@ class Rule:
         self.storage_class = _text(dest, "StorageClass")
         ssc = _child(_child(el, "SourceSelectionCriteria"), "SseKmsEncryptedObjects")
         self.sse_kms = _text(ssc, "Status") == "Enabled"
+        self.replica_kms_key = _text(_child(dest, "EncryptionConfiguration"), "ReplicaKmsKeyID")
+        self.owner_override = _text(_child(dest, "AccessControlTranslation"), "Owner") == "Destination"
 
     def matches(self, key: str, tags: dict[str, str], kms: bool = False) -> bool:
         """Whether the rule replicates this object. SSE-KMS and DSSE-KMS objects only with
@@ -578,15 +580,15 @@ def _replicate(job: Job, src_bucket: Any, version: Any, rule: Rule | None) -> st
     code = permissions.check_replication(
         job.account, job.role_arn, src_bucket.name, version.name, rule.dest_bucket,
         service="batchoperations", is_delete_marker=marker, has_tags=bool(tags),
-        source_arn=job.arn)
+        source_arn=job.arn, version=version, rule=rule)
     if code:
         return code
-    write_replica(version, rule.dest_bucket, rule.storage_class, tags)
+    write_replica(version, rule.dest_bucket, rule.storage_class, tags, rule.replica_kms_key)
     return None
 
 
 def write_replica(version: Any, dest_bucket: str, storage_class: str | None,
-                  tags: dict[str, str]) -> Any:
+                  tags: dict[str, str], replica_kms_key: str | None = None) -> Any:
     """Write ``version`` (FakeKey or FakeDeleteMarker) into ``dest_bucket`` with the same version
     id, last-modified, content, ETag, metadata and tags, the given storage class (else the
     source's), inserted among the destination's versions by last-modified (the same version id
@@ -608,6 +610,10 @@ def write_replica(version: Any, dest_bucket: str, storage_class: str | None,
         replica._is_versioned = True
         if storage_class:
             replica._storage_class = storage_class
+        if replica_kms_key and kms_encrypted(version):
+            # SSE-KMS replicas are encrypted under the rule's replica key (AWS "Replicating
+            # encrypted objects"); the key was checked by permissions.check_replication.
+            replica.kms_key_id = replica_kms_key
     existing = [v for v in dst_bucket.keys.getlist(version.name, []) if v.version_id != version.version_id]
     merged = sorted(existing + [replica], key=lambda x: _as_utc(x.last_modified))
     dst_bucket.keys.setlist(version.name, merged)
@@ -647,6 +653,39 @@ def _write_report(job: Job) -> None:
                        json.dumps(manifest, indent=4).encode(), "application/json")
 
 
+def _job_may_write(job: Job, src: Any) -> bool:
+    """What Batch Replication with a generated manifest does in the role's name before any task
+    (AWS "Configuring IAM policies for Batch Replication"): generate the manifest from an
+    inventory of the source (``s3:PutInventoryConfiguration`` on the source bucket), write it
+    (``s3:PutObject`` in the manifest bucket) and write the completion report (``s3:PutObject``
+    in the report bucket). A role that cannot is a failed job, ``AccessDenied`` (AWS documents
+    the permissions, not the job's failure text: the message here is the emulator's). A role
+    that does not exist or does not trust Batch Operations is left to the tasks
+    (``AssumeRoleNotPermitted``)."""
+    role = permissions.find_role(job.role_arn)
+    if role is None or not permissions.role_trusts(
+            role, permissions.BATCH_PRINCIPAL,
+            {"aws:SourceAccount": job.account, "aws:SourceArn": job.arn}):
+        return True
+    checks = [("s3:PutInventoryConfiguration", src, f"arn:aws:s3:::{src.name}")]
+    for arn, prefix in ((job.out_bucket_arn if job.enable_manifest_output else None, job.out_prefix),
+                        (job.report_bucket_arn if job.report_enabled else None, job.report_prefix)):
+        bucket = permissions.find_bucket(_bucket_from_arn(arn)) if arn else None
+        if bucket is not None:
+            base = f"{prefix.rstrip('/')}/job-{job.id}" if prefix else f"job-{job.id}"
+            checks.append(("s3:PutObject", bucket, f"arn:aws:s3:::{bucket.name}/{base}/manifest.json"))
+    try:
+        for action, bucket, resource in checks:
+            if not permissions.role_allows(job.role_arn, action, resource, bucket):
+                job.fail("AccessDenied", f"The job's role {job.role_arn} may not {action} on "
+                         f"{resource} (crossrep emulator).")
+                return False
+    except permissions.UnsupportedCondition as exc:
+        job.fail("EmulatorUnsupportedCondition", f"cannot evaluate {exc}")
+        return False
+    return True
+
+
 def _prepare(job: Job) -> tuple[Any, list[tuple[Any, Rule | None]]] | None:
     """Preparing: the checks AWS makes before running, then the task list (None = job failed)."""
     if job.has_generator:
@@ -666,6 +705,8 @@ def _prepare(job: Job) -> tuple[Any, list[tuple[Any, Rule | None]]] | None:
         if rules is None:
             job.fail("SrcBucketReplicationConfigMissing",
                      f"The source bucket {job.src_bucket} has no replication configuration.")
+            return None
+        if not _job_may_write(job, src):
             return None
         tasks = _select_versions(job, src, rules)
         if job.enable_manifest_output and job.out_bucket_arn:

@@ -110,6 +110,7 @@ from moto.s3.responses import S3Response  # noqa: E402
 
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
+import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 
@@ -259,6 +260,15 @@ def _validate_replication(body: bytes, bucket: Any) -> None:
                     "Delete marker replication is not supported if any Tag filter is "
                     "specified. Please refer to S3 Developer Guide for more information.",
                 )
+        ssc = _child(_child(rule, "SourceSelectionCriteria"), "SseKmsEncryptedObjects")
+        replica_key = _text(_child(_child(rule, "Destination"), "EncryptionConfiguration"),
+                            "ReplicaKmsKeyID")
+        if _text(ssc, "Status") == "Enabled" and not replica_key:
+            # S3 API reference, Destination.EncryptionConfiguration: "If SourceSelectionCriteria
+            # is specified, you must specify this element." The key itself is not validated
+            # here (AWS-NOTES: 200, then replication fails).
+            raise _S3Error(400, "InvalidRequest", "ReplicaKmsKeyID must be specified if "
+                           "SseKmsEncryptedObjects tag is present.")
         dest_arn = _text(_child(rule, "Destination"), "Bucket") or ""
         dest_name = dest_arn.split(":::", 1)[-1].split("/", 1)[0]
         dest = _find_bucket(dest_name)
@@ -270,10 +280,38 @@ def _validate_replication(body: bytes, bucket: Any) -> None:
             )
 
 
+def _access_key(resp: S3Response) -> str | None:
+    auth = resp.headers.get("Authorization") or ""
+    m = re.search(r"Credential=([^/,\s]+)/", auth)
+    return m.group(1) if m else None
+
+
+def _check_pass_role(resp: S3Response, body: bytes) -> None:
+    """The caller of PutBucketReplication needs `iam:PassRole` on the configuration's role
+    (AWS-NOTES; S3 API reference, PutBucketReplication). Evaluated when the caller is an IAM
+    identity the emulator models (an existing role it assumed, or a user); see README gaps."""
+    caller = permissions.caller_statements(resp.current_account, _access_key(resp))
+    if caller is None:
+        return
+    caller_arn, stmts = caller
+    role = _text(ET.fromstring(body), "Role") or ""
+    ctx = {"iam:PassedToService": "s3.amazonaws.com",
+           "aws:PrincipalAccount": resp.current_account, "aws:PrincipalArn": caller_arn}
+    try:
+        verdict = permissions.evaluate(stmts, "iam:PassRole", role, ctx)
+    except permissions.UnsupportedCondition as exc:
+        raise _S3Error(403, "AccessDenied", f"crossrep emulator cannot evaluate {exc} "
+                       "(EmulatorUnsupportedCondition)")
+    if verdict != "Allow":
+        raise _S3Error(403, "AccessDenied", f"User: {caller_arn} is not authorized to perform: "
+                       f"iam:PassRole on resource: {role}")
+
+
 def _put_replication(resp: S3Response, request: Any, bucket_name: str) -> Any:
     bucket = _owned_bucket(resp, bucket_name)
     body = _body(resp)
     _validate_replication(body, bucket)
+    _check_pass_role(resp, body)
     setattr(bucket, REPLICATION_ATTR, body)
     try:  # best effort: keep moto's own (lossy) copy too
         resp.backend.put_bucket_replication(

@@ -29,21 +29,14 @@ What is evaluated
   A condition on any other key, or with any other operator, is never guessed: the version fails
   with ``EmulatorUnsupportedCondition`` (not an AWS code) and the emulator logs which.
 
-Checks, in order, and their failure codes
------------------------------------------
-1. role missing / not trusted                                  -> ``AssumeRoleNotPermitted``
-2. ``s3:GetObjectVersionForReplication`` on the source object  -> ``SrcGetObjectNotPermitted``
-3. (batch only) ``s3:InitiateReplication`` on the source object -> ``InitiateReplicationNotPermitted``
-4. destination bucket missing                                  -> ``DstBucketNotFound``
-5. destination bucket not versioned                            -> ``DstBucketUnversioned``
-5a. Object Lock source, destination without Object Lock         -> ``DstBucketObjectLockConfigMissing``
-6. ``s3:ReplicateObject`` (``s3:ReplicateDelete`` for a delete marker) on the destination object,
-   by the role's policies and by the destination bucket policy -> ``DstPutObjectNotPermitted``
-   (``DstDelObjNotPermitted`` for a delete marker)
-7. object has tags: ``s3:ReplicateTags`` likewise               -> ``DstPutTaggingNotPermitted``
+Checks, in order, and their failure codes: see README.md ("Permissions", "KMS"); in short
+trust, source reads (object, tags, Object Lock retention/legal hold, source KMS key),
+destination bucket (exists, versioned, Object Lock), destination writes (object, owner
+override, replica KMS key, tags, retention/legal hold). ``caller_statements`` and
+``role_allows`` serve ``iam:PassRole`` on PutBucketReplication and the Batch Operations job's
+own writes (inventory configuration, manifest, report).
 
-Not modelled: SCPs, permission boundaries, session policies, KMS, ACLs, Object Lock, object
-ownership override (``s3:ObjectOwnerOverrideToBucketOwner``), ``iam:PassRole``.
+Not modelled: SCPs, permission boundaries, session policies, ACLs, grants (``CreateGrant``).
 """
 
 from __future__ import annotations
@@ -154,6 +147,7 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
     ctx = {k.lower(): v for k, v in context.items()}
     # S3 replicates over TLS (the request the policy sees is a secure one).
     ctx.setdefault("aws:securetransport", "true")
+    known = _KNOWN_KEYS | set(ctx)
     for raw_op, pairs in cond.items():
         if not isinstance(pairs, dict):
             raise UnsupportedCondition(f"{raw_op}: not a key/value block")
@@ -164,7 +158,7 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
         if op == "Null":
             # {"Null": {"key": "true"}}: holds when the key is absent (IAM condition operators).
             for key, expected in pairs.items():
-                if key.lower() not in _KNOWN_KEYS | {"aws:securetransport"}:
+                if key.lower() not in known:
                     raise UnsupportedCondition(f"Null on {key}")
                 absent = key.lower() not in ctx
                 want_absent = str(_as_list(expected)[0]).lower() == "true"
@@ -184,7 +178,7 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
             raise UnsupportedCondition(raw_op)
         for key, expected in pairs.items():
             k = key.lower()
-            if k not in _KNOWN_KEYS:
+            if k not in known:
                 raise UnsupportedCondition(f"{raw_op} on {key}")
             value = ctx.get(k)
             if value is None:
@@ -316,7 +310,8 @@ def role_trusts(role: Any, service_principal: str, context: dict[str, str]) -> b
 def check_replication(src_account: str, role_arn: str, src_bucket: str, key: str,
                       dst_bucket: str, service: str = "batchoperations",
                       is_delete_marker: bool = False, has_tags: bool = False,
-                      source_arn: str | None = None) -> str | None:
+                      source_arn: str | None = None, version: Any = None,
+                      rule: Any = None) -> str | None:
     """The AWS replication failure code for replicating ``src_bucket/key`` into
     ``dst_bucket`` with ``role_arn``, or ``None`` when everything AWS checks holds.
 
@@ -324,10 +319,13 @@ def check_replication(src_account: str, role_arn: str, src_bucket: str, key: str
     ``batchoperations.s3.amazonaws.com`` and ``s3:InitiateReplication`` needed) or ``"s3"``
     (live replication: trust principal ``s3.amazonaws.com``). ``source_arn``: the job ARN or
     source bucket ARN, offered to ``aws:SourceArn`` conditions of the trust policy.
+    ``version`` (moto's FakeKey) and ``rule`` (``batch.Rule``), when given, add the checks that
+    depend on the object and the rule: Object Lock retention and legal hold, SSE-KMS keys,
+    replica owner override.
     """
     try:
         return _check_replication(src_account, role_arn, src_bucket, key, dst_bucket, service,
-                                  is_delete_marker, has_tags, source_arn)
+                                  is_delete_marker, has_tags, source_arn, version, rule)
     except UnsupportedCondition as exc:
         import logging
 
@@ -339,7 +337,7 @@ def check_replication(src_account: str, role_arn: str, src_bucket: str, key: str
 
 def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: str,
                        dst_bucket: str, service: str, is_delete_marker: bool, has_tags: bool,
-                       source_arn: str | None) -> str | None:
+                       source_arn: str | None, version: Any, rule: Any) -> str | None:
     batch = service.startswith("batch")
     parts = _split_role_arn(role_arn)
     role = find_role(role_arn)
@@ -360,6 +358,23 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
         return "SrcGetObjectNotPermitted"
     if batch and evaluate(stmts, "s3:InitiateReplication", src_obj, src_ctx) != "Allow":
         return "InitiateReplicationNotPermitted"
+    if has_tags and evaluate(stmts, "s3:GetObjectVersionTagging", src_obj, src_ctx) != "Allow":
+        return "SrcGetTaggingNotPermitted"
+    src = find_bucket(src_bucket)
+    src_locked = bool(getattr(src, "object_lock_enabled", False))
+    if src_locked and not is_delete_marker:
+        # "Amazon S3 replication failure reasons": SrcGetRetentionNotPermitted /
+        # SrcGetLegalHoldNotPermitted (the role reads both for every object of a lock bucket).
+        if evaluate(stmts, "s3:GetObjectRetention", src_obj, src_ctx) != "Allow":
+            return "SrcGetRetentionNotPermitted"
+        if evaluate(stmts, "s3:GetObjectLegalHold", src_obj, src_ctx) != "Allow":
+            return "SrcGetLegalHoldNotPermitted"
+    kms = version is not None and not is_delete_marker and rule is not None and \
+        str(getattr(version, "encryption", None) or "").startswith("aws:kms")
+    if kms:
+        code = _check_source_key(version, src, role_arn, role_account, stmts, src_obj)
+        if code:
+            return code
 
     dst = find_bucket(dst_bucket)
     if dst is None:
@@ -368,8 +383,7 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
         return "DstBucketUnversioned"
     # "To replicate objects from a source bucket with Object Lock enabled, the destination
     # bucket must also have Object Lock enabled" (AWS "Amazon S3 replication failure reasons").
-    src = find_bucket(src_bucket)
-    if getattr(src, "object_lock_enabled", False) and not getattr(dst, "object_lock_enabled", False):
+    if src_locked and not getattr(dst, "object_lock_enabled", False):
         return "DstBucketObjectLockConfigMissing"
     dst_account = dst.account_id
     dst_obj = f"arn:aws:s3:::{dst_bucket}/{key}"
@@ -392,6 +406,175 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
         return None if allowed("s3:ReplicateDelete") else "DstDelObjNotPermitted"
     if not allowed("s3:ReplicateObject"):
         return "DstPutObjectNotPermitted"
+    # Replicas owned by the destination (AccessControlTranslation Owner=Destination): the
+    # failure reasons list a missing s3:ObjectOwnerOverrideToBucketOwner under
+    # DstPutObjectNotPermitted.
+    if rule is not None and getattr(rule, "owner_override", False) and \
+            not allowed("s3:ObjectOwnerOverrideToBucketOwner"):
+        return "DstPutObjectNotPermitted"
+    if kms:
+        code = _check_replica_key(rule, dst, role_arn, role_account, stmts, dst_obj)
+        if code:
+            return code
     if has_tags and not allowed("s3:ReplicateTags"):
         return "DstPutTaggingNotPermitted"
+    if version is not None and src_locked:
+        # Immutable objects carry their retention and legal hold to the replica
+        # (DstPutRetentionNotPermitted / DstPutLegalHoldNotPermitted).
+        if getattr(version, "lock_mode", None) and getattr(version, "lock_until", None) and \
+                not allowed("s3:PutObjectRetention"):
+            return "DstPutRetentionNotPermitted"
+        if getattr(version, "lock_legal_status", None) == "ON" and \
+                not allowed("s3:PutObjectLegalHold"):
+            return "DstPutLegalHoldNotPermitted"
     return None
+
+
+# ------------------------------------------------------------------------------------------
+# KMS (AWS "Replicating encrypted objects", "Amazon S3 replication failure reasons")
+# ------------------------------------------------------------------------------------------
+
+# Key states a key can be used in; any other (Disabled, PendingDeletion, PendingImport,
+# Unavailable, ...) is an invalid state for encryption and decryption (KMS "Key states").
+_USABLE = {"Enabled"}
+# The replica key must encrypt data keys: a symmetric encryption key.
+_SYMMETRIC = {"SYMMETRIC_DEFAULT"}
+
+
+def find_key(key_ref: str, account: str, region: str) -> Any | None:
+    """A KMS key by ARN (key or alias ARN: their own account and region) or by key id / alias
+    name (resolved in ``account`` and ``region``, the requester's, as S3 does)."""
+    from moto.kms.models import kms_backends
+
+    m = re.fullmatch(r"arn:aws[\w-]*:kms:([\w-]+):(\d{12}):(key|alias)/(.+)", key_ref or "")
+    if m:
+        region, account = m.group(1), m.group(2)
+    try:
+        backend = kms_backends[account][region]
+        key_id = backend.any_id_to_key_id(key_ref)
+    except Exception:  # noqa: BLE001 - unknown account/region/alias: not found
+        return None
+    return backend.keys.get(key_id) if key_id else None
+
+
+def _key_policy_allows(key: Any, action: str, role_arn: str, role_account: str,
+                       ctx: dict[str, str]) -> bool:
+    """The key policy: an explicit Deny for the role wins; an Allow must name the role, or its
+    account when the key is in that account (the default policy's root statement, which hands
+    the decision to IAM). A cross-account key must name the role or its account explicitly."""
+    stmts = parse_policy(getattr(key, "policy", None))
+
+    def covers(stmt: dict[str, Any]) -> bool:
+        return _principal_covers(stmt, role_arn, role_account)
+
+    return evaluate(stmts, action, key.arn, ctx, covers) == "Allow"
+
+
+def _kms_context(region: str, role_account: str, context_arn: str) -> dict[str, str]:
+    return {"kms:ViaService": f"s3.{region}.amazonaws.com", "kms:CallerAccount": role_account,
+            "kms:EncryptionContext:aws:s3:arn": context_arn,
+            "aws:PrincipalAccount": role_account}
+
+
+def _check_source_key(version: Any, src: Any, role_arn: str, role_account: str,
+                      stmts: list[dict[str, Any]], src_obj: str) -> str | None:
+    """Replication decrypts the source object: its key must be usable and the role allowed
+    ``kms:Decrypt`` by IAM and by the key policy. An object under the AWS managed ``aws/s3`` key
+    (no key id recorded) needs no grant: that key's policy lets every principal of the account
+    use it through S3."""
+    key_ref = getattr(version, "kms_key_id", None)
+    if not key_ref:
+        return None
+    key = find_key(key_ref, src.account_id, src.region_name)
+    if key is None or getattr(key, "key_state", "Enabled") not in _USABLE:
+        # AWS lists no SrcKmsKeyNotFound: a missing key is a key in an invalid state.
+        return "SrcKmsKeyInvalidState"
+    context_arn = f"arn:aws:s3:::{src.name}" if _truthy(getattr(version, "bucket_key_enabled", None)) \
+        else src_obj
+    ctx = _kms_context(src.region_name, role_account, context_arn)
+    if evaluate(stmts, "kms:Decrypt", key.arn, ctx) != "Allow" or \
+            not _key_policy_allows(key, "kms:Decrypt", role_arn, role_account, ctx):
+        # AWS names no reason for this; an emulator code, so no test mistakes it for AWS's.
+        return "EmulatorSrcKmsDecryptNotPermitted"
+    return None
+
+
+def _check_replica_key(rule: Any, dst: Any, role_arn: str, role_account: str,
+                       stmts: list[dict[str, Any]], dst_obj: str) -> str | None:
+    """The rule's ``ReplicaKmsKeyID``: it must exist in the destination bucket's region
+    (``DstKmsKeyNotFound``), be enabled (``DstKmsKeyInvalidState``) and be a symmetric
+    encryption key; the role must be allowed ``kms:Encrypt`` and ``kms:GenerateDataKey`` by IAM,
+    and those and ``kms:Decrypt`` by the key policy (AWS-NOTES; a refusal shows up as
+    ``DstPutObjectNotPermitted``, as AWS documents)."""
+    key_ref = getattr(rule, "replica_kms_key", None)
+    if not key_ref:
+        return "DstKmsKeyNotFound"  # PutBucketReplication refuses this; kept for safety
+    key = find_key(key_ref, role_account, dst.region_name)
+    if key is None or key.region != dst.region_name:
+        return "DstKmsKeyNotFound"
+    if getattr(key, "key_state", "Enabled") not in _USABLE:
+        return "DstKmsKeyInvalidState"
+    if getattr(key, "key_spec", None) not in _SYMMETRIC or \
+            (getattr(key, "key_usage", None) or "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
+        # An asymmetric or HMAC key cannot encrypt data keys; AWS names no reason for it.
+        return "EmulatorDstKmsKeyNotSymmetric"
+    ctx = _kms_context(dst.region_name, role_account, dst_obj)
+    for action in ("kms:Encrypt", "kms:GenerateDataKey"):
+        if evaluate(stmts, action, key.arn, ctx) != "Allow":
+            return "DstPutObjectNotPermitted"
+    for action in ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"):
+        if not _key_policy_allows(key, action, role_arn, role_account, ctx):
+            return "DstPutObjectNotPermitted"
+    return None
+
+
+def _truthy(v: Any) -> bool:
+    return v is True or str(v).lower() == "true"
+
+
+# ------------------------------------------------------------------------------------------
+# the caller (iam:PassRole) and a role's plain permissions (Batch Operations' own writes)
+# ------------------------------------------------------------------------------------------
+
+
+def caller_statements(account: str, access_key: str | None) -> tuple[str, list[dict[str, Any]]] | None:
+    """The ARN and identity-policy statements of the caller behind ``access_key``, when the
+    emulator models it: an assumed role that exists in IAM, or an IAM user (inline and attached
+    policies) that is in no group. ``None`` otherwise: the emulator lets tests assume roles that
+    do not exist, and such a caller has no policies to evaluate (README gap)."""
+    from moto.iam.models import iam_backends
+
+    try:
+        backend = iam_backends[account]["global"]
+        ak = backend.access_keys.get(access_key or "")
+    except KeyError:
+        return None
+    if ak is None:
+        return None
+    if getattr(ak, "role_arn", None):
+        role = find_role(ak.role_arn)
+        return (ak.role_arn, role_statements(role)) if role is not None else None
+    user = backend.users.get(getattr(ak, "user_name", None) or "")
+    if user is None or any(user in getattr(g, "users", []) for g in backend.groups.values()):
+        return None
+    return user.arn, role_statements(user)
+
+
+def role_allows(role_arn: str, action: str, resource: str, bucket: Any) -> bool:
+    """Whether ``role_arn`` may perform ``action`` on ``resource`` of ``bucket``: its own
+    policies allow it, the bucket policy does not deny it, and (another account's bucket) the
+    bucket policy allows it. A role that does not exist may do nothing."""
+    role = find_role(role_arn)
+    parts = _split_role_arn(role_arn)
+    if role is None or parts is None:
+        return False
+    role_account = parts[0]
+    ctx = {"s3:ResourceAccount": bucket.account_id, "aws:ResourceAccount": bucket.account_id,
+           "aws:PrincipalAccount": role_account, "aws:PrincipalArn": role_arn}
+    if evaluate(role_statements(role), action, resource, ctx) != "Allow":
+        return False
+    by_bucket = evaluate(parse_policy(getattr(bucket, "policy", None)), action, resource, ctx,
+                         lambda st: _principal_covers(st, role_arn, role_account))
+    if by_bucket == "Deny":
+        return False
+    return bucket.account_id == role_account or by_bucket == "Allow"

@@ -209,9 +209,11 @@ def _run(task: Task) -> None:
         try:
             code = permissions.check_replication(
                 task.account, task.role_arn, task.bucket, task.key, rule.dest_bucket, service="s3",
-                is_delete_marker=marker, has_tags=bool(tags), source_arn=f"arn:aws:s3:::{task.bucket}")
+                is_delete_marker=marker, has_tags=bool(tags), source_arn=f"arn:aws:s3:::{task.bucket}",
+                version=version, rule=rule)
             if code is None:
-                batch.write_replica(version, rule.dest_bucket, rule.storage_class, tags)
+                batch.write_replica(version, rule.dest_bucket, rule.storage_class, tags,
+                                    rule.replica_kms_key)
         except Exception as exc:  # noqa: BLE001
             LOG.exception("live replication of %s failed", ident)
             code = "InternalError"

@@ -364,7 +364,23 @@ def test_job_failures(emu: Emulator, env: dict) -> None:
     assert job["FailureReasons"][0]["FailureCode"] == "SrcBucketReplicationConfigMissing", job
     failed = ctl.list_jobs(AccountId=SRC_ACC, JobStatuses=["Failed"])["Jobs"]
     assert [j["JobId"] for j in failed] == [job["JobId"]], failed
-    print("ok job failures: SrcBucketInvalidRegion, SrcBucketReplicationConfigMissing")
+    # The role writes the inventory configuration, the generated manifest and the report
+    # (AWS "Configuring IAM policies for Batch Replication"): without them the job fails.
+    iam = env["iam"]
+    iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName="crossrep-1")  # it grants reports too
+    full = json.loads(role_policy(DST))
+    for action, stmt in (("s3:PutInventoryConfiguration", 0), ("s3:PutObject", 3)):
+        cut = json.loads(json.dumps(full))
+        cut["Statement"][stmt]["Action"].remove(action)
+        iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="crossrep-0", PolicyDocument=json.dumps(cut))
+        job = wait_job(ctl, ctl.create_job(**job_request(f"token-no-{action}"))["JobId"])
+        assert job["Status"] == "Failed", job
+        reason = job["FailureReasons"][0]
+        assert reason["FailureCode"] == "AccessDenied" and action in reason["FailureReason"], reason
+        assert job["ProgressSummary"]["TotalNumberOfTasks"] == 0, job
+    iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="crossrep-0", PolicyDocument=role_policy(DST))
+    print("ok job failures: SrcBucketInvalidRegion, SrcBucketReplicationConfigMissing, "
+          "role may not write inventory/manifest/report")
 
 
 def main() -> int:

@@ -166,10 +166,17 @@ def test_replication(emu: Emulator) -> None:
     dup = [REPLICATION["Rules"][0], dict(REPLICATION["Rules"][1], Priority=7)]
     expect_error("InvalidRequest", a.put_bucket_replication, Bucket="src",
                  ReplicationConfiguration={"Role": REPLICATION["Role"], "Rules": dup})
-    nodest = dict(REPLICATION["Rules"][1], Destination={"Bucket": "arn:aws:s3:::no-such-dest"})
+    nodest = dict(REPLICATION["Rules"][1], Destination=dict(
+        REPLICATION["Rules"][1]["Destination"], Bucket="arn:aws:s3:::no-such-dest"))
     e = expect_error("InvalidRequest", a.put_bucket_replication, Bucket="src",
                      ReplicationConfiguration={"Role": REPLICATION["Role"], "Rules": [nodest]})
     assert "Destination bucket must exist" in e.response["Error"]["Message"]
+    # SSE-KMS opt-in without a replica key (S3 API reference: EncryptionConfiguration is
+    # required with SourceSelectionCriteria); the key itself is not validated (200, then fails)
+    nokey = dict(REPLICATION["Rules"][1], Destination={"Bucket": "arn:aws:s3:::replicated-src"})
+    e = expect_error("InvalidRequest", a.put_bucket_replication, Bucket="src",
+                     ReplicationConfiguration={"Role": REPLICATION["Role"], "Rules": [nokey]})
+    assert "ReplicaKmsKeyID" in e.response["Error"]["Message"], e
 
     a.put_bucket_replication(Bucket="src", ReplicationConfiguration=REPLICATION)
     got = a.get_bucket_replication(Bucket="src")["ReplicationConfiguration"]
@@ -427,6 +434,48 @@ def test_propagation(emu: Emulator) -> None:
     print("ok propagation: new role and new versioning take their time")
 
 
+def test_pass_role(emu: Emulator) -> None:
+    """The caller of PutBucketReplication needs iam:PassRole on the role (S3 API reference),
+    evaluated when the caller is a role that exists in IAM."""
+    iam, sts = emu.client("iam", ACC_A), emu.client("sts", ACC_A)
+    s3a = emu.client("s3", ACC_A)
+    operator = iam.create_role(RoleName="operator", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": f"arn:aws:iam::{ACC_A}:root"}}]}))
+    iam.put_role_policy(RoleName="operator", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    creds = sts.assume_role(RoleArn=operator["Role"]["Arn"], RoleSessionName="op")["Credentials"]
+    s3op = emu.client("s3", None, aws_access_key_id=creds["AccessKeyId"],
+                      aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["SessionToken"])
+    s3a.create_bucket(Bucket="pass-src")
+    s3a.create_bucket(Bucket="pass-dst")
+    for b in ("pass-src", "pass-dst"):
+        s3a.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    role = f"arn:aws:iam::{ACC_A}:role/replicator"
+    config = {"Role": role, "Rules": [{"ID": "r", "Priority": 1, "Status": "Enabled", "Filter": {},
+              "DeleteMarkerReplication": {"Status": "Disabled"},
+              "Destination": {"Bucket": "arn:aws:s3:::pass-dst"}}]}
+    e = expect_error("AccessDenied", s3op.put_bucket_replication, Bucket="pass-src",
+                     ReplicationConfiguration=config)
+    assert "iam:PassRole" in str(e), e
+    # Passing it to another service does not count.
+    iam.put_role_policy(RoleName="operator", PolicyName="pass", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole",
+                                                "Resource": role, "Condition": {"StringEquals": {
+                                                    "iam:PassedToService": "ec2.amazonaws.com"}}}]}))
+    expect_error("AccessDenied", s3op.put_bucket_replication, Bucket="pass-src",
+                 ReplicationConfiguration=config)
+    iam.put_role_policy(RoleName="operator", PolicyName="pass", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole",
+                                                "Resource": role, "Condition": {"StringEquals": {
+                                                    "iam:PassedToService": "s3.amazonaws.com"}}}]}))
+    s3op.put_bucket_replication(Bucket="pass-src", ReplicationConfiguration=config)
+    # A caller the emulator does not model (no such IAM identity) is not evaluated (README gap).
+    s3a.put_bucket_replication(Bucket="pass-src", ReplicationConfiguration=config)
+    print("ok PutBucketReplication needs iam:PassRole on the role")
+
+
 def test_request_classification() -> None:
     """Reads and writes are told by operation for every protocol, not by HTTP method (SPEC §7)."""
     import crossrep_emulator as ce
@@ -484,6 +533,7 @@ def main() -> int:
         test_request_payment(emu)
         test_cross_account_head_bucket(emu)
         test_propagation(emu)
+        test_pass_role(emu)
         test_request_classification()
     finally:
         emu.stop()

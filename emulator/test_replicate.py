@@ -249,12 +249,31 @@ def test_object_lock(emu: Emulator, env: dict) -> None:
     for c, b in ((s3a, src), (s3b, locked), (s3b, plain)):
         c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
     iama.create_role(RoleName=role, AssumeRolePolicyDocument=trust(["s3.amazonaws.com"], SRC_ACC))
-    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=role_policy(src, [locked, plain]))
+    base = json.loads(role_policy(src, [locked, plain]))
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(base))
     for b in (locked, plain):
         s3b.put_bucket_policy(Bucket=b, Policy=dst_policy(b, role_arn))
     s3a.put_bucket_replication(Bucket=src, ReplicationConfiguration={"Role": role_arn, "Rules": [
         rule("to-lock", 1, {"Prefix": "a/"}, locked, False),
         rule("to-plain", 2, {"Prefix": "b/"}, plain, False)]})
+
+    def code_of(key: str) -> str:
+        rows = failures(emu, f"&bucket={src}")
+        return [r["failure_code"] for r in rows if r["key"] == key][-1]
+
+    # The role reads retention and legal hold of every object of a lock bucket.
+    s3a.put_object(Bucket=src, Key="a/no-get.txt", Body=b"x")
+    wait_idle(emu)
+    assert code_of("a/no-get.txt") == "SrcGetRetentionNotPermitted", failures(emu)
+    base["Statement"].append({"Effect": "Allow", "Action": ["s3:GetObjectRetention"],
+                              "Resource": f"arn:aws:s3:::{src}/*"})
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(base))
+    s3a.put_object(Bucket=src, Key="a/no-hold.txt", Body=b"x")
+    wait_idle(emu)
+    assert code_of("a/no-hold.txt") == "SrcGetLegalHoldNotPermitted", failures(emu)
+    base["Statement"][-1]["Action"].append("s3:GetObjectLegalHold")
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(base))
+
     s3a.put_object(Bucket=src, Key="a/x.txt", Body=b"x")
     s3a.put_object(Bucket=src, Key="b/y.txt", Body=b"y")
     wait_idle(emu)
@@ -262,7 +281,163 @@ def test_object_lock(emu: Emulator, env: dict) -> None:
     assert status(s3a, src, "b/y.txt") == "FAILED"
     rows = failures(emu, f"&bucket={src}&failure_code=DstBucketObjectLockConfigMissing")
     assert [(r["key"], r["destination_bucket"]) for r in rows] == [("b/y.txt", plain)], rows
-    print("ok object lock source needs an object lock destination")
+
+    # An immutable object carries its retention and legal hold: the role needs
+    # s3:PutObjectRetention / s3:PutObjectLegalHold on the destination (role and bucket policy).
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    s3a.put_object(Bucket=src, Key="a/retained.txt", Body=b"r", ObjectLockMode="GOVERNANCE",
+                   ObjectLockRetainUntilDate=until)
+    s3a.put_object(Bucket=src, Key="a/held.txt", Body=b"h", ObjectLockLegalHoldStatus="ON")
+    wait_idle(emu)
+    assert code_of("a/retained.txt") == "DstPutRetentionNotPermitted", failures(emu)
+    assert code_of("a/held.txt") == "DstPutLegalHoldNotPermitted", failures(emu)
+    put_lock = ["s3:PutObjectRetention", "s3:PutObjectLegalHold"]
+    base["Statement"].append({"Effect": "Allow", "Action": put_lock,
+                              "Resource": f"arn:aws:s3:::{locked}/*"})
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(base))
+    s3a.put_object(Bucket=src, Key="a/retained-2.txt", Body=b"r", ObjectLockMode="GOVERNANCE",
+                   ObjectLockRetainUntilDate=until)
+    wait_idle(emu)
+    assert code_of("a/retained-2.txt") == "DstPutRetentionNotPermitted", "bucket policy too"
+    policy = json.loads(dst_policy(locked, role_arn))
+    policy["Statement"][0]["Action"] += put_lock
+    s3b.put_bucket_policy(Bucket=locked, Policy=json.dumps(policy))
+    s3a.put_object(Bucket=src, Key="a/retained-3.txt", Body=b"r", ObjectLockMode="GOVERNANCE",
+                   ObjectLockRetainUntilDate=until)
+    wait_idle(emu)
+    assert status(s3a, src, "a/retained-3.txt") == "COMPLETED"
+    assert s3b.head_object(Bucket=locked, Key="a/retained-3.txt")["ObjectLockMode"] == "GOVERNANCE"
+    print("ok object lock: lock destination, retention/legal-hold read and write permissions")
+
+
+def test_owner_and_tag_reads(emu: Emulator, env: dict) -> None:
+    """Replica ownership (AccessControlTranslation) needs s3:ObjectOwnerOverrideToBucketOwner in
+    the role's and the destination's policy (DstPutObjectNotPermitted otherwise); a tagged
+    object needs s3:GetObjectVersionTagging (SrcGetTaggingNotPermitted)."""
+    s3a, s3b, iama = env["s3a"], env["s3b"], env["iama"]
+    src, dst, role = "own-src", "own-dst", "own-role"
+    role_arn = f"arn:aws:iam::{SRC_ACC}:role/{role}"
+    s3a.create_bucket(Bucket=src)
+    s3b.create_bucket(Bucket=dst)
+    s3a.put_bucket_versioning(Bucket=src, VersioningConfiguration={"Status": "Enabled"})
+    s3b.put_bucket_versioning(Bucket=dst, VersioningConfiguration={"Status": "Enabled"})
+    iama.create_role(RoleName=role, AssumeRolePolicyDocument=trust(["s3.amazonaws.com"], SRC_ACC))
+    doc = json.loads(role_policy(src, [dst]))
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(doc))
+    s3b.put_bucket_policy(Bucket=dst, Policy=dst_policy(dst, role_arn))
+    s3a.put_bucket_replication(Bucket=src, ReplicationConfiguration={"Role": role_arn, "Rules": [
+        rule("own", 1, {}, dst, False, AccessControlTranslation={"Owner": "Destination"})]})
+
+    def code_of(key: str) -> str | None:
+        rows = [r for r in failures(emu, f"&bucket={src}") if r["key"] == key]
+        return rows[-1]["failure_code"] if rows else None
+
+    s3a.put_object(Bucket=src, Key="k1", Body=b"1")
+    wait_idle(emu)
+    assert code_of("k1") == "DstPutObjectNotPermitted", failures(emu)
+    doc["Statement"][2]["Action"].append("s3:ObjectOwnerOverrideToBucketOwner")
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(doc))
+    s3a.put_object(Bucket=src, Key="k2", Body=b"2")
+    wait_idle(emu)
+    assert code_of("k2") == "DstPutObjectNotPermitted", "the bucket policy must grant it too"
+    policy = json.loads(dst_policy(dst, role_arn))
+    policy["Statement"][0]["Action"].append("s3:ObjectOwnerOverrideToBucketOwner")
+    s3b.put_bucket_policy(Bucket=dst, Policy=json.dumps(policy))
+    s3a.put_object(Bucket=src, Key="k3", Body=b"3", Tagging="team=a")
+    wait_idle(emu)
+    assert status(s3a, src, "k3") == "COMPLETED", failures(emu)
+    doc["Statement"][1]["Action"].remove("s3:GetObjectVersionTagging")
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(doc))
+    s3a.put_object(Bucket=src, Key="k4", Body=b"4", Tagging="team=a")
+    s3a.put_object(Bucket=src, Key="k5", Body=b"5")
+    wait_idle(emu)
+    assert code_of("k4") == "SrcGetTaggingNotPermitted", failures(emu)
+    assert status(s3a, src, "k5") == "COMPLETED", "untagged objects need no tag read"
+    print("ok owner override and tag reads are permissions too")
+
+
+def test_kms(emu: Emulator, env: dict) -> None:
+    """With the SSE-KMS opt-in, the source key and the replica key are checked the way S3
+    replication uses them (AWS "Replicating encrypted objects", failure reasons)."""
+    s3a, s3b, iama = env["s3a"], env["s3b"], env["iama"]
+    kmsa, kmsb = emu.client("kms", SRC_ACC), emu.client("kms", DST_ACC)
+    kmsb_west = emu.client("kms", DST_ACC, region="us-west-2")
+    src, dst, role = "kms-src", "kms-dst", "kms-role"
+    role_arn = f"arn:aws:iam::{SRC_ACC}:role/{role}"
+    s3a.create_bucket(Bucket=src)
+    s3b.create_bucket(Bucket=dst)
+    s3a.put_bucket_versioning(Bucket=src, VersioningConfiguration={"Status": "Enabled"})
+    s3b.put_bucket_versioning(Bucket=dst, VersioningConfiguration={"Status": "Enabled"})
+    iama.create_role(RoleName=role, AssumeRolePolicyDocument=trust(["s3.amazonaws.com"], SRC_ACC))
+    s3b.put_bucket_policy(Bucket=dst, Policy=dst_policy(dst, role_arn))
+    src_key = kmsa.create_key()["KeyMetadata"]["Arn"]
+    replica_key = kmsb.create_key()["KeyMetadata"]["Arn"]
+    west_key = kmsb_west.create_key()["KeyMetadata"]["Arn"]
+    asym_key = kmsb.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    doc = json.loads(role_policy(src, [dst]))
+    via = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    doc["Statement"] += [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": src_key, "Condition": via},
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+         "Resource": [replica_key, west_key, asym_key], "Condition": via}]
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(doc))
+
+    def configure(key_arn: str) -> None:
+        s3a.put_bucket_replication(Bucket=src, ReplicationConfiguration={"Role": role_arn, "Rules": [
+            dict(rule("kms", 1, {}, dst, False, EncryptionConfiguration={"ReplicaKmsKeyID": key_arn}),
+                 SourceSelectionCriteria={"SseKmsEncryptedObjects": {"Status": "Enabled"}})]})
+
+    n = [0]
+
+    def put() -> str:
+        n[0] += 1
+        key = f"o{n[0]}"
+        s3a.put_object(Bucket=src, Key=key, Body=b"secret", ServerSideEncryption="aws:kms",
+                       SSEKMSKeyId=src_key)
+        wait_idle(emu)
+        return key
+
+    def code_of(key: str) -> str | None:
+        rows = [r for r in failures(emu, f"&bucket={src}") if r["key"] == key]
+        return rows[-1]["failure_code"] if rows else None
+
+    configure(replica_key)
+    # The replica key's default policy trusts only its own account: the role is not allowed.
+    first = put()
+    assert code_of(first) == "DstPutObjectNotPermitted", (status(s3a, src, first), failures(emu))
+    grant = {"Sid": "CrossrepReplicas", "Effect": "Allow", "Principal": {"AWS": role_arn},
+             "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*"}
+    default = json.loads(kmsb.get_key_policy(KeyId=replica_key, PolicyName="default")["Policy"])
+    kmsb.put_key_policy(KeyId=replica_key, PolicyName="default", Policy=json.dumps(
+        dict(default, Statement=default["Statement"] + [grant])))
+    ok = put()
+    assert status(s3a, src, ok) == "COMPLETED", failures(emu)
+    head = s3b.head_object(Bucket=dst, Key=ok)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == replica_key, head
+
+    kmsb.disable_key(KeyId=replica_key.split("/")[-1])
+    assert code_of(put()) == "DstKmsKeyInvalidState"
+    kmsb.enable_key(KeyId=replica_key.split("/")[-1])
+    configure(f"arn:aws:kms:us-east-1:{DST_ACC}:key/00000000-0000-0000-0000-000000000000")
+    assert code_of(put()) == "DstKmsKeyNotFound"
+    configure(west_key)  # in another region than the destination bucket
+    assert code_of(put()) == "DstKmsKeyNotFound"
+    kmsb.put_key_policy(KeyId=asym_key, PolicyName="default", Policy=json.dumps(
+        dict(default, Statement=default["Statement"] + [grant])))
+    configure(asym_key)
+    assert code_of(put()) == "EmulatorDstKmsKeyNotSymmetric"
+    configure(replica_key)
+    kmsa.disable_key(KeyId=src_key.split("/")[-1])  # moto still encrypts with it; S3 replication cannot decrypt
+    assert code_of(put()) == "SrcKmsKeyInvalidState"
+    kmsa.enable_key(KeyId=src_key.split("/")[-1])
+    doc["Statement"][-2]["Condition"] = {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    iama.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(doc))
+    assert code_of(put()) == "EmulatorSrcKmsDecryptNotPermitted"
+    # Objects that are not SSE-KMS need no key at all.
+    s3a.put_object(Bucket=src, Key="plain", Body=b"p")
+    wait_idle(emu)
+    assert status(s3a, src, "plain") == "COMPLETED", failures(emu)
+    print("ok kms: replica key exists/enabled/symmetric/region, key policy and role grants")
 
 
 def test_conditions(emu: Emulator, env: dict) -> None:
@@ -334,6 +509,8 @@ def main() -> int:
         test_copy_and_multipart(emu, env)
         test_no_rereplication(emu, env)
         test_object_lock(emu, env)
+        test_owner_and_tag_reads(emu, env)
+        test_kms(emu, env)
         test_conditions(emu, env)
         test_not_eligible(emu, env)
         test_trust_and_reset(emu, env)

@@ -191,6 +191,17 @@ impl CallError {
                     "no usable AWS credentials for account {account}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
                 ),
             })
+        } else if self.is_access_denied() && self.message.contains("iam:PassRole") {
+            // PutBucketReplication hands the role to S3: the caller must be allowed to pass it.
+            Some(format!(
+                "the credentials used for account {} need `iam:PassRole` on the replication role (condition `iam:PassedToService` = `s3.amazonaws.com`) to put the replication configuration of `{}`",
+                self.account, self.target
+            ))
+        } else if self.is_access_denied() && self.action == "s3:PutReplicationConfiguration" {
+            Some(format!(
+                "the credentials used for account {} need `s3:PutReplicationConfiguration` on `{}` and `iam:PassRole` on the replication role",
+                self.account, self.target
+            ))
         } else if self.is_access_denied() {
             Some(format!(
                 "the credentials used for account {} need `{}` on `{}`",

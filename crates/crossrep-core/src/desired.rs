@@ -412,7 +412,7 @@ exclude = ["cdk-*"]
 
     #[test]
     fn located_pairs_carry_the_region_discovery_found() {
-        use crate::kinds::{bucket::Bucket, bucket::BucketSpec, BucketAddr};
+        use crate::kinds::{bucket::BucketSpec, BucketAddr};
         use crate::observed::Observed;
         let d = desired(&config(""), &listing(&[("data", "eu-west-1")]));
         let p = &d.pairs[0];

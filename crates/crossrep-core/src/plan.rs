@@ -433,7 +433,9 @@ impl<'a> Planner<'a> {
         let mut too_big = BTreeSet::new();
         for p in &active {
             let existing = self.current_policy(&p.destination);
-            let ours = destination_statements(self.role(&p.source.account), &p.destination.arn());
+            let locked = object_lock::enabled(self.actual, &addr_of(&p.source));
+            let ours =
+                destination_statements(self.role(&p.source.account), &p.destination.arn(), locked);
             let merged = merge_bucket_policy(existing, &ours);
             let size = policy_size(&merged);
             if size > BUCKET_POLICY_LIMIT {

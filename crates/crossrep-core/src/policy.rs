@@ -20,8 +20,12 @@ pub const BUCKET_POLICY_LIMIT: usize = 20 * 1024;
 
 /// Actions the role needs on source buckets (AWS `setting-repl-config-perm-overview.md`).
 const SOURCE_BUCKET_ACTIONS: &[&str] = &["s3:GetReplicationConfiguration", "s3:ListBucket"];
-/// Replicating the objects of an Object Lock source also reads their retention and legal hold.
+/// Replicating the objects of an Object Lock source also reads their retention and legal hold
+/// (`SrcGetRetentionNotPermitted`, `SrcGetLegalHoldNotPermitted`) and writes them on the replica
+/// (`DstPutRetentionNotPermitted`, `DstPutLegalHoldNotPermitted`; AWS "Amazon S3 replication
+/// failure reasons"): in the role's policy and, for the writes, the destination bucket policy.
 const SOURCE_LOCK_ACTIONS: &[&str] = &["s3:GetObjectRetention", "s3:GetObjectLegalHold"];
+const DEST_LOCK_ACTIONS: &[&str] = &["s3:PutObjectRetention", "s3:PutObjectLegalHold"];
 const SOURCE_OBJECT_ACTIONS: &[&str] = &[
     "s3:GetObjectVersionForReplication",
     "s3:GetObjectVersionAcl",
@@ -100,10 +104,18 @@ fn role_policy_at(
     let source_account = first.source.account.as_str();
     let sources: BTreeSet<&str> = pairs.iter().map(|p| p.source.bucket.as_str()).collect();
     let mut dests: BTreeMap<&str, (BTreeSet<&str>, bool)> = BTreeMap::new();
+    // Destinations of Object Lock sources, per destination account.
+    let mut locked_dests: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for p in pairs {
         let e = dests.entry(p.destination.account.as_str()).or_default();
         e.0.insert(p.destination.bucket.as_str());
         e.1 |= p.rule.owner == Owner::Destination && p.cross_account();
+        if locked.contains(p.source.bucket.as_str()) {
+            locked_dests
+                .entry(p.destination.account.as_str())
+                .or_default()
+                .insert(p.destination.bucket.as_str());
+        }
     }
     let arns = |names: &BTreeSet<&str>, suffix: &str| -> Value {
         let list: Vec<Value> = compress(names, level)
@@ -172,6 +184,15 @@ fn role_policy_at(
             "Condition": cond(acct),
         }));
     }
+    for (acct, names) in &locked_dests {
+        statements.push(json!({
+            "Sid": format!("CrossrepDestinationObjectLock{acct}"),
+            "Effect": "Allow",
+            "Action": DEST_LOCK_ACTIONS,
+            "Resource": arns(names, "/*"),
+            "Condition": cond(acct),
+        }));
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -219,15 +240,24 @@ pub fn destination_sids(source_account: &AccountId) -> [String; 2] {
     ]
 }
 
-/// The statements a destination bucket needs for `role` (SPEC §4.4).
-pub fn destination_statements(role: &RoleRef, dest_bucket_arn: &str) -> Vec<Value> {
+/// The statements a destination bucket needs for `role` (SPEC §4.4); the destination of an
+/// Object Lock source also lets the role put retention and legal holds on the replicas.
+pub fn destination_statements(
+    role: &RoleRef,
+    dest_bucket_arn: &str,
+    object_lock: bool,
+) -> Vec<Value> {
     let [objects, bucket] = destination_sids(&role.account);
+    let mut actions = POLICY_OBJECT_ACTIONS.to_vec();
+    if object_lock {
+        actions.extend_from_slice(DEST_LOCK_ACTIONS);
+    }
     vec![
         json!({
             "Sid": objects,
             "Effect": "Allow",
             "Principal": {"AWS": role.arn()},
-            "Action": POLICY_OBJECT_ACTIONS,
+            "Action": actions,
             "Resource": format!("{dest_bucket_arn}/*"),
         }),
         json!({
@@ -427,7 +457,7 @@ mod tests {
             region: Region::new("us-east-1").unwrap(),
             path: "/".into(),
         };
-        let ours = destination_statements(&role, "arn:aws:s3:::dst");
+        let ours = destination_statements(&role, "arn:aws:s3:::dst", false);
         let foreign = json!({"Sid": "Theirs", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
                              "Resource": "arn:aws:s3:::dst/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
         let mut stale = ours[0].clone();

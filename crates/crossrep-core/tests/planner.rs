@@ -2027,6 +2027,33 @@ fn an_object_lock_source_gets_an_object_lock_destination_or_a_conflict() {
         statement(&doc, "CrossrepSourceObjectLock").unwrap()["Resource"],
         json!(["arn:aws:s3:::data/*"])
     );
+    // Replicas carry retention and legal holds: the role and the destination policy allow
+    // writing them (DstPutRetentionNotPermitted / DstPutLegalHoldNotPermitted otherwise).
+    let dest_lock = statement(&doc, "CrossrepDestinationObjectLock222222222222").unwrap();
+    assert_eq!(
+        dest_lock["Action"],
+        json!(["s3:PutObjectRetention", "s3:PutObjectLegalHold"])
+    );
+    assert_eq!(
+        dest_lock["Resource"],
+        json!(["arn:aws:s3:::replicated-data/*"])
+    );
+    use crossrep_core::kinds::bucket_policy::BucketPolicy;
+    let policy = &typed::<BucketPolicy>(&p, "bucket_policy[222222222222/replicated-data]")
+        .after
+        .as_ref()
+        .unwrap()
+        .document;
+    let objects = statement(policy, "CrossrepReplicateObjects111111111111").unwrap();
+    for action in ["s3:PutObjectRetention", "s3:PutObjectLegalHold"] {
+        assert!(
+            objects["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(action)),
+            "{objects}"
+        );
+    }
 
     // An existing destination without Object Lock: left alone, with the fix.
     let a = Actual::sources(ONE)
@@ -2050,4 +2077,9 @@ fn an_object_lock_source_gets_an_object_lock_destination_or_a_conflict() {
     // A source without Object Lock gets no such grant.
     let p = plan(&d, &Actual::sources(ONE).build());
     assert!(statement(&role_policy_of(&p, PROD), "CrossrepSourceObjectLock").is_none());
+    assert!(statement(
+        &role_policy_of(&p, PROD),
+        "CrossrepDestinationObjectLock222222222222"
+    )
+    .is_none());
 }

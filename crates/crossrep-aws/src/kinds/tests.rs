@@ -371,3 +371,43 @@ fn a_merged_document_is_written_only_over_what_the_plan_merged_into() {
     let unreadable = Observed::Unreadable(ReadError::new(ErrorKind::Throttled, "SlowDown"));
     assert!(check(unreadable, &change(Some(doc("Theirs")))).is_err());
 }
+
+/// S3 refuses PutBucketReplication when the caller may not pass the role (`iam:PassRole`): the
+/// emulator checks it only for callers it models (its README gap), so the mapping is tested here.
+#[tokio::test]
+async fn a_replication_write_refused_for_pass_role_says_so() {
+    let rule = mock!(aws_sdk_s3::Client::put_bucket_replication).then_http_response(|| {
+        error(
+            403,
+            "AccessDenied",
+            "User: arn:aws:sts::111111111111:assumed-role/ops/s is not authorized to perform: iam:PassRole on resource: arn:aws:iam::111111111111:role/crossrep-replication",
+        )
+    });
+    let client = s3(&[&rule]);
+    let err = client
+        .put_bucket_replication()
+        .bucket("data")
+        .replication_configuration(
+            aws_sdk_s3::types::ReplicationConfiguration::builder()
+                .role("arn:aws:iam::111111111111:role/crossrep-replication")
+                .set_rules(Some(vec![]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    let e = crate::error::call_error(
+        err,
+        "111111111111",
+        "s3:PutReplicationConfiguration",
+        "data",
+    );
+    assert_eq!(e.kind, ErrorKind::AccessDenied);
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.contains("`iam:PassRole` on the replication role"),
+        "{hint}"
+    );
+    assert!(e.summary().contains("iam:PassRole"), "{}", e.summary());
+}

@@ -875,6 +875,37 @@ async fn an_object_lock_source_replicates_into_an_object_lock_destination() {
         head.replication_status().map(|s| s.as_str()),
         Some("COMPLETED")
     );
+    // An immutable object: its retention and legal hold are written on the replica, which the
+    // role and the destination policy must allow (DstPutRetentionNotPermitted otherwise).
+    {
+        use aws_sdk_s3::primitives::{ByteStream, DateTime};
+        use aws_sdk_s3::types::{ObjectLockLegalHoldStatus, ObjectLockMode};
+        let until = std::time::SystemTime::now() + std::time::Duration::from_secs(86_400);
+        s3.put_object()
+            .bucket(&locked)
+            .key("retained.txt")
+            .body(ByteStream::from_static(b"kept"))
+            .object_lock_mode(ObjectLockMode::Governance)
+            .object_lock_retain_until_date(DateTime::from(until))
+            .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+            .send()
+            .await
+            .unwrap();
+        env.emu.wait_replication();
+        let head = s3
+            .head_object()
+            .bucket(&locked)
+            .key("retained.txt")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.replication_status().map(|s| s.as_str()),
+            Some("COMPLETED"),
+            "{:?}",
+            env.emu.replication_failures()
+        );
+    }
     // The conflicted pair was not touched: no versioning, no policy on its destination.
     assert_eq!(versioning(dst, &other_dest, "us-east-1").await, None);
     let again = env

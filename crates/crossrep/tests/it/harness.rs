@@ -156,6 +156,13 @@ impl Emulator {
         );
     }
 
+    /// The emulator's record of failed replications (failure codes, for assertion messages).
+    pub fn replication_failures(&self) -> String {
+        let (status, body) = http(self.port, "GET", "/_crossrep/replication-failures").unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }
