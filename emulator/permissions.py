@@ -386,6 +386,10 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
     if src_locked and not getattr(dst, "object_lock_enabled", False):
         return "DstBucketObjectLockConfigMissing"
     dst_account = dst.account_id
+    if getattr(dst, "payer", "BucketOwner") == "Requester" and dst_account != role_account:
+        # AWS-NOTES / S3 "Requester Pays buckets": cross-account replication into a Requester
+        # Pays bucket is not supported. AWS names no failure reason: an emulator code.
+        return "EmulatorDstRequesterPays"
     dst_obj = f"arn:aws:s3:::{dst_bucket}/{key}"
     dst_ctx = {"s3:ResourceAccount": dst_account, "aws:ResourceAccount": dst_account,
                "aws:PrincipalAccount": role_account, "aws:PrincipalArn": role_arn}

@@ -355,6 +355,17 @@ def test_owner_and_tag_reads(emu: Emulator, env: dict) -> None:
     assert status(s3a, src, "k5") == "COMPLETED", "untagged objects need no tag read"
     print("ok owner override and tag reads are permissions too")
 
+    # A Requester Pays destination of another account takes no replicas (AWS names no reason).
+    s3b.put_bucket_request_payment(Bucket=dst, RequestPaymentConfiguration={"Payer": "Requester"})
+    s3a.put_object(Bucket=src, Key="k6", Body=b"6")
+    wait_idle(emu)
+    assert code_of("k6") == "EmulatorDstRequesterPays", failures(emu)
+    s3b.put_bucket_request_payment(Bucket=dst, RequestPaymentConfiguration={"Payer": "BucketOwner"})
+    s3a.put_object(Bucket=src, Key="k7", Body=b"7")
+    wait_idle(emu)
+    assert status(s3a, src, "k7") == "COMPLETED", failures(emu)
+    print("ok a cross-account Requester Pays destination fails replication")
+
 
 def test_kms(emu: Emulator, env: dict) -> None:
     """With the SSE-KMS opt-in, the source key and the replica key are checked the way S3
