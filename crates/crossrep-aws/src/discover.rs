@@ -86,48 +86,59 @@ async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region,
 }
 
 /// Lists every source account's buckets and the regions of the selected ones.
+/// The buckets of every source account: those the configuration selects (sources), and the
+/// others (read only for rules an earlier configuration left; see [`discover`]).
 pub async fn list_sources(
     config: &Config,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
-) -> Result<Listing, AwsError> {
+) -> Result<(Listing, Listing), AwsError> {
     let sources: BTreeSet<&AccountId> = config
         .replication
         .iter()
         .map(|b| &config.account(&b.from).id)
         .collect();
     let mut listing = Listing::new();
+    let mut unselected = Listing::new();
     let mut need_region = Vec::new();
     for id in sources {
         let session = sessions.get(id);
         let owned = list_owned(session).await?;
-        let entry: &mut BTreeMap<BucketName, Region> = listing.entry(id.clone()).or_default();
+        listing.entry(id.clone()).or_default();
         for (name, region) in owned {
-            if !selects(config, id, name.as_str()) {
-                continue;
-            }
+            let selected = selects(config, id, name.as_str());
             match region {
                 Some(r) => {
-                    entry.insert(name, r);
+                    let into = if selected {
+                        &mut listing
+                    } else {
+                        &mut unselected
+                    };
+                    into.entry(id.clone()).or_default().insert(name, r);
                 }
-                None => need_region.push((session.clone(), name)),
+                None => need_region.push((session.clone(), name, selected)),
             }
         }
     }
     reporter.start("finding bucket regions", need_region.len() as u64);
-    let found: Vec<(AccountId, BucketName, Region)> = stream::iter(need_region)
-        .map(|(session, name)| async move {
+    let found: Vec<(AccountId, BucketName, Region, bool)> = stream::iter(need_region)
+        .map(|(session, name, selected)| async move {
             let r = bucket_region(&session, &name).await;
             reporter.advance(1);
-            r.map(|r| (session.id.clone(), name, r))
+            r.map(|r| (session.id.clone(), name, r, selected))
         })
         .buffer_unordered(concurrency)
         .try_collect()
         .await?;
     reporter.finish();
-    for (id, name, region) in found {
-        listing.entry(id).or_default().insert(name, region);
+    for (id, name, region, selected) in found {
+        let into = if selected {
+            &mut listing
+        } else {
+            &mut unselected
+        };
+        into.entry(id).or_default().insert(name, region);
     }
 
     // In an account that is also a destination, a bucket crossrep created (a destination of an
@@ -162,7 +173,7 @@ pub async fn list_sources(
             b.remove(&name);
         }
     }
-    Ok(listing)
+    Ok((listing, unselected))
 }
 
 /// Whether a bucket name exists anywhere (HeadBucket: 404 = free; 200, 301 or 403 = taken).
@@ -204,6 +215,9 @@ enum Job {
     Report(Arc<Session>, BucketName, Region),
     /// A name the account does not own: free, or someone else's.
     Unowned(Arc<Session>, BucketName),
+    /// A bucket of a source account that is not selected: only its replication configuration,
+    /// for `crossrep-*` rules left from an earlier configuration (SPEC §5).
+    Unselected(Arc<Session>, BucketName, Region),
 }
 
 async fn run(job: Job) -> Found {
@@ -284,6 +298,15 @@ async fn run(job: Job) -> Found {
                 a.set::<lifecycle::Lifecycle>(addr, l);
             })
         }
+        Job::Unselected(s, b, region) => {
+            let s3 = s.s3(&region);
+            let r = kinds::replication::read(&s3, s.id.as_str(), &b).await;
+            let addr = BucketAddr::new(&s.id, &b);
+            found(move |a| {
+                a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
+                a.set::<replication::Replication>(addr, r);
+            })
+        }
         Job::Unowned(s, b) => {
             let addr = BucketAddr::new(&s.id, &b);
             match name_taken(&s, &b).await {
@@ -304,6 +327,7 @@ async fn run(job: Job) -> Found {
 /// (the planner makes its pairs conflicts); only listing an account's buckets is fatal.
 pub async fn discover(
     desired: &DesiredState,
+    unselected: &Listing,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
@@ -352,6 +376,33 @@ pub async fn discover(
             Some(region) => Job::Destination(s, b.clone(), region.clone()),
             None => Job::Unowned(s, b.clone()),
         });
+    }
+    // The other buckets of each source account that has a role: a rule crossrep left there
+    // must be removed before the role loses its grants (one read per bucket, SPEC §5).
+    let busy: BTreeSet<(&AccountId, &BucketName)> = desired
+        .pairs
+        .iter()
+        .map(|p| (&p.destination.account, &p.destination.bucket))
+        .chain(
+            desired
+                .report_buckets
+                .iter()
+                .map(|r| (&r.account, &r.bucket)),
+        )
+        .collect();
+    for (a, buckets) in unselected {
+        if !desired.roles.contains_key(a) {
+            continue;
+        }
+        for (b, r) in buckets {
+            if !busy.contains(&(a, b)) {
+                jobs.push(Job::Unselected(
+                    sessions.get(a).clone(),
+                    b.clone(),
+                    r.clone(),
+                ));
+            }
+        }
     }
     for r in &desired.report_buckets {
         let s = sessions.get(&r.account).clone();

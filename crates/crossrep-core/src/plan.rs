@@ -19,7 +19,7 @@ use crate::kinds::bucket_policy::{
 };
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
-use crate::kinds::object_lock;
+use crate::kinds::object_lock::{self, ObjectLock};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crate::kinds::replication::{Replication, ReplicationSpec};
 use crate::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
@@ -460,11 +460,39 @@ impl<'a> Planner<'a> {
         for p in &active {
             by_source.entry(&p.source).or_default().push(p);
         }
+        // The rule IDs each source should carry: those of all its selected pairs, active or
+        // not. Any other `crossrep-*` rule is an orphan (the `destination` template changed, a
+        // block was removed) that would replicate without grants once the role policy is
+        // rewritten: it is removed with the merge.
+        let mut wanted_ids: BTreeMap<&BucketRef, BTreeSet<String>> = BTreeMap::new();
+        for p in &self.desired.pairs {
+            wanted_ids
+                .entry(&p.source)
+                .or_default()
+                .insert(rule_id(&p.destination.bucket));
+        }
         let mut merged_configs = BTreeMap::new();
         for (src, pairs) in &by_source {
             let role = self.role(&src.account).arn();
             let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
-            let merged = merge_replication(self.current_replication(src), &role, &ours);
+            let current = self.current_replication(src).map(|c| {
+                let keep = wanted_ids.get(src);
+                ReplicationConfiguration {
+                    role: c.role.clone(),
+                    rules: c
+                        .rules
+                        .iter()
+                        .filter(|r| {
+                            !r.is_managed()
+                                || r.id
+                                    .as_deref()
+                                    .is_some_and(|id| keep.is_some_and(|k| k.contains(id)))
+                        })
+                        .cloned()
+                        .collect(),
+                }
+            });
+            let merged = merge_replication(current.as_ref(), &role, &ours);
             if merged.rules.len() > MAX_RULES {
                 for p in pairs {
                     self.conflict(
@@ -485,15 +513,33 @@ impl<'a> Planner<'a> {
 
         let reports = self.plan_report_buckets(&active);
 
-        // Roles and their permissions, per source account with active pairs.
-        let mut by_account: BTreeMap<&AccountId, Vec<&Pair>> = BTreeMap::new();
+        // Roles and their permissions, per source account with active pairs. A selected pair
+        // that is not planned (a conflict, or a resource that could not be read) keeps its
+        // grants while its rule may exist (SPEC §5: grants are never dropped): rewriting the
+        // role policy without it would leave an enabled rule failing every object.
+        let planned: BTreeSet<(&BucketRef, &BucketRef)> =
+            active.iter().map(|p| (&p.source, &p.destination)).collect();
+        let kept: Vec<&Pair> = self
+            .desired
+            .pairs
+            .iter()
+            .filter(|p| !planned.contains(&(&p.source, &p.destination)) && self.may_have_rule(p))
+            .collect();
+        let mut by_account: BTreeMap<&AccountId, (Vec<&Pair>, Vec<&Pair>)> = BTreeMap::new();
         for p in &active {
-            by_account.entry(&p.source.account).or_default().push(p);
+            by_account.entry(&p.source.account).or_default().0.push(p);
         }
-        for (account, pairs) in &by_account {
+        for p in &kept {
+            if let Some(e) = by_account.get_mut(&p.source.account) {
+                e.1.push(p);
+            }
+        }
+        for (account, (pairs, kept)) in &by_account {
             let own: Vec<&BucketRef> = reports.iter().filter(|r| &r.account == *account).collect();
-            self.plan_role(self.role(account), pairs, &own);
+            self.plan_role(self.role(account), pairs, kept, &own);
         }
+        let merged_sources: BTreeSet<BucketAddr> = merged_configs.keys().map(addr_of).collect();
+        self.plan_orphans(&merged_sources);
 
         for p in &active {
             self.plan_destination(p, &policies[&p.destination]);
@@ -766,14 +812,177 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn plan_role(&mut self, role: &RoleRef, pairs: &[&Pair], reports: &[&BucketRef]) {
+    /// Whether a pair that is not planned may have a rule on its source: its configuration
+    /// has the pair's rule, or could not be read (then it may).
+    fn may_have_rule(&self, p: &Pair) -> bool {
+        let id = rule_id(&p.destination.bucket);
+        match self.actual.known::<Replication>(&addr_of(&p.source)) {
+            Some(Some(spec)) => spec
+                .configuration
+                .rules
+                .iter()
+                .any(|r| r.id.as_deref() == Some(id.as_str())),
+            Some(None) => false,
+            None => true,
+        }
+    }
+
+    /// `crossrep-*` rules of this configuration's role on buckets that are no longer selected
+    /// (excluded, or no longer matched): removed before the role policy is rewritten without
+    /// their grants (phase 0), foreign rules kept. Discovery reads the buckets the current role
+    /// policy grants that are not sources any more.
+    fn plan_orphans(&mut self, merged: &BTreeSet<BucketAddr>) {
+        let sources: BTreeSet<BucketAddr> = self
+            .desired
+            .pairs
+            .iter()
+            .map(|p| addr_of(&p.source))
+            .collect();
+        let mut wanted: BTreeMap<BucketAddr, BTreeSet<String>> = BTreeMap::new();
+        for p in &self.desired.pairs {
+            wanted
+                .entry(addr_of(&p.source))
+                .or_default()
+                .insert(rule_id(&p.destination.bucket));
+        }
+        let others: BTreeSet<BucketAddr> = self
+            .desired
+            .pairs
+            .iter()
+            .map(|p| addr_of(&p.destination))
+            .chain(self.desired.report_buckets.iter().map(addr_of))
+            .collect();
+        let mut found = Vec::new();
+        let mut unread = Vec::new();
+        for (addr, observed) in &self.actual.replication {
+            // Sources with a planned rule had their orphans removed in the merge.
+            if merged.contains(addr) || (others.contains(addr) && !sources.contains(addr)) {
+                continue;
+            }
+            let selected = sources.contains(addr);
+            let Some(role) = self.roles.get(&addr.account) else {
+                continue;
+            };
+            let spec = match observed {
+                Observed::Present(spec) => spec,
+                // A selected source that could not be read keeps its grants (a kept pair).
+                Observed::Unreadable(_) if selected => continue,
+                Observed::Unreadable(e) => {
+                    unread.push(Warning::about_bucket(
+                        &addr.account,
+                        &addr.bucket,
+                        "unselected_unreadable",
+                        format!(
+                            "the replication configuration of bucket `{}` could not be read ({}): a `crossrep-*` rule left on it by an earlier configuration would fail once the role loses its grants; run again, or remove such a rule by hand",
+                            addr.bucket, e.message
+                        ),
+                    ));
+                    continue;
+                }
+                Observed::Unread | Observed::Absent => continue,
+            };
+            if !role::names_role(&spec.configuration.role, role) {
+                continue;
+            }
+            let keep = wanted.get(addr);
+            let orphan = |r: &Rule| {
+                r.is_managed()
+                    && !r
+                        .id
+                        .as_deref()
+                        .is_some_and(|id| keep.is_some_and(|k| k.contains(id)))
+            };
+            if !spec.configuration.rules.iter().any(orphan) {
+                continue;
+            }
+            let rules: Vec<Rule> = spec
+                .configuration
+                .rules
+                .iter()
+                .filter(|r| !orphan(r))
+                .cloned()
+                .collect();
+            let rest = (!rules.is_empty()).then(|| ReplicationConfiguration {
+                role: spec.configuration.role.clone(),
+                rules,
+            });
+            let Some(region) = self
+                .actual
+                .present::<Bucket>(addr)
+                .map(|b| b.region.clone())
+            else {
+                continue;
+            };
+            found.push((addr.clone(), region, spec.clone(), rest, selected));
+        }
+        for (addr, region, before, rest, selected) in found {
+            let reason = if selected {
+                format!(
+                    "bucket `{}` has `crossrep-*` rules the configuration no longer produces: they would replicate without grants",
+                    addr.bucket
+                )
+            } else {
+                format!(
+                    "bucket `{}` is no longer selected: crossrep's rules on it would replicate without grants",
+                    addr.bucket
+                )
+            };
+            let change = crate::kinds::Change::<Replication> {
+                addr: addr.clone(),
+                region,
+                action: if rest.is_some() {
+                    crate::kinds::Action::Update
+                } else {
+                    crate::kinds::Action::Delete
+                },
+                phase: 0,
+                before: Some(before),
+                after: rest.map(|configuration| ReplicationSpec { configuration }),
+                reason,
+                depends_on: vec![],
+            };
+            self.changes
+                .insert(Replication::address(addr), Replication::wrap(change));
+        }
+        self.warnings.extend(unread);
+    }
+
+    fn plan_role(
+        &mut self,
+        role: &RoleRef,
+        pairs: &[&Pair],
+        kept: &[&Pair],
+        reports: &[&BucketRef],
+    ) {
         let addr = role_addr(role);
-        // Object Lock sources: the role must read retention and legal holds to replicate them.
+        // Object Lock sources: the role must read retention and legal holds to replicate them
+        // (a kept pair whose source could not be read may be one).
         let locked: BTreeSet<&str> = pairs
             .iter()
             .filter(|p| object_lock::enabled(self.actual, &addr_of(&p.source)))
+            .chain(kept.iter().filter(|p| {
+                self.actual
+                    .known::<ObjectLock>(&addr_of(&p.source))
+                    .is_none_or(|l| l.is_some_and(|l| l.enabled))
+            }))
             .map(|p| p.source.bucket.as_str())
             .collect();
+        let granted: Vec<&Pair> = pairs.iter().chain(kept).copied().collect();
+        let pairs = granted.as_slice();
+        let mut document = role_policy(pairs, reports, &locked);
+        // A kept pair whose source could not be read may have rules into destinations this
+        // configuration no longer names (the template changed): the destinations the role is
+        // granted today stay granted until its configuration can be read again.
+        let unknown = kept.iter().any(|p| {
+            self.actual
+                .known::<Replication>(&addr_of(&p.source))
+                .is_none()
+        });
+        if unknown {
+            if let Some(current) = self.actual.present::<RolePolicy>(&role_policy_addr(role)) {
+                crate::policy::keep_destination_grants(&mut document, &current.document);
+            }
+        }
         let current = self.actual.present::<Role>(&addr);
         let want = RoleSpec {
             trust_policy: trust_policy(&role.account),
@@ -792,9 +1001,7 @@ impl<'a> Planner<'a> {
         self.put::<RolePolicy>(
             role_policy_addr(role),
             &role.region,
-            RolePolicySpec {
-                document: role_policy(pairs, reports, &locked),
-            },
+            RolePolicySpec { document },
             format!(
                 "the role must be allowed to replicate {} bucket pair(s)",
                 pairs.len()

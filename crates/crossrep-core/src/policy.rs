@@ -196,6 +196,43 @@ fn role_policy_at(
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// Keeps in `new` every destination grant (`CrossrepDestinationObject*` statements) that
+/// `current` has: resources are merged by Sid, statements `new` lacks are added as they are.
+pub fn keep_destination_grants(new: &mut Value, current: &Value) {
+    let ours = |s: &Value| {
+        s.get("Sid")
+            .and_then(Value::as_str)
+            .is_some_and(|sid| sid.starts_with("CrossrepDestinationObject"))
+    };
+    let resources = |s: &Value| -> BTreeSet<String> {
+        match s.get("Resource") {
+            Some(Value::String(r)) => BTreeSet::from([r.clone()]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            _ => BTreeSet::new(),
+        }
+    };
+    let Some(list) = new.get_mut("Statement").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for old in crate::kinds::bucket_policy::statements(current)
+        .into_iter()
+        .filter(|s| ours(s))
+    {
+        match list.iter_mut().find(|s| s.get("Sid") == old.get("Sid")) {
+            Some(s) => {
+                let mut all = resources(s);
+                all.extend(resources(&old));
+                s["Resource"] = json!(all);
+            }
+            None => list.push(old),
+        }
+    }
+}
+
 /// Names grouped by their first `level` characters: a group of two or more becomes
 /// `prefix*`; a name no longer than `level`, or alone in its group, stays exact.
 fn compress(names: &BTreeSet<&str>, level: usize) -> Vec<String> {

@@ -12,17 +12,19 @@ mod fixtures;
 #[path = "planner/props.rs"]
 mod props;
 
+use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::bucket_tags::{BucketTags, BucketTagsSpec};
 use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
 use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crossrep_core::kinds::replication::{Replication, ReplicationSpec};
 use crossrep_core::kinds::role::{Role, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicySpec};
 use crossrep_core::kinds::versioning::{Versioning as VersioningKind, VersioningSpec};
 use crossrep_core::kinds::BucketAddr;
 use crossrep_core::model::ActualState;
-use crossrep_core::model::{Versioning, MANAGED_TAG};
+use crossrep_core::model::{ReplicationConfiguration, Versioning, MANAGED_TAG};
 use crossrep_core::observed::{ErrorKind, Observed, ReadError};
-use crossrep_core::plan::{plan, Plan};
+use crossrep_core::plan::{apply_in_memory, plan, Plan};
 
 /// The document of the bucket policy at `b`, to edit.
 fn policy_mut<'s>(s: &'s mut ActualState, b: &BucketAddr) -> &'s mut serde_json::Value {
@@ -433,19 +435,144 @@ fn our_rule_whose_priority_someone_else_took_moves_to_a_free_one() {
     );
 }
 
+/// Issue 9 (SPEC §5): a `crossrep-*` rule the configuration no longer produces (the
+/// `destination` template changed) stayed enabled while the role policy lost its grants, so
+/// every new object failed. It is removed with the merge; foreign rules stay.
 #[test]
-fn crossrep_rules_for_destinations_no_longer_configured_are_left_alone() {
-    // Removing what crossrep no longer needs is `destroy`'s job; `apply` only adds.
+fn crossrep_rules_for_destinations_no_longer_configured_are_removed() {
     let old = foreign_rule("crossrep-old-destination", 1, "old-destination");
+    let theirs = foreign_rule("theirs", 5, "their-copy");
     let a = Actual::sources(ONE)
         .versioning(Versioning::Enabled)
-        .replication(&role_arn(PROD), vec![old.clone()])
+        .replication(&role_arn(PROD), vec![old.clone(), theirs.clone()])
         .role(PROD)
         .build();
     let p = plan(&PROD_TO_BACKUP_ONE(), &a);
     let config = written_config(&p, "replication[111111111111/data]");
-    assert_eq!(config.rules[0], old);
-    assert_eq!(config.rules[1].priority, Some(2));
+    let ids: Vec<_> = config.rules.iter().map(|r| r.id.clone().unwrap()).collect();
+    assert_eq!(ids, ["theirs", "crossrep-replicated-data"]);
+    assert_eq!(config.rules[0], theirs);
+}
+
+/// Issue 9 (SPEC §5): a bucket dropped from the selection (here: `exclude`) kept its enabled
+/// `crossrep-*` rule while the role policy was rewritten without it. The rule is removed in
+/// phase 0, before the role policy changes; a foreign rule on it stays.
+#[test]
+fn the_rules_of_a_bucket_no_longer_selected_are_removed_before_its_grants() {
+    let d = PROD_TO_BACKUP_ONE();
+    let a = Actual::sources(ONE)
+        .versioning(Versioning::Enabled)
+        .role(PROD)
+        .build();
+    let mut a = a;
+    // `old` is a bucket of the source account the configuration does not select.
+    let old = BucketAddr::new(&acct(PROD), &bucket("old"));
+    a.set::<Bucket>(
+        old.clone(),
+        Observed::Present(BucketSpec::at(region("us-east-1"))),
+    );
+    let ours = foreign_rule("crossrep-replicated-old", 1, "replicated-old");
+    let theirs = foreign_rule("theirs", 2, "their-copy");
+    a.set::<Replication>(
+        old.clone(),
+        Observed::Present(ReplicationSpec {
+            configuration: ReplicationConfiguration {
+                role: role_arn(PROD),
+                rules: vec![ours, theirs.clone()],
+            },
+        }),
+    );
+    let p = plan(&d, &a);
+    let c = typed::<Replication>(&p, "replication[111111111111/old]");
+    assert_eq!(c.phase, 0, "before the role policy (phase 1)");
+    assert_eq!(c.after.as_ref().unwrap().configuration.rules, vec![theirs]);
+    assert!(c.reason.contains("no longer selected"), "{}", c.reason);
+    // Only crossrep's rules: the configuration is deleted.
+    let mut a2 = a.clone();
+    a2.set::<Replication>(
+        old.clone(),
+        Observed::Present(ReplicationSpec {
+            configuration: ReplicationConfiguration {
+                role: role_arn(PROD),
+                rules: vec![foreign_rule("crossrep-replicated-old", 1, "replicated-old")],
+            },
+        }),
+    );
+    let p = plan(&d, &a2);
+    assert_eq!(
+        typed::<Replication>(&p, "replication[111111111111/old]").after,
+        None
+    );
+    // Another role's configuration is not crossrep's, whatever its rule IDs.
+    let mut a3 = a.clone();
+    a3.set::<Replication>(
+        old,
+        Observed::Present(ReplicationSpec {
+            configuration: ReplicationConfiguration {
+                role: "arn:aws:iam::111111111111:role/theirs".into(),
+                rules: vec![foreign_rule("crossrep-replicated-old", 1, "replicated-old")],
+            },
+        }),
+    );
+    let p = plan(&d, &a3);
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.addr().to_string() == "replication[111111111111/old]"),
+        "{}",
+        summary(&p)
+    );
+}
+
+/// Issue 9: one failed read broke a working pair: the pair became a conflict "left exactly as
+/// it is", but the role policy was rewritten without it while its rule stayed enabled. A pair
+/// that is not planned keeps its grants while its rule may exist.
+#[test]
+fn a_pair_that_cannot_be_read_keeps_its_grants() {
+    // Two working pairs; the second source's replication cannot be read this time.
+    const TWO: &[(&str, &str, &str)] = &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
+    const THREE: &[(&str, &str, &str)] = &[
+        (PROD, "data", "us-east-1"),
+        (PROD, "logs", "us-east-1"),
+        (PROD, "media", "us-east-1"),
+    ];
+    let d = want(PROD_TO_BACKUP, TWO);
+    let converged = {
+        let a = Actual::sources(TWO).build();
+        let p = plan(&d, &a);
+        apply_in_memory(&a, &p)
+    };
+    let mut a = converged.clone();
+    let logs = BucketAddr::new(&acct(PROD), &bucket("logs"));
+    a.set::<Replication>(
+        logs,
+        Observed::Unreadable(ReadError::new(ErrorKind::AccessDenied, "AccessDenied")),
+    );
+    // And a new source appears, so the role policy is rewritten.
+    let d = want(PROD_TO_BACKUP, THREE);
+    a.set::<Bucket>(
+        BucketAddr::new(&acct(PROD), &bucket("media")),
+        Observed::Present(BucketSpec::at(region("us-east-1"))),
+    );
+    let p = plan(&d, &a);
+    assert!(
+        p.conflicts.iter().any(|c| c.bucket.as_str() == "logs"),
+        "{}",
+        summary(&p)
+    );
+    let doc = role_policy_of(&p, PROD);
+    let sources = statement(&doc, "CrossrepSourceObjects").unwrap();
+    let dests = statement(&doc, "CrossrepDestinationObjects222222222222").unwrap();
+    let covers = |s: &serde_json::Value, arn: &str| {
+        s["Resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| crossrep_core::policy::resource_matches(r.as_str().unwrap(), arn))
+    };
+    assert!(covers(sources, "arn:aws:s3:::logs/k"), "{doc}");
+    assert!(covers(dests, "arn:aws:s3:::replicated-logs/k"), "{doc}");
+    assert!(covers(sources, "arn:aws:s3:::media/k"), "{doc}");
 }
 
 #[test]

@@ -38,14 +38,20 @@ impl Context {
     /// Identity checks and discovery. Reads only.
     pub(crate) async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
         self.sessions.verify_identities().await?;
-        let listing =
+        let (listing, unselected) =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
                 .await
                 .context("listing source buckets")?;
         let desired = desired(&self.config, &listing);
-        let actual = discover::discover(&desired, &self.sessions, self.concurrency, &self.bars)
-            .await
-            .context("discovering the current state")?;
+        let actual = discover::discover(
+            &desired,
+            &unselected,
+            &self.sessions,
+            self.concurrency,
+            &self.bars,
+        )
+        .await
+        .context("discovering the current state")?;
         Ok((desired, actual))
     }
 

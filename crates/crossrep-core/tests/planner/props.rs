@@ -727,3 +727,150 @@ fn as_aws_returns_it(mut a: ActualState) -> ActualState {
     }
     a
 }
+
+/// Whether a policy statement whose Sid starts with `sid` covers `arn`.
+fn grants(doc: Option<&serde_json::Value>, sid: &str, arn: &str) -> bool {
+    let Some(doc) = doc else { return false };
+    doc["Statement"].as_array().into_iter().flatten().any(|s| {
+        s["Sid"].as_str().is_some_and(|x| x.starts_with(sid))
+            && s["Effect"] == "Allow"
+            && match &s["Resource"] {
+                serde_json::Value::String(r) => crossrep_core::policy::resource_matches(r, arn),
+                serde_json::Value::Array(rs) => rs.iter().any(|r| {
+                    r.as_str()
+                        .is_some_and(|r| crossrep_core::policy::resource_matches(r, arn))
+                }),
+                _ => false,
+            }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// SPEC §5, issue 9: after any plan is applied — blocks removed or changed, reads failing —
+    /// every enabled `crossrep-*` rule of crossrep's role is granted by the role policy and
+    /// (another account's destination) by the destination's bucket policy. The one exception
+    /// is a bucket no longer selected whose configuration could not be read: the plan warns.
+    #[test]
+    fn no_enabled_crossrep_rule_is_left_without_grants(
+        blocks in prop::collection::vec(block(), 1..=3),
+        keep in prop::collection::vec(any::<bool>(), 3),
+        flip in any::<bool>(),
+        listed in listed(),
+        k in knobs(),
+        failures in prop::collection::vec((0usize..64, 0usize..3), 0..3),
+    ) {
+        let mut l: crossrep_core::model::Listing = BTreeMap::new();
+        for (acc, stem, n, reg) in &listed {
+            l.entry(acct(SOURCES[*acc].1))
+                .or_default()
+                .insert(bucket(&format!("{}-{n}", STEMS[*stem])), region(REGIONS[*reg]));
+        }
+        let d1 = desired(&config(&toml(&blocks, None)), &l);
+        let a = actual(&d1, &l, ROLE, &k);
+        let s1 = crossrep_core::plan::apply_in_memory(&a, &crossrep_core::plan::plan(&d1, &a));
+
+        // The configuration changes: blocks go, or one is excluded / re-templated.
+        let mut blocks2: Vec<Block> = blocks
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(b, _)| b.clone())
+            .collect();
+        if blocks2.is_empty() || flip {
+            let mut b = blocks[0].clone();
+            if flip {
+                b.template = (b.template + 1) % TEMPLATES.len();
+            } else {
+                b.exclude = !b.exclude;
+            }
+            blocks2.push(b);
+        }
+        let d2 = desired(&config(&toml(&blocks2, None)), &l);
+        // And some reads fail this time.
+        let mut seen = s1.clone();
+        let sources: Vec<_> = s1.replication.keys().cloned().collect();
+        let dests: Vec<_> = s1.bucket_policy.keys().cloned().collect();
+        let denied = || crossrep_core::observed::ReadError::new(
+            crossrep_core::observed::ErrorKind::AccessDenied, "AccessDenied");
+        for (i, what) in &failures {
+            match what {
+                0 if !sources.is_empty() => {
+                    seen.set::<crossrep_core::kinds::replication::Replication>(sources[i % sources.len()].clone(), Observed::Unreadable(denied()));
+                }
+                1 if !dests.is_empty() => {
+                    seen.set::<crossrep_core::kinds::bucket_policy::BucketPolicy>(dests[i % dests.len()].clone(), Observed::Unreadable(denied()));
+                }
+                2 if !sources.is_empty() => {
+                    seen.set::<crossrep_core::kinds::versioning::Versioning>(sources[i % sources.len()].clone(), Observed::Unreadable(denied()));
+                }
+                _ => {}
+            }
+        }
+        let p2 = crossrep_core::plan::plan(&d2, &seen);
+        let after = crossrep_core::plan::apply_in_memory(&seen, &p2);
+
+        // What is really there: an unreadable resource was not written, so it is as in s1.
+        let truth = |a: &ActualState| {
+            let mut t = a.clone();
+            for (addr, o) in &a.replication {
+                if matches!(o, Observed::Unreadable(_)) {
+                    t.replication.insert(addr.clone(), s1.replication[addr].clone());
+                }
+            }
+            for (addr, o) in &a.bucket_policy {
+                if matches!(o, Observed::Unreadable(_)) {
+                    t.bucket_policy.insert(addr.clone(), s1.bucket_policy[addr].clone());
+                }
+            }
+            t
+        };
+        let after = truth(&after);
+        let selected: BTreeSet<_> = d2.pairs.iter().map(|p| (p.source.account.clone(), p.source.bucket.clone())).collect();
+        for (addr, o) in &after.replication {
+            let Observed::Present(spec) = o else { continue };
+            let cfg = &spec.configuration;
+            let role_arn = format!("arn:aws:iam::{}:role/{ROLE}", addr.account);
+            if cfg.role != role_arn {
+                continue;
+            }
+            let unread_unselected = matches!(seen.replication.get(addr), Some(Observed::Unreadable(_)))
+                && !selected.contains(&(addr.account.clone(), addr.bucket.clone()));
+            let warned = p2.warnings.iter().any(|w| w.code == "unselected_unreadable" && w.bucket.as_ref() == Some(&addr.bucket));
+            if unread_unselected && warned {
+                continue;
+            }
+            let policy = after
+                .role_policy
+                .iter()
+                .find(|(a, _)| a.account == addr.account)
+                .and_then(|(_, o)| o.present())
+                .map(|p| &p.document);
+            for r in cfg.rules.iter().filter(|r| r.is_managed() && r.enabled) {
+                let dst = r.destination.bucket.trim_start_matches("arn:aws:s3:::");
+                let dst_account = r.destination.account.clone().unwrap_or_else(|| addr.account.to_string());
+                prop_assert!(
+                    grants(policy, "CrossrepSourceObjects", &format!("arn:aws:s3:::{}/k", addr.bucket)),
+                    "{:?}: rule {:?} enabled, source not granted\n{}", addr, r.id, summary(&p2)
+                );
+                prop_assert!(
+                    grants(policy, &format!("CrossrepDestinationObjects{dst_account}"), &format!("arn:aws:s3:::{dst}/k")),
+                    "{:?}: rule {:?} enabled, destination not granted\n{}", addr, r.id, summary(&p2)
+                );
+                if dst_account != addr.account.as_str() {
+                    let dpol = after
+                        .bucket_policy
+                        .iter()
+                        .find(|(a, _)| a.account.as_str() == dst_account && a.bucket.as_str() == dst)
+                        .and_then(|(_, o)| o.present())
+                        .map(|p| &p.document);
+                    prop_assert!(
+                        grants(dpol, &format!("CrossrepReplicateObjects{}", addr.account), &format!("arn:aws:s3:::{dst}/k")),
+                        "{:?}: rule {:?} enabled, destination policy does not grant it\n{}", addr, r.id, summary(&p2)
+                    );
+                }
+            }
+        }
+    }
+}
