@@ -12,5 +12,6 @@ mod backfill;
 mod cli;
 mod destroy;
 mod errors;
+mod grants;
 mod harness;
 mod verify;
