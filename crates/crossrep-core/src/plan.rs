@@ -119,6 +119,16 @@ impl std::fmt::Display for Warning {
 }
 
 impl Plan {
+    /// Selected source buckets with at least one conflict: not (fully) replicated as
+    /// configured. Never silent (SPEC §3): `plan` and `apply` exit 1, `verify` 3.
+    pub fn not_replicated(&self) -> usize {
+        self.conflicts
+            .iter()
+            .map(|c| (&c.account, &c.bucket))
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }

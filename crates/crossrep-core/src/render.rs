@@ -63,9 +63,11 @@ pub fn render_plan(plan: &Plan) -> String {
 
 /// The last line: `Plan: 1 to add, 2 to change, 0 to destroy.` or `No changes.`
 pub fn summary(plan: &Plan) -> String {
-    let conflicts = match plan.conflicts.len() {
+    let conflicts = match plan.not_replicated() {
         0 => String::new(),
-        n => format!(" {n} conflict(s) left untouched."),
+        n => format!(
+            " {n} selected bucket(s) will not be replicated: in conflict, left untouched (fix them, or exclude them to accept it)."
+        ),
     };
     let pairs = match plan.pairs.len() {
         0 => String::new(),

@@ -49,11 +49,24 @@ pub(crate) async fn show_and_execute(
     if format == Format::Text {
         printer.data(render_plan(plan))?;
     }
+    // A selected bucket left in conflict makes the command fail after everything else is done
+    // (SPEC §3): excluding it is how a user accepts it.
+    let conflicted = plan.not_replicated();
+    let done = |status: ExitStatus| {
+        if verb == Verb::Apply && conflicted > 0 && status == ExitStatus::Success {
+            printer.human(format_args!(
+                "{conflicted} selected bucket(s) are not replicated: see the conflicts above; fix them, or `exclude` them to accept it."
+            ));
+            ExitStatus::Failure
+        } else {
+            status
+        }
+    };
     if !plan.has_changes() {
         if format == Format::Json {
             printer.json(&Report::new(plan, &Outcome::default()))?;
         }
-        return Ok(ExitStatus::Success);
+        return Ok(done(ExitStatus::Success));
     }
     if !confirmed {
         let answer = match format {
@@ -71,7 +84,7 @@ pub(crate) async fn show_and_execute(
     let report = Report::new(plan, &outcome);
     if format == Format::Json {
         printer.json(&report)?;
-        return Ok(ExitStatus::from_ok(report.complete));
+        return Ok(done(ExitStatus::from_ok(report.complete)));
     }
     let Counts {
         added,
@@ -85,7 +98,7 @@ pub(crate) async fn show_and_execute(
         printer.data(format_args!(
             "\n{title} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.\n"
         ))?;
-        return Ok(ExitStatus::Success);
+        return Ok(done(ExitStatus::Success));
     }
     printer.data(format_args!(
         "\n{title} incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed, {failed} failed, {skipped} skipped.\n"

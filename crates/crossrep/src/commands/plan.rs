@@ -25,7 +25,10 @@ pub(crate) async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<ExitS
             path.display()
         ));
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    // A selected bucket left in conflict is never silent (SPEC §3): exit 1, whatever else.
+    Ok(if plan.not_replicated() > 0 {
+        ExitStatus::Failure
+    } else if args.detailed_exitcode && plan.has_changes() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

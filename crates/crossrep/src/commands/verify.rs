@@ -60,15 +60,29 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
         .await;
     ctx.bars.finish();
 
+    // Selected buckets that form no pair at all (no valid destination name, two sources for
+    // one destination): not replicated, so never healthy (SPEC §3).
+    let unpaired = &desired.conflicts;
     match opts.format {
-        Format::Text => global.printer.data(render(&verdicts))?,
+        Format::Text => {
+            let mut text = render(&verdicts);
+            for c in unpaired {
+                text.push_str(&format!(
+                    "conflict: {} ({}): not replicated: {}\n",
+                    c.bucket, c.account, c.message
+                ));
+            }
+            global.printer.data(text)?
+        }
         Format::Json => global.printer.json(&verdicts)?,
     }
-    Ok(if verdicts.iter().all(|v| v.healthy) {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Unhealthy
-    })
+    Ok(
+        if unpaired.is_empty() && verdicts.iter().all(|v| v.healthy) {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Unhealthy
+        },
+    )
 }
 
 async fn verify_pair(

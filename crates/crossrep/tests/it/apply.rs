@@ -300,7 +300,13 @@ async fn a_bucket_replicating_with_another_role_is_a_conflict_left_alone() {
 
     let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
     let out = stdout(&apply);
-    assert!(apply.status.success(), "{out}{}", stderr(&apply));
+    // Everything else is done; the conflict makes the exit code 1 (SPEC §3).
+    assert_eq!(apply.status.code(), Some(1), "{out}{}", stderr(&apply));
+    assert!(
+        stderr(&apply).contains("1 selected bucket(s) are not replicated"),
+        "{}",
+        stderr(&apply)
+    );
     // One line per conflict (SPEC §3), naming the bucket and its account.
     assert!(
         out.contains(&format!("\nconflict: {theirs} ({}): ", env.src)),
@@ -680,19 +686,27 @@ async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched(
     create_bucket(admin.dst(), &dest, "eu-west-1").await;
     env.write_config("backfill = \"none\"");
 
-    let plan = env.crossrep().args(["plan"]).output().unwrap();
-    let text = stdout(&plan);
+    // Every selected bucket is in conflict: plan and apply exit 1, verify 3 (issue 9: they
+    // said "No changes" and exited 0).
+    let text = env.conflicted(&["plan"]);
     assert!(
         text.contains(&format!(
             "destination bucket `{dest}` exists in eu-west-1, but this pair's destination region is us-east-1"
         )),
         "{text}"
     );
+    let detailed = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(detailed.status.code(), Some(1), "{}", stdout(&detailed));
     assert!(
         !text.contains(&format!("replication[{}/{data}]", env.src)),
         "{text}"
     );
-    env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    let apply = env.crossrep().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(apply.status.code(), Some(1), "{}", stdout(&apply));
     // Only the seeding CreateBucket calls: no role, no versioning, no policy, no rule.
     assert_eq!(env.emu.writes(&env.src), 1, "writes in the source account");
     assert_eq!(
@@ -707,6 +721,10 @@ async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched(
     for verb in ["status", "verify"] {
         let out = env.crossrep().args([verb]).output().unwrap();
         let text = stdout(&out);
+        if verb == "verify" {
+            assert_eq!(out.status.code(), Some(3), "{text}");
+            assert!(text.contains("UNHEALTHY"), "{text}");
+        }
         assert!(text.contains(&real), "{verb}: {text}");
         assert!(
             !text.contains(&format!("{dest} ({}, us-east-1)", env.dst)),
@@ -793,7 +811,7 @@ async fn a_requester_pays_destination_is_a_conflict_left_untouched() {
         .await
         .unwrap();
     env.write_config("backfill = \"none\"");
-    let plan = env.ok(&["plan"]);
+    let plan = env.conflicted(&["plan"]);
     assert!(
         plan.contains(&format!("destination bucket `{dest}` is Requester Pays")),
         "{plan}"
@@ -835,7 +853,7 @@ async fn an_object_lock_source_replicates_into_an_object_lock_destination() {
     create_bucket(dst, &other_dest, "us-east-1").await;
     env.write_config("backfill = \"none\"");
 
-    let plan = env.ok(&["plan"]);
+    let plan = env.conflicted(&["plan"]);
     assert!(
         plan.contains(&format!(
             "source bucket `{other}` has Object Lock and its existing destination `{other_dest}` does not"
@@ -913,7 +931,9 @@ async fn an_object_lock_source_replicates_into_an_object_lock_destination() {
         .args(["plan", "--detailed-exitcode"])
         .output()
         .unwrap();
-    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    // Nothing left to change; the conflicted bucket still makes it exit 1.
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
 }
 
 /// A destination name that exists in another account: the emulator now answers that account's
@@ -928,7 +948,7 @@ async fn a_destination_name_owned_by_another_account_is_a_conflict() {
     // Someone else (here: the source account) owns the name crossrep would create.
     create_bucket(admin.src(), &dest, "us-east-1").await;
     env.write_config("backfill = \"none\"");
-    let plan = env.ok(&["plan"]);
+    let plan = env.conflicted(&["plan"]);
     assert!(
         plan.contains(&format!(
             "conflict: {data} ({}) -> {dest}: destination bucket name `{dest}` belongs to another AWS account",

@@ -255,6 +255,22 @@ endpoint_url = "{ep}"
 
     /// Runs `crossrep ARGS`, asserts it exits 0 (showing its output when it does not), and
     /// returns its stdout.
+    /// `crossrep <args>` for a configuration with a selected bucket in conflict: everything
+    /// else is done, the bucket is counted, and the exit code is 1 (SPEC §3). Its stdout.
+    pub fn conflicted(&self, args: &[&str]) -> String {
+        let out = self.crossrep().args(args).output().unwrap();
+        let text = stdout(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "crossrep {}\n{text}{}",
+            args.join(" "),
+            stderr(&out)
+        );
+        assert!(text.contains("will not be replicated"), "{text}");
+        text
+    }
+
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.crossrep().args(args).output().unwrap();
         assert!(
