@@ -761,6 +761,39 @@ buckets = ["*"]
     }
 
     #[test]
+    fn reserved_destination_prefixes_and_suffixes() {
+        for (template, reserved) in [
+            ("sthree-{bucket}", "starts with `sthree-`"),
+            ("amzn-s3-demo-{bucket}", "starts with `amzn-s3-demo-`"),
+            ("xn--{bucket}", "starts with `xn--`"),
+            ("{bucket}-s3alias", "ends with `-s3alias`"),
+            ("{bucket}--ol-s3", "ends with `--ol-s3`"),
+            ("{bucket}.mrap", "ends with `.mrap`"),
+            ("{bucket}--x-s3", "ends with `--x-s3`"),
+            ("{bucket}--table-s3", "ends with `--table-s3`"),
+        ] {
+            let e = error(&GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\ndestination = \"{template}\""),
+            ));
+            assert_eq!(e.key, "replication[0].destination", "{template}: {e}");
+            assert_eq!(e.location, Some((14, 15)), "{template}: {e}");
+            assert!(e.message.contains(reserved), "{template}: {e}");
+            assert!(
+                e.message.contains("a prefix S3 reserves")
+                    || e.message.contains("a suffix S3 reserves"),
+                "{e}"
+            );
+        }
+        // The report bucket template is held to the same rules.
+        let e = error(&format!(
+            "{GOOD}\n[settings]\nreport_bucket = \"reports-{{account}}-{{region}}-s3alias\"\n"
+        ));
+        assert_eq!(e.key, "settings.report_bucket");
+        assert!(e.message.contains("ends with `-s3alias`"), "{e}");
+    }
+
+    #[test]
     fn other_bad_values() {
         for (from, to, key) in [
             (

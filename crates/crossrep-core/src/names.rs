@@ -69,6 +69,14 @@ newtype!(
     check_region
 );
 
+/// Prefixes S3 reserves: no bucket name may start with them (AWS `bucketnamingrules.md`).
+pub const RESERVED_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
+
+/// Suffixes S3 reserves for access point aliases (`-s3alias`), Object Lambda access point
+/// aliases (`--ol-s3`), directory buckets (`--x-s3`), table buckets (`--table-s3`) and
+/// Multi-Region Access Point aliases (`.mrap`): no bucket name may end with them.
+pub const RESERVED_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"];
+
 fn check_account_id(s: &str) -> Result<(), InvalidName> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
@@ -120,12 +128,12 @@ pub fn bucket_name_problem(s: &str) -> Option<String> {
     if s.contains("..") || s.contains(".-") || s.contains("-.") {
         return Some("must not contain `..`, `.-` or `-.`".into());
     }
-    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+    for prefix in RESERVED_PREFIXES {
         if s.starts_with(prefix) {
             return Some(format!("must not start with `{prefix}`"));
         }
     }
-    for suffix in ["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"] {
+    for suffix in RESERVED_SUFFIXES {
         if s.ends_with(suffix) {
             return Some(format!("must not end with `{suffix}`"));
         }
@@ -158,7 +166,7 @@ pub fn shorten_bucket_name(rendered: &str) -> Result<(BucketName, Option<String>
     if bucket_name_problem(rendered).is_none() {
         return Ok((BucketName(rendered.to_string()), None));
     }
-    let mut cleaned = String::with_capacity(rendered.len());
+    let mut mapped = String::with_capacity(rendered.len());
     for c in rendered.chars() {
         let c = c.to_ascii_lowercase();
         let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
@@ -166,14 +174,21 @@ pub fn shorten_bucket_name(rendered: &str) -> Result<(BucketName, Option<String>
         } else {
             '-'
         };
-        let prev_sep = matches!(cleaned.chars().last(), Some('-') | Some('.'));
+        let prev_sep = matches!(mapped.chars().last(), Some('-') | Some('.'));
         if (c == '-' || c == '.') && prev_sep {
             continue;
         }
-        cleaned.push(c);
+        mapped.push(c);
     }
-    let cleaned = cleaned.trim_start_matches(['-', '.']).to_string();
-    let cleaned = cleaned.strip_prefix("xn--").unwrap_or(&cleaned).to_string();
+    // A reserved prefix is dropped (a template cannot start with one, but `s{bucket}` can still
+    // render `sthree-…`); what follows it may start with a separator again.
+    let mut cleaned = mapped.trim_start_matches(['-', '.']);
+    while let Some(rest) = RESERVED_PREFIXES
+        .iter()
+        .find_map(|p| cleaned.strip_prefix(p))
+    {
+        cleaned = rest.trim_start_matches(['-', '.']);
+    }
     let budget = 63 - HASH_SUFFIX_LEN;
     let mut stem: String = cleaned.chars().take(budget).collect();
     while stem.ends_with(['-', '.']) {
@@ -221,6 +236,12 @@ mod tests {
             "a..b",
             "xn--abc",
             "foo-s3alias",
+            "sthree-foo",
+            "amzn-s3-demo-foo",
+            "foo--x-s3",
+            "foo--table-s3",
+            "foo.mrap",
+            "foo--ol-s3",
             "192.168.1.1",
             "under_score",
         ] {
@@ -255,5 +276,21 @@ mod tests {
         let (n, _) = shorten_bucket_name(&long).unwrap();
         assert!(!n.as_str().contains("--"), "{n}");
         assert!(bucket_name_problem(n.as_str()).is_none());
+    }
+
+    #[test]
+    fn reserved_prefixes_are_dropped_when_shortening() {
+        // `s{bucket}` with bucket `three-data` renders a reserved prefix.
+        for rendered in [
+            "sthree-data",
+            "amzn-s3-demo-data",
+            "sthree-amzn-s3-demo-data",
+        ] {
+            let (n, from) = shorten_bucket_name(rendered).unwrap();
+            assert!(n.as_str().starts_with("data-"), "{rendered}: {n}");
+            assert_eq!(from.as_deref(), Some(rendered));
+        }
+        let (n, _) = shorten_bucket_name("sthree-").unwrap();
+        assert!(n.as_str().starts_with("crossrep-"), "{n}");
     }
 }
