@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::names::{AccountId, Region};
+use crate::names::{nearest_known_region, AccountId, Region, KNOWN_REGIONS};
 use crate::template::{Glob, Template};
 
 /// Placeholders a destination template may use.
@@ -266,8 +266,8 @@ impl Validator<'_> {
             let key = |k: &str| format!("accounts.{}.{k}", name.get_ref());
             let id = AccountId::new(a.id.get_ref().clone())
                 .map_err(|e| self.err(a.id.span(), key("id"), e.0))?;
-            let region = Region::new(a.region.get_ref().clone())
-                .map_err(|e| self.err(a.region.span(), key("region"), e.0))?;
+            let region = known_region(a.region.get_ref(), false)
+                .map_err(|m| self.err(a.region.span(), key("region"), m))?;
             if let Some(arn) = &a.role_arn {
                 check_role_arn(arn.get_ref())
                     .map_err(|m| self.err(arn.span(), key("role_arn"), m))?;
@@ -382,13 +382,10 @@ impl Validator<'_> {
         let destination_region = match r.destination_region {
             None => DestinationRegion::Same,
             Some(v) if v.get_ref() == "same" => DestinationRegion::Same,
-            Some(v) => DestinationRegion::Fixed(Region::new(v.get_ref().clone()).map_err(|e| {
-                self.err(
-                    v.span(),
-                    key("destination_region"),
-                    format!("{} or `same`", e.0),
-                )
-            })?),
+            Some(v) => DestinationRegion::Fixed(
+                known_region(v.get_ref(), true)
+                    .map_err(|m| self.err(v.span(), key("destination_region"), m))?,
+            ),
         };
         let storage_class = match r.storage_class {
             None => "STANDARD".to_string(),
@@ -563,6 +560,27 @@ fn check_role_arn(arn: &str) -> Result<(), String> {
             "`{arn}` is not an IAM role ARN (`arn:aws:iam::<account id>:role/<name>`)"
         ))
     }
+}
+
+/// A region the configuration names: shaped like one ([`Region::new`]) and one of
+/// [`KNOWN_REGIONS`]. `or_same`: `destination_region` also takes `same`.
+fn known_region(s: &str, or_same: bool) -> Result<Region, String> {
+    if let Ok(r) = Region::new(s) {
+        if r.is_known() {
+            return Ok(r);
+        }
+    }
+    Err(match nearest_known_region(s) {
+        Some(near) => format!("`{s}` is not a known AWS region; did you mean `{near}`?"),
+        None if or_same => format!(
+            "`{s}` is not a known AWS region; use `same` (each source bucket's region) or one of {}",
+            KNOWN_REGIONS.join(", ")
+        ),
+        None => format!(
+            "`{s}` is not a known AWS region; use one of {}",
+            KNOWN_REGIONS.join(", ")
+        ),
+    })
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
@@ -791,6 +809,43 @@ buckets = ["*"]
         ));
         assert_eq!(e.key, "settings.report_bucket");
         assert!(e.message.contains("ends with `-s3alias`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_regions_name_the_nearest_known_one() {
+        let e = error(&GOOD.replace("region = \"us-west-2\"", "region = \"us-wset-2\""));
+        assert_eq!(e.key, "accounts.backup.region");
+        assert_eq!(e.location, Some((8, 10)), "{e}");
+        assert_eq!(
+            e.message,
+            "`us-wset-2` is not a known AWS region; did you mean `us-west-2`?"
+        );
+        // Shaped like a region, but not one; nothing near: the list.
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ndestination_region = \"mars-north-1\"",
+        ));
+        assert_eq!(e.key, "replication[0].destination_region");
+        assert_eq!(e.location, Some((14, 22)), "{e}");
+        assert!(
+            e.message.starts_with("`mars-north-1` is not a known AWS region; use `same` (each source bucket's region) or one of us-east-1, us-east-2,"),
+            "{e}"
+        );
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\ndestination_region = \"euwest1\"",
+        ));
+        assert!(e.message.ends_with("did you mean `eu-west-1`?"), "{e}");
+        for known in KNOWN_REGIONS {
+            let c = parse(&GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\ndestination_region = \"{known}\""),
+            ))
+            .unwrap();
+            assert!(
+                matches!(&c.replication[0].destination_region, DestinationRegion::Fixed(r) if r.as_str() == *known)
+            );
+        }
     }
 
     #[test]

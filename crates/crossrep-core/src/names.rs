@@ -77,6 +77,89 @@ pub const RESERVED_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
 /// Multi-Region Access Point aliases (`.mrap`): no bucket name may end with them.
 pub const RESERVED_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"];
 
+/// The regions a configuration may name: the commercial regions (opt-in ones included), China
+/// and GovCloud, as of 2026. [`Region::new`] checks only the shape, because discovery must
+/// accept whatever region AWS reports a bucket in; the configuration is held to this list so
+/// that a typo fails before any request instead of as an endpoint that does not resolve. Add a
+/// region here when AWS launches one.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+];
+
+impl Region {
+    /// Whether this is one of [`KNOWN_REGIONS`].
+    pub fn is_known(&self) -> bool {
+        KNOWN_REGIONS.contains(&self.as_str())
+    }
+}
+
+/// The known region closest to `s` (case aside) if one is within edit distance 2, for "did you
+/// mean" hints; ties go to the first in [`KNOWN_REGIONS`].
+pub fn nearest_known_region(s: &str) -> Option<&'static str> {
+    let s = s.to_ascii_lowercase();
+    KNOWN_REGIONS
+        .iter()
+        .map(|r| (edit_distance(&s, r), *r))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, r)| r)
+}
+
+/// Levenshtein distance over bytes (region codes are ASCII), one row at a time.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let next = (diag + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 fn check_account_id(s: &str) -> Result<(), InvalidName> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
@@ -223,6 +306,28 @@ mod tests {
         for bad in ["useast1", "US-EAST-1", "us-east-", "eu-west-1a", ""] {
             assert!(Region::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn known_regions() {
+        for r in [
+            "us-east-1",
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "mx-central-1",
+        ] {
+            assert!(Region::new(r).unwrap().is_known(), "{r}");
+        }
+        // The shape is all `Region::new` checks: discovery takes what AWS reports.
+        assert!(!Region::new("mars-north-1").unwrap().is_known());
+        assert_eq!(nearest_known_region("eu-wset-1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("EU-WEST-1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("us-east-3"), Some("us-east-1"));
+        assert_eq!(nearest_known_region("euwest1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("mars-north-1"), None);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]
