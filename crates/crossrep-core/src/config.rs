@@ -21,6 +21,9 @@ pub const DESTINATION_VARS: &[&str] = &["bucket", "account", "region", "dest_acc
 /// Placeholders a report bucket template may use.
 pub const REPORT_VARS: &[&str] = &["account", "region"];
 
+/// The longest replication filter prefix S3 accepts, in bytes: the longest object key.
+pub const MAX_PREFIX_BYTES: usize = 1024;
+
 /// Storage classes S3 accepts as a replication destination (`Destination.StorageClass`).
 pub const STORAGE_CLASSES: &[&str] = &[
     "STANDARD",
@@ -427,6 +430,13 @@ impl Validator<'_> {
                 "S3 does not replicate delete markers for rules with a tag filter; set `delete_markers = false` or remove `tags`",
             ));
         }
+        let prefix = match r.prefix {
+            None => String::new(),
+            Some(p) => {
+                self.check_prefix(&p, key("prefix"))?;
+                p.into_inner()
+            }
+        };
         let owner = match r.owner {
             None => Owner::Destination,
             Some(o) => match o.get_ref().as_str() {
@@ -490,13 +500,43 @@ impl Validator<'_> {
             destination_region,
             storage_class,
             delete_markers,
-            prefix: r.prefix.map(Spanned::into_inner).unwrap_or_default(),
+            prefix,
             tags,
             owner,
             kms,
             replication_time: r.replication_time.unwrap_or(false),
             backfill,
         })
+    }
+
+    /// A replication filter's `Prefix` is compared literally with object keys (no wildcards),
+    /// and a key is at most 1,024 bytes of UTF-8.
+    fn check_prefix(&self, p: &Spanned<String>, key: String) -> Result<(), ConfigError> {
+        let prefix = p.get_ref();
+        if let Some(at) = prefix.find(['*', '?']) {
+            let c = &prefix[at..at + 1];
+            let fix = if at == 0 {
+                "S3 filters keys by a literal prefix (and tags) only: write the literal start of the keys, or remove `prefix`".to_string()
+            } else {
+                format!("write the literal prefix, e.g. `{}`", &prefix[..at])
+            };
+            return Err(self.err(
+                p.span(),
+                key,
+                format!("`{prefix}` contains `{c}`, but S3 matches a replication prefix literally, without wildcards; {fix}"),
+            ));
+        }
+        if prefix.len() > MAX_PREFIX_BYTES {
+            return Err(self.err(
+                p.span(),
+                key,
+                format!(
+                    "the prefix is {} bytes long in UTF-8, over S3's limit of {MAX_PREFIX_BYTES} (the longest object key); shorten it",
+                    prefix.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn settings(&self, s: RawSettings) -> Result<Settings, ConfigError> {
@@ -703,6 +743,7 @@ buckets = ["*"]
         assert_eq!(r.destination_region, DestinationRegion::Same);
         assert_eq!(r.storage_class, "STANDARD");
         assert!(r.delete_markers);
+        assert_eq!(r.prefix, "");
         assert_eq!(r.owner, Owner::Destination);
         assert_eq!(r.backfill, Backfill::Batch);
         assert_eq!(c.settings, Settings::default());
@@ -809,6 +850,32 @@ buckets = ["*"]
         ));
         assert_eq!(e.key, "settings.report_bucket");
         assert!(e.message.contains("ends with `-s3alias`"), "{e}");
+    }
+
+    #[test]
+    fn prefixes_are_literal_and_at_most_1024_bytes() {
+        let with = |prefix: &str| {
+            GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\nprefix = \"{prefix}\""),
+            )
+        };
+        let e = error(&with("logs/*.gz"));
+        assert_eq!(e.key, "replication[0].prefix");
+        assert_eq!(e.location, Some((14, 10)), "{e}");
+        assert!(e.message.contains("contains `*`"), "{e}");
+        assert!(e.message.contains("e.g. `logs/`"), "{e}");
+        let e = error(&with("?"));
+        assert!(e.message.contains("contains `?`"), "{e}");
+        assert!(e.message.contains("remove `prefix`"), "{e}");
+
+        // Bytes, not characters: 513 `é` are 1,026 bytes.
+        let e = error(&with(&"é".repeat(513)));
+        assert_eq!(e.key, "replication[0].prefix");
+        assert!(e.message.contains("1026 bytes long in UTF-8"), "{e}");
+        assert!(e.message.contains("shorten it"), "{e}");
+        let c = parse(&with(&"é".repeat(512))).unwrap();
+        assert_eq!(c.replication[0].prefix.len(), MAX_PREFIX_BYTES);
     }
 
     #[test]
