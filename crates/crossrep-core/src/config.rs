@@ -265,10 +265,13 @@ impl Validator<'_> {
             });
         }
         let mut accounts = BTreeMap::new();
+        // (where the id is, account name, id): accounts come sorted by name, not in file order.
+        let mut ids = Vec::new();
         for (name, a) in raw.accounts {
             let key = |k: &str| format!("accounts.{}.{k}", name.get_ref());
             let id = AccountId::new(a.id.get_ref().clone())
                 .map_err(|e| self.err(a.id.span(), key("id"), e.0))?;
+            ids.push((a.id.span(), name.get_ref().clone(), id.clone()));
             let region = known_region(a.region.get_ref(), false)
                 .map_err(|m| self.err(a.region.span(), key("region"), m))?;
             if let Some(arn) = &a.role_arn {
@@ -307,6 +310,8 @@ impl Validator<'_> {
             );
         }
 
+        self.unique_ids(ids)?;
+
         let mut replication = Vec::new();
         for (index, r) in raw.replication.into_iter().enumerate() {
             replication.push(self.replication(index, r, &accounts)?);
@@ -321,6 +326,30 @@ impl Validator<'_> {
             replication,
             settings,
         })
+    }
+
+    /// Two `[accounts.*]` entries with one id would be two names for one account: sessions,
+    /// roles and identity checks are per account id (SPEC §2).
+    fn unique_ids(
+        &self,
+        mut ids: Vec<(Range<usize>, String, AccountId)>,
+    ) -> Result<(), ConfigError> {
+        ids.sort_by_key(|(span, _, _)| span.start);
+        let mut seen: BTreeMap<&AccountId, (&str, &Range<usize>)> = BTreeMap::new();
+        for (span, name, id) in &ids {
+            if let Some((first, first_span)) = seen.get(id) {
+                let (line, col) = line_col(self.text, first_span.start);
+                return Err(self.err(
+                    span.clone(),
+                    format!("accounts.{name}.id"),
+                    format!(
+                        "account id `{id}` is also the id of `accounts.{first}` (line {line}, column {col}); configure each account once: correct the id, or remove `[accounts.{name}]` and name `{first}` in `from` and `to`"
+                    ),
+                ));
+            }
+            seen.insert(id, (name, span));
+        }
+        Ok(())
     }
 
     fn replication(
@@ -913,6 +942,22 @@ buckets = ["*"]
                 matches!(&c.replication[0].destination_region, DestinationRegion::Fixed(r) if r.as_str() == *known)
             );
         }
+    }
+
+    #[test]
+    fn one_account_id_in_two_entries() {
+        // `zeta` is listed first and sorts last: the error is at the later entry in the file.
+        let text = GOOD.replace(
+            "[accounts.prod]",
+            "[accounts.zeta]\nid = \"222222222222\"\nregion = \"eu-west-1\"\n\n[accounts.prod]",
+        );
+        let e = error(&text);
+        assert_eq!(e.key, "accounts.backup.id");
+        assert_eq!(e.location, Some((11, 6)), "{e}");
+        assert_eq!(
+            e.message,
+            "account id `222222222222` is also the id of `accounts.zeta` (line 3, column 6); configure each account once: correct the id, or remove `[accounts.backup]` and name `zeta` in `from` and `to`"
+        );
     }
 
     #[test]
