@@ -441,24 +441,19 @@ impl Validator<'_> {
             .as_ref()
             .map(|t| t.get_ref().clone())
             .unwrap_or_default();
-        let delete_markers = r
-            .delete_markers
-            .as_ref()
-            .map(|d| *d.get_ref())
-            .unwrap_or(true);
-        if delete_markers && !tags.is_empty() {
-            let span = r
-                .delete_markers
-                .as_ref()
-                .map(|d| d.span())
-                .or(r.tags.as_ref().map(|t| t.span()))
-                .unwrap_or(0..0);
-            return Err(self.err(
-                span,
-                key("delete_markers"),
-                "S3 does not replicate delete markers for rules with a tag filter; set `delete_markers = false` or remove `tags`",
-            ));
-        }
+        // S3 rejects delete-marker replication in a rule with a tag filter, so with `tags` the
+        // default is off (SPEC §2) and only an explicit `delete_markers = true` is an error.
+        let delete_markers = match &r.delete_markers {
+            None => tags.is_empty(),
+            Some(d) if *d.get_ref() && !tags.is_empty() => {
+                return Err(self.err(
+                    d.span(),
+                    key("delete_markers"),
+                    "S3 does not replicate delete markers for rules with a tag filter; remove `delete_markers = true` (it defaults to false with `tags`) or remove `tags`",
+                ));
+            }
+            Some(d) => *d.get_ref(),
+        };
         let prefix = match r.prefix {
             None => String::new(),
             Some(p) => {
@@ -719,7 +714,7 @@ destination = "replicated-{bucket}" # placeholders: {bucket} {account} {region} 
                                     # names over 63 characters get a short hash suffix
 destination_region = "same"         # "same" (each source bucket's region) or a region name
 storage_class = "STANDARD"          # storage class of the replicas
-delete_markers = true               # replicate delete markers (not allowed with `tags`)
+delete_markers = true               # replicate delete markers (default false with `tags`: S3 forbids both)
 prefix = ""                         # replicate only keys with this prefix
 # tags = { replicate = "yes" }      # replicate only objects with all these tags
 owner = "destination"               # replicas owned by the destination account
@@ -834,18 +829,24 @@ buckets = ["*"]
         );
     }
 
+    /// A tag filter used to fail on `delete_markers`, a key the user never wrote: with `tags`
+    /// it defaults to false (SPEC §2), and only an explicit `true` is an error.
     #[test]
-    fn tags_forbid_delete_markers() {
-        let e = error(&GOOD.replace(
-            "buckets = [\"*\"]",
-            "buckets = [\"*\"]\ntags = { a = \"b\" }",
-        ));
+    fn tags_make_delete_markers_default_to_false() {
+        let with =
+            |extra: &str| GOOD.replace("buckets = [\"*\"]", &format!("buckets = [\"*\"]\n{extra}"));
+        let c = parse(&with("tags = { a = \"b\" }")).unwrap();
+        assert!(!c.replication[0].delete_markers);
+        let c = parse(&with("tags = {}")).unwrap();
+        assert!(c.replication[0].delete_markers, "no tags, no filter");
+        let c = parse(&with("tags = { a = \"b\" }\ndelete_markers = false")).unwrap();
+        assert!(!c.replication[0].delete_markers);
+
+        let e = error(&with("tags = { a = \"b\" }\ndelete_markers = true"));
         assert_eq!(e.key, "replication[0].delete_markers");
-        assert!(parse(&GOOD.replace(
-            "buckets = [\"*\"]",
-            "buckets = [\"*\"]\ntags = { a = \"b\" }\ndelete_markers = false"
-        ))
-        .is_ok());
+        assert_eq!(e.location, Some((15, 18)), "{e}");
+        assert!(e.message.contains("tag filter"), "{e}");
+        assert!(e.message.contains("remove `delete_markers = true`"), "{e}");
     }
 
     #[test]
