@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::names::{nearest_known_region, AccountId, Region, KNOWN_REGIONS};
+use crate::names::{bucket_name_problem, nearest_known_region, AccountId, Region, KNOWN_REGIONS};
 use crate::template::{Glob, Template};
 
 /// Placeholders a destination template may use.
@@ -313,9 +313,13 @@ impl Validator<'_> {
         self.unique_ids(ids)?;
 
         let mut replication = Vec::new();
+        let mut places = Vec::new();
         for (index, r) in raw.replication.into_iter().enumerate() {
-            replication.push(self.replication(index, r, &accounts)?);
+            let (block, spans) = self.replication(index, r, &accounts)?;
+            replication.push(block);
+            places.push(spans);
         }
+        self.no_conflicting_blocks(&replication, &places)?;
 
         let settings = match raw.settings {
             None => Settings::default(),
@@ -352,12 +356,77 @@ impl Validator<'_> {
         Ok(())
     }
 
+    /// Two blocks that map one source bucket to one destination (same `from`, `to` and
+    /// `destination`, and the same `destination_region` when the template has `{region}`) with
+    /// different settings would each want their own version of the one rule
+    /// `crossrep-<destination>`. Which buckets a pattern selects is only known after
+    /// listing, so this finds the cases decidable here: a literal bucket name both blocks
+    /// select, or one pattern in both blocks that some valid name outside both blocks'
+    /// `exclude` matches. Identical settings are the same replication written twice: allowed.
+    fn no_conflicting_blocks(
+        &self,
+        blocks: &[Replication],
+        places: &[Vec<Range<usize>>],
+    ) -> Result<(), ConfigError> {
+        for (j, b) in blocks.iter().enumerate() {
+            for (i, a) in blocks[..j].iter().enumerate() {
+                if a.from != b.from
+                    || a.to != b.to
+                    || a.destination.as_str() != b.destination.as_str()
+                {
+                    continue;
+                }
+                // `{region}` is the destination region: different fixed regions make different
+                // names, and `same` meets a fixed region only for the buckets listed there.
+                if a.destination.uses("region") && a.destination_region != b.destination_region {
+                    continue;
+                }
+                let Some((shared, ai, bi)) = shared_selection(a, b) else {
+                    continue;
+                };
+                let differences: Vec<String> = settings(a)
+                    .into_iter()
+                    .zip(settings(b))
+                    .filter(|((_, x), (_, y))| x != y)
+                    .map(|((k, x), (_, y))| format!("`{k} = {x}` there, `{k} = {y}` here"))
+                    .collect();
+                if differences.is_empty() {
+                    continue;
+                }
+                let (line, col) = line_col(self.text, places[i][ai].start);
+                let (what, fix) = match &shared {
+                    Shared::Bucket(name) => (
+                        format!("bucket `{name}` is"),
+                        format!("add `{name}` to the `exclude` of one of them"),
+                    ),
+                    Shared::Pattern(p) => (
+                        format!("buckets matching `{p}` are"),
+                        "change `buckets` or `exclude` so that no bucket is selected by both"
+                            .to_string(),
+                    ),
+                };
+                return Err(self.err(
+                    places[j][bi].clone(),
+                    format!("replication[{j}].buckets"),
+                    format!(
+                        "{what} also selected by `replication[{i}]` (line {line}, column {col}) from `{}` to `{}` as `{}`, with different settings: {}; a source bucket has one rule per destination, so give both blocks the same settings or {fix}",
+                        b.from,
+                        b.to,
+                        b.destination.as_str(),
+                        differences.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn replication(
         &self,
         index: usize,
         r: RawReplication,
         accounts: &BTreeMap<String, Account>,
-    ) -> Result<Replication, ConfigError> {
+    ) -> Result<(Replication, Vec<Range<usize>>), ConfigError> {
         let key = |k: &str| format!("replication[{index}].{k}");
         for (field, v) in [("from", &r.from), ("to", &r.to)] {
             if !accounts.contains_key(v.get_ref()) {
@@ -388,6 +457,8 @@ impl Validator<'_> {
                 })
                 .collect()
         };
+        let bucket_spans: Vec<Range<usize>> =
+            r.buckets.get_ref().iter().map(|g| g.span()).collect();
         let buckets = globs(r.buckets.into_inner(), "buckets")?;
         let exclude = globs(r.exclude, "exclude")?;
 
@@ -514,7 +585,7 @@ impl Validator<'_> {
                 }
             },
         };
-        Ok(Replication {
+        let block = Replication {
             index,
             from: r.from.into_inner(),
             to: r.to.into_inner(),
@@ -530,7 +601,8 @@ impl Validator<'_> {
             kms,
             replication_time: r.replication_time.unwrap_or(false),
             backfill,
-        })
+        };
+        Ok((block, bucket_spans))
     }
 
     /// A replication filter's `Prefix` is compared literally with object keys (no wildcards),
@@ -645,6 +717,112 @@ fn known_region(s: &str, or_same: bool) -> Result<Region, String> {
             KNOWN_REGIONS.join(", ")
         ),
     })
+}
+
+/// What two blocks both select.
+enum Shared {
+    /// A literal bucket name.
+    Bucket(String),
+    /// A wildcard pattern written in both blocks.
+    Pattern(String),
+}
+
+/// Something both blocks select, with the index of the pattern that selects it in each.
+fn shared_selection(a: &Replication, b: &Replication) -> Option<(Shared, usize, usize)> {
+    let selects = |r: &Replication, name: &str| -> Option<usize> {
+        if r.exclude.iter().any(|g| g.matches(name)) {
+            return None;
+        }
+        r.buckets.iter().position(|g| g.matches(name))
+    };
+    let is_literal = |g: &Glob| !g.as_str().contains(['*', '?']);
+    // A literal name in either block that both select (and that can be a bucket at all).
+    for (first, second, flipped) in [(a, b, false), (b, a, true)] {
+        for (fi, g) in first.buckets.iter().enumerate() {
+            let name = g.as_str();
+            if !is_literal(g) || bucket_name_problem(name).is_some() {
+                continue;
+            }
+            if let (Some(_), Some(si)) = (selects(first, name), selects(second, name)) {
+                let (ai, bi) = if flipped { (si, fi) } else { (fi, si) };
+                return Some((Shared::Bucket(name.to_string()), ai, bi));
+            }
+        }
+    }
+    // One wildcard pattern in both: shared unless the excludes remove everything it matches.
+    // A few fillings of the wildcards stand for "some bucket"; finding none that both blocks
+    // keep is no proof of disjointness, so the blocks are then left alone.
+    const FILLS: &[&str] = &["", "x", "0", "x0x", "crossrep-0"];
+    for (ai, g) in a.buckets.iter().enumerate() {
+        if is_literal(g) {
+            continue;
+        }
+        let Some(bi) = b.buckets.iter().position(|h| h == g) else {
+            continue;
+        };
+        let witness = FILLS
+            .iter()
+            .flat_map(|fill| ["x", "0"].map(|one| g.as_str().replace('*', fill).replace('?', one)));
+        for w in witness {
+            let excluded = |r: &Replication| r.exclude.iter().any(|e| e.matches(&w));
+            if bucket_name_problem(&w).is_none() && !excluded(a) && !excluded(b) {
+                return Some((Shared::Pattern(g.as_str().to_string()), ai, bi));
+            }
+        }
+    }
+    None
+}
+
+/// The settings of a block that make up its rule and pair, as `key` and TOML value.
+fn settings(r: &Replication) -> [(&'static str, String); 9] {
+    let quoted = |s: &str| serde_json::Value::from(s).to_string();
+    let tags: Vec<String> = r
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{} = {}", quoted(k), quoted(v)))
+        .collect();
+    [
+        (
+            "destination_region",
+            quoted(match &r.destination_region {
+                DestinationRegion::Same => "same",
+                DestinationRegion::Fixed(region) => region.as_str(),
+            }),
+        ),
+        ("storage_class", quoted(&r.storage_class)),
+        ("delete_markers", r.delete_markers.to_string()),
+        ("prefix", quoted(&r.prefix)),
+        (
+            "tags",
+            if tags.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", tags.join(", "))
+            },
+        ),
+        (
+            "owner",
+            quoted(match r.owner {
+                Owner::Destination => "destination",
+                Owner::Source => "source",
+            }),
+        ),
+        (
+            "kms",
+            quoted(match r.kms {
+                Kms::Auto => "auto",
+                Kms::Off => "off",
+            }),
+        ),
+        ("replication_time", r.replication_time.to_string()),
+        (
+            "backfill",
+            quoted(match r.backfill {
+                Backfill::Batch => "batch",
+                Backfill::None => "none",
+            }),
+        ),
+    ]
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
@@ -959,6 +1137,74 @@ buckets = ["*"]
             e.message,
             "account id `222222222222` is also the id of `accounts.zeta` (line 3, column 6); configure each account once: correct the id, or remove `[accounts.backup]` and name `zeta` in `from` and `to`"
         );
+    }
+
+    #[test]
+    fn two_blocks_mapping_one_bucket_with_different_settings() {
+        let second = |body: &str| {
+            format!("{GOOD}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\n{body}\n")
+        };
+
+        // A literal name that the first block's `*` selects too.
+        let e = error(&second(
+            "buckets = [\"data\", \"logs\"]\nstorage_class = \"GLACIER\"",
+        ));
+        assert_eq!(e.key, "replication[1].buckets");
+        assert_eq!(e.location, Some((18, 12)), "{e}");
+        assert_eq!(
+            e.message,
+            "bucket `data` is also selected by `replication[0]` (line 13, column 12) from `prod` to `backup` as `replicated-{bucket}`, with different settings: `storage_class = \"STANDARD\"` there, `storage_class = \"GLACIER\"` here; a source bucket has one rule per destination, so give both blocks the same settings or add `data` to the `exclude` of one of them"
+        );
+
+        // The same pattern in both; every difference is named.
+        let e = error(&second(
+            "buckets = [\"*\"]\nprefix = \"a/\"\ntags = { t = \"1\" }",
+        ));
+        assert_eq!(e.key, "replication[1].buckets");
+        assert!(
+            e.message
+                .starts_with("buckets matching `*` are also selected by `replication[0]`"),
+            "{e}"
+        );
+        assert!(e.message.contains("`delete_markers = true` there, `delete_markers = false` here, `prefix = \"\"` there, `prefix = \"a/\"` here, `tags = {}` there, `tags = { \"t\" = \"1\" }` here"), "{e}");
+        assert!(e.message.contains("change `buckets` or `exclude`"), "{e}");
+
+        // Another `destination_region` is a difference, unless the template has `{region}`:
+        // then the names differ (or meet only for buckets in that region, known after listing).
+        let e = error(&second(
+            "buckets = [\"*\"]\ndestination_region = \"eu-west-1\"",
+        ));
+        assert!(
+            e.message.contains(
+                "`destination_region = \"same\"` there, `destination_region = \"eu-west-1\"` here"
+            ),
+            "{e}"
+        );
+        let regional = |body: &str| {
+            GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"{region}-{bucket}\"")
+                + &format!("\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\ndestination = \"{{region}}-{{bucket}}\"\n{body}\n")
+        };
+        parse(&regional("destination_region = \"eu-west-1\"")).unwrap();
+        let e = error(&regional("storage_class = \"GLACIER\""));
+        assert_eq!(e.key, "replication[1].buckets");
+
+        // Fine: identical settings (the same replication twice), a bucket one block excludes,
+        // patterns that are not the same (decided after listing), another destination.
+        for ok in [
+            "buckets = [\"*\"]",
+            "buckets = [\"logs\"]\ndestination = \"replicated-{bucket}\"\ndelete_markers = true",
+            "buckets = [\"logs-*\"]\nstorage_class = \"GLACIER\"",
+            "buckets = [\"logs\"]\nstorage_class = \"GLACIER\"\ndestination = \"cold-{bucket}\"",
+        ] {
+            parse(&second(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let excluded = GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nexclude = [\"logs\"]")
+            + "\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"logs\"]\nstorage_class = \"GLACIER\"\n";
+        parse(&excluded).unwrap();
+        // Identical patterns whose excludes leave nothing both blocks select.
+        let all_excluded = GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nexclude = [\"*\"]")
+            + "\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\nstorage_class = \"GLACIER\"\n";
+        parse(&all_excluded).unwrap();
     }
 
     #[test]
