@@ -13,13 +13,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::names::{AccountId, Region};
+use crate::names::{bucket_name_problem, nearest_known_region, AccountId, Region, KNOWN_REGIONS};
 use crate::template::{Glob, Template};
 
 /// Placeholders a destination template may use.
 pub const DESTINATION_VARS: &[&str] = &["bucket", "account", "region", "dest_account"];
 /// Placeholders a report bucket template may use.
 pub const REPORT_VARS: &[&str] = &["account", "region"];
+
+/// The longest replication filter prefix S3 accepts, in bytes: the longest object key.
+pub const MAX_PREFIX_BYTES: usize = 1024;
 
 /// Storage classes S3 accepts as a replication destination (`Destination.StorageClass`).
 pub const STORAGE_CLASSES: &[&str] = &[
@@ -262,12 +265,15 @@ impl Validator<'_> {
             });
         }
         let mut accounts = BTreeMap::new();
+        // (where the id is, account name, id): accounts come sorted by name, not in file order.
+        let mut ids = Vec::new();
         for (name, a) in raw.accounts {
             let key = |k: &str| format!("accounts.{}.{k}", name.get_ref());
             let id = AccountId::new(a.id.get_ref().clone())
                 .map_err(|e| self.err(a.id.span(), key("id"), e.0))?;
-            let region = Region::new(a.region.get_ref().clone())
-                .map_err(|e| self.err(a.region.span(), key("region"), e.0))?;
+            ids.push((a.id.span(), name.get_ref().clone(), id.clone()));
+            let region = known_region(a.region.get_ref(), false)
+                .map_err(|m| self.err(a.region.span(), key("region"), m))?;
             if let Some(arn) = &a.role_arn {
                 check_role_arn(arn.get_ref())
                     .map_err(|m| self.err(arn.span(), key("role_arn"), m))?;
@@ -304,10 +310,16 @@ impl Validator<'_> {
             );
         }
 
+        self.unique_ids(ids)?;
+
         let mut replication = Vec::new();
+        let mut places = Vec::new();
         for (index, r) in raw.replication.into_iter().enumerate() {
-            replication.push(self.replication(index, r, &accounts)?);
+            let (block, spans) = self.replication(index, r, &accounts)?;
+            replication.push(block);
+            places.push(spans);
         }
+        self.no_conflicting_blocks(&replication, &places)?;
 
         let settings = match raw.settings {
             None => Settings::default(),
@@ -320,12 +332,101 @@ impl Validator<'_> {
         })
     }
 
+    /// Two `[accounts.*]` entries with one id would be two names for one account: sessions,
+    /// roles and identity checks are per account id (SPEC §2).
+    fn unique_ids(
+        &self,
+        mut ids: Vec<(Range<usize>, String, AccountId)>,
+    ) -> Result<(), ConfigError> {
+        ids.sort_by_key(|(span, _, _)| span.start);
+        let mut seen: BTreeMap<&AccountId, (&str, &Range<usize>)> = BTreeMap::new();
+        for (span, name, id) in &ids {
+            if let Some((first, first_span)) = seen.get(id) {
+                let (line, col) = line_col(self.text, first_span.start);
+                return Err(self.err(
+                    span.clone(),
+                    format!("accounts.{name}.id"),
+                    format!(
+                        "account id `{id}` is also the id of `accounts.{first}` (line {line}, column {col}); configure each account once: correct the id, or remove `[accounts.{name}]` and name `{first}` in `from` and `to`"
+                    ),
+                ));
+            }
+            seen.insert(id, (name, span));
+        }
+        Ok(())
+    }
+
+    /// Two blocks that map one source bucket to one destination (same `from`, `to` and
+    /// `destination`, and the same `destination_region` when the template has `{region}`) with
+    /// different settings would each want their own version of the one rule
+    /// `crossrep-<destination>`. Which buckets a pattern selects is only known after
+    /// listing, so this finds the cases decidable here: a literal bucket name both blocks
+    /// select, or one pattern in both blocks that some valid name outside both blocks'
+    /// `exclude` matches. Identical settings are the same replication written twice: allowed.
+    fn no_conflicting_blocks(
+        &self,
+        blocks: &[Replication],
+        places: &[Vec<Range<usize>>],
+    ) -> Result<(), ConfigError> {
+        for (j, b) in blocks.iter().enumerate() {
+            for (i, a) in blocks[..j].iter().enumerate() {
+                if a.from != b.from
+                    || a.to != b.to
+                    || a.destination.as_str() != b.destination.as_str()
+                {
+                    continue;
+                }
+                // `{region}` is the destination region: different fixed regions make different
+                // names, and `same` meets a fixed region only for the buckets listed there.
+                if a.destination.uses("region") && a.destination_region != b.destination_region {
+                    continue;
+                }
+                let Some((shared, ai, bi)) = shared_selection(a, b) else {
+                    continue;
+                };
+                let differences: Vec<String> = settings(a)
+                    .into_iter()
+                    .zip(settings(b))
+                    .filter(|((_, x), (_, y))| x != y)
+                    .map(|((k, x), (_, y))| format!("`{k} = {x}` there, `{k} = {y}` here"))
+                    .collect();
+                if differences.is_empty() {
+                    continue;
+                }
+                let (line, col) = line_col(self.text, places[i][ai].start);
+                let (what, fix) = match &shared {
+                    Shared::Bucket(name) => (
+                        format!("bucket `{name}` is"),
+                        format!("add `{name}` to the `exclude` of one of them"),
+                    ),
+                    Shared::Pattern(p) => (
+                        format!("buckets matching `{p}` are"),
+                        "change `buckets` or `exclude` so that no bucket is selected by both"
+                            .to_string(),
+                    ),
+                };
+                return Err(self.err(
+                    places[j][bi].clone(),
+                    format!("replication[{j}].buckets"),
+                    format!(
+                        "{what} also selected by `replication[{i}]` (line {line}, column {col}) from `{}` to `{}` as `{}`, with different settings: {}; a source bucket has one rule per destination, so give both blocks the same settings or {fix}",
+                        b.from,
+                        b.to,
+                        b.destination.as_str(),
+                        differences.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn replication(
         &self,
         index: usize,
         r: RawReplication,
         accounts: &BTreeMap<String, Account>,
-    ) -> Result<Replication, ConfigError> {
+    ) -> Result<(Replication, Vec<Range<usize>>), ConfigError> {
         let key = |k: &str| format!("replication[{index}].{k}");
         for (field, v) in [("from", &r.from), ("to", &r.to)] {
             if !accounts.contains_key(v.get_ref()) {
@@ -356,6 +457,8 @@ impl Validator<'_> {
                 })
                 .collect()
         };
+        let bucket_spans: Vec<Range<usize>> =
+            r.buckets.get_ref().iter().map(|g| g.span()).collect();
         let buckets = globs(r.buckets.into_inner(), "buckets")?;
         let exclude = globs(r.exclude, "exclude")?;
 
@@ -382,13 +485,10 @@ impl Validator<'_> {
         let destination_region = match r.destination_region {
             None => DestinationRegion::Same,
             Some(v) if v.get_ref() == "same" => DestinationRegion::Same,
-            Some(v) => DestinationRegion::Fixed(Region::new(v.get_ref().clone()).map_err(|e| {
-                self.err(
-                    v.span(),
-                    key("destination_region"),
-                    format!("{} or `same`", e.0),
-                )
-            })?),
+            Some(v) => DestinationRegion::Fixed(
+                known_region(v.get_ref(), true)
+                    .map_err(|m| self.err(v.span(), key("destination_region"), m))?,
+            ),
         };
         let storage_class = match r.storage_class {
             None => "STANDARD".to_string(),
@@ -412,24 +512,26 @@ impl Validator<'_> {
             .as_ref()
             .map(|t| t.get_ref().clone())
             .unwrap_or_default();
-        let delete_markers = r
-            .delete_markers
-            .as_ref()
-            .map(|d| *d.get_ref())
-            .unwrap_or(true);
-        if delete_markers && !tags.is_empty() {
-            let span = r
-                .delete_markers
-                .as_ref()
-                .map(|d| d.span())
-                .or(r.tags.as_ref().map(|t| t.span()))
-                .unwrap_or(0..0);
-            return Err(self.err(
-                span,
-                key("delete_markers"),
-                "S3 does not replicate delete markers for rules with a tag filter; set `delete_markers = false` or remove `tags`",
-            ));
-        }
+        // S3 rejects delete-marker replication in a rule with a tag filter, so with `tags` the
+        // default is off (SPEC §2) and only an explicit `delete_markers = true` is an error.
+        let delete_markers = match &r.delete_markers {
+            None => tags.is_empty(),
+            Some(d) if *d.get_ref() && !tags.is_empty() => {
+                return Err(self.err(
+                    d.span(),
+                    key("delete_markers"),
+                    "S3 does not replicate delete markers for rules with a tag filter; remove `delete_markers = true` (it defaults to false with `tags`) or remove `tags`",
+                ));
+            }
+            Some(d) => *d.get_ref(),
+        };
+        let prefix = match r.prefix {
+            None => String::new(),
+            Some(p) => {
+                self.check_prefix(&p, key("prefix"))?;
+                p.into_inner()
+            }
+        };
         let owner = match r.owner {
             None => Owner::Destination,
             Some(o) => match o.get_ref().as_str() {
@@ -483,7 +585,7 @@ impl Validator<'_> {
                 }
             },
         };
-        Ok(Replication {
+        let block = Replication {
             index,
             from: r.from.into_inner(),
             to: r.to.into_inner(),
@@ -493,13 +595,44 @@ impl Validator<'_> {
             destination_region,
             storage_class,
             delete_markers,
-            prefix: r.prefix.map(Spanned::into_inner).unwrap_or_default(),
+            prefix,
             tags,
             owner,
             kms,
             replication_time: r.replication_time.unwrap_or(false),
             backfill,
-        })
+        };
+        Ok((block, bucket_spans))
+    }
+
+    /// A replication filter's `Prefix` is compared literally with object keys (no wildcards),
+    /// and a key is at most 1,024 bytes of UTF-8.
+    fn check_prefix(&self, p: &Spanned<String>, key: String) -> Result<(), ConfigError> {
+        let prefix = p.get_ref();
+        if let Some(at) = prefix.find(['*', '?']) {
+            let c = &prefix[at..at + 1];
+            let fix = if at == 0 {
+                "S3 filters keys by a literal prefix (and tags) only: write the literal start of the keys, or remove `prefix`".to_string()
+            } else {
+                format!("write the literal prefix, e.g. `{}`", &prefix[..at])
+            };
+            return Err(self.err(
+                p.span(),
+                key,
+                format!("`{prefix}` contains `{c}`, but S3 matches a replication prefix literally, without wildcards; {fix}"),
+            ));
+        }
+        if prefix.len() > MAX_PREFIX_BYTES {
+            return Err(self.err(
+                p.span(),
+                key,
+                format!(
+                    "the prefix is {} bytes long in UTF-8, over S3's limit of {MAX_PREFIX_BYTES} (the longest object key); shorten it",
+                    prefix.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn settings(&self, s: RawSettings) -> Result<Settings, ConfigError> {
@@ -563,6 +696,133 @@ fn check_role_arn(arn: &str) -> Result<(), String> {
             "`{arn}` is not an IAM role ARN (`arn:aws:iam::<account id>:role/<name>`)"
         ))
     }
+}
+
+/// A region the configuration names: shaped like one ([`Region::new`]) and one of
+/// [`KNOWN_REGIONS`]. `or_same`: `destination_region` also takes `same`.
+fn known_region(s: &str, or_same: bool) -> Result<Region, String> {
+    if let Ok(r) = Region::new(s) {
+        if r.is_known() {
+            return Ok(r);
+        }
+    }
+    Err(match nearest_known_region(s) {
+        Some(near) => format!("`{s}` is not a known AWS region; did you mean `{near}`?"),
+        None if or_same => format!(
+            "`{s}` is not a known AWS region; use `same` (each source bucket's region) or one of {}",
+            KNOWN_REGIONS.join(", ")
+        ),
+        None => format!(
+            "`{s}` is not a known AWS region; use one of {}",
+            KNOWN_REGIONS.join(", ")
+        ),
+    })
+}
+
+/// What two blocks both select.
+enum Shared {
+    /// A literal bucket name.
+    Bucket(String),
+    /// A wildcard pattern written in both blocks.
+    Pattern(String),
+}
+
+/// Something both blocks select, with the index of the pattern that selects it in each.
+fn shared_selection(a: &Replication, b: &Replication) -> Option<(Shared, usize, usize)> {
+    let selects = |r: &Replication, name: &str| -> Option<usize> {
+        if r.exclude.iter().any(|g| g.matches(name)) {
+            return None;
+        }
+        r.buckets.iter().position(|g| g.matches(name))
+    };
+    let is_literal = |g: &Glob| !g.as_str().contains(['*', '?']);
+    // A literal name in either block that both select (and that can be a bucket at all).
+    for (first, second, flipped) in [(a, b, false), (b, a, true)] {
+        for (fi, g) in first.buckets.iter().enumerate() {
+            let name = g.as_str();
+            if !is_literal(g) || bucket_name_problem(name).is_some() {
+                continue;
+            }
+            if let (Some(_), Some(si)) = (selects(first, name), selects(second, name)) {
+                let (ai, bi) = if flipped { (si, fi) } else { (fi, si) };
+                return Some((Shared::Bucket(name.to_string()), ai, bi));
+            }
+        }
+    }
+    // One wildcard pattern in both: shared unless the excludes remove everything it matches.
+    // A few fillings of the wildcards stand for "some bucket"; finding none that both blocks
+    // keep is no proof of disjointness, so the blocks are then left alone.
+    const FILLS: &[&str] = &["", "x", "0", "x0x", "crossrep-0"];
+    for (ai, g) in a.buckets.iter().enumerate() {
+        if is_literal(g) {
+            continue;
+        }
+        let Some(bi) = b.buckets.iter().position(|h| h == g) else {
+            continue;
+        };
+        let witness = FILLS
+            .iter()
+            .flat_map(|fill| ["x", "0"].map(|one| g.as_str().replace('*', fill).replace('?', one)));
+        for w in witness {
+            let excluded = |r: &Replication| r.exclude.iter().any(|e| e.matches(&w));
+            if bucket_name_problem(&w).is_none() && !excluded(a) && !excluded(b) {
+                return Some((Shared::Pattern(g.as_str().to_string()), ai, bi));
+            }
+        }
+    }
+    None
+}
+
+/// The settings of a block that make up its rule and pair, as `key` and TOML value.
+fn settings(r: &Replication) -> [(&'static str, String); 9] {
+    let quoted = |s: &str| serde_json::Value::from(s).to_string();
+    let tags: Vec<String> = r
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{} = {}", quoted(k), quoted(v)))
+        .collect();
+    [
+        (
+            "destination_region",
+            quoted(match &r.destination_region {
+                DestinationRegion::Same => "same",
+                DestinationRegion::Fixed(region) => region.as_str(),
+            }),
+        ),
+        ("storage_class", quoted(&r.storage_class)),
+        ("delete_markers", r.delete_markers.to_string()),
+        ("prefix", quoted(&r.prefix)),
+        (
+            "tags",
+            if tags.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", tags.join(", "))
+            },
+        ),
+        (
+            "owner",
+            quoted(match r.owner {
+                Owner::Destination => "destination",
+                Owner::Source => "source",
+            }),
+        ),
+        (
+            "kms",
+            quoted(match r.kms {
+                Kms::Auto => "auto",
+                Kms::Off => "off",
+            }),
+        ),
+        ("replication_time", r.replication_time.to_string()),
+        (
+            "backfill",
+            quoted(match r.backfill {
+                Backfill::Batch => "batch",
+                Backfill::None => "none",
+            }),
+        ),
+    ]
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
@@ -632,7 +892,7 @@ destination = "replicated-{bucket}" # placeholders: {bucket} {account} {region} 
                                     # names over 63 characters get a short hash suffix
 destination_region = "same"         # "same" (each source bucket's region) or a region name
 storage_class = "STANDARD"          # storage class of the replicas
-delete_markers = true               # replicate delete markers (not allowed with `tags`)
+delete_markers = true               # replicate delete markers (default false with `tags`: S3 forbids both)
 prefix = ""                         # replicate only keys with this prefix
 # tags = { replicate = "yes" }      # replicate only objects with all these tags
 owner = "destination"               # replicas owned by the destination account
@@ -685,6 +945,7 @@ buckets = ["*"]
         assert_eq!(r.destination_region, DestinationRegion::Same);
         assert_eq!(r.storage_class, "STANDARD");
         assert!(r.delete_markers);
+        assert_eq!(r.prefix, "");
         assert_eq!(r.owner, Owner::Destination);
         assert_eq!(r.backfill, Backfill::Batch);
         assert_eq!(c.settings, Settings::default());
@@ -746,18 +1007,204 @@ buckets = ["*"]
         );
     }
 
+    /// A tag filter used to fail on `delete_markers`, a key the user never wrote: with `tags`
+    /// it defaults to false (SPEC §2), and only an explicit `true` is an error.
     #[test]
-    fn tags_forbid_delete_markers() {
+    fn tags_make_delete_markers_default_to_false() {
+        let with =
+            |extra: &str| GOOD.replace("buckets = [\"*\"]", &format!("buckets = [\"*\"]\n{extra}"));
+        let c = parse(&with("tags = { a = \"b\" }")).unwrap();
+        assert!(!c.replication[0].delete_markers);
+        let c = parse(&with("tags = {}")).unwrap();
+        assert!(c.replication[0].delete_markers, "no tags, no filter");
+        let c = parse(&with("tags = { a = \"b\" }\ndelete_markers = false")).unwrap();
+        assert!(!c.replication[0].delete_markers);
+
+        let e = error(&with("tags = { a = \"b\" }\ndelete_markers = true"));
+        assert_eq!(e.key, "replication[0].delete_markers");
+        assert_eq!(e.location, Some((15, 18)), "{e}");
+        assert!(e.message.contains("tag filter"), "{e}");
+        assert!(e.message.contains("remove `delete_markers = true`"), "{e}");
+    }
+
+    #[test]
+    fn reserved_destination_prefixes_and_suffixes() {
+        for (template, reserved) in [
+            ("sthree-{bucket}", "starts with `sthree-`"),
+            ("amzn-s3-demo-{bucket}", "starts with `amzn-s3-demo-`"),
+            ("xn--{bucket}", "starts with `xn--`"),
+            ("{bucket}-s3alias", "ends with `-s3alias`"),
+            ("{bucket}--ol-s3", "ends with `--ol-s3`"),
+            ("{bucket}.mrap", "ends with `.mrap`"),
+            ("{bucket}--x-s3", "ends with `--x-s3`"),
+            ("{bucket}--table-s3", "ends with `--table-s3`"),
+        ] {
+            let e = error(&GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\ndestination = \"{template}\""),
+            ));
+            assert_eq!(e.key, "replication[0].destination", "{template}: {e}");
+            assert_eq!(e.location, Some((14, 15)), "{template}: {e}");
+            assert!(e.message.contains(reserved), "{template}: {e}");
+            assert!(
+                e.message.contains("a prefix S3 reserves")
+                    || e.message.contains("a suffix S3 reserves"),
+                "{e}"
+            );
+        }
+        // The report bucket template is held to the same rules.
+        let e = error(&format!(
+            "{GOOD}\n[settings]\nreport_bucket = \"reports-{{account}}-{{region}}-s3alias\"\n"
+        ));
+        assert_eq!(e.key, "settings.report_bucket");
+        assert!(e.message.contains("ends with `-s3alias`"), "{e}");
+    }
+
+    #[test]
+    fn prefixes_are_literal_and_at_most_1024_bytes() {
+        let with = |prefix: &str| {
+            GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\nprefix = \"{prefix}\""),
+            )
+        };
+        let e = error(&with("logs/*.gz"));
+        assert_eq!(e.key, "replication[0].prefix");
+        assert_eq!(e.location, Some((14, 10)), "{e}");
+        assert!(e.message.contains("contains `*`"), "{e}");
+        assert!(e.message.contains("e.g. `logs/`"), "{e}");
+        let e = error(&with("?"));
+        assert!(e.message.contains("contains `?`"), "{e}");
+        assert!(e.message.contains("remove `prefix`"), "{e}");
+
+        // Bytes, not characters: 513 `é` are 1,026 bytes.
+        let e = error(&with(&"é".repeat(513)));
+        assert_eq!(e.key, "replication[0].prefix");
+        assert!(e.message.contains("1026 bytes long in UTF-8"), "{e}");
+        assert!(e.message.contains("shorten it"), "{e}");
+        let c = parse(&with(&"é".repeat(512))).unwrap();
+        assert_eq!(c.replication[0].prefix.len(), MAX_PREFIX_BYTES);
+    }
+
+    #[test]
+    fn unknown_regions_name_the_nearest_known_one() {
+        let e = error(&GOOD.replace("region = \"us-west-2\"", "region = \"us-wset-2\""));
+        assert_eq!(e.key, "accounts.backup.region");
+        assert_eq!(e.location, Some((8, 10)), "{e}");
+        assert_eq!(
+            e.message,
+            "`us-wset-2` is not a known AWS region; did you mean `us-west-2`?"
+        );
+        // Shaped like a region, but not one; nothing near: the list.
         let e = error(&GOOD.replace(
             "buckets = [\"*\"]",
-            "buckets = [\"*\"]\ntags = { a = \"b\" }",
+            "buckets = [\"*\"]\ndestination_region = \"mars-north-1\"",
         ));
-        assert_eq!(e.key, "replication[0].delete_markers");
-        assert!(parse(&GOOD.replace(
+        assert_eq!(e.key, "replication[0].destination_region");
+        assert_eq!(e.location, Some((14, 22)), "{e}");
+        assert!(
+            e.message.starts_with("`mars-north-1` is not a known AWS region; use `same` (each source bucket's region) or one of us-east-1, us-east-2,"),
+            "{e}"
+        );
+        let e = error(&GOOD.replace(
             "buckets = [\"*\"]",
-            "buckets = [\"*\"]\ntags = { a = \"b\" }\ndelete_markers = false"
-        ))
-        .is_ok());
+            "buckets = [\"*\"]\ndestination_region = \"euwest1\"",
+        ));
+        assert!(e.message.ends_with("did you mean `eu-west-1`?"), "{e}");
+        for known in KNOWN_REGIONS {
+            let c = parse(&GOOD.replace(
+                "buckets = [\"*\"]",
+                &format!("buckets = [\"*\"]\ndestination_region = \"{known}\""),
+            ))
+            .unwrap();
+            assert!(
+                matches!(&c.replication[0].destination_region, DestinationRegion::Fixed(r) if r.as_str() == *known)
+            );
+        }
+    }
+
+    #[test]
+    fn one_account_id_in_two_entries() {
+        // `zeta` is listed first and sorts last: the error is at the later entry in the file.
+        let text = GOOD.replace(
+            "[accounts.prod]",
+            "[accounts.zeta]\nid = \"222222222222\"\nregion = \"eu-west-1\"\n\n[accounts.prod]",
+        );
+        let e = error(&text);
+        assert_eq!(e.key, "accounts.backup.id");
+        assert_eq!(e.location, Some((11, 6)), "{e}");
+        assert_eq!(
+            e.message,
+            "account id `222222222222` is also the id of `accounts.zeta` (line 3, column 6); configure each account once: correct the id, or remove `[accounts.backup]` and name `zeta` in `from` and `to`"
+        );
+    }
+
+    #[test]
+    fn two_blocks_mapping_one_bucket_with_different_settings() {
+        let second = |body: &str| {
+            format!("{GOOD}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\n{body}\n")
+        };
+
+        // A literal name that the first block's `*` selects too.
+        let e = error(&second(
+            "buckets = [\"data\", \"logs\"]\nstorage_class = \"GLACIER\"",
+        ));
+        assert_eq!(e.key, "replication[1].buckets");
+        assert_eq!(e.location, Some((18, 12)), "{e}");
+        assert_eq!(
+            e.message,
+            "bucket `data` is also selected by `replication[0]` (line 13, column 12) from `prod` to `backup` as `replicated-{bucket}`, with different settings: `storage_class = \"STANDARD\"` there, `storage_class = \"GLACIER\"` here; a source bucket has one rule per destination, so give both blocks the same settings or add `data` to the `exclude` of one of them"
+        );
+
+        // The same pattern in both; every difference is named.
+        let e = error(&second(
+            "buckets = [\"*\"]\nprefix = \"a/\"\ntags = { t = \"1\" }",
+        ));
+        assert_eq!(e.key, "replication[1].buckets");
+        assert!(
+            e.message
+                .starts_with("buckets matching `*` are also selected by `replication[0]`"),
+            "{e}"
+        );
+        assert!(e.message.contains("`delete_markers = true` there, `delete_markers = false` here, `prefix = \"\"` there, `prefix = \"a/\"` here, `tags = {}` there, `tags = { \"t\" = \"1\" }` here"), "{e}");
+        assert!(e.message.contains("change `buckets` or `exclude`"), "{e}");
+
+        // Another `destination_region` is a difference, unless the template has `{region}`:
+        // then the names differ (or meet only for buckets in that region, known after listing).
+        let e = error(&second(
+            "buckets = [\"*\"]\ndestination_region = \"eu-west-1\"",
+        ));
+        assert!(
+            e.message.contains(
+                "`destination_region = \"same\"` there, `destination_region = \"eu-west-1\"` here"
+            ),
+            "{e}"
+        );
+        let regional = |body: &str| {
+            GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\ndestination = \"{region}-{bucket}\"")
+                + &format!("\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\ndestination = \"{{region}}-{{bucket}}\"\n{body}\n")
+        };
+        parse(&regional("destination_region = \"eu-west-1\"")).unwrap();
+        let e = error(&regional("storage_class = \"GLACIER\""));
+        assert_eq!(e.key, "replication[1].buckets");
+
+        // Fine: identical settings (the same replication twice), a bucket one block excludes,
+        // patterns that are not the same (decided after listing), another destination.
+        for ok in [
+            "buckets = [\"*\"]",
+            "buckets = [\"logs\"]\ndestination = \"replicated-{bucket}\"\ndelete_markers = true",
+            "buckets = [\"logs-*\"]\nstorage_class = \"GLACIER\"",
+            "buckets = [\"logs\"]\nstorage_class = \"GLACIER\"\ndestination = \"cold-{bucket}\"",
+        ] {
+            parse(&second(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let excluded = GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nexclude = [\"logs\"]")
+            + "\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"logs\"]\nstorage_class = \"GLACIER\"\n";
+        parse(&excluded).unwrap();
+        // Identical patterns whose excludes leave nothing both blocks select.
+        let all_excluded = GOOD.replace("buckets = [\"*\"]", "buckets = [\"*\"]\nexclude = [\"*\"]")
+            + "\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"*\"]\nstorage_class = \"GLACIER\"\n";
+        parse(&all_excluded).unwrap();
     }
 
     #[test]

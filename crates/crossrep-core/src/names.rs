@@ -69,6 +69,97 @@ newtype!(
     check_region
 );
 
+/// Prefixes S3 reserves: no bucket name may start with them (AWS `bucketnamingrules.md`).
+pub const RESERVED_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
+
+/// Suffixes S3 reserves for access point aliases (`-s3alias`), Object Lambda access point
+/// aliases (`--ol-s3`), directory buckets (`--x-s3`), table buckets (`--table-s3`) and
+/// Multi-Region Access Point aliases (`.mrap`): no bucket name may end with them.
+pub const RESERVED_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"];
+
+/// The regions a configuration may name: the commercial regions (opt-in ones included), China
+/// and GovCloud, as of 2026. [`Region::new`] checks only the shape, because discovery must
+/// accept whatever region AWS reports a bucket in; the configuration is held to this list so
+/// that a typo fails before any request instead of as an endpoint that does not resolve. Add a
+/// region here when AWS launches one.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+];
+
+impl Region {
+    /// Whether this is one of [`KNOWN_REGIONS`].
+    pub fn is_known(&self) -> bool {
+        KNOWN_REGIONS.contains(&self.as_str())
+    }
+}
+
+/// The known region closest to `s` (case aside) if one is within edit distance 2, for "did you
+/// mean" hints; ties go to the first in [`KNOWN_REGIONS`].
+pub fn nearest_known_region(s: &str) -> Option<&'static str> {
+    let s = s.to_ascii_lowercase();
+    KNOWN_REGIONS
+        .iter()
+        .map(|r| (edit_distance(&s, r), *r))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, r)| r)
+}
+
+/// Levenshtein distance over bytes (region codes are ASCII), one row at a time.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let next = (diag + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 fn check_account_id(s: &str) -> Result<(), InvalidName> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
@@ -120,12 +211,12 @@ pub fn bucket_name_problem(s: &str) -> Option<String> {
     if s.contains("..") || s.contains(".-") || s.contains("-.") {
         return Some("must not contain `..`, `.-` or `-.`".into());
     }
-    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+    for prefix in RESERVED_PREFIXES {
         if s.starts_with(prefix) {
             return Some(format!("must not start with `{prefix}`"));
         }
     }
-    for suffix in ["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"] {
+    for suffix in RESERVED_SUFFIXES {
         if s.ends_with(suffix) {
             return Some(format!("must not end with `{suffix}`"));
         }
@@ -158,7 +249,7 @@ pub fn shorten_bucket_name(rendered: &str) -> Result<(BucketName, Option<String>
     if bucket_name_problem(rendered).is_none() {
         return Ok((BucketName(rendered.to_string()), None));
     }
-    let mut cleaned = String::with_capacity(rendered.len());
+    let mut mapped = String::with_capacity(rendered.len());
     for c in rendered.chars() {
         let c = c.to_ascii_lowercase();
         let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
@@ -166,14 +257,21 @@ pub fn shorten_bucket_name(rendered: &str) -> Result<(BucketName, Option<String>
         } else {
             '-'
         };
-        let prev_sep = matches!(cleaned.chars().last(), Some('-') | Some('.'));
+        let prev_sep = matches!(mapped.chars().last(), Some('-') | Some('.'));
         if (c == '-' || c == '.') && prev_sep {
             continue;
         }
-        cleaned.push(c);
+        mapped.push(c);
     }
-    let cleaned = cleaned.trim_start_matches(['-', '.']).to_string();
-    let cleaned = cleaned.strip_prefix("xn--").unwrap_or(&cleaned).to_string();
+    // A reserved prefix is dropped (a template cannot start with one, but `s{bucket}` can still
+    // render `sthree-…`); what follows it may start with a separator again.
+    let mut cleaned = mapped.trim_start_matches(['-', '.']);
+    while let Some(rest) = RESERVED_PREFIXES
+        .iter()
+        .find_map(|p| cleaned.strip_prefix(p))
+    {
+        cleaned = rest.trim_start_matches(['-', '.']);
+    }
     let budget = 63 - HASH_SUFFIX_LEN;
     let mut stem: String = cleaned.chars().take(budget).collect();
     while stem.ends_with(['-', '.']) {
@@ -211,6 +309,28 @@ mod tests {
     }
 
     #[test]
+    fn known_regions() {
+        for r in [
+            "us-east-1",
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "mx-central-1",
+        ] {
+            assert!(Region::new(r).unwrap().is_known(), "{r}");
+        }
+        // The shape is all `Region::new` checks: discovery takes what AWS reports.
+        assert!(!Region::new("mars-north-1").unwrap().is_known());
+        assert_eq!(nearest_known_region("eu-wset-1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("EU-WEST-1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("us-east-3"), Some("us-east-1"));
+        assert_eq!(nearest_known_region("euwest1"), Some("eu-west-1"));
+        assert_eq!(nearest_known_region("mars-north-1"), None);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
     fn bucket_names() {
         assert!(BucketName::new("my-bucket.logs").is_ok());
         for bad in [
@@ -221,6 +341,12 @@ mod tests {
             "a..b",
             "xn--abc",
             "foo-s3alias",
+            "sthree-foo",
+            "amzn-s3-demo-foo",
+            "foo--x-s3",
+            "foo--table-s3",
+            "foo.mrap",
+            "foo--ol-s3",
             "192.168.1.1",
             "under_score",
         ] {
@@ -255,5 +381,21 @@ mod tests {
         let (n, _) = shorten_bucket_name(&long).unwrap();
         assert!(!n.as_str().contains("--"), "{n}");
         assert!(bucket_name_problem(n.as_str()).is_none());
+    }
+
+    #[test]
+    fn reserved_prefixes_are_dropped_when_shortening() {
+        // `s{bucket}` with bucket `three-data` renders a reserved prefix.
+        for rendered in [
+            "sthree-data",
+            "amzn-s3-demo-data",
+            "sthree-amzn-s3-demo-data",
+        ] {
+            let (n, from) = shorten_bucket_name(rendered).unwrap();
+            assert!(n.as_str().starts_with("data-"), "{rendered}: {n}");
+            assert_eq!(from.as_deref(), Some(rendered));
+        }
+        let (n, _) = shorten_bucket_name("sthree-").unwrap();
+        assert!(n.as_str().starts_with("crossrep-"), "{n}");
     }
 }

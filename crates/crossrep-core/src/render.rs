@@ -114,62 +114,42 @@ fn pretty(v: &Value) -> String {
 /// Context lines kept around each changed run; longer unchanged runs are elided.
 const CONTEXT: usize = 3;
 
-/// A line diff (longest common subsequence) of two texts, `+`/`-` marked and indented.
+/// A line diff of two texts, `+`/`-` marked and indented.
+///
+/// Myers' algorithm (`similar`): O((N+M)·D) time for D differing lines, where the LCS table it
+/// replaced was O(N·M) in time and memory, so two large documents that differ in a few places
+/// far apart (a policy with 20,000 lines, changed at its first and last statement) stay cheap.
+/// A replaced run shows its old lines before its new ones.
 fn diff_lines(before: &str, after: &str) -> Vec<String> {
-    let a: Vec<&str> = if before.is_empty() {
-        vec![]
-    } else {
-        before.lines().collect()
-    };
+    let a: Vec<&str> = before.lines().collect();
     let b: Vec<&str> = after.lines().collect();
-    // Trim the common head and tail first: documents usually differ in a few lines, which keeps
-    // the quadratic table small even for large policies.
-    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
-        .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (am, bm) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
-    let mut lcs = vec![vec![0u32; bm.len() + 1]; am.len() + 1];
-    for i in (0..am.len()).rev() {
-        for j in (0..bm.len()).rev() {
-            lcs[i][j] = if am[i] == bm[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+    let mut marked: Vec<(char, &str)> = Vec::with_capacity(a.len().max(b.len()));
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b) {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => marked.extend(a[old].iter().map(|l| (' ', *l))),
+            similar::DiffTag::Delete => marked.extend(a[old].iter().map(|l| ('-', *l))),
+            similar::DiffTag::Insert => marked.extend(b[new].iter().map(|l| ('+', *l))),
+            similar::DiffTag::Replace => {
+                marked.extend(a[old].iter().map(|l| ('-', *l)));
+                marked.extend(b[new].iter().map(|l| ('+', *l)));
+            }
         }
     }
-    let mut marked: Vec<(char, &str)> = a[..head].iter().map(|l| (' ', *l)).collect();
-    let (mut i, mut j) = (0, 0);
-    while i < am.len() || j < bm.len() {
-        if i < am.len() && j < bm.len() && am[i] == bm[j] {
-            marked.push((' ', am[i]));
-            i += 1;
-            j += 1;
-        } else if i < am.len() && (j == bm.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            marked.push(('-', am[i]));
-            i += 1;
-        } else {
-            marked.push(('+', bm[j]));
-            j += 1;
-        }
-    }
-    marked.extend(a[a.len() - tail..].iter().map(|l| (' ', *l)));
 
-    let changed: Vec<usize> = marked
-        .iter()
-        .enumerate()
-        .filter(|(_, (m, _))| *m != ' ')
-        .map(|(i, _)| i)
-        .collect();
-    let near = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= CONTEXT);
+    // Lines within CONTEXT of a change are shown; one pass, linear in the number of lines.
+    let mut shown = vec![false; marked.len()];
+    for (i, (m, _)) in marked.iter().enumerate() {
+        if *m != ' ' {
+            let lo = i.saturating_sub(CONTEXT);
+            let hi = (i + CONTEXT).min(marked.len() - 1);
+            shown[lo..=hi].iter_mut().for_each(|s| *s = true);
+        }
+    }
     let mut out = Vec::new();
     let mut skipped = 0;
-    for (i, (m, line)) in marked.iter().enumerate() {
-        if *m == ' ' && !near(i) {
+    for ((m, line), shown) in marked.iter().zip(&shown) {
+        if !shown {
             skipped += 1;
             continue;
         }
@@ -306,5 +286,36 @@ mod tests {
         assert!(d.iter().any(|l| l == "    - 10"));
         assert!(d.iter().any(|l| l == "    + x"));
         assert!(d.len() < 12, "{d:#?}");
+    }
+
+    /// The LCS table this replaced was 20,000 × 20,000 cells (1.6 GB) for two documents that
+    /// differ at both ends; Myers' diff costs in proportion to the differences.
+    #[test]
+    fn large_documents_that_differ_far_apart_diff_quickly() {
+        let a: Vec<String> = (0..20_000).map(|i| format!("line {i}")).collect();
+        let mut b = a.clone();
+        for i in (0..20_000).step_by(1_000) {
+            b[i] = format!("changed {i}");
+        }
+        b[19_999] = "changed last".into();
+        let d = diff_lines(&a.join("\n"), &b.join("\n"));
+        let removed = d.iter().filter(|l| l.starts_with("    - ")).count();
+        let added = d.iter().filter(|l| l.starts_with("    + ")).count();
+        assert_eq!((removed, added), (21, 21));
+        assert_eq!(d[..2], ["    - line 0", "    + changed 0"]);
+        assert_eq!(d.last().map(String::as_str), Some("    + changed last"));
+        let hidden = |n: usize| format!("      # ({n} unchanged lines hidden)");
+        assert_eq!(
+            d.iter().filter(|l| **l == hidden(993)).count(),
+            19,
+            "{:#?}",
+            &d[..20]
+        );
+        assert_eq!(
+            d.iter().filter(|l| **l == hidden(992)).count(),
+            1,
+            "{:#?}",
+            &d[..20]
+        );
     }
 }

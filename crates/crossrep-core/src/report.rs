@@ -127,29 +127,15 @@ fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(records)
 }
 
-/// Keys in reports and manifests are URL-encoded (`+` for a space).
+/// Keys in reports and manifests are URL-encoded in form style (`+` for a space, `%2B` for a
+/// `+`). An escape that is not two hex digits is kept as it is, and bytes that are not UTF-8
+/// become U+FFFD.
 pub fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `+` first: a `+` in the key itself arrives as `%2B` and must survive.
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Failed tasks grouped by error code, with a few example keys each.
@@ -287,6 +273,21 @@ src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does no
         .unwrap();
         assert_eq!(m.results[0].key, "crossrep/job-1/results/abc.csv");
         assert!(parse_manifest(r#"{"Format":"Other"}"#).is_err());
+    }
+
+    #[test]
+    fn url_decoding_is_form_decoding() {
+        for (encoded, decoded) in [
+            ("a+b", "a b"),
+            ("a%2Bb", "a+b"),
+            ("%E2%9C%93", "✓"),
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz%41", "%zzA"),
+            ("%FF", "\u{FFFD}"),
+        ] {
+            assert_eq!(url_decode(encoded), decoded, "{encoded}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{RESERVED_PREFIXES, RESERVED_SUFFIXES};
+
 /// A parsed name template: literal text and `{placeholder}`s from a fixed set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
@@ -86,10 +88,13 @@ impl Template {
                     &l[..1]
                 ));
             }
-            if l.starts_with("xn--") {
+            // Placeholders render lowercase letters and digits at their ends, so a literal start
+            // is the only way a template can force a reserved prefix onto every name.
+            if let Some(p) = RESERVED_PREFIXES.iter().find(|p| l.starts_with(**p)) {
                 return Err(format!(
-                    "template `{}` starts with `xn--`, which bucket names cannot",
-                    self.source
+                    "template `{}` starts with `{p}`, a prefix S3 reserves (bucket names cannot start with {}); change the start of the template",
+                    self.source,
+                    backticked(RESERVED_PREFIXES)
                 ));
             }
         }
@@ -99,6 +104,13 @@ impl Template {
                     "template `{}` ends with `{}`; bucket names must end with a letter or digit",
                     self.source,
                     &l[l.len() - 1..]
+                ));
+            }
+            if let Some(x) = RESERVED_SUFFIXES.iter().find(|x| l.ends_with(**x)) {
+                return Err(format!(
+                    "template `{}` ends with `{x}`, a suffix S3 reserves (bucket names cannot end with {}); change the end of the template",
+                    self.source,
+                    backticked(RESERVED_SUFFIXES)
                 ));
             }
         }
@@ -125,6 +137,15 @@ impl Template {
 
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+}
+
+/// `` `a`, `b` or `c` ``.
+fn backticked(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
     }
 }
 
@@ -219,6 +240,15 @@ mod tests {
 
     #[test]
     fn renders_placeholders() {
+        // Reserved words inside the name, or a prefix only partly written, are fine.
+        for ok in [
+            "s{bucket}",
+            "{bucket}-s3alias-copy",
+            "copy-xn--{bucket}",
+            "{bucket}-mrap",
+        ] {
+            assert!(Template::parse(ok, VARS).is_ok(), "{ok}");
+        }
         let t = Template::parse("replicated-{bucket}-{dest_account}", VARS).unwrap();
         let vars = BTreeMap::from([("bucket", "data"), ("dest_account", "222222222222")]);
         assert_eq!(t.render(&vars), "replicated-data-222222222222");
@@ -236,6 +266,14 @@ mod tests {
             ("rep_{bucket}", "contains `_`"),
             ("{bucket}-", "ends with `-`"),
             ("-{bucket}", "starts with `-`"),
+            ("xn--{bucket}", "starts with `xn--`"),
+            ("sthree-{bucket}", "starts with `sthree-`"),
+            ("amzn-s3-demo-{bucket}", "starts with `amzn-s3-demo-`"),
+            ("{bucket}-s3alias", "ends with `-s3alias`"),
+            ("{bucket}--ol-s3", "ends with `--ol-s3`"),
+            ("{bucket}.mrap", "ends with `.mrap`"),
+            ("{bucket}--x-s3", "ends with `--x-s3`"),
+            ("{bucket}--table-s3", "ends with `--table-s3`"),
         ] {
             let err = Template::parse(bad, VARS).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
