@@ -775,6 +775,13 @@ proptest! {
                 .or_default()
                 .insert(bucket(&format!("{}-{n}", STEMS[*stem])), region(REGIONS[*reg]));
         }
+        // Blocks that map one bucket to one destination with different settings are a config
+        // error (SPEC §2): not plans.
+        let valid = |text: &str| {
+            !crossrep_core::config::Config::parse(&format!("{ACCOUNTS}{text}"), std::path::Path::new("crossrep.toml"))
+                .is_err_and(|e| e.key.ends_with(".buckets") && e.message.contains("also selected by"))
+        };
+        prop_assume!(valid(&toml(&blocks, None)), "conflicting blocks");
         let d1 = desired(&config(&toml(&blocks, None)), &l);
         let a = actual(&d1, &l, ROLE, &k);
         let s1 = crossrep_core::plan::apply_in_memory(&a, &crossrep_core::plan::plan(&d1, &a));
@@ -795,6 +802,7 @@ proptest! {
             }
             blocks2.push(b);
         }
+        prop_assume!(valid(&toml(&blocks2, None)), "conflicting blocks");
         let d2 = desired(&config(&toml(&blocks2, None)), &l);
         // And some reads fail this time.
         let mut seen = s1.clone();
