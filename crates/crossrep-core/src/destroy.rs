@@ -112,6 +112,38 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         );
     }
 
+    // SPEC §5: a rule in any bucket of the account that uses the role keeps it, and a bucket
+    // whose configuration could not be read counts as such a user. Destroy leaves buckets the
+    // configuration does not select alone, so every rule of theirs stays.
+    let selected: BTreeSet<BucketAddr> = desired
+        .pairs
+        .iter()
+        .map(|p| BucketAddr::new(&p.source.account, &p.source.bucket))
+        .collect();
+    let mut other_users: BTreeMap<AccountId, Vec<(BucketName, &'static str)>> = BTreeMap::new();
+    for (addr, observed) in &actual.replication {
+        let Some(role) = roles.get(&addr.account) else {
+            continue;
+        };
+        let why = match observed {
+            crate::observed::Observed::Present(spec)
+                if !selected.contains(addr)
+                    && crate::kinds::role::names_role(&spec.configuration.role, role)
+                    && !spec.configuration.rules.is_empty() =>
+            {
+                "its replication configuration (not selected by this configuration) uses the role"
+            }
+            crate::observed::Observed::Unreadable(_) => {
+                "its replication configuration could not be read, so it may use the role"
+            }
+            _ => continue,
+        };
+        other_users
+            .entry(addr.account.clone())
+            .or_default()
+            .push((addr.bucket.clone(), why));
+    }
+
     // Destination statements of the source accounts of this config's pairs.
     let mut by_dest: BTreeMap<BucketAddr, (BTreeSet<String>, Region)> = BTreeMap::new();
     for p in &desired.pairs {
@@ -170,6 +202,22 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                     role.name, role.account
                 ),
             });
+            continue;
+        }
+        if let Some(users) = other_users.get(&role.account) {
+            for (b, why) in users {
+                conflicts.push(Conflict {
+                    account: role.account.clone(),
+                    bucket: b.clone(),
+                    destination: None,
+                    message: format!(
+                        "{why}: role `{}` and its permissions are kept",
+                        role.name
+                    ),
+                    hint: Some("run `crossrep destroy` again once it can be read, or remove that configuration first".into()),
+                    code: "role_in_use".into(),
+                });
+            }
             continue;
         }
         if let Some(buckets) = role_in_use.get(&role.account) {
@@ -416,6 +464,45 @@ buckets = ["*"]
             .clone();
         assert_eq!(cfg.rules, vec![foreign_rule()]);
         assert!(destroy_plan(&d, &after).changes.is_empty());
+    }
+
+    /// Issue 9 (SPEC §5): destroy deleted the role while a bucket the configuration no longer
+    /// selects still used it, or one whose configuration could not be read.
+    #[test]
+    fn a_role_used_by_an_unselected_or_unreadable_bucket_is_kept() {
+        let (d, a) = setup(false);
+        let role = format!(
+            "arn:aws:iam::111111111111:role/{}",
+            d.roles.values().next().unwrap().name
+        );
+        for observed in [
+            Observed::Present(ReplicationSpec {
+                configuration: crate::model::ReplicationConfiguration {
+                    role: role.clone(),
+                    rules: vec![foreign_rule()],
+                },
+            }),
+            Observed::Unreadable(crate::observed::ReadError::new(
+                crate::observed::ErrorKind::AccessDenied,
+                "AccessDenied",
+            )),
+        ] {
+            let mut a = a.clone();
+            a.set::<Replication>(
+                BucketAddr::new(&id("111111111111"), &name("elsewhere")),
+                observed,
+            );
+            let p = destroy_plan(&d, &a);
+            let s = summary(&p);
+            assert!(!s.iter().any(|c| c.contains("role")), "{s:#?}");
+            assert!(
+                p.conflicts
+                    .iter()
+                    .any(|c| c.bucket.as_str() == "elsewhere" && c.code == "role_in_use"),
+                "{:#?}",
+                p.conflicts
+            );
+        }
     }
 
     #[test]
