@@ -16,6 +16,10 @@ use crate::names::{AccountId, BucketName, Region};
 use crate::plan::{Plan, Warning, PLAN_FORMAT_VERSION};
 use crate::policy::destination_sids;
 
+/// The code of a conflict that means destroy could not finish (something it needed could not
+/// be read): the command exits 1 and asks to run again.
+pub const UNREADABLE: &str = "unreadable";
+
 /// Destroy order: replication first (nothing may replicate with a role about to go), then the
 /// destination statements, then the role's policies, then the role.
 const PHASE_REPLICATION: u8 = 0;
@@ -120,28 +124,34 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         .iter()
         .map(|p| BucketAddr::new(&p.source.account, &p.source.bucket))
         .collect();
-    let mut other_users: BTreeMap<AccountId, Vec<(BucketName, &'static str)>> = BTreeMap::new();
+    let mut other_users: BTreeMap<AccountId, Vec<(BucketName, &'static str, &'static str)>> =
+        BTreeMap::new();
     for (addr, observed) in &actual.replication {
         let Some(role) = roles.get(&addr.account) else {
             continue;
         };
-        let why = match observed {
+        let (why, code) = match observed {
             crate::observed::Observed::Present(spec)
                 if !selected.contains(addr)
                     && crate::kinds::role::names_role(&spec.configuration.role, role)
                     && !spec.configuration.rules.is_empty() =>
             {
-                "its replication configuration (not selected by this configuration) uses the role"
+                (
+                    "its replication configuration (not selected by this configuration) uses the role",
+                    "role_in_use",
+                )
             }
-            crate::observed::Observed::Unreadable(_) => {
-                "its replication configuration could not be read, so it may use the role"
-            }
+            // Destroy could not finish: it says so and exits 1.
+            crate::observed::Observed::Unreadable(_) => (
+                "its replication configuration could not be read, so it may use the role",
+                UNREADABLE,
+            ),
             _ => continue,
         };
         other_users
             .entry(addr.account.clone())
             .or_default()
-            .push((addr.bucket.clone(), why));
+            .push((addr.bucket.clone(), why, code));
     }
 
     // Destination statements of the source accounts of this config's pairs.
@@ -183,6 +193,63 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
     }
 
     let mut conflicts = Vec::new();
+    // What destroy needed and could not read: it did not finish (exit 1, run again).
+    let mut unread = |account: &AccountId, bucket: &BucketName, what: String| {
+        conflicts.push(Conflict {
+            account: account.clone(),
+            bucket: bucket.clone(),
+            destination: None,
+            message: what,
+            hint: Some("run `crossrep destroy` again once it can be read".into()),
+            code: UNREADABLE.into(),
+        });
+    };
+    for p in &desired.pairs {
+        let src = BucketAddr::new(&p.source.account, &p.source.bucket);
+        if let Some(crate::observed::Observed::Unreadable(e)) = actual.replication.get(&src) {
+            unread(
+                &p.source.account,
+                &p.source.bucket,
+                format!(
+                    "could not read the replication configuration of `{}` ({}): crossrep's rules on it, if any, are left",
+                    p.source.bucket, e.message
+                ),
+            );
+        }
+        let dst = BucketAddr::new(&p.destination.account, &p.destination.bucket);
+        if let Some(crate::observed::Observed::Unreadable(e)) = actual.bucket_policy.get(&dst) {
+            unread(
+                &p.source.account,
+                &p.source.bucket,
+                format!(
+                    "could not read the bucket policy of destination `{}` ({}): crossrep's statements in it, if any, are left",
+                    p.destination.bucket, e.message
+                ),
+            );
+        }
+    }
+    for role in desired.roles.values() {
+        let addr = RoleAddr {
+            account: role.account.clone(),
+            name: role.name.clone(),
+        };
+        if let Some(crate::observed::Observed::Unreadable(e)) = actual.role.get(&addr) {
+            if let Some(p) = desired
+                .pairs
+                .iter()
+                .find(|p| p.source.account == role.account)
+            {
+                unread(
+                    &role.account,
+                    &p.source.bucket,
+                    format!(
+                        "could not read role `{}` ({}): it and its policies, if any, are left",
+                        role.name, e.message
+                    ),
+                );
+            }
+        }
+    }
     for role in desired.roles.values() {
         let role_addr = RoleAddr {
             account: role.account.clone(),
@@ -205,19 +272,77 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             continue;
         }
         if let Some(users) = other_users.get(&role.account) {
-            for (b, why) in users {
+            for (b, why, code) in users {
                 conflicts.push(Conflict {
                     account: role.account.clone(),
                     bucket: b.clone(),
                     destination: None,
-                    message: format!(
-                        "{why}: role `{}` and its permissions are kept",
-                        role.name
-                    ),
-                    hint: Some("run `crossrep destroy` again once it can be read, or remove that configuration first".into()),
-                    code: "role_in_use".into(),
+                    message: format!("{why}: role `{}` and its permissions are kept", role.name),
+                    hint: Some(if *code == UNREADABLE {
+                        "run `crossrep destroy` again once it can be read".into()
+                    } else {
+                        "remove that configuration, or its rules, first".into()
+                    }),
+                    code: (*code).into(),
                 });
             }
+            continue;
+        }
+        // Inline policies someone else put on the role: the role is theirs too. Crossrep's own
+        // policy goes (its grants); the role and the rest stay.
+        let foreign: Vec<&str> = actual
+            .role_policy
+            .iter()
+            .filter(|(a, o)| {
+                a.account == role.account
+                    && a.role == role.name
+                    && a.name != crate::policy::ROLE_POLICY_NAME
+                    && o.is_present()
+            })
+            .map(|(a, _)| a.name.as_str())
+            .collect();
+        if !foreign.is_empty() {
+            for (addr, observed) in &actual.role_policy {
+                if addr.account != role.account
+                    || addr.role != role.name
+                    || addr.name != crate::policy::ROLE_POLICY_NAME
+                {
+                    continue;
+                }
+                if let Some(doc) = observed.present() {
+                    let users: Vec<Address> = changes
+                        .keys()
+                        .filter(
+                            |a| matches!(a, Address::Replication(b) if b.account == role.account),
+                        )
+                        .cloned()
+                        .collect();
+                    add(
+                        &mut changes,
+                        removal::<RolePolicy>(
+                            addr.clone(),
+                            &role.region,
+                            PHASE_ROLE_POLICY,
+                            doc.clone(),
+                            None,
+                            "crossrep's policy on its role".into(),
+                            users,
+                        ),
+                    );
+                }
+            }
+            warnings.push(Warning {
+                account: role.account.clone(),
+                bucket: None,
+                destination: None,
+                code: "role_has_foreign_policies".into(),
+                message: format!(
+                    "role `{}` in {} carries policies crossrep did not write ({}): the role and those policies are kept",
+                    role.name,
+                    role.account,
+                    foreign.join(", ")
+                ),
+            });
             continue;
         }
         if let Some(buckets) = role_in_use.get(&role.account) {
@@ -278,6 +403,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         );
     }
     conflicts.sort();
+    conflicts.dedup();
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         changes: changes.into_values().collect(),
@@ -475,17 +601,24 @@ buckets = ["*"]
             "arn:aws:iam::111111111111:role/{}",
             d.roles.values().next().unwrap().name
         );
-        for observed in [
-            Observed::Present(ReplicationSpec {
-                configuration: crate::model::ReplicationConfiguration {
-                    role: role.clone(),
-                    rules: vec![foreign_rule()],
-                },
-            }),
-            Observed::Unreadable(crate::observed::ReadError::new(
-                crate::observed::ErrorKind::AccessDenied,
-                "AccessDenied",
-            )),
+        for (observed, code) in [
+            (
+                Observed::Present(ReplicationSpec {
+                    configuration: crate::model::ReplicationConfiguration {
+                        role: role.clone(),
+                        rules: vec![foreign_rule()],
+                    },
+                }),
+                "role_in_use",
+            ),
+            // Could not be read: destroy did not finish, and says so (exit 1).
+            (
+                Observed::Unreadable(crate::observed::ReadError::new(
+                    crate::observed::ErrorKind::AccessDenied,
+                    "AccessDenied",
+                )),
+                UNREADABLE,
+            ),
         ] {
             let mut a = a.clone();
             a.set::<Replication>(
@@ -498,11 +631,69 @@ buckets = ["*"]
             assert!(
                 p.conflicts
                     .iter()
-                    .any(|c| c.bucket.as_str() == "elsewhere" && c.code == "role_in_use"),
+                    .any(|c| c.bucket.as_str() == "elsewhere" && c.code == code),
                 "{:#?}",
                 p.conflicts
             );
         }
+    }
+
+    /// Issue 9: destroy deleted inline policies on its role that someone else wrote (a
+    /// security team's Deny). The role and those stay; crossrep's own policy goes.
+    #[test]
+    fn a_role_carrying_foreign_policies_is_kept_with_them() {
+        let (d, mut a) = setup(false);
+        let role = d.roles.values().next().unwrap().clone();
+        a.set::<RolePolicy>(
+            RolePolicyAddr {
+                account: role.account.clone(),
+                role: role.name.clone(),
+                name: "security-deny".into(),
+            },
+            Observed::Present(crate::kinds::role_policy::RolePolicySpec {
+                document: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}),
+            }),
+        );
+        let p = destroy_plan(&d, &a);
+        let s = summary(&p);
+        assert!(
+            s.iter()
+                .any(|c| c.contains("role_policy[") && c.contains(ROLE_POLICY_NAME)),
+            "{s:#?}"
+        );
+        assert!(!s.iter().any(|c| c.contains("security-deny")), "{s:#?}");
+        assert!(!s.iter().any(|c| c.starts_with("Delete role[")), "{s:#?}");
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.code == "role_has_foreign_policies"
+                    && w.message.contains("security-deny")),
+            "{:#?}",
+            p.warnings
+        );
+    }
+
+    /// Issue 9: destroy said "Destroy complete!" after skipping a destination it could not
+    /// read. Such a destination is named, with code `unreadable` (the command exits 1).
+    #[test]
+    fn what_destroy_could_not_read_is_named() {
+        let (d, mut a) = setup(false);
+        let p = &d.pairs[0];
+        a.set::<BucketPolicy>(
+            BucketAddr::new(&p.destination.account, &p.destination.bucket),
+            Observed::Unreadable(crate::observed::ReadError::new(
+                crate::observed::ErrorKind::Throttled,
+                "SlowDown",
+            )),
+        );
+        let plan = destroy_plan(&d, &a);
+        assert!(
+            plan.conflicts
+                .iter()
+                .any(|c| c.code == UNREADABLE && c.message.contains(p.destination.bucket.as_str())),
+            "{:#?}",
+            plan.conflicts
+        );
     }
 
     #[test]

@@ -52,14 +52,30 @@ pub(crate) async fn show_and_execute(
     // A selected bucket left in conflict makes the command fail after everything else is done
     // (SPEC §3): excluding it is how a user accepts it.
     let conflicted = plan.not_replicated();
+    // Destroy could not read something it needed: it did not finish (SPEC §5).
+    let unread = plan
+        .conflicts
+        .iter()
+        .filter(|c| c.code == crossrep_core::destroy::UNREADABLE)
+        .count();
     let done = |status: ExitStatus| {
-        if verb == Verb::Apply && conflicted > 0 && status == ExitStatus::Success {
-            printer.human(format_args!(
-                "{conflicted} selected bucket(s) are not replicated: see the conflicts above; fix them, or `exclude` them to accept it."
-            ));
-            ExitStatus::Failure
-        } else {
-            status
+        if status != ExitStatus::Success {
+            return status;
+        }
+        match verb {
+            Verb::Apply if conflicted > 0 => {
+                printer.human(format_args!(
+                    "{conflicted} selected bucket(s) are not replicated: see the conflicts above; fix them, or `exclude` them to accept it."
+                ));
+                ExitStatus::Failure
+            }
+            Verb::Destroy if unread > 0 => {
+                printer.human(format_args!(
+                    "Destroy incomplete: {unread} thing(s) could not be read (see the conflicts above) and were left as they are; run `crossrep destroy` again."
+                ));
+                ExitStatus::Failure
+            }
+            _ => status,
         }
     };
     if !plan.has_changes() {

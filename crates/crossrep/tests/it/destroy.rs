@@ -155,3 +155,96 @@ async fn destroy_removes_only_what_crossrep_configured() {
         .await;
     assert!(role.is_err(), "the role is gone");
 }
+
+/// Issue 9 (SPEC §5): destroy deleted inline policies someone else put on its role (a
+/// security team's Deny), and said "Destroy complete!" with exit 0 after skipping a destination
+/// it could not read. Now it keeps the role with those policies, names what it could not read,
+/// and exits 1 until a run finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_keeps_a_role_with_foreign_policies_and_says_when_it_did_not_finish() {
+    let env = Env::new(58);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoDeletes",
+        "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]});
+    admin
+        .src()
+        .iam
+        .put_role_policy()
+        .role_name("crossrep-replication")
+        .policy_name("security-deny")
+        .policy_document(deny.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    // The destination's policy cannot be read this time.
+    env.emu.inject_fault(&format!(
+        "operation=GetBucketPolicy&bucket={dest}&code=AccessDenied&status=403&message=Access%20Denied"
+    ));
+    let first = env.crossrep().args(["destroy", "--yes"]).output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&first),
+        stderr(&first)
+    );
+    assert!(
+        stderr(&first).contains("Destroy incomplete"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(
+        stdout(&first).contains(&format!(
+            "could not read the bucket policy of destination `{dest}`"
+        )),
+        "{}",
+        stdout(&first)
+    );
+    env.emu.clear_faults(&dest);
+
+    let second = env.crossrep().args(["destroy", "--yes"]).output().unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&second),
+        stderr(&second)
+    );
+    assert!(
+        stdout(&second).contains("security-deny"),
+        "{}",
+        stdout(&second)
+    );
+    // The role and the foreign policy are there; crossrep's policy is gone.
+    let iam = &admin.src().iam;
+    let names = iam
+        .list_role_policies()
+        .role_name("crossrep-replication")
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    assert_eq!(names, vec!["security-deny".to_string()]);
+    // And the destination policy, which held only crossrep's statements, is gone.
+    let policy = admin
+        .dst()
+        .s3(&region("us-east-1"))
+        .get_bucket_policy()
+        .bucket(&dest)
+        .send()
+        .await;
+    assert!(
+        policy.as_ref().is_err_and(|e| e
+            .as_service_error()
+            .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
+            == Some("NoSuchBucketPolicy")),
+        "{policy:?}"
+    );
+}
