@@ -31,7 +31,11 @@ use crate::error::{call_error, AwsError, CallError};
 use crate::session::{Session, Sessions};
 
 /// Buckets an account owns, with their regions when `ListBuckets` gives them.
-async fn list_owned(session: &Session) -> Result<BTreeMap<BucketName, Option<Region>>, AwsError> {
+/// An account's buckets by name with the region listing gave (if any), and the names that are
+/// not valid bucket names today (legacy us-east-1 names with capitals or `_`).
+type Owned = (BTreeMap<BucketName, Option<Region>>, Vec<String>);
+
+async fn list_owned(session: &Session) -> Result<Owned, AwsError> {
     let pages = session
         .s3(&session.home)
         .list_buckets()
@@ -45,18 +49,32 @@ async fn list_owned(session: &Session) -> Result<BTreeMap<BucketName, Option<Reg
         .collect::<Result<_, _>>()
         .map_err(|e| call_error(e, session.id.as_str(), "s3:ListAllMyBuckets", "*"))?;
     let mut out = BTreeMap::new();
+    let mut legacy = Vec::new();
     for page in pages {
         for b in page.buckets() {
             // A name that is not valid today (legacy us-east-1 names with capitals or `_`)
-            // cannot be a source of a V2 configuration through crossrep; skip it.
-            let Some(name) = b.name().and_then(|n| BucketName::new(n).ok()) else {
+            // cannot be a source of crossrep's rules: kept aside, for the plan to name.
+            let raw = b.name().unwrap_or_default();
+            let Ok(name) = BucketName::new(raw) else {
+                legacy.push(raw.to_string());
                 continue;
             };
             let region = b.bucket_region().and_then(|r| Region::new(r).ok());
             out.insert(name, region);
         }
     }
-    Ok(out)
+    Ok((out, legacy))
+}
+
+/// What listing the source accounts found.
+pub struct Sources {
+    /// The buckets the configuration selects.
+    pub selected: Listing,
+    /// The other buckets (read only for rules an earlier configuration left; see
+    /// [`discover`]).
+    pub unselected: Listing,
+    /// Selected names that are not valid bucket names today (see [`DesiredState::legacy_names`]).
+    pub legacy: Vec<(AccountId, String)>,
 }
 
 async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region, CallError> {
@@ -86,14 +104,13 @@ async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region,
 }
 
 /// Lists every source account's buckets and the regions of the selected ones.
-/// The buckets of every source account: those the configuration selects (sources), and the
-/// others (read only for rules an earlier configuration left; see [`discover`]).
+/// The buckets of every source account (see [`Sources`]).
 pub async fn list_sources(
     config: &Config,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
-) -> Result<(Listing, Listing), AwsError> {
+) -> Result<Sources, AwsError> {
     let sources: BTreeSet<&AccountId> = config
         .replication
         .iter()
@@ -101,10 +118,17 @@ pub async fn list_sources(
         .collect();
     let mut listing = Listing::new();
     let mut unselected = Listing::new();
+    let mut legacy_names = Vec::new();
     let mut need_region = Vec::new();
     for id in sources {
         let session = sessions.get(id);
-        let owned = list_owned(session).await?;
+        let (owned, legacy) = list_owned(session).await?;
+        legacy_names.extend(
+            legacy
+                .into_iter()
+                .filter(|n| selects(config, id, n))
+                .map(|n| (id.clone(), n)),
+        );
         listing.entry(id.clone()).or_default();
         for (name, region) in owned {
             let selected = selects(config, id, name.as_str());
@@ -173,7 +197,11 @@ pub async fn list_sources(
             b.remove(&name);
         }
     }
-    Ok((listing, unselected))
+    Ok(Sources {
+        selected: listing,
+        unselected,
+        legacy: legacy_names,
+    })
 }
 
 /// Whether a bucket name exists anywhere (HeadBucket: 404 = free; 200, 301 or 403 = taken).
@@ -341,7 +369,7 @@ pub async fn discover(
         .collect();
     let mut owned: BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>> = BTreeMap::new();
     for id in dest_accounts {
-        owned.insert(id.clone(), list_owned(sessions.get(id)).await?);
+        owned.insert(id.clone(), list_owned(sessions.get(id)).await?.0);
     }
 
     let mut jobs: Vec<Job> = desired

@@ -135,6 +135,11 @@ pub struct DesiredState {
     /// One report bucket per source account and region that has `backfill = "batch"` pairs
     /// (SPEC §4.6), sorted.
     pub report_buckets: Vec<BucketRef>,
+    /// Selected buckets whose names S3 no longer allows (legacy us-east-1 names with capitals
+    /// or `_`): they cannot be sources of crossrep's rules, and the plan says so. Filled by
+    /// listing (the names are not [`BucketName`]s).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy_names: Vec<(AccountId, String)>,
 }
 
 /// The report bucket of a source account in a region: `settings.report_bucket`, shortened like
@@ -170,9 +175,12 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
         };
         for (bucket, region) in buckets {
             let name = bucket.as_str();
+            // The report bucket by its pattern, and by its final name (a long template is
+            // shortened with a hash, which the pattern does not match).
             if !block.buckets.iter().any(|g| g.matches(name))
                 || block.exclude.iter().any(|g| g.matches(name))
                 || report.matches(name)
+                || report_bucket(config, &from.id, region).as_ref() == Some(bucket)
             {
                 continue;
             }
@@ -315,11 +323,10 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
         roles,
         conflicts,
         report_buckets: report_buckets.into_iter().collect(),
+        legacy_names: Vec::new(),
     }
 }
 
-/// The source accounts of a config and, for each, whether a bucket name can be a source of
-/// any block (used to skip regions lookups of buckets no block selects).
 /// The pairs with each bucket's region as discovery found it, for reports (`status`,
 /// `verify`): a destination that exists in another region than the configured one is a
 /// conflict for the planner, but a report must say where the bucket really is (SPEC §4.1).
@@ -342,6 +349,8 @@ pub fn located(pairs: &[Pair], actual: &crate::kinds::ActualState) -> Vec<Pair> 
         .collect()
 }
 
+/// The source accounts of a config and, for each, whether a bucket name can be a source of
+/// any block (used to skip regions lookups of buckets no block selects).
 pub fn selects(config: &Config, account: &AccountId, bucket: &str) -> bool {
     config.replication.iter().any(|block| {
         config.account(&block.from).id == *account
@@ -431,6 +440,25 @@ exclude = ["cdk-*"]
             "eu-west-1",
             "input untouched"
         );
+    }
+
+    /// Issue 9 (REVIEW R11): a report bucket whose template renders over 63 characters is
+    /// shortened with a hash, which the template's pattern does not match: it became a source.
+    #[test]
+    fn a_shortened_report_bucket_is_never_a_source() {
+        let c = config(
+            "[settings]\nreport_bucket = \"crossrep-backfill-completion-reports-of-{account}-in-{region}\"",
+        );
+        let account = AccountId::new("111111111111").unwrap();
+        let region = Region::new("eu-west-1").unwrap();
+        let report = report_bucket(&c, &account, &region).unwrap();
+        assert_eq!(report.as_str().len(), 63, "{report}");
+        let d = desired(
+            &c,
+            &listing(&[("data", "eu-west-1"), (report.as_str(), "eu-west-1")]),
+        );
+        let sources: Vec<&str> = d.pairs.iter().map(|p| p.source.bucket.as_str()).collect();
+        assert_eq!(sources, ["data"]);
     }
 
     #[test]

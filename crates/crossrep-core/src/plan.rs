@@ -31,8 +31,8 @@ use crate::model::{ReplicationConfiguration, Rule, MANAGED_TAG, SID_PREFIX};
 use crate::names::{AccountId, BucketName, Region};
 use crate::observed::{Observed, ReadProblem};
 use crate::policy::{
-    destination_statements, merge_bucket_policy, policy_size, role_policy, trust_policy,
-    BUCKET_POLICY_LIMIT, ROLE_POLICY_NAME,
+    destination_statements, merge_bucket_policy, role_policy, trust_policy, BUCKET_POLICY_LIMIT,
+    ROLE_POLICY_NAME,
 };
 
 pub use crate::kinds::replication::{desired_rule, merge_replication, rule_id, same_replication};
@@ -435,6 +435,17 @@ impl<'a> Planner<'a> {
     }
 
     fn run(mut self) -> Plan {
+        for (account, name) in &self.desired.legacy_names {
+            self.warnings.push(Warning {
+                account: account.clone(),
+                bucket: None,
+                destination: None,
+                code: "legacy_bucket_name".into(),
+                message: format!(
+                    "bucket `{name}` in {account} is selected, but its name is not a valid bucket name today (capitals or `_`, allowed only for old us-east-1 buckets): crossrep cannot replicate it; copy its objects into a bucket with a valid name, or exclude it"
+                ),
+            });
+        }
         let mut active = self.active_pairs();
 
         // Destination bucket policies: merged, and checked against S3's size limit. A pair whose
@@ -447,7 +458,7 @@ impl<'a> Planner<'a> {
             let ours =
                 destination_statements(self.role(&p.source.account), &p.destination.arn(), locked);
             let merged = merge_bucket_policy(existing, &ours);
-            let size = policy_size(&merged);
+            let size = crate::policy::policy_bytes(&merged);
             if size > BUCKET_POLICY_LIMIT {
                 too_big.insert(p.destination.clone());
                 self.conflict(p, true, "policy_too_large", format!(

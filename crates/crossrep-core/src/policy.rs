@@ -269,6 +269,14 @@ pub fn policy_size(doc: &Value) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// Bytes S3 counts against a bucket policy's 20 KB: the document as crossrep sends it (compact
+/// JSON, UTF-8). Not characters: a Sid or condition value outside ASCII takes several bytes.
+pub fn policy_bytes(doc: &Value) -> usize {
+    serde_json::to_string(doc)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX)
+}
+
 /// The Sids crossrep uses in a destination bucket policy for one source account's role.
 pub fn destination_sids(source_account: &AccountId) -> [String; 2] {
     [
@@ -414,6 +422,13 @@ mod tests {
                     .iter()
                     .any(|r| resource_matches(r.as_str().unwrap(), arn))
         })
+    }
+
+    #[test]
+    fn bucket_policies_are_measured_in_bytes() {
+        let doc = json!({"Sid": "Zugriff-für-Prüfer"});
+        assert_eq!(policy_size(&doc), 28);
+        assert_eq!(policy_bytes(&doc), 30, "ü is two bytes");
     }
 
     #[test]

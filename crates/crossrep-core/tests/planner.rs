@@ -2210,3 +2210,24 @@ fn an_object_lock_source_gets_an_object_lock_destination_or_a_conflict() {
     )
     .is_none());
 }
+
+/// Issue 9: selected buckets with legacy names (capitals, `_`) were skipped silently.
+#[test]
+fn legacy_bucket_names_are_named_in_the_plan() {
+    let mut d = PROD_TO_BACKUP_ONE();
+    d.legacy_names = vec![(
+        crossrep_core::names::AccountId::new(PROD).unwrap(),
+        "Old_Data".to_string(),
+    )];
+    let p = plan(&d, &Actual::sources(ONE).build());
+    let w = p
+        .warnings
+        .iter()
+        .find(|w| w.code == "legacy_bucket_name")
+        .unwrap();
+    assert!(w.message.contains("`Old_Data`"), "{}", w.message);
+    assert!(
+        crossrep_core::render::render_plan(&p).contains("warning: "),
+        "shown in the text plan"
+    );
+}

@@ -38,14 +38,15 @@ impl Context {
     /// Identity checks and discovery. Reads only.
     pub(crate) async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
         self.sessions.verify_identities().await?;
-        let (listing, unselected) =
+        let sources =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
                 .await
                 .context("listing source buckets")?;
-        let desired = desired(&self.config, &listing);
+        let mut desired = desired(&self.config, &sources.selected);
+        desired.legacy_names = sources.legacy;
         let actual = discover::discover(
             &desired,
-            &unselected,
+            &sources.unselected,
             &self.sessions,
             self.concurrency,
             &self.bars,
