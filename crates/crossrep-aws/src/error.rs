@@ -191,6 +191,14 @@ impl CallError {
                     "no usable AWS credentials for account {account}: set `profile` (and run `aws sso login` for SSO profiles) or `role_arn` in crossrep.toml, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
                 ),
             })
+        } else if matches!(
+            self.code.as_deref(),
+            Some("OperationAborted" | "ConcurrentModification" | "ConcurrentModificationException")
+        ) {
+            Some(format!(
+                "something else was changing `{}` at the same moment (perhaps another `crossrep apply`); let it finish, then run again",
+                self.target
+            ))
         } else if self.is_access_denied() && self.message.contains("iam:PassRole") {
             // PutBucketReplication hands the role to S3: the caller must be allowed to pass it.
             Some(format!(
@@ -300,6 +308,22 @@ impl From<CallError> for AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_concurrent_change_suggests_another_apply() {
+        let e = CallError {
+            account: "111111111111".into(),
+            action: "s3:PutReplicationConfiguration",
+            target: "data".into(),
+            code: Some("OperationAborted".into()),
+            message:
+                "OperationAborted: A conflicting conditional operation is currently in progress"
+                    .into(),
+            kind: ErrorKind::Other,
+            request_id: None,
+        };
+        assert!(e.hint().unwrap().contains("another `crossrep apply`"));
+    }
 
     #[test]
     fn codes_and_statuses_map_to_kinds() {

@@ -260,19 +260,43 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
     }
     let mut dropped = BTreeSet::new();
     for idx in by_dest.values().filter(|v| v.len() > 1) {
+        // The placeholder that tells these pairs apart: what differs between them.
+        let differs = |f: &dyn Fn(&Pair) -> String| {
+            idx.iter()
+                .map(|&j| f(&pairs[j]))
+                .collect::<BTreeSet<_>>()
+                .len()
+                > 1
+        };
+        let placeholder = if differs(&|p| p.destination.account.to_string()) {
+            "{dest_account}"
+        } else if differs(&|p| p.source.account.to_string()) {
+            "{account}"
+        } else if differs(&|p| p.source.region.to_string()) {
+            "{region}"
+        } else {
+            "{bucket}"
+        };
         for &i in idx {
             let p = &pairs[i];
             let others: Vec<String> = idx
                 .iter()
                 .filter(|&&j| j != i)
-                .map(|&j| format!("`{}` ({})", pairs[j].source.bucket, pairs[j].source.account))
+                .map(|&j| {
+                    format!(
+                        "`{}` ({}) into {}",
+                        pairs[j].source.bucket,
+                        pairs[j].source.account,
+                        pairs[j].destination.account
+                    )
+                })
                 .collect();
             conflicts.push(Conflict {
                 account: p.source.account.clone(),
                 bucket: p.source.bucket.clone(),
                 destination: Some(p.destination.bucket.clone()),
                 message: format!(
-                    "destination `{}` is also the destination of {}; make the `destination` template unique, e.g. with `{{account}}`",
+                    "destination `{}` is also the destination of {} (bucket names are global); make the `destination` template unique with `{placeholder}`",
                     p.destination.bucket,
                     others.join(", ")
                 ),

@@ -355,8 +355,31 @@ impl<'a> Planner<'a> {
             } else if current.is_some_and(|c| c.configuration.rules.iter().any(Rule::is_v1)) {
                 Some((false, plain("v1_rules", "its replication configuration has V1 rules (rule-level `Prefix`), which cannot be mixed with crossrep's V2 rules".to_string())))
             } else if self.actual.taken_names.contains(&pair.destination.bucket) {
+                // Bucket names are global; the owner is named when it is an account crossrep
+                // knows (a source account listed it).
+                let owner = self
+                    .desired
+                    .pairs
+                    .iter()
+                    .map(|p| &p.source)
+                    .find(|b| b.bucket == pair.destination.bucket)
+                    .map(|b| b.account.clone())
+                    .or_else(|| {
+                        self.actual
+                            .bucket
+                            .iter()
+                            .find(|(a, o)| a.bucket == pair.destination.bucket && o.is_present())
+                            .map(|(a, _)| a.account.clone())
+                    });
+                let whose = match owner {
+                    Some(o) if o == pair.source.account => {
+                        format!("is a bucket of the source account {o} itself")
+                    }
+                    Some(o) => format!("is a bucket of account {o}"),
+                    None => "belongs to another AWS account (BucketAlreadyExists)".to_string(),
+                };
                 Some((true, plain("destination_taken", format!(
-                    "destination bucket name `{}` belongs to another AWS account (BucketAlreadyExists); change the `destination` template",
+                    "destination bucket name `{}` {whose}; bucket names are global: change the `destination` template",
                     pair.destination.bucket
                 ))))
             } else if !dest_exists {

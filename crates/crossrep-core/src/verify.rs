@@ -73,11 +73,13 @@ pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
     }
     let drifted = !details.is_empty();
     let mut denied = false;
+    let mut conflicted = false;
     for c in plan
         .conflicts
         .iter()
         .filter(|c| c.account == pair.source.account && c.bucket == pair.source.bucket)
     {
+        conflicted = true;
         details.push(format!("conflict: {}", c.message));
     }
     // A foreign statement that denies the role's replication writes breaks the pair as surely
@@ -94,13 +96,15 @@ pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
     let ok = details.is_empty();
     let summary = if ok {
         "no drift: the rule, the role and the destination match the configuration"
+    } else if conflicted {
+        // `apply` never touches a conflicted pair: advising it would change nothing.
+        "conflict: crossrep leaves this pair as it is; the reason and its fix are below"
     } else if denied {
         // `apply` would change nothing: the statement is someone else's.
         "denied: a statement crossrep did not write blocks replication into the destination; narrow or remove it"
-    } else if drifted {
-        "drift: run `crossrep plan` to see it and `crossrep apply` to repair it"
     } else {
-        "conflict: crossrep leaves this pair as it is (the reason is below)"
+        debug_assert!(drifted);
+        "drift: run `crossrep plan` to see it and `crossrep apply` to repair it"
     };
     Check {
         name: "configuration",

@@ -1387,7 +1387,8 @@ destination = "{bucket}-copy"
         &want(blocks, ONE),
         &Actual::sources(ONE).build(),
         "
-        conflict 111111111111/data -> data-copy: destination `data-copy` is also the destination of...
+        conflict 111111111111/data -> data-copy: destination `data-copy` is also the destination of `data` (111111111111) into 222222222222 (bucket names are global); make the `destination` template unique with `{dest_account}`
+        conflict 111111111111/data -> data-copy: destination `data-copy` is also the destination of `data` (111111111111) into 333333333333 (bucket names are global); make the `destination` template unique with `{dest_account}`
         ",
     );
 }

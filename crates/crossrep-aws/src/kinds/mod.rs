@@ -96,7 +96,7 @@ pub(crate) fn unchanged_since_plan<K: crossrep_core::kinds::Kind>(
             account,
             action,
             c.addr.label(),
-            "changed since the plan was made (someone else wrote it meanwhile): nothing was written; run `crossrep plan` and `crossrep apply` again",
+            "changed since the plan was made (someone else wrote it meanwhile, perhaps another `crossrep apply` running at the same time): nothing was written; run `crossrep plan` and `crossrep apply` again",
         ))
     }
 }

@@ -945,14 +945,15 @@ async fn a_destination_name_owned_by_another_account_is_a_conflict() {
     let data = env.bucket("data");
     let dest = format!("replicated-{data}");
     create_bucket(admin.src(), &data, "us-east-1").await;
-    // Someone else (here: the source account) owns the name crossrep would create.
+    // A configured account (here: the source account) owns the name crossrep would create:
+    // the conflict names it (it said "another AWS account").
     create_bucket(admin.src(), &dest, "us-east-1").await;
     env.write_config("backfill = \"none\"");
     let plan = env.conflicted(&["plan"]);
     assert!(
         plan.contains(&format!(
-            "conflict: {data} ({}) -> {dest}: destination bucket name `{dest}` belongs to another AWS account",
-            env.src
+            "conflict: {data} ({}) -> {dest}: destination bucket name `{dest}` is a bucket of the source account {} itself",
+            env.src, env.src
         )),
         "{plan}"
     );
