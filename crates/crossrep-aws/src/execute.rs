@@ -4,6 +4,7 @@
 //! every other one still runs. What each change does is its kind's (`kinds/`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{stream, StreamExt};
 
@@ -14,6 +15,9 @@ use crossrep_core::progress::Reporter;
 use crate::error::CallError;
 use crate::session::Sessions;
 
+/// A change's result; `None`: not started (interrupted).
+type Ran = (Address, Option<Result<(), CallError>>);
+
 /// What happened to each change.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -22,19 +26,24 @@ pub struct Outcome {
     pub failed: Vec<(Address, CallError)>,
     /// Not attempted because a change it depends on failed: (change, that dependency).
     pub skipped: Vec<(Address, Address)>,
+    /// Not started because the run was interrupted (SIGINT): what was in flight finished.
+    pub interrupted: Vec<Address>,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty()
+        self.failed.is_empty() && self.skipped.is_empty() && self.interrupted.is_empty()
     }
 }
 
+/// `stop`: once set (SIGINT), no further change starts; those in flight finish, and the rest
+/// are reported as interrupted.
 pub async fn execute(
     plan: &Plan,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
+    stop: &AtomicBool,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let mut bad: BTreeSet<Address> = BTreeSet::new();
@@ -74,16 +83,21 @@ pub async fn execute(
         }
         let groups: Vec<Vec<&AnyChange>> = by_target.into_values().chain(unbucketed).collect();
         let done = &applied_here;
-        let results: Vec<Vec<(Address, Result<(), CallError>)>> = stream::iter(groups)
+        let results: Vec<Vec<Ran>> = stream::iter(groups)
             .map(|group| async move {
                 let mut out = Vec::with_capacity(group.len());
                 for c in group {
+                    if stop.load(Ordering::SeqCst) {
+                        reporter.advance(1);
+                        out.push((c.addr(), None));
+                        continue;
+                    }
                     // A dependency made in this run (a new role, new versioning) may not have
                     // propagated yet: only then are propagation errors retried.
                     let fresh = c.depends_on().iter().any(|d| done.contains(d));
                     let r = crate::kinds::apply(c, sessions, fresh).await;
                     reporter.advance(1);
-                    out.push((c.addr(), r));
+                    out.push((c.addr(), Some(r)));
                 }
                 out
             })
@@ -93,13 +107,17 @@ pub async fn execute(
         let results = results.into_iter().flatten();
         for (addr, r) in results {
             match r {
-                Ok(()) => {
+                Some(Ok(())) => {
                     applied_here.insert(addr.clone());
                     outcome.applied.push(addr);
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     bad.insert(addr.clone());
                     outcome.failed.push((addr, e));
+                }
+                None => {
+                    bad.insert(addr.clone());
+                    outcome.interrupted.push(addr);
                 }
             }
         }
@@ -108,5 +126,6 @@ pub async fn execute(
     outcome.applied.sort();
     outcome.failed.sort_by(|a, b| a.0.cmp(&b.0));
     outcome.skipped.sort();
+    outcome.interrupted.sort();
     outcome
 }

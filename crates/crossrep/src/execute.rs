@@ -1,5 +1,8 @@
 //! Show a plan, ask, execute it and report what happened: shared by `apply` and `destroy`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crossrep_aws::execute::{execute, Outcome};
 use crossrep_core::observed::ErrorKind;
 use crossrep_core::plan::{Action, Plan};
@@ -96,10 +99,29 @@ pub(crate) async fn show_and_execute(
         }
     }
 
-    let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars).await;
+    // SIGINT: no further change starts, those in flight finish, the summary says what is left
+    // (SPEC §3, exit 130). A second SIGINT quits at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars, &stop).await;
+    watcher.abort();
+    let interrupted = !outcome.interrupted.is_empty();
     let report = Report::new(plan, &outcome);
     if format == Format::Json {
         printer.json(&report)?;
+        if interrupted {
+            return Ok(ExitStatus::Interrupted);
+        }
         return Ok(done(ExitStatus::from_ok(report.complete)));
     }
     let Counts {
@@ -116,8 +138,14 @@ pub(crate) async fn show_and_execute(
         ))?;
         return Ok(done(ExitStatus::Success));
     }
+    let not_started = outcome.interrupted.len();
+    let state = if interrupted {
+        "interrupted"
+    } else {
+        "incomplete"
+    };
     printer.data(format_args!(
-        "\n{title} incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed, {failed} failed, {skipped} skipped.\n"
+        "\n{title} {state}. Resources: {added} added, {changed} changed, {destroyed} destroyed, {failed} failed, {skipped} skipped, {not_started} not started.\n"
     ))?;
     let mut list = String::new();
     for (addr, err) in &outcome.failed {
@@ -128,6 +156,16 @@ pub(crate) async fn show_and_execute(
     }
     for (addr, dep) in &outcome.skipped {
         list.push_str(&format!("  - {addr}: skipped, because {dep} failed\n"));
+    }
+    for addr in &outcome.interrupted {
+        list.push_str(&format!("  - {addr}: not started (interrupted)\n"));
+    }
+    if interrupted {
+        printer.human(format_args!(
+            "{list}\nRun `crossrep {}` again to complete the rest.",
+            verb.command()
+        ));
+        return Ok(ExitStatus::Interrupted);
     }
     printer.human(format_args!(
         "{list}\nRun `crossrep {}` again to complete the rest once the cause is fixed.",
@@ -147,6 +185,9 @@ struct Report<'a> {
     applied: Vec<String>,
     failed: Vec<Failed>,
     skipped: Vec<Skipped>,
+    /// Not started: the run was interrupted (SIGINT).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    interrupted: Vec<String>,
 }
 
 #[derive(Serialize, Default, Clone, Copy)]
@@ -212,6 +253,11 @@ impl<'a> Report<'a> {
                     address: a.to_string(),
                     because: d.to_string(),
                 })
+                .collect(),
+            interrupted: outcome
+                .interrupted
+                .iter()
+                .map(ToString::to_string)
                 .collect(),
         }
     }

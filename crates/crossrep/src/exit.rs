@@ -14,6 +14,9 @@ pub(crate) enum ExitStatus {
     Changes,
     /// 3: `verify` found an unhealthy pair.
     Unhealthy,
+    /// 130: interrupted (SIGINT) during `apply` or `destroy`, after the calls in flight
+    /// finished and the summary was printed.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -34,6 +37,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
             ExitStatus::Unhealthy => 3,
+            ExitStatus::Interrupted => 130,
         })
     }
 }

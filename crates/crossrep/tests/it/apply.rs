@@ -1070,3 +1070,55 @@ async fn a_role_created_by_someone_else_since_the_plan_is_not_taken_over() {
         "{err}"
     );
 }
+
+/// Issue 9 (SPEC §3): SIGINT during apply lets the calls in flight finish, prints the summary
+/// with what was not started, and exits 130; the next apply completes the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_during_apply_finishes_what_is_in_flight_and_exits_130() {
+    let env = Env::new(59);
+    let admin = env.admin().await;
+    for n in ["a", "b", "c"] {
+        create_bucket(admin.src(), &env.bucket(n), "us-east-1").await;
+    }
+    // New roles and versioning take 4 s to propagate: apply is mid-way when interrupted.
+    env.emu.set_propagation(&env.src, 4000);
+    env.emu.set_propagation(&env.dst, 4000);
+    env.write_config("backfill = \"none\"");
+    let child = env
+        .command()
+        .args(["apply", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}{}", stderr(&out));
+    assert!(text.contains("Apply interrupted."), "{text}");
+    assert!(
+        stderr(&out).contains("not started (interrupted)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Run `crossrep apply` again"),
+        "{}",
+        stderr(&out)
+    );
+
+    env.emu.set_propagation(&env.src, 0);
+    env.emu.set_propagation(&env.dst, 0);
+    env.ok(&["apply", "--yes"]);
+    let again = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
