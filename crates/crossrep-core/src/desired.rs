@@ -140,6 +140,10 @@ pub struct DesiredState {
     /// listing (the names are not [`BucketName`]s).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub legacy_names: Vec<(AccountId, String)>,
+    /// `buckets` patterns that select no bucket of their source account (a typo, or every
+    /// match excluded): (block index, source account, pattern). The plan warns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<(usize, AccountId, String)>,
 }
 
 /// The report bucket of a source account in a region: `settings.report_bucket`, shortened like
@@ -160,8 +164,20 @@ pub fn report_bucket(config: &Config, account: &AccountId, region: &Region) -> O
 pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
     let mut pairs = Vec::new();
     let mut conflicts = Vec::new();
-    for block in &config.replication {
+    let mut unmatched = Vec::new();
+    for (index, block) in config.replication.iter().enumerate() {
         let from = config.account(&block.from);
+        let listed = listing.get(&from.id);
+        for g in &block.buckets {
+            let hit = listed.is_some_and(|b| {
+                b.keys().any(|n| {
+                    g.matches(n.as_str()) && !block.exclude.iter().any(|x| x.matches(n.as_str()))
+                })
+            });
+            if !hit {
+                unmatched.push((index, from.id.clone(), g.as_str().to_string()));
+            }
+        }
         let to = config.account(&block.to);
         let report = Glob::new(
             config
@@ -348,6 +364,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
         conflicts,
         report_buckets: report_buckets.into_iter().collect(),
         legacy_names: Vec::new(),
+        unmatched,
     }
 }
 
@@ -483,6 +500,40 @@ exclude = ["cdk-*"]
         );
         let sources: Vec<&str> = d.pairs.iter().map(|p| p.source.bucket.as_str()).collect();
         assert_eq!(sources, ["data"]);
+    }
+
+    /// Issue 9: `buckets = ["alpah"]` (a typo) selected nothing, silently.
+    #[test]
+    fn a_pattern_that_selects_nothing_is_recorded() {
+        let c = config("");
+        let d = desired(
+            &c,
+            &listing(&[("data", "eu-west-1"), ("cdk-assets", "eu-west-1")]),
+        );
+        assert!(d.unmatched.is_empty(), "{:?}", d.unmatched);
+        let c = Config::parse(
+            r#"
+[accounts.prod]
+id = "111111111111"
+region = "us-east-1"
+[accounts.backup]
+id = "222222222222"
+region = "us-west-2"
+[[replication]]
+from = "prod"
+to = "backup"
+buckets = ["data", "alpah", "cdk-*"]
+exclude = ["cdk-*"]
+"#,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let d = desired(
+            &c,
+            &listing(&[("data", "eu-west-1"), ("cdk-assets", "eu-west-1")]),
+        );
+        let patterns: Vec<&str> = d.unmatched.iter().map(|u| u.2.as_str()).collect();
+        assert_eq!(patterns, ["alpah", "cdk-*"]);
     }
 
     #[test]

@@ -469,6 +469,17 @@ impl<'a> Planner<'a> {
                 ),
             });
         }
+        for (block, account, pattern) in &self.desired.unmatched {
+            self.warnings.push(Warning {
+                account: account.clone(),
+                bucket: None,
+                destination: None,
+                code: "selects_nothing".into(),
+                message: format!(
+                    "`replication[{block}].buckets` pattern `{pattern}` selects no bucket of {account} (after `exclude`): check it for a typo"
+                ),
+            });
+        }
         let mut active = self.active_pairs();
 
         // Destination bucket policies: merged, and checked against S3's size limit. A pair whose
