@@ -248,3 +248,54 @@ async fn destroy_keeps_a_role_with_foreign_policies_and_says_when_it_did_not_fin
         "{policy:?}"
     );
 }
+
+/// Issue 9 (SPEC §5): destroy deleted the role while a bucket dropped from the selection still
+/// replicated with it. Every bucket of the account is read: the role is kept, the bucket named.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_keeps_the_role_while_an_unselected_bucket_uses_it() {
+    let env = Env::new(60);
+    let admin = env.admin().await;
+    let a = env.bucket("a");
+    let b = env.bucket("b");
+    create_bucket(admin.src(), &a, "us-east-1").await;
+    create_bucket(admin.src(), &b, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    // `b` leaves the selection, and destroy runs before any apply removes its rule.
+    env.write_config(&format!("backfill = \"none\"\nexclude = [\"{b}\"]"));
+    let out = env.crossrep().args(["destroy", "--yes"]).output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(&format!("conflict: {b} ({}): its replication configuration (not selected by this configuration) uses the role", env.src)),
+        "{text}"
+    );
+    assert!(
+        !text.contains("role[") || !text.contains("will be destroyed\n  # role["),
+        "{text}"
+    );
+    let role = admin
+        .src()
+        .iam
+        .get_role()
+        .role_name("crossrep-replication")
+        .send()
+        .await;
+    assert!(role.is_ok(), "the role is kept: {role:?}");
+    // `b` still replicates.
+    put_object(admin.src(), &b, "us-east-1", "k.txt", "x").await;
+    env.emu.wait_replication();
+    let head = admin
+        .src()
+        .s3(&region("us-east-1"))
+        .head_object()
+        .bucket(&b)
+        .key("k.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.replication_status().map(|s| s.as_str()),
+        Some("COMPLETED")
+    );
+}
