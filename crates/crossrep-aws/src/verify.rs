@@ -110,8 +110,46 @@ async fn list_into(
         if out.is_truncated() != Some(true) {
             return;
         }
-        key_marker = out.next_key_marker().map(str::to_string);
-        version_marker = out.next_version_id_marker().map(str::to_string);
+        // A truncated page must say where the listing goes on, and go on past where it was:
+        // anything else would end the listing early, and the diff would call a shorter
+        // listing complete (missing versions unseen, or versions only in the other bucket).
+        let next = (
+            out.next_key_marker().map(str::to_string),
+            out.next_version_id_marker().map(str::to_string),
+        );
+        let problem = match &next {
+            (None, _) | (_, None) => Some(format!(
+                "a truncated page (IsTruncated) came without its end markers (NextKeyMarker {}, NextVersionIdMarker {}) after key marker {}: the listing cannot go on",
+                shown(next.0.as_deref()),
+                shown(next.1.as_deref()),
+                shown(key_marker.as_deref())
+            )),
+            (k, v) if *k == key_marker && *v == version_marker => Some(format!(
+                "a truncated page gave the same markers as its request (NextKeyMarker {}, NextVersionIdMarker {}): the listing does not advance",
+                shown(k.as_deref()),
+                shown(v.as_deref())
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            let _ = tx
+                .send(Err(CallError::invalid(
+                    &account,
+                    "s3:ListBucketVersions",
+                    &bucket,
+                    problem,
+                )))
+                .await;
+            return;
+        }
+        (key_marker, version_marker) = next;
+    }
+}
+
+fn shown(marker: Option<&str>) -> String {
+    match marker {
+        Some(m) => format!("`{m}`"),
+        None => "none".into(),
     }
 }
 
@@ -407,5 +445,138 @@ pub async fn canary(
             cleaned_up: cleaned,
         },
         other => other,
+    }
+}
+
+/// The listing's paging, for answers the emulator never gives (it pages correctly): a truncated
+/// page without its end markers, or with the markers of its own request, must end the listing
+/// with an error, never as a shorter listing that the diff would take for complete.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::ObjectVersion;
+    use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+    use crossrep_core::observed::ErrorKind;
+
+    use super::*;
+
+    fn version(key: &str, id: &str) -> ObjectVersion {
+        ObjectVersion::builder()
+            .key(key)
+            .version_id(id)
+            .is_latest(true)
+            .size(1)
+            .build()
+    }
+
+    /// Runs the listing against `rules`; the pages it sent, and the error it ended with.
+    async fn list(rules: &[&Rule]) -> (Vec<Vec<String>>, Option<CallError>) {
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
+        let (tx, mut rx) = mpsc::channel::<Page>(16);
+        let task = tokio::spawn(list_into(
+            client,
+            "111111111111".into(),
+            "data".into(),
+            String::new(),
+            tx,
+        ));
+        let mut pages = Vec::new();
+        let mut error = None;
+        while let Some(page) = rx.recv().await {
+            // A listing that never ends would hang the test: none of these has more pages.
+            assert!(pages.len() < 10, "the listing does not end: {pages:?}");
+            match page {
+                Ok(p) => pages.push(p.into_iter().map(|v| v.key).collect()),
+                Err(e) => error = Some(e),
+            }
+        }
+        task.await.unwrap();
+        (pages, error)
+    }
+
+    fn first_page(next: Option<(&'static str, &'static str)>) -> Rule {
+        mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker().is_none())
+            .then_output(move || {
+                let mut out = ListObjectVersionsOutput::builder()
+                    .is_truncated(true)
+                    .versions(version("a", "1"));
+                if let Some((k, v)) = next {
+                    out = out.next_key_marker(k).next_version_id_marker(v);
+                }
+                out.build()
+            })
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_pages_to_its_end_is_complete() {
+        let first = first_page(Some(("a", "1")));
+        let last = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker() == Some("a") && r.version_id_marker() == Some("1"))
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .is_truncated(false)
+                    .versions(version("b", "2"))
+                    .build()
+            });
+        let (pages, error) = list(&[&first, &last]).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(pages, [["a"], ["b"]]);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_page_without_its_end_markers_is_an_error() {
+        let first = first_page(None);
+        let (pages, error) = list(&[&first]).await;
+        assert_eq!(pages, [["a"]]);
+        let e = error.expect("the listing must fail, not end early");
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert_eq!(e.action, "s3:ListBucketVersions");
+        assert!(
+            e.to_string().contains("a truncated page (IsTruncated) came without its end markers (NextKeyMarker none, NextVersionIdMarker none)"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_truncated_page_with_only_a_key_marker_is_an_error() {
+        // Going on from the key alone would skip the rest of that key's versions.
+        let first = mock!(aws_sdk_s3::Client::list_object_versions).then_output(|| {
+            ListObjectVersionsOutput::builder()
+                .is_truncated(true)
+                .versions(version("a", "1"))
+                .next_key_marker("a")
+                .build()
+        });
+        let (_, error) = list(&[&first]).await;
+        let e = error.expect("the listing must fail");
+        assert!(
+            e.to_string()
+                .contains("without its end markers (NextKeyMarker `a`, NextVersionIdMarker none)"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn markers_that_do_not_advance_are_an_error() {
+        let first = first_page(Some(("a", "1")));
+        let stuck = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker() == Some("a"))
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .is_truncated(true)
+                    .versions(version("b", "2"))
+                    .next_key_marker("a")
+                    .next_version_id_marker("1")
+                    .build()
+            });
+        let (pages, error) = list(&[&first, &stuck]).await;
+        assert_eq!(pages, [["a"], ["b"]], "one request per page, no loop");
+        assert_eq!(stuck.num_calls(), 1);
+        let e = error.expect("the listing must fail, not loop or end early");
+        assert!(
+            e.to_string().contains("a truncated page gave the same markers as its request (NextKeyMarker `a`, NextVersionIdMarker `1`): the listing does not advance"),
+            "{e}"
+        );
     }
 }
