@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossrep_aws::backfill::{all_jobs, describe_job, failed_tasks};
 use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
-use crossrep_core::desired::{located, Pair};
+use crossrep_core::config::Backfill;
+use crossrep_core::desired::{located, DesiredState, Pair};
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
 use crossrep_core::progress::Reporter;
@@ -31,26 +32,18 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     // Reports give each bucket's real region (a destination found elsewhere is a conflict).
     let pairs = located(&desired.pairs, &actual);
 
-    // Failure codes of failed versions, from each source's latest backfill report.
-    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
-    let mut codes: BTreeMap<(String, String), String> = BTreeMap::new();
-    let latest: Vec<_> = desired
-        .pairs
-        .iter()
-        .filter_map(|p| latest_job(&jobs, &p.source))
-        .collect();
-    for job in latest {
-        let session = ctx.sessions.get(&AccountId::new(job.account.clone())?);
-        // Listing does not say where the report is; describing the job does.
-        let job = describe_job(session, job).await?;
-        if let Ok(rows) = failed_tasks(session, &job).await {
-            for r in rows {
-                if let (Some(v), Some(c)) = (r.version_id, r.error_code) {
-                    codes.insert((r.key, v), c);
-                }
-            }
+    // Failure codes of failed versions come from backfill reports, found through S3 Control.
+    // Without them every other check still stands: S3 Control may be denied or absent (an
+    // S3-compatible endpoint), and pairs with `backfill = "none"` have no jobs to ask about.
+    let codes = match failure_codes(&ctx, &desired).await {
+        Ok(codes) => codes,
+        Err(e) => {
+            global.printer.human(format!(
+                "warning: failure codes of FAILED versions are unavailable (the backfill jobs and their reports could not be read); every other check goes on: {e}"
+            ));
+            BTreeMap::new()
         }
-    }
+    };
 
     ctx.bars.start("comparing listings", 0);
     let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
@@ -83,6 +76,64 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
             ExitStatus::Unhealthy
         },
     )
+}
+
+/// (key, version id) → failure code, from the latest backfill job report of each source with
+/// `backfill = "batch"` pairs; no S3 Control call at all when there is none. The first error
+/// (listing or describing jobs, reading a report) is returned, with how many more there were.
+async fn failure_codes(
+    ctx: &Context,
+    desired: &DesiredState,
+) -> Result<BTreeMap<(String, String), String>, String> {
+    let mut codes = BTreeMap::new();
+    let batch = DesiredState {
+        pairs: desired
+            .pairs
+            .iter()
+            .filter(|p| p.backfill == Backfill::Batch)
+            .cloned()
+            .collect(),
+        ..desired.clone()
+    };
+    if batch.pairs.is_empty() {
+        return Ok(codes);
+    }
+    let jobs = all_jobs(&ctx.sessions, &batch, ctx.concurrency)
+        .await
+        .map_err(|e| e.to_string())?;
+    let latest: BTreeMap<&str, _> = batch
+        .pairs
+        .iter()
+        .filter_map(|p| latest_job(&jobs, &p.source))
+        .map(|j| (j.id.as_str(), j))
+        .collect();
+    let mut errors: Vec<String> = Vec::new();
+    for job in latest.into_values() {
+        let Ok(account) = AccountId::new(job.account.clone()) else {
+            continue;
+        };
+        let session = ctx.sessions.get(&account);
+        // Listing does not say where the report is; describing the job does.
+        let rows = match describe_job(session, job).await {
+            Ok(job) => failed_tasks(session, &job).await,
+            Err(e) => Err(e),
+        };
+        match rows {
+            Ok(rows) => {
+                for r in rows {
+                    if let (Some(v), Some(c)) = (r.version_id, r.error_code) {
+                        codes.insert((r.key, v), c);
+                    }
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    match errors.len() {
+        0 => Ok(codes),
+        1 => Err(errors.remove(0)),
+        n => Err(format!("{} (and {} more)", errors.remove(0), n - 1)),
+    }
 }
 
 async fn verify_pair(

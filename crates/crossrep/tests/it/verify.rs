@@ -297,3 +297,67 @@ async fn a_deny_on_insecure_transport_does_not_stop_replication() {
         "{policy}"
     );
 }
+
+/// Issue 9.4 (5a): with `backfill = "none"` everywhere there are no jobs to read failure codes
+/// from: verify makes no S3 Control call at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_without_backfill_makes_no_s3_control_call() {
+    let env = Env::new(74);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    put_object(src, &data, "us-east-1", "k.txt", "replicated").await;
+    env.emu.wait_replication();
+    let before = env.emu.summary(&env.src);
+    let out = env.crossrep().arg("verify").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let after = env.emu.summary(&env.src);
+    let s3control = |s: &serde_json::Value| s["by_service"]["s3control"].as_u64().unwrap_or(0);
+    assert_eq!(s3control(&after), s3control(&before), "{after}");
+    assert!(after["by_operation"]["ListJobs"].is_null(), "{after}");
+}
+
+/// Issue 9.4 (5b): S3 Control denied (no `s3:ListJobs`, or an S3-compatible endpoint without
+/// it) made verify exit 1. Failure codes are unavailable, said once on stderr, and every other
+/// check is made.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_goes_on_without_s3_control() {
+    let env = Env::new(75);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+    put_object(src, &data, "us-east-1", "k.txt", "replicated").await;
+    env.emu.wait_replication();
+    env.emu.inject_fault(&format!(
+        "operation=ListJobs&account={}&code=AccessDenied&status=403&message=Access%20Denied",
+        env.src
+    ));
+    let out = env.crossrep().arg("verify").output().unwrap();
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(text.contains("1 of 1 bucket pair(s) healthy."), "{text}");
+    assert!(
+        text.contains("1 sampled source version(s): 1 COMPLETED"),
+        "{text}"
+    );
+    assert_eq!(
+        err.matches("failure codes of FAILED versions are unavailable")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("`s3:ListJobs`") && err.contains("AccessDenied"),
+        "{err}"
+    );
+    // `-q`: nothing on stderr.
+    let quiet = env.crossrep().args(["-q", "verify"]).output().unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(stderr(&quiet), "");
+}
