@@ -1,5 +1,7 @@
 //! `crossrep verify`: per pair, configuration drift, a diff of the two listings, replication
-//! statuses of a sample, and (`--canary`) a live round trip. Exit 3 when a pair is unhealthy.
+//! statuses of a sample (for a rule with tags, of the sampled versions carrying them), and
+//! (`--canary`) a live round trip. Exit 3 when a pair is unhealthy or not verified (a check
+//! that could not be made).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +15,8 @@ use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
 use crossrep_core::progress::Reporter;
 use crossrep_core::verify::{
-    canary_check, configuration_check, objects_check, render, status_check, Check, PairVerdict,
+    canary_check, configuration_check, every_current_version_listed, objects_check, render,
+    status_check, Check, CheckState, Judge, PairVerdict, Verdict,
 };
 use futures::{stream, StreamExt};
 
@@ -31,6 +34,10 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     let plan = plan(&desired, &actual);
     // Reports give each bucket's real region (a destination found elsewhere is a conflict).
     let pairs = located(&desired.pairs, &actual);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
 
     // Failure codes of failed versions come from backfill reports, found through S3 Control.
     // Without them every other check still stands: S3 Control may be denied or absent (an
@@ -47,7 +54,7 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
 
     ctx.bars.start("comparing listings", 0);
     let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
-        .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts))
+        .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts, now))
         .buffered(ctx.concurrency.clamp(1, 8))
         .collect()
         .await;
@@ -69,8 +76,9 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
         }
         Format::Json => global.printer.json(&verdicts)?,
     }
+    // A pair not verified (a check that could not be made) is not healthy either.
     Ok(
-        if unpaired.is_empty() && verdicts.iter().all(|v| v.healthy) {
+        if unpaired.is_empty() && verdicts.iter().all(|v| v.verdict == Verdict::Healthy) {
             ExitStatus::Success
         } else {
             ExitStatus::Unhealthy
@@ -142,7 +150,9 @@ async fn verify_pair(
     plan: &crossrep_core::plan::Plan,
     codes: &BTreeMap<(String, String), String>,
     opts: &VerifyArgs,
+    now: i64,
 ) -> PairVerdict {
+    let judge = Judge::new(pair, opts.settle, now);
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
         session: ctx.sessions.get(&pair.source.account),
@@ -156,38 +166,39 @@ async fn verify_pair(
         region: &dest_region,
     };
 
-    if !pair.rule.tags.is_empty() {
-        checks.push(Check {
-            name: "objects",
-            ok: true,
-            summary: "not compared: the rule filters by tags, which listings do not show".into(),
-            details: vec![],
-        });
-    } else {
-        // `None` (`--sample all`): every version.
-        let sample = opts.sample.0.unwrap_or(usize::MAX);
-        match diff_buckets(
-            source(),
-            dest(),
-            &pair.rule.prefix,
-            opts.examples,
-            sample,
-            &ctx.bars,
-        )
-        .await
-        {
-            Ok((summary, sampled)) => {
-                checks.push(objects_check(&summary, pair.backfill));
-                let sample = statuses(source(), sampled, codes, ctx.concurrency).await;
-                checks.push(status_check(&sample, pair.backfill));
-            }
-            Err(e) => checks.push(Check {
-                name: "objects",
-                ok: false,
-                summary: "the listings could not be compared".into(),
-                details: vec![e.to_string()],
-            }),
+    // The same listing and sample for every rule; for a rule with tags (which listings do not
+    // show), the sample's tags decide which versions are judged.
+    let sample = opts.sample.0.unwrap_or(usize::MAX);
+    match diff_buckets(
+        source(),
+        dest(),
+        &pair.rule.prefix,
+        opts.examples,
+        sample,
+        judge.cutoff(),
+        &ctx.bars,
+    )
+    .await
+    {
+        Ok((summary, sampled)) => {
+            checks.push(objects_check(&summary, &judge));
+            let sample = statuses(
+                source(),
+                (!every_current_version_listed(&summary)).then(dest),
+                sampled,
+                &pair.rule.tags,
+                codes,
+                ctx.concurrency,
+            )
+            .await;
+            checks.push(status_check(&sample, &judge));
         }
+        Err(e) => checks.push(Check::new(
+            "objects",
+            CheckState::Fail,
+            "the listings could not be compared",
+            vec![e.to_string()],
+        )),
     }
 
     if opts.canary {
