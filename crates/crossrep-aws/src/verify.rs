@@ -1,6 +1,7 @@
-//! Evidence for `crossrep verify`: the two listings streamed through the core's merge-join,
-//! replication statuses of a sample of source versions, failure codes from completion reports,
-//! and the canary.
+//! Evidence for `crossrep verify`: the two listings streamed through the core's merge-join
+//! (paged to their end, or an error), the evidence of a sample of source versions (tags for a
+//! rule with tags, replication status, the destination's copy), and the canary. The judgement
+//! is the core's (`crossrep_core::verify`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -11,8 +12,11 @@ use tokio::sync::mpsc;
 
 use crossrep_core::diff::{DiffSummary, Differ, Version};
 use crossrep_core::names::{BucketName, Region};
+use crossrep_core::observed::ErrorKind;
 use crossrep_core::progress::Reporter;
-use crossrep_core::verify::{Canary, Reservoir, StatusSample};
+use crossrep_core::verify::{
+    look_in_destination, tags_match, Canary, Reservoir, SampledVersion, StatusSample,
+};
 
 use crate::error::{call_error, CallError};
 use crate::session::Session;
@@ -110,22 +114,64 @@ async fn list_into(
         if out.is_truncated() != Some(true) {
             return;
         }
-        key_marker = out.next_key_marker().map(str::to_string);
-        version_marker = out.next_version_id_marker().map(str::to_string);
+        // A truncated page must say where the listing goes on, and go on past where it was:
+        // anything else would end the listing early, and the diff would call a shorter
+        // listing complete (missing versions unseen, or versions only in the other bucket).
+        let next = (
+            out.next_key_marker().map(str::to_string),
+            out.next_version_id_marker().map(str::to_string),
+        );
+        let problem = match &next {
+            (None, _) | (_, None) => Some(format!(
+                "a truncated page (IsTruncated) came without its end markers (NextKeyMarker {}, NextVersionIdMarker {}) after key marker {}: the listing cannot go on",
+                shown(next.0.as_deref()),
+                shown(next.1.as_deref()),
+                shown(key_marker.as_deref())
+            )),
+            (k, v) if *k == key_marker && *v == version_marker => Some(format!(
+                "a truncated page gave the same markers as its request (NextKeyMarker {}, NextVersionIdMarker {}): the listing does not advance",
+                shown(k.as_deref()),
+                shown(v.as_deref())
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            let _ = tx
+                .send(Err(CallError::invalid(
+                    &account,
+                    "s3:ListBucketVersions",
+                    &bucket,
+                    problem,
+                )))
+                .await;
+            return;
+        }
+        (key_marker, version_marker) = next;
+    }
+}
+
+fn shown(marker: Option<&str>) -> String {
+    match marker {
+        Some(m) => format!("`{m}`"),
+        None => "none".into(),
     }
 }
 
 /// Streams both listings through the merge-join; memory stays bounded by two pages in flight
 /// per side plus what the differ holds. Samples `sample` source object versions on the way
 /// (reservoir sampling: every version equally likely, whatever the listing size).
+///
+/// `recent_after`: missing current versions modified after it are counted apart
+/// ([`Differ::recent_after`], `verify --settle`).
 pub async fn diff_buckets(
     source: Side<'_>,
     dest: Side<'_>,
     prefix: &str,
     examples: usize,
     sample: usize,
+    recent_after: Option<i64>,
     progress: &dyn Reporter,
-) -> Result<(DiffSummary, Vec<(String, String)>), CallError> {
+) -> Result<(DiffSummary, Vec<SampledVersion>), CallError> {
     let (stx, mut srx) = mpsc::channel::<Page>(2);
     let (dtx, mut drx) = mpsc::channel::<Page>(2);
     let s = tokio::spawn(list_into(
@@ -143,6 +189,9 @@ pub async fn diff_buckets(
         dtx,
     ));
     let mut differ = Differ::new(examples);
+    if let Some(cutoff) = recent_after {
+        differ = differ.recent_after(cutoff);
+    }
     let mut reservoir = Reservoir::new(sample, 0x5eed);
     let (mut s_open, mut d_open) = (true, true);
     let bad = |e: crossrep_core::diff::DiffError| {
@@ -208,7 +257,7 @@ fn handle(
     page: Option<Page>,
     from_source: bool,
     differ: &mut Differ,
-    reservoir: &mut Reservoir<(String, String)>,
+    reservoir: &mut Reservoir<SampledVersion>,
     open: &mut bool,
     progress: &dyn Reporter,
 ) -> Result<(), HandleError> {
@@ -227,7 +276,13 @@ fn handle(
             progress.advance(page.len() as u64);
             if from_source {
                 for v in page.iter().filter(|v| !v.is_delete_marker) {
-                    reservoir.offer((v.key.clone(), v.version_id.clone()));
+                    reservoir.offer(SampledVersion {
+                        key: v.key.clone(),
+                        version_id: v.version_id.clone(),
+                        is_latest: v.is_latest,
+                        selected: true,
+                        ..SampledVersion::default()
+                    });
                 }
                 differ.push_source(page).map_err(Err)
             } else {
@@ -237,61 +292,119 @@ fn handle(
     }
 }
 
-/// `x-amz-replication-status` of each sampled version (`NONE` when there is none).
+/// Evidence for each sampled version: for a rule with tags, its tags first
+/// (`GetObjectTagging`; a version the rule does not select is only counted); then its
+/// `x-amz-replication-status` and last-modified time (`HeadObject`), and for a `COMPLETED`
+/// one whether the destination has it (`HeadObject` with the same version id: replicas keep
+/// it; `dest` is `None` when the listings already showed every current version there).
+/// `concurrency` versions at a time.
 pub async fn statuses(
     source: Side<'_>,
-    versions: Vec<(String, String)>,
+    dest: Option<Side<'_>>,
+    versions: Vec<SampledVersion>,
+    tags: &BTreeMap<String, String>,
     failure_codes: &BTreeMap<(String, String), String>,
     concurrency: usize,
 ) -> StatusSample {
-    let client = source.session.s3(source.region);
-    let account = source.session.id.to_string();
-    let results: Vec<_> = stream::iter(versions)
-        .map(|(key, version)| {
-            let client = client.clone();
-            let account = account.clone();
-            let bucket = source.bucket.to_string();
+    let src = source.session.s3(source.region);
+    let dst = dest.as_ref().map(|d| {
+        (
+            d.session.s3(d.region),
+            d.session.id.as_str(),
+            d.bucket.as_str(),
+        )
+    });
+    let src_account = source.session.id.as_str();
+    let src_bucket = source.bucket.as_str();
+    let results: Vec<Result<SampledVersion, String>> = stream::iter(versions)
+        .map(|mut v| {
+            let (src, dst) = (src.clone(), dst.clone());
             async move {
-                let r = client
+                let (key, version) = (v.key.clone(), v.version_id.clone());
+                let target = |bucket: &str| format!("{bucket}/{key}");
+                if !tags.is_empty() {
+                    let out = src
+                        .get_object_tagging()
+                        .bucket(src_bucket)
+                        .key(&key)
+                        .version_id(&version)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            call_error(
+                                e,
+                                src_account,
+                                "s3:GetObjectVersionTagging",
+                                target(src_bucket),
+                            )
+                            .to_string()
+                        })?;
+                    v.selected =
+                        tags_match(tags, out.tag_set().iter().map(|t| (t.key(), t.value())));
+                    if !v.selected {
+                        return Ok(v);
+                    }
+                }
+                let head = src
                     .head_object()
-                    .bucket(&bucket)
+                    .bucket(src_bucket)
                     .key(&key)
                     .version_id(&version)
                     .send()
-                    .await;
-                let r = r
-                    .map(|o| {
-                        o.replication_status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_else(|| "NONE".into())
-                    })
+                    .await
                     .map_err(|e| {
-                        call_error(e, &account, "s3:GetObject", format!("{bucket}/{key}"))
+                        call_error(e, src_account, "s3:GetObjectVersion", target(src_bucket))
                             .to_string()
+                    })?;
+                v.status = head.replication_status().map(|s| s.as_str().to_string());
+                v.last_modified = head.last_modified().map(|t| t.secs()).unwrap_or(0);
+                if v.status.as_deref() == Some("FAILED") {
+                    v.failure_code = failure_codes.get(&(key.clone(), version.clone())).cloned();
+                }
+                if let Some((dst, dst_account, dst_bucket)) =
+                    dst.filter(|_| look_in_destination(&v))
+                {
+                    let copy = dst
+                        .head_object()
+                        .bucket(dst_bucket)
+                        .key(&key)
+                        .version_id(&version)
+                        .send()
+                        .await;
+                    v.in_destination = Some(match copy {
+                        Ok(_) => true,
+                        Err(e) => {
+                            let e = call_error(
+                                e,
+                                dst_account,
+                                "s3:GetObjectVersion",
+                                target(dst_bucket),
+                            );
+                            // A version the bucket does not have: 404 (HeadObject has no
+                            // body, so no code). Anything else is no evidence either way.
+                            if e.kind != ErrorKind::NotFound {
+                                return Err(e.to_string());
+                            }
+                            false
+                        }
                     });
-                (key, version, r)
+                }
+                Ok(v)
             }
         })
-        .buffer_unordered(concurrency)
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut sample = StatusSample::default();
-    let mut failed = Vec::new();
-    for (key, version, r) in results {
+    for r in results {
         match r {
-            Ok(status) => {
-                sample.sampled += 1;
-                if status == "FAILED" {
-                    let code = failure_codes.get(&(key.clone(), version.clone())).cloned();
-                    failed.push((key, version, code));
-                }
-                *sample.counts.entry(status).or_default() += 1;
-            }
+            Ok(v) => sample.versions.push(v),
             Err(e) => sample.errors.push(e),
         }
     }
-    failed.sort();
-    sample.failed = failed;
+    sample
+        .versions
+        .sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     sample.errors.sort();
     sample.errors.truncate(5);
     sample
@@ -407,5 +520,137 @@ pub async fn canary(
             cleaned_up: cleaned,
         },
         other => other,
+    }
+}
+
+/// The listing's paging, for answers the emulator never gives (it pages correctly): a truncated
+/// page without its end markers, or with the markers of its own request, must end the listing
+/// with an error, never as a shorter listing that the diff would take for complete.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::ObjectVersion;
+    use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+
+    use super::*;
+
+    fn version(key: &str, id: &str) -> ObjectVersion {
+        ObjectVersion::builder()
+            .key(key)
+            .version_id(id)
+            .is_latest(true)
+            .size(1)
+            .build()
+    }
+
+    /// Runs the listing against `rules`; the pages it sent, and the error it ended with.
+    async fn list(rules: &[&Rule]) -> (Vec<Vec<String>>, Option<CallError>) {
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
+        let (tx, mut rx) = mpsc::channel::<Page>(16);
+        let task = tokio::spawn(list_into(
+            client,
+            "111111111111".into(),
+            "data".into(),
+            String::new(),
+            tx,
+        ));
+        let mut pages = Vec::new();
+        let mut error = None;
+        while let Some(page) = rx.recv().await {
+            // A listing that never ends would hang the test: none of these has more pages.
+            assert!(pages.len() < 10, "the listing does not end: {pages:?}");
+            match page {
+                Ok(p) => pages.push(p.into_iter().map(|v| v.key).collect()),
+                Err(e) => error = Some(e),
+            }
+        }
+        task.await.unwrap();
+        (pages, error)
+    }
+
+    fn first_page(next: Option<(&'static str, &'static str)>) -> Rule {
+        mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker().is_none())
+            .then_output(move || {
+                let mut out = ListObjectVersionsOutput::builder()
+                    .is_truncated(true)
+                    .versions(version("a", "1"));
+                if let Some((k, v)) = next {
+                    out = out.next_key_marker(k).next_version_id_marker(v);
+                }
+                out.build()
+            })
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_pages_to_its_end_is_complete() {
+        let first = first_page(Some(("a", "1")));
+        let last = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker() == Some("a") && r.version_id_marker() == Some("1"))
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .is_truncated(false)
+                    .versions(version("b", "2"))
+                    .build()
+            });
+        let (pages, error) = list(&[&first, &last]).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(pages, [["a"], ["b"]]);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_page_without_its_end_markers_is_an_error() {
+        let first = first_page(None);
+        let (pages, error) = list(&[&first]).await;
+        assert_eq!(pages, [["a"]]);
+        let e = error.expect("the listing must fail, not end early");
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert_eq!(e.action, "s3:ListBucketVersions");
+        assert!(
+            e.to_string().contains("a truncated page (IsTruncated) came without its end markers (NextKeyMarker none, NextVersionIdMarker none)"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_truncated_page_with_only_a_key_marker_is_an_error() {
+        // Going on from the key alone would skip the rest of that key's versions.
+        let first = mock!(aws_sdk_s3::Client::list_object_versions).then_output(|| {
+            ListObjectVersionsOutput::builder()
+                .is_truncated(true)
+                .versions(version("a", "1"))
+                .next_key_marker("a")
+                .build()
+        });
+        let (_, error) = list(&[&first]).await;
+        let e = error.expect("the listing must fail");
+        assert!(
+            e.to_string()
+                .contains("without its end markers (NextKeyMarker `a`, NextVersionIdMarker none)"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn markers_that_do_not_advance_are_an_error() {
+        let first = first_page(Some(("a", "1")));
+        let stuck = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|r| r.key_marker() == Some("a"))
+            .then_output(|| {
+                ListObjectVersionsOutput::builder()
+                    .is_truncated(true)
+                    .versions(version("b", "2"))
+                    .next_key_marker("a")
+                    .next_version_id_marker("1")
+                    .build()
+            });
+        let (pages, error) = list(&[&first, &stuck]).await;
+        assert_eq!(pages, [["a"], ["b"]], "one request per page, no loop");
+        assert_eq!(stuck.num_calls(), 1);
+        let e = error.expect("the listing must fail, not loop or end early");
+        assert!(
+            e.to_string().contains("a truncated page gave the same markers as its request (NextKeyMarker `a`, NextVersionIdMarker `1`): the listing does not advance"),
+            "{e}"
+        );
     }
 }

@@ -31,8 +31,9 @@
 //!
 //! Source and destination versions with the same version id are a *match*; then:
 //! - a source version with no match is `missing_current` if it is the latest version and not a
-//!   delete marker, `missing_delete_markers` if it is a delete marker, `missing_noncurrent`
-//!   otherwise (live replication copies only versions written after the rule existed, and
+//!   delete marker (`missing_recent` instead when it is newer than the cutoff set with
+//!   [`Differ::recent_after`]: replication may still be on its way), `missing_delete_markers`
+//!   if it is a delete marker, `missing_noncurrent` otherwise (live replication copies only versions written after the rule existed, and
 //!   delete-marker replication is optional, so only the first is a failure by itself; the
 //!   caller decides);
 //! - a destination version with no match is `only_in_dest`;
@@ -58,7 +59,8 @@ pub struct Version {
     pub size: u64,
     /// As listed, with or without the surrounding quotes; `None` for delete markers.
     pub etag: Option<String>,
-    /// Seconds since the Unix epoch. Shown in examples, never compared: a replica gets its own.
+    /// Seconds since the Unix epoch. Never compared between the sides (a replica may get its
+    /// own); the source's tells a recent missing version ([`Differ::recent_after`]).
     pub last_modified: i64,
     /// Shown in examples, never compared: a rule may store replicas in another class.
     pub storage_class: Option<String>,
@@ -147,6 +149,9 @@ pub struct DiffSummary {
     pub etag_compared: u64,
     pub etag_not_comparable: u64,
     pub missing_current: Findings,
+    /// Current versions missing in the destination that are newer than the cutoff of
+    /// [`Differ::recent_after`] (none without one): not yet settled.
+    pub missing_recent: Findings,
     pub missing_noncurrent: Findings,
     pub missing_delete_markers: Findings,
     pub only_in_dest: Findings,
@@ -270,6 +275,9 @@ pub struct Differ {
     dst: Listing,
     scratch: Scratch,
     examples: usize,
+    /// Missing current versions modified after this (seconds since the epoch) are
+    /// `missing_recent`.
+    recent_after: Option<i64>,
     summary: DiffSummary,
 }
 
@@ -281,8 +289,16 @@ impl Differ {
             dst: Listing::default(),
             scratch: Scratch::default(),
             examples,
+            recent_after: None,
             summary: DiffSummary::default(),
         }
+    }
+
+    /// Counts a missing current version last modified after `cutoff` (seconds since the
+    /// epoch) as `missing_recent` instead of `missing_current` (`verify --settle`).
+    pub fn recent_after(mut self, cutoff: i64) -> Differ {
+        self.recent_after = Some(cutoff);
+        self
     }
 
     /// Feeds the next page of the source listing and compares whatever it makes comparable.
@@ -392,6 +408,7 @@ impl Differ {
                 if use_dst { &self.dst.group } else { empty },
                 &mut self.scratch,
                 self.examples,
+                self.recent_after,
                 &mut self.summary,
             );
             if use_src {
@@ -444,6 +461,7 @@ fn compare_key(
     dst: &[Version],
     scratch: &mut Scratch,
     limit: usize,
+    recent_after: Option<i64>,
     out: &mut DiffSummary,
 ) {
     out.keys += 1;
@@ -505,6 +523,8 @@ fn compare_key(
         let Some(j) = *m else {
             let findings = if s.is_delete_marker {
                 &mut out.missing_delete_markers
+            } else if s.is_latest && recent_after.is_some_and(|c| s.last_modified > c) {
+                &mut out.missing_recent
             } else if s.is_latest {
                 &mut out.missing_current
             } else {

@@ -1,6 +1,7 @@
 //! `crossrep verify`: the judgement, pure. The AWS layer gathers evidence (the plan, a diff of
-//! the two listings, replication statuses of a sample, a canary); this module turns it into
-//! one check per line with a verdict, and renders it.
+//! the two listings, the tags and replication statuses of a sample, a canary); this module
+//! turns it into one check per line, each ok, failed or skipped (a check that could not be made
+//! is never healthy), a verdict per pair, and renders it.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +13,36 @@ use crate::diff::{DiffSummary, Findings};
 use crate::plan::{Action, Address, Plan, DENIED_CODE};
 use crate::render::change_lines;
 
+/// What became of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    /// Made, and the evidence is good.
+    Ok,
+    /// Made, and the evidence shows a problem.
+    Fail,
+    /// Could not be made: no evidence either way. Never counts as healthy (SPEC §5: verify
+    /// never reports healthy what it could not see replicate).
+    Skip,
+}
+
+impl CheckState {
+    /// How the state reads in the text report: four characters, readable without colour.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckState::Ok => "ok  ",
+            CheckState::Fail => "FAIL",
+            CheckState::Skip => "SKIP",
+        }
+    }
+}
+
 /// One check of one pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     pub name: &'static str,
+    pub state: CheckState,
+    /// `state` is `ok` (kept for programs that read only this).
     pub ok: bool,
     /// One line.
     pub summary: String,
@@ -23,23 +50,177 @@ pub struct Check {
     pub details: Vec<String>,
 }
 
+impl Check {
+    pub fn new(
+        name: &'static str,
+        state: CheckState,
+        summary: impl Into<String>,
+        details: Vec<String>,
+    ) -> Check {
+        Check {
+            name,
+            state,
+            ok: state == CheckState::Ok,
+            summary: summary.into(),
+            details,
+        }
+    }
+}
+
+/// What verify says of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check was made and is good.
+    Healthy,
+    /// A check shows a problem.
+    Unhealthy,
+    /// No check shows a problem, but one could not be made: not healthy either.
+    NotVerified,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairVerdict {
     pub source: BucketRef,
     pub destination: BucketRef,
+    /// `verdict` is `healthy`.
     pub healthy: bool,
+    pub verdict: Verdict,
     pub checks: Vec<Check>,
 }
 
 impl PairVerdict {
     pub fn new(pair: &Pair, checks: Vec<Check>) -> PairVerdict {
+        let verdict = if checks.iter().any(|c| c.state == CheckState::Fail) {
+            Verdict::Unhealthy
+        } else if checks.iter().any(|c| c.state == CheckState::Skip) {
+            Verdict::NotVerified
+        } else {
+            Verdict::Healthy
+        };
         PairVerdict {
             source: pair.source.clone(),
             destination: pair.destination.clone(),
-            healthy: checks.iter().all(|c| c.ok),
+            healthy: verdict == Verdict::Healthy,
+            verdict,
             checks,
         }
     }
+}
+
+/// `verify --settle`: how long replication may take. A missing or `PENDING` version younger
+/// than this is pending, not failed; `0` counts every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Settle {
+    pub secs: u64,
+}
+
+impl Settle {
+    /// 15 minutes: S3 replicates most objects within seconds and, with Replication Time
+    /// Control, 99.99% within 15 minutes (AWS, "Meeting compliance requirements with S3 RTC").
+    pub const DEFAULT: Settle = Settle { secs: 15 * 60 };
+
+    /// `15m`, `90s`, `2h`, `1h30m`, `1d`, or `0`. A number other than 0 needs its unit.
+    pub fn parse(text: &str) -> Result<Settle, String> {
+        let t = text.trim();
+        if t == "0" {
+            return Ok(Settle { secs: 0 });
+        }
+        let bad = || {
+            format!("`{text}` is not a duration: use a number with a unit, `s`, `m`, `h` or `d` (e.g. `15m`, `90s`, `2h`), or `0`")
+        };
+        if t.is_empty() || !t.as_bytes()[0].is_ascii_digit() {
+            return Err(bad());
+        }
+        let mut secs: u64 = 0;
+        let mut rest = t;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return Err(bad());
+            }
+            let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+            let unit = match rest.as_bytes().get(digits) {
+                Some(b's') => 1,
+                Some(b'm') => 60,
+                Some(b'h') => 3600,
+                Some(b'd') => 86_400,
+                _ => return Err(bad()),
+            };
+            secs = n
+                .checked_mul(unit)
+                .and_then(|v| secs.checked_add(v))
+                .ok_or_else(bad)?;
+            rest = &rest[digits + 1..];
+        }
+        Ok(Settle { secs })
+    }
+
+    /// Versions last modified after the cutoff are recent, for a run at `now` (seconds since
+    /// the epoch); `None` for `0`: nothing is recent.
+    pub fn cutoff(self, now: i64) -> Option<i64> {
+        (self.secs > 0).then(|| now.saturating_sub(i64::try_from(self.secs).unwrap_or(i64::MAX)))
+    }
+}
+
+impl std::fmt::Display for Settle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secs == 0 {
+            return f.write_str("0s");
+        }
+        let mut left = self.secs;
+        for (unit, name) in [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")] {
+            if left >= unit {
+                write!(f, "{}{name}", left / unit)?;
+                left %= unit;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the judgement of a pair's evidence depends on besides the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judge {
+    pub backfill: Backfill,
+    /// The rule filters by tags: listings cannot tell which versions it selects.
+    pub tags: bool,
+    pub settle: Settle,
+    /// When verify started, seconds since the Unix epoch.
+    pub now: i64,
+}
+
+impl Judge {
+    pub fn new(pair: &Pair, settle: Settle, now: i64) -> Judge {
+        Judge {
+            backfill: pair.backfill,
+            tags: !pair.rule.tags.is_empty(),
+            settle,
+            now,
+        }
+    }
+
+    /// See [`Settle::cutoff`]; what the differ gets ([`crate::diff::Differ::recent_after`]).
+    pub fn cutoff(&self) -> Option<i64> {
+        self.settle.cutoff(self.now)
+    }
+
+    /// Younger than the settle window.
+    pub fn recent(&self, last_modified: i64) -> bool {
+        self.cutoff().is_some_and(|c| last_modified > c)
+    }
+}
+
+/// Whether an object's tags carry every tag of a rule's filter (S3 replicates an object when
+/// its tags include all of the rule's `And` tags, and its key the prefix).
+pub fn tags_match<'a>(
+    filter: &BTreeMap<String, String>,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> bool {
+    let tags: BTreeMap<&str, &str> = tags.into_iter().collect();
+    filter
+        .iter()
+        .all(|(k, v)| tags.get(k.as_str()) == Some(&v.as_str()))
 }
 
 /// Whether a change of the plan is about this pair: a change of its source account's role, or
@@ -106,17 +287,21 @@ pub fn configuration_check(plan: &Plan, pair: &Pair) -> Check {
         debug_assert!(drifted);
         "drift: run `crossrep plan` to see it and `crossrep apply` to repair it"
     };
-    Check {
-        name: "configuration",
-        ok,
-        summary: summary.into(),
-        details,
-    }
+    let state = if ok { CheckState::Ok } else { CheckState::Fail };
+    Check::new("configuration", state, summary, details)
 }
 
 fn examples(f: &Findings, what: &str, details: &mut Vec<String>) {
+    examples_then(f, what, "", details);
+}
+
+/// Each example as "`what`: `key` (version id)`then`".
+fn examples_then(f: &Findings, what: &str, then: &str, details: &mut Vec<String>) {
     for e in &f.examples {
-        details.push(format!("{what}: `{}` (version {})", e.key, e.version_id));
+        details.push(format!(
+            "{what}: `{}` (version {}){then}",
+            e.key, e.version_id
+        ));
     }
     if f.count > f.examples.len() as u64 {
         details.push(format!(
@@ -126,18 +311,39 @@ fn examples(f: &Findings, what: &str, details: &mut Vec<String>) {
     }
 }
 
-/// Objects: the diff of the two listings. `backfill` decides whether current versions older
-/// than the rule are expected in the destination. Missing *older* versions are reported, never
-/// failed on: S3 lifecycle rules, deletions by version id and replication that started late
-/// all leave them legitimately.
-pub fn objects_check(d: &DiffSummary, backfill: Backfill) -> Check {
-    let batch = backfill == Backfill::Batch;
+/// Objects: the diff of the two listings (missing current versions younger than the settle
+/// window counted apart by the differ, [`Judge::cutoff`]). `backfill` decides whether current
+/// versions older than the rule are expected in the destination. Missing *older* versions are
+/// reported, never failed on: S3 lifecycle rules, deletions by version id and replication that
+/// started late all leave them legitimately. For a rule with tags, the listings cannot say which
+/// versions it selects: only what is on both sides is judged here, missing versions are judged
+/// on the sample ([`status_check`]).
+pub fn objects_check(d: &DiffSummary, j: &Judge) -> Check {
+    let batch = j.backfill == Backfill::Batch;
     let mut details = Vec::new();
-    examples(
-        &d.missing_current,
-        "missing in the destination",
-        &mut details,
-    );
+    if j.tags {
+        let missing = d.missing_current.count + d.missing_recent.count;
+        if missing > 0 {
+            details.push(format!(
+                "note: {missing} current version(s) not in the destination, among them those the rule's tags do not select: the sample below judges the versions it selects"
+            ));
+        }
+    } else {
+        examples(
+            &d.missing_current,
+            "missing in the destination",
+            &mut details,
+        );
+        examples_then(
+            &d.missing_recent,
+            "missing in the destination",
+            &format!(
+                ", younger than the settle window ({}): pending, unless its replication status says otherwise",
+                j.settle
+            ),
+            &mut details,
+        );
+    }
     examples(&d.size_mismatch, "size differs", &mut details);
     examples(&d.etag_mismatch, "content (ETag) differs", &mut details);
     examples(
@@ -145,11 +351,16 @@ pub fn objects_check(d: &DiffSummary, backfill: Backfill) -> Check {
         "object on one side, delete marker on the other",
         &mut details,
     );
+    let missing_fails = batch && !j.tags;
     let bad = d.size_mismatch.count
         + d.etag_mismatch.count
         + d.kind_mismatch.count
-        + if batch { d.missing_current.count } else { 0 };
-    if d.missing_current.count > 0 {
+        + if missing_fails {
+            d.missing_current.count
+        } else {
+            0
+        };
+    if d.missing_current.count > 0 && !j.tags {
         details.push(if batch {
             "hint: `crossrep status` shows failed backfill tasks and `crossrep backfill --only-failed` re-drives them; a version deleted from the destination by version id is never replicated again (DstObjectHardDeleted): copy the object onto itself in the source to replicate a new version".into()
         } else {
@@ -171,54 +382,150 @@ pub fn objects_check(d: &DiffSummary, backfill: Backfill) -> Check {
             details.push(format!("note: {} {what}", f.count));
         }
     }
-    let ok = bad == 0;
-    Check {
-        name: "objects",
-        ok,
-        summary: format!(
-            "{} source and {} destination versions over {} keys: {} current missing, {} size and {} content mismatches ({} ETags compared)",
-            d.source_versions,
-            d.dest_versions,
-            d.keys,
-            d.missing_current.count,
-            d.size_mismatch.count,
-            d.etag_mismatch.count,
-            d.etag_compared
-        ),
-        details,
-    }
+    let state = if bad == 0 {
+        CheckState::Ok
+    } else {
+        CheckState::Fail
+    };
+    let versions = format!(
+        "{} source and {} destination versions over {} keys",
+        d.source_versions, d.dest_versions, d.keys
+    );
+    let mismatches = format!(
+        "{} size and {} content mismatches ({} ETags compared)",
+        d.size_mismatch.count, d.etag_mismatch.count, d.etag_compared
+    );
+    let summary = if j.tags {
+        format!("{versions}: {mismatches}; missing versions are judged on the sample (the rule filters by tags, which listings do not show)")
+    } else {
+        let pending = if d.missing_recent.count > 0 {
+            format!(
+                " ({} more pending: younger than the settle window, {})",
+                d.missing_recent.count, j.settle
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{versions}: {} current missing{pending}, {mismatches}",
+            d.missing_current.count
+        )
+    };
+    Check::new("objects", state, summary, details)
 }
 
-/// Replication statuses of a sample of source versions (`HeadObject`), with the failure codes
-/// the completion reports give for the failed ones.
+/// One sampled source version as `HeadObject` (and, for a rule with tags, `GetObjectTagging`
+/// first) saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SampledVersion {
+    pub key: String,
+    pub version_id: String,
+    /// The current version of its key, when listed.
+    pub is_latest: bool,
+    /// The rule selects it: its tags carry every tag of the rule's filter (always, for a rule
+    /// without tags). The fields below are read only for a selected version.
+    pub selected: bool,
+    /// Seconds since the Unix epoch.
+    pub last_modified: i64,
+    /// `x-amz-replication-status`; `None` for a version with none (written before any rule
+    /// selected it: S3 never replicates it by itself).
+    pub status: Option<String>,
+    /// Whether the destination has the version (replicas keep the version id); looked up only
+    /// where [`look_in_destination`] says so, and only when the listings did not already show
+    /// every current version there ([`every_current_version_listed`]).
+    pub in_destination: Option<bool>,
+    /// Of a `FAILED` version, from the latest backfill completion report.
+    pub failure_code: Option<String>,
+}
+
+/// Whether a sampled version's presence in the destination is evidence worth a `HeadObject`:
+/// a current `COMPLETED` version must be there, at any age. (`FAILED` fails anyway, `PENDING`
+/// is judged by its age, a version without a status was never replicated, and an older version
+/// may be gone from the destination legitimately: lifecycle rules, deletion by version id.)
+pub fn look_in_destination(v: &SampledVersion) -> bool {
+    v.is_latest && v.status.as_deref() == Some("COMPLETED")
+}
+
+/// Whether the listings showed every current source version in the destination: then no
+/// sampled version needs looking up there ([`look_in_destination`]).
+pub fn every_current_version_listed(d: &DiffSummary) -> bool {
+    d.missing_current.count == 0 && d.missing_recent.count == 0
+}
+
+/// The sample of source versions (at most `--sample`), and why it is incomplete, if it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusSample {
-    pub sampled: u64,
-    /// By `x-amz-replication-status` (`COMPLETED`, `PENDING`, `FAILED`, `REPLICA`, `NONE` for
-    /// a version with no status: written before any rule).
-    pub counts: BTreeMap<String, u64>,
-    /// (key, version id, failure code when known) of failed versions.
-    pub failed: Vec<(String, String, Option<String>)>,
-    /// Why the sample is incomplete, if it is.
+    pub versions: Vec<SampledVersion>,
+    /// First few errors, sorted.
     pub errors: Vec<String>,
 }
 
-pub fn status_check(s: &StatusSample, backfill: Backfill) -> Check {
-    let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
-    let mut details = Vec::new();
-    for (key, version, code) in s.failed.iter().take(10) {
-        match code {
-            Some(c) => details.push(format!(
-                "FAILED `{key}` (version {version}): {c}: {}",
-                crate::report::explain(c)
-            )),
-            None => details.push(format!("FAILED `{key}` (version {version})")),
+/// Replication status of the sampled versions the rule selects: `FAILED` fails; a current
+/// `COMPLETED` version fails when the destination lacks it; `PENDING` is pending while younger than the
+/// settle window and fails after; no status fails with `backfill = "batch"` (only a backfill
+/// replicates it) and is a note with `"none"`. A rule with tags whose sample holds no version
+/// carrying them has no evidence: skipped, never healthy.
+pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut not_selected = 0u64;
+    let mut failed = Vec::new();
+    let mut gone = Vec::new();
+    let mut stuck = Vec::new();
+    let mut pending = 0u64;
+    let mut never = 0u64;
+    let mut versions: Vec<&SampledVersion> = s.versions.iter().collect();
+    versions.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
+    for v in versions {
+        if !v.selected {
+            not_selected += 1;
+            continue;
+        }
+        let status = v.status.as_deref().unwrap_or("NONE");
+        *counts.entry(status).or_default() += 1;
+        match status {
+            "FAILED" => failed.push(v),
+            "COMPLETED" if v.in_destination == Some(false) => gone.push(v),
+            "PENDING" if j.recent(v.last_modified) => pending += 1,
+            "PENDING" => stuck.push(v),
+            "NONE" => never += 1,
+            _ => {}
         }
     }
+    let selected: u64 = counts.values().sum();
+    let mut details = Vec::new();
+    let id = |v: &SampledVersion| format!("`{}` (version {})", v.key, v.version_id);
+    for v in failed.iter().take(10) {
+        match &v.failure_code {
+            Some(c) => details.push(format!(
+                "FAILED {}: {c}: {}",
+                id(v),
+                crate::report::explain(c)
+            )),
+            None => details.push(format!("FAILED {}", id(v))),
+        }
+    }
+    for v in gone.iter().take(10) {
+        details.push(format!("COMPLETED but not in the destination: {}", id(v)));
+    }
+    if !gone.is_empty() {
+        details.push("hint: a version deleted from the destination by version id is never replicated again (DstObjectHardDeleted): copy the object onto itself in the source to replicate a new version".into());
+    }
+    for v in stuck.iter().take(10) {
+        details.push(format!(
+            "still PENDING after the settle window ({}): {}",
+            j.settle,
+            id(v)
+        ));
+    }
+    if pending > 0 {
+        details.push(format!(
+            "note: {pending} PENDING version(s) younger than the settle window ({}): pending, not failed",
+            j.settle
+        ));
+    }
     details.extend(s.errors.iter().cloned());
-    let never = n("NONE");
     if never > 0 {
-        details.push(match backfill {
+        details.push(match j.backfill {
             Backfill::Batch => {
                 format!("{never} sampled version(s) were never replicated: run `crossrep backfill`")
             }
@@ -227,22 +534,39 @@ pub fn status_check(s: &StatusSample, backfill: Backfill) -> Check {
             }
         });
     }
-    let ok = n("FAILED") == 0 && s.errors.is_empty() && (backfill == Backfill::None || never == 0);
-    let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    Check {
-        name: "replication status",
-        ok,
-        summary: format!(
-            "{} sampled source version(s): {}",
-            s.sampled,
-            if counts.is_empty() {
-                "none".to_string()
+    let bad = !failed.is_empty()
+        || !gone.is_empty()
+        || !stuck.is_empty()
+        || !s.errors.is_empty()
+        || (j.backfill == Backfill::Batch && never > 0);
+    let counted: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let counted = if counted.is_empty() {
+        "none".to_string()
+    } else {
+        counted.join(", ")
+    };
+    let sampled = s.versions.len();
+    let (state, summary) = if j.tags && selected == 0 && !bad {
+        (
+            CheckState::Skip,
+            format!("no version in the sample carries the rule's tags: nothing to verify ({sampled} sampled source version(s), {not_selected} not selected by the rule)"),
+        )
+    } else if j.tags {
+        (
+            if bad { CheckState::Fail } else { CheckState::Ok },
+            format!("{sampled} sampled source version(s), {selected} carrying the rule's tags: {counted}; {not_selected} not selected by the rule"),
+        )
+    } else {
+        (
+            if bad {
+                CheckState::Fail
             } else {
-                counts.join(", ")
-            }
-        ),
-        details,
-    }
+                CheckState::Ok
+            },
+            format!("{sampled} sampled source version(s): {counted}"),
+        )
+    };
+    Check::new("replication status", state, summary, details)
 }
 
 /// What became of the canary object.
@@ -301,12 +625,8 @@ pub fn canary_check(c: &Canary) -> Check {
         ),
         Canary::Error { message } => (false, message.clone()),
     };
-    Check {
-        name: "canary",
-        ok,
-        summary,
-        details: vec![],
-    }
+    let state = if ok { CheckState::Ok } else { CheckState::Fail };
+    Check::new("canary", state, summary, vec![])
 }
 
 /// `verify` for people.
@@ -323,29 +643,35 @@ pub fn render(verdicts: &[PairVerdict]) -> String {
             v.destination.bucket,
             v.destination.account,
             v.destination.region,
-            if v.healthy { "healthy" } else { "UNHEALTHY" }
+            match v.verdict {
+                Verdict::Healthy => "healthy",
+                Verdict::Unhealthy => "UNHEALTHY",
+                Verdict::NotVerified => "NOT VERIFIED",
+            }
         );
         for c in &v.checks {
-            let _ = writeln!(
-                out,
-                "  {} {:<18} {}",
-                if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.summary
-            );
+            let _ = writeln!(out, "  {} {:<18} {}", c.state.label(), c.name, c.summary);
             for d in &c.details {
                 let _ = writeln!(out, "         {d}");
             }
         }
         out.push('\n');
     }
-    let bad = verdicts.iter().filter(|v| !v.healthy).count();
-    let _ = writeln!(
+    let count = |w: Verdict| verdicts.iter().filter(|v| v.verdict == w).count();
+    let _ = write!(
         out,
         "{} of {} bucket pair(s) healthy.",
-        verdicts.len() - bad,
+        count(Verdict::Healthy),
         verdicts.len()
     );
+    let unverified = count(Verdict::NotVerified);
+    if unverified > 0 {
+        let _ = write!(
+            out,
+            " {unverified} not verified: a check could not be made (SKIP), which never counts as healthy."
+        );
+    }
+    out.push('\n');
     out
 }
 
@@ -400,6 +726,356 @@ impl<T> Reservoir<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::{Differ, Version};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn judge(backfill: Backfill, tags: bool, settle: &str) -> Judge {
+        Judge {
+            backfill,
+            tags,
+            settle: Settle::parse(settle).unwrap(),
+            now: NOW,
+        }
+    }
+
+    fn sampled(key: &str, status: Option<&str>, age_secs: i64) -> SampledVersion {
+        let mut v = SampledVersion {
+            key: key.into(),
+            version_id: format!("v-{key}"),
+            is_latest: true,
+            selected: true,
+            last_modified: NOW - age_secs,
+            status: status.map(str::to_string),
+            in_destination: None,
+            failure_code: None,
+        };
+        v.in_destination = look_in_destination(&v).then_some(true);
+        v
+    }
+
+    fn sample(versions: Vec<SampledVersion>) -> StatusSample {
+        StatusSample {
+            versions,
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn settle_takes_units_and_zero_and_refuses_the_rest() {
+        let secs = |t: &str| Settle::parse(t).map(|s| s.secs);
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("2h"), Ok(7200));
+        assert_eq!(secs("1h30m"), Ok(5400));
+        assert_eq!(secs("1d"), Ok(86_400));
+        assert_eq!(secs("0"), Ok(0));
+        assert_eq!(secs("0s"), Ok(0));
+        for bad in [
+            "",
+            "15",
+            "m",
+            "15x",
+            "-5m",
+            "1.5h",
+            "15m3",
+            "99999999999999999999h",
+        ] {
+            let e = Settle::parse(bad).unwrap_err();
+            assert!(e.contains("is not a duration"), "{bad}: {e}");
+        }
+        assert_eq!(Settle::DEFAULT.to_string(), "15m");
+        assert_eq!(Settle::parse("90s").unwrap().to_string(), "1m30s");
+        assert_eq!(Settle::parse("0").unwrap().to_string(), "0s");
+    }
+
+    #[test]
+    fn settle_zero_makes_nothing_recent() {
+        let j = judge(Backfill::Batch, false, "0");
+        assert_eq!(j.cutoff(), None);
+        assert!(!j.recent(NOW));
+        let j = judge(Backfill::Batch, false, "15m");
+        assert_eq!(j.cutoff(), Some(NOW - 900));
+        assert!(j.recent(NOW - 899));
+        assert!(!j.recent(NOW - 900));
+    }
+
+    #[test]
+    fn tags_match_needs_every_tag_of_the_filter_with_its_value() {
+        let filter = BTreeMap::from([("replicate".to_string(), "yes".to_string())]);
+        assert!(tags_match(&filter, [("replicate", "yes"), ("team", "a")]));
+        assert!(!tags_match(&filter, [("replicate", "no")]));
+        assert!(!tags_match(&filter, [("team", "a")]));
+        assert!(!tags_match(&filter, []));
+        let two = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+        ]);
+        assert!(!tags_match(&two, [("a", "1")]));
+        assert!(tags_match(&two, [("b", "2"), ("a", "1")]));
+        assert!(tags_match(&BTreeMap::new(), []));
+    }
+
+    #[test]
+    fn a_tag_rule_with_no_selected_version_in_the_sample_is_skipped_not_healthy() {
+        let mut v = sampled("untagged.txt", None, 3600);
+        v.selected = false;
+        let c = status_check(&sample(vec![v]), &judge(Backfill::Batch, true, "15m"));
+        assert_eq!(c.state, CheckState::Skip, "{c:?}");
+        assert!(!c.ok);
+        assert!(
+            c.summary
+                .starts_with("no version in the sample carries the rule's tags: nothing to verify"),
+            "{}",
+            c.summary
+        );
+        assert!(
+            c.summary.contains("1 not selected by the rule"),
+            "{}",
+            c.summary
+        );
+        // An empty sample says nothing either.
+        let c = status_check(&sample(vec![]), &judge(Backfill::None, true, "15m"));
+        assert_eq!(c.state, CheckState::Skip);
+    }
+
+    #[test]
+    fn a_tag_rule_judges_only_the_versions_it_selects() {
+        let mut other = sampled("other.txt", None, 3600);
+        other.selected = false;
+        let mut failed = sampled("tagged-failed.txt", Some("FAILED"), 3600);
+        failed.failure_code = Some("DstPutObjectNotPermitted".into());
+        let c = status_check(
+            &sample(vec![
+                other.clone(),
+                sampled("tagged.txt", Some("COMPLETED"), 3600),
+            ]),
+            &judge(Backfill::Batch, true, "15m"),
+        );
+        assert_eq!(c.state, CheckState::Ok, "{c:?}");
+        assert_eq!(
+            c.summary,
+            "2 sampled source version(s), 1 carrying the rule's tags: 1 COMPLETED; 1 not selected by the rule"
+        );
+        let c = status_check(
+            &sample(vec![other.clone(), failed]),
+            &judge(Backfill::Batch, true, "15m"),
+        );
+        assert_eq!(c.state, CheckState::Fail);
+        assert!(
+            c.details[0].starts_with(
+                "FAILED `tagged-failed.txt` (version v-tagged-failed.txt): DstPutObjectNotPermitted: "
+            ),
+            "{:?}",
+            c.details
+        );
+        // A selected version with no status was never replicated.
+        let c = status_check(
+            &sample(vec![other, sampled("tagged-old.txt", None, 3600)]),
+            &judge(Backfill::Batch, true, "15m"),
+        );
+        assert_eq!(c.state, CheckState::Fail);
+        assert!(
+            c.details
+                .iter()
+                .any(|d| d.contains("run `crossrep backfill`")),
+            "{:?}",
+            c.details
+        );
+    }
+
+    #[test]
+    fn pending_is_pending_inside_the_settle_window_and_fails_after_it() {
+        let young = sampled("young.txt", Some("PENDING"), 60);
+        let old = sampled("old.txt", Some("PENDING"), 3600);
+        let c = status_check(
+            &sample(vec![young.clone()]),
+            &judge(Backfill::Batch, false, "15m"),
+        );
+        assert_eq!(c.state, CheckState::Ok, "{c:?}");
+        assert!(c.details[0].contains("1 PENDING version(s) younger than the settle window (15m)"));
+        let c = status_check(
+            &sample(vec![young.clone(), old]),
+            &judge(Backfill::Batch, false, "15m"),
+        );
+        assert_eq!(c.state, CheckState::Fail);
+        assert_eq!(
+            c.details[0],
+            "still PENDING after the settle window (15m): `old.txt` (version v-old.txt)"
+        );
+        // `--settle 0`: every PENDING version counts.
+        let c = status_check(&sample(vec![young]), &judge(Backfill::Batch, false, "0"));
+        assert_eq!(c.state, CheckState::Fail);
+    }
+
+    #[test]
+    fn completed_but_missing_in_the_destination_fails_at_any_age() {
+        let mut gone = sampled("gone.txt", Some("COMPLETED"), 5);
+        gone.in_destination = Some(false);
+        for backfill in [Backfill::Batch, Backfill::None] {
+            for settle in ["15m", "2h", "0"] {
+                let c = status_check(&sample(vec![gone.clone()]), &judge(backfill, false, settle));
+                assert_eq!(c.state, CheckState::Fail, "{backfill:?} {settle}");
+                assert_eq!(
+                    c.details[0],
+                    "COMPLETED but not in the destination: `gone.txt` (version v-gone.txt)"
+                );
+            }
+        }
+        assert!(look_in_destination(&gone));
+        assert!(!look_in_destination(&sampled("p", Some("PENDING"), 5)));
+        assert!(!look_in_destination(&sampled("n", None, 5)));
+        // An older version may be gone legitimately (lifecycle, deletion by version id): not
+        // looked for.
+        let mut older = sampled("older.txt", Some("COMPLETED"), 3600);
+        older.is_latest = false;
+        assert!(!look_in_destination(&older));
+        let c = status_check(&sample(vec![older]), &judge(Backfill::Batch, false, "0"));
+        assert_eq!(c.state, CheckState::Ok, "{c:?}");
+    }
+
+    #[test]
+    fn failed_fails_whatever_the_age() {
+        let c = status_check(
+            &sample(vec![sampled("f.txt", Some("FAILED"), 1)]),
+            &judge(Backfill::None, false, "2h"),
+        );
+        assert_eq!(c.state, CheckState::Fail);
+    }
+
+    fn version(key: &str, id: &str, age_secs: i64) -> Version {
+        Version {
+            key: key.into(),
+            version_id: id.into(),
+            is_latest: true,
+            is_delete_marker: false,
+            size: 1,
+            etag: Some("\"e\"".into()),
+            last_modified: NOW - age_secs,
+            storage_class: None,
+            sse_kms: false,
+        }
+    }
+
+    fn diff_with(j: &Judge, src: Vec<Version>, dst: Vec<Version>) -> DiffSummary {
+        let mut d = Differ::new(5);
+        if let Some(c) = j.cutoff() {
+            d = d.recent_after(c);
+        }
+        d.push_source(src).unwrap();
+        d.push_dest(dst).unwrap();
+        d.finish().unwrap()
+    }
+
+    #[test]
+    fn a_missing_version_younger_than_the_settle_window_is_pending_not_failed() {
+        let src = vec![
+            version("a.txt", "1", 3600),
+            version("b.txt", "2", 30),
+            version("c.txt", "3", 3600),
+        ];
+        let dst = vec![version("c.txt", "3", 3600)];
+        let j = judge(Backfill::Batch, false, "15m");
+        let d = diff_with(&j, src.clone(), dst.clone());
+        assert_eq!((d.missing_current.count, d.missing_recent.count), (1, 1));
+        let c = objects_check(&d, &j);
+        assert_eq!(c.state, CheckState::Fail, "a.txt is settled: {c:?}");
+        assert!(
+            c.summary.contains(
+                "1 current missing (1 more pending: younger than the settle window, 15m)"
+            ),
+            "{}",
+            c.summary
+        );
+        assert!(
+            c.details.contains(&"missing in the destination: `b.txt` (version 2), younger than the settle window (15m): pending, unless its replication status says otherwise".into()),
+            "{:?}",
+            c.details
+        );
+        // Only the young one missing: pending, not failed.
+        let d = diff_with(&j, src[1..].to_vec(), dst.clone());
+        assert_eq!(objects_check(&d, &j).state, CheckState::Ok);
+        // `--settle 0` counts it.
+        let j0 = judge(Backfill::Batch, false, "0");
+        let d = diff_with(&j0, src[1..].to_vec(), dst);
+        assert_eq!((d.missing_current.count, d.missing_recent.count), (1, 0));
+        assert_eq!(objects_check(&d, &j0).state, CheckState::Fail);
+    }
+
+    #[test]
+    fn a_tag_rule_judges_mismatches_in_the_listing_and_missing_versions_on_the_sample() {
+        let j = judge(Backfill::Batch, true, "0");
+        let src = vec![
+            version("t.txt", "2", 3600),
+            version("untagged.txt", "1", 3600),
+        ];
+        let d = diff_with(&j, src.clone(), vec![version("t.txt", "2", 3600)]);
+        let c = objects_check(&d, &j);
+        assert_eq!(c.state, CheckState::Ok, "{c:?}");
+        assert!(c
+            .summary
+            .contains("missing versions are judged on the sample"));
+        let mut bigger = version("t.txt", "2", 3600);
+        bigger.size = 2;
+        let d = diff_with(&j, src, vec![bigger]);
+        assert_eq!(objects_check(&d, &j).state, CheckState::Fail);
+    }
+
+    #[test]
+    fn a_skipped_check_makes_a_pair_not_verified_and_a_failed_one_unhealthy() {
+        let pair: Pair = serde_json::from_value(serde_json::json!({
+            "source": {"account": "111111111111", "bucket": "data", "region": "us-east-1"},
+            "destination": {"account": "222222222222", "bucket": "replicated-data", "region": "us-east-1"},
+            "shortened_from": null,
+            "rule": {"storage_class": "STANDARD", "delete_markers": false, "prefix": "",
+                     "tags": {"replicate": "yes"}, "owner": "destination",
+                     "replication_time": false, "kms": "auto"},
+            "backfill": "batch",
+            "block": 0
+        }))
+        .unwrap();
+        let ok = Check::new("configuration", CheckState::Ok, "fine", vec![]);
+        let skip = Check::new(
+            "replication status",
+            CheckState::Skip,
+            "nothing to verify",
+            vec![],
+        );
+        let fail = Check::new("objects", CheckState::Fail, "broken", vec![]);
+        let healthy = PairVerdict::new(&pair, vec![ok.clone()]);
+        assert_eq!(healthy.verdict, Verdict::Healthy);
+        assert!(healthy.healthy);
+        let unverified = PairVerdict::new(&pair, vec![ok.clone(), skip.clone()]);
+        assert_eq!(unverified.verdict, Verdict::NotVerified);
+        assert!(!unverified.healthy);
+        let unhealthy = PairVerdict::new(&pair, vec![ok, skip, fail]);
+        assert_eq!(unhealthy.verdict, Verdict::Unhealthy);
+        let text = render(&[healthy, unverified, unhealthy]);
+        assert!(
+            text.contains("replicated-data (222222222222, us-east-1): NOT VERIFIED\n"),
+            "{text}"
+        );
+        for line in [
+            "  SKIP replication status nothing to verify\n",
+            "  FAIL objects            broken\n",
+            "  ok   configuration      fine\n",
+        ] {
+            assert!(text.contains(line), "{line:?}\n{text}");
+        }
+        assert!(
+            text.ends_with("1 of 3 bucket pair(s) healthy. 1 not verified: a check could not be made (SKIP), which never counts as healthy.\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(PairVerdict::new(
+            &pair,
+            vec![Check::new("x", CheckState::Skip, "s", vec![])],
+        ))
+        .unwrap();
+        assert_eq!(json["verdict"], "not_verified");
+        assert_eq!(json["healthy"], false);
+        assert_eq!(json["checks"][0]["state"], "skip");
+        assert_eq!(json["checks"][0]["ok"], false);
+    }
 
     #[test]
     fn reservoir_keeps_k_of_many_and_all_of_few() {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use crossrep_core::verify::Settle;
 
 /// Declarative cross-account S3 replication: plan, apply, and prove it works.
 #[derive(Parser)]
@@ -69,7 +70,7 @@ pub(crate) enum Command {
     /// Per bucket pair: replication rule, latest backfill job, failures by reason.
     Status(StatusArgs),
     /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
-    /// Exit 3 when a pair is unhealthy.
+    /// Exit 3 when a pair is unhealthy or could not be verified.
     Verify(VerifyArgs),
     /// Remove crossrep's rules, policy statements and role; never a bucket or an object.
     Destroy(DestroyArgs),
@@ -143,6 +144,9 @@ pub(crate) struct StatusArgs {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "Each check reads `ok`, `FAIL` or `SKIP` (could not be made: no evidence either way). A pair is healthy only when every check is ok; a pair with a SKIP and no FAIL is NOT VERIFIED. Exit 3 when a pair is unhealthy or not verified, or a selected bucket is in conflict."
+)]
 pub(crate) struct VerifyArgs {
     /// Also write a small object under `.crossrep-canary/` and wait for its replica
     /// (both are deleted afterwards).
@@ -151,9 +155,19 @@ pub(crate) struct VerifyArgs {
     /// How long to wait for the canary's replica, in seconds.
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub(crate) canary_timeout: u64,
-    /// How many source versions to check the replication status of (`all` for every one).
-    #[arg(long, default_value = "100", value_parser = parse_sample)]
+    /// How many source versions to check the replication status of (at least 1, or `all` for
+    /// every one): a reservoir sample of the listing. For a rule with tags, each sampled version's tags are
+    /// read and only the versions carrying the rule's tags are judged (the others are counted
+    /// as not selected by the rule).
+    #[arg(long, default_value = "100", value_parser = parse_sample, value_name = "N|all")]
     pub(crate) sample: Sample,
+    /// How long replication may take (`15m`, `90s`, `2h`, `0`). A source version younger than
+    /// this that is PENDING or missing in the destination is pending and does not fail; older,
+    /// it fails. FAILED versions, current COMPLETED versions missing in the destination and,
+    /// with `backfill = "batch"`, versions without a replication status (S3 never replicates
+    /// them by itself) fail at any age. `0` counts every missing version.
+    #[arg(long, default_value = "15m", value_parser = parse_settle, value_name = "DURATION")]
+    pub(crate) settle: Settle,
     /// How many examples of each problem to show.
     #[arg(long, default_value_t = 5)]
     pub(crate) examples: usize,
@@ -187,7 +201,7 @@ pub(crate) struct ManArgs {
     pub(crate) command: Option<String>,
 }
 
-/// `--sample N` or `--sample all` (`None`).
+/// `--sample N` (at least 1) or `--sample all` (`None`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sample(pub(crate) Option<usize>);
 
@@ -195,9 +209,18 @@ fn parse_sample(s: &str) -> Result<Sample, String> {
     if s == "all" {
         return Ok(Sample(None));
     }
-    s.parse::<usize>()
-        .map(|n| Sample(Some(n)))
-        .map_err(|_| format!("`{s}` is not a number or `all`"))
+    match s.parse::<usize>() {
+        // An empty sample would judge no replication status at all and call that healthy.
+        Ok(0) => {
+            Err("a sample of 0 versions checks nothing: use a positive number or `all`".into())
+        }
+        Ok(n) => Ok(Sample(Some(n))),
+        Err(_) => Err(format!("`{s}` is not a positive number or `all`")),
+    }
+}
+
+fn parse_settle(s: &str) -> Result<Settle, String> {
+    Settle::parse(s)
 }
 
 #[cfg(test)]
@@ -209,5 +232,40 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verify_refuses_an_empty_sample_and_takes_settle_durations() {
+        use clap::Parser;
+        let parse = |args: &[&str]| Cli::try_parse_from([&["crossrep", "verify"], args].concat());
+        let e = parse(&["--sample", "0"])
+            .err()
+            .expect("--sample 0 is refused");
+        assert!(
+            e.to_string().contains("use a positive number or `all`"),
+            "{e}"
+        );
+        assert!(parse(&["--sample", "all"]).is_ok());
+        assert!(parse(&["--sample", "1"]).is_ok());
+        for (arg, secs) in [("15m", 900), ("90s", 90), ("0", 0), ("2h", 7200)] {
+            let Ok(Cli {
+                command: super::Command::Verify(v),
+                ..
+            }) = parse(&["--settle", arg])
+            else {
+                panic!("--settle {arg}")
+            };
+            assert_eq!(v.settle.secs, secs, "{arg}");
+        }
+        let Ok(Cli {
+            command: super::Command::Verify(v),
+            ..
+        }) = parse(&[])
+        else {
+            panic!("verify")
+        };
+        assert_eq!(v.settle.secs, 900);
+        let e = parse(&["--settle", "15"]).err().expect("a unit is needed");
+        assert!(e.to_string().contains("is not a duration"), "{e}");
     }
 }

@@ -1,5 +1,7 @@
 //! `crossrep verify`: per pair, configuration drift, a diff of the two listings, replication
-//! statuses of a sample, and (`--canary`) a live round trip. Exit 3 when a pair is unhealthy.
+//! statuses of a sample (for a rule with tags, of the sampled versions carrying them), and
+//! (`--canary`) a live round trip. Exit 3 when a pair is unhealthy or not verified (a check
+//! that could not be made).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,12 +9,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossrep_aws::backfill::{all_jobs, describe_job, failed_tasks};
 use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
-use crossrep_core::desired::{located, Pair};
+use crossrep_core::config::Backfill;
+use crossrep_core::desired::{located, DesiredState, Pair};
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
 use crossrep_core::progress::Reporter;
 use crossrep_core::verify::{
-    canary_check, configuration_check, objects_check, render, status_check, Check, PairVerdict,
+    canary_check, configuration_check, every_current_version_listed, objects_check, render,
+    status_check, Check, CheckState, Judge, PairVerdict, Verdict,
 };
 use futures::{stream, StreamExt};
 
@@ -30,31 +34,27 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     let plan = plan(&desired, &actual);
     // Reports give each bucket's real region (a destination found elsewhere is a conflict).
     let pairs = located(&desired.pairs, &actual);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
 
-    // Failure codes of failed versions, from each source's latest backfill report.
-    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
-    let mut codes: BTreeMap<(String, String), String> = BTreeMap::new();
-    let latest: Vec<_> = desired
-        .pairs
-        .iter()
-        .filter_map(|p| latest_job(&jobs, &p.source))
-        .collect();
-    for job in latest {
-        let session = ctx.sessions.get(&AccountId::new(job.account.clone())?);
-        // Listing does not say where the report is; describing the job does.
-        let job = describe_job(session, job).await?;
-        if let Ok(rows) = failed_tasks(session, &job).await {
-            for r in rows {
-                if let (Some(v), Some(c)) = (r.version_id, r.error_code) {
-                    codes.insert((r.key, v), c);
-                }
-            }
+    // Failure codes of failed versions come from backfill reports, found through S3 Control.
+    // Without them every other check still stands: S3 Control may be denied or absent (an
+    // S3-compatible endpoint), and pairs with `backfill = "none"` have no jobs to ask about.
+    let codes = match failure_codes(&ctx, &desired).await {
+        Ok(codes) => codes,
+        Err(e) => {
+            global.printer.human(format!(
+                "warning: failure codes of FAILED versions are unavailable (the backfill jobs and their reports could not be read); every other check goes on: {e}"
+            ));
+            BTreeMap::new()
         }
-    }
+    };
 
     ctx.bars.start("comparing listings", 0);
     let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
-        .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts))
+        .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts, now))
         .buffered(ctx.concurrency.clamp(1, 8))
         .collect()
         .await;
@@ -76,13 +76,72 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
         }
         Format::Json => global.printer.json(&verdicts)?,
     }
+    // A pair not verified (a check that could not be made) is not healthy either.
     Ok(
-        if unpaired.is_empty() && verdicts.iter().all(|v| v.healthy) {
+        if unpaired.is_empty() && verdicts.iter().all(|v| v.verdict == Verdict::Healthy) {
             ExitStatus::Success
         } else {
             ExitStatus::Unhealthy
         },
     )
+}
+
+/// (key, version id) → failure code, from the latest backfill job report of each source with
+/// `backfill = "batch"` pairs; no S3 Control call at all when there is none. The first error
+/// (listing or describing jobs, reading a report) is returned, with how many more there were.
+async fn failure_codes(
+    ctx: &Context,
+    desired: &DesiredState,
+) -> Result<BTreeMap<(String, String), String>, String> {
+    let mut codes = BTreeMap::new();
+    let batch = DesiredState {
+        pairs: desired
+            .pairs
+            .iter()
+            .filter(|p| p.backfill == Backfill::Batch)
+            .cloned()
+            .collect(),
+        ..desired.clone()
+    };
+    if batch.pairs.is_empty() {
+        return Ok(codes);
+    }
+    let jobs = all_jobs(&ctx.sessions, &batch, ctx.concurrency)
+        .await
+        .map_err(|e| e.to_string())?;
+    let latest: BTreeMap<&str, _> = batch
+        .pairs
+        .iter()
+        .filter_map(|p| latest_job(&jobs, &p.source))
+        .map(|j| (j.id.as_str(), j))
+        .collect();
+    let mut errors: Vec<String> = Vec::new();
+    for job in latest.into_values() {
+        let Ok(account) = AccountId::new(job.account.clone()) else {
+            continue;
+        };
+        let session = ctx.sessions.get(&account);
+        // Listing does not say where the report is; describing the job does.
+        let rows = match describe_job(session, job).await {
+            Ok(job) => failed_tasks(session, &job).await,
+            Err(e) => Err(e),
+        };
+        match rows {
+            Ok(rows) => {
+                for r in rows {
+                    if let (Some(v), Some(c)) = (r.version_id, r.error_code) {
+                        codes.insert((r.key, v), c);
+                    }
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    match errors.len() {
+        0 => Ok(codes),
+        1 => Err(errors.remove(0)),
+        n => Err(format!("{} (and {} more)", errors.remove(0), n - 1)),
+    }
 }
 
 async fn verify_pair(
@@ -91,7 +150,9 @@ async fn verify_pair(
     plan: &crossrep_core::plan::Plan,
     codes: &BTreeMap<(String, String), String>,
     opts: &VerifyArgs,
+    now: i64,
 ) -> PairVerdict {
+    let judge = Judge::new(pair, opts.settle, now);
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
         session: ctx.sessions.get(&pair.source.account),
@@ -105,38 +166,39 @@ async fn verify_pair(
         region: &dest_region,
     };
 
-    if !pair.rule.tags.is_empty() {
-        checks.push(Check {
-            name: "objects",
-            ok: true,
-            summary: "not compared: the rule filters by tags, which listings do not show".into(),
-            details: vec![],
-        });
-    } else {
-        // `None` (`--sample all`): every version.
-        let sample = opts.sample.0.unwrap_or(usize::MAX);
-        match diff_buckets(
-            source(),
-            dest(),
-            &pair.rule.prefix,
-            opts.examples,
-            sample,
-            &ctx.bars,
-        )
-        .await
-        {
-            Ok((summary, sampled)) => {
-                checks.push(objects_check(&summary, pair.backfill));
-                let sample = statuses(source(), sampled, codes, ctx.concurrency).await;
-                checks.push(status_check(&sample, pair.backfill));
-            }
-            Err(e) => checks.push(Check {
-                name: "objects",
-                ok: false,
-                summary: "the listings could not be compared".into(),
-                details: vec![e.to_string()],
-            }),
+    // The same listing and sample for every rule; for a rule with tags (which listings do not
+    // show), the sample's tags decide which versions are judged.
+    let sample = opts.sample.0.unwrap_or(usize::MAX);
+    match diff_buckets(
+        source(),
+        dest(),
+        &pair.rule.prefix,
+        opts.examples,
+        sample,
+        judge.cutoff(),
+        &ctx.bars,
+    )
+    .await
+    {
+        Ok((summary, sampled)) => {
+            checks.push(objects_check(&summary, &judge));
+            let sample = statuses(
+                source(),
+                (!every_current_version_listed(&summary)).then(dest),
+                sampled,
+                &pair.rule.tags,
+                codes,
+                ctx.concurrency,
+            )
+            .await;
+            checks.push(status_check(&sample, &judge));
         }
+        Err(e) => checks.push(Check::new(
+            "objects",
+            CheckState::Fail,
+            "the listings could not be compared",
+            vec![e.to_string()],
+        )),
     }
 
     if opts.canary {

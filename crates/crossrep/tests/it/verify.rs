@@ -297,3 +297,339 @@ async fn a_deny_on_insecure_transport_does_not_stop_replication() {
         "{policy}"
     );
 }
+
+async fn put_tagged(s: &crossrep_aws::session::Session, bucket: &str, key: &str, tags: &str) {
+    s.s3(&region("us-east-1"))
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .tagging(tags)
+        .body(b"tagged".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn delete_version(s: &crossrep_aws::session::Session, bucket: &str, key: &str, v: &str) {
+    s.s3(&region("us-east-1"))
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .version_id(v)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn verify_json(env: &Env, args: &[&str]) -> serde_json::Value {
+    let out = env
+        .crossrep()
+        .arg("verify")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+/// Issue 9.4 (1, 2): a pair whose rule filters by tags was reported healthy with no evidence
+/// ("not compared", exit 0, nothing replicated). The sample's tags now decide which versions
+/// are judged; with none carrying the rule's tags there is nothing to verify: SKIP, NOT
+/// VERIFIED, exit 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_filtered_pair_is_judged_on_the_sampled_versions_carrying_its_tags() {
+    let env = Env::new(70);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("tags = { replicate = \"yes\" }\nbackfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    for k in ["plain-1.txt", "plain-2.txt"] {
+        put_object(src, &data, "us-east-1", k, "not selected by the rule").await;
+    }
+    put_tagged(src, &data, "other-tag.txt", "replicate=no").await;
+    env.emu.wait_replication();
+
+    let out = env
+        .crossrep()
+        .args(["verify", "--sample", "all"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(&format!("{dest} ({}, us-east-1): NOT VERIFIED\n", env.dst)),
+        "{text}"
+    );
+    assert!(
+        text.contains("  SKIP replication status no version in the sample carries the rule's tags: nothing to verify (3 sampled source version(s), 3 not selected by the rule)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 of 1 bucket pair(s) healthy. 1 not verified"),
+        "{text}"
+    );
+    let json = verify_json(&env, &["--sample", "all"]);
+    assert_eq!(json[0]["verdict"], "not_verified", "{json}");
+    assert_eq!(json[0]["healthy"], false);
+    assert_eq!(json[0]["checks"][2]["state"], "skip", "{json}");
+
+    // Versions carrying the tags replicate: that is evidence.
+    put_tagged(src, &data, "t-1.txt", "replicate=yes").await;
+    put_tagged(src, &data, "t-2.txt", "team=a&replicate=yes").await;
+    env.emu.wait_replication();
+    let out = env
+        .crossrep()
+        .args(["verify", "--sample", "all"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("5 sampled source version(s), 2 carrying the rule's tags: 2 COMPLETED; 3 not selected by the rule"),
+        "{text}"
+    );
+    assert!(text.contains("1 of 1 bucket pair(s) healthy."), "{text}");
+
+    // A replica deleted by hand and a tagged version that failed (the destination policy is
+    // gone) are named; the untagged objects, missing in the destination, are not failures.
+    let gone = version_of(src, &data, "t-1.txt").await;
+    delete_version(dst, &dest, "t-1.txt", &gone).await;
+    dst.s3(&region("us-east-1"))
+        .delete_bucket_policy()
+        .bucket(&dest)
+        .send()
+        .await
+        .unwrap();
+    put_tagged(src, &data, "t-3.txt", "replicate=yes").await;
+    env.emu.wait_replication();
+    let failing = version_of(src, &data, "t-3.txt").await;
+    let out = env
+        .crossrep()
+        .args(["verify", "--sample", "all"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "COMPLETED but not in the destination: `t-1.txt` (version {gone})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("FAILED `t-3.txt` (version {failing})")),
+        "{text}"
+    );
+    assert!(!text.contains("`plain-1.txt`"), "{text}");
+}
+
+/// Issue 9.4 (3): a version replicated (COMPLETED) and then deleted from the destination is a
+/// failure at any age, whatever `--settle` says; with `backfill = "none"` verify said healthy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_version_missing_in_the_destination_fails_whatever_its_age() {
+    let env = Env::new(71);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    for k in ["k-1.txt", "k-2.txt"] {
+        put_object(src, &data, "us-east-1", k, "replicated").await;
+    }
+    env.emu.wait_replication();
+    let healthy = env.crossrep().arg("verify").output().unwrap();
+    assert_eq!(healthy.status.code(), Some(0), "{}", stdout(&healthy));
+
+    let gone = version_of(src, &data, "k-1.txt").await;
+    delete_version(dst, &dest, "k-1.txt", &gone).await;
+    for settle in [None, Some("2h"), Some("0")] {
+        let mut cmd = env.crossrep();
+        cmd.arg("verify");
+        if let Some(s) = settle {
+            cmd.args(["--settle", s]);
+        }
+        let out = cmd.output().unwrap();
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(3), "--settle {settle:?}: {text}");
+        assert!(
+            text.contains(&format!(
+                "COMPLETED but not in the destination: `k-1.txt` (version {gone})"
+            )),
+            "--settle {settle:?}: {text}"
+        );
+        assert!(text.contains("DstObjectHardDeleted"), "{text}");
+    }
+}
+
+/// Issue 9.4 (3): `--settle` decides whether a missing current version fails the objects check
+/// (default 15 minutes; `0` counts every one). A version without a replication status is never
+/// pending: S3 does not replicate it by itself, so the status check fails it at any age.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settle_window_decides_whether_a_missing_version_fails() {
+    let env = Env::new(72);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    enable_versioning(src, &data, "us-east-1").await;
+    for k in ["old-1.txt", "old-2.txt"] {
+        put_object(src, &data, "us-east-1", k, "before the rule").await;
+    }
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+
+    for settle in [None, Some("90s"), Some("2h")] {
+        let mut cmd = env.crossrep();
+        cmd.arg("verify");
+        if let Some(s) = settle {
+            cmd.args(["--settle", s]);
+        }
+        let out = cmd.output().unwrap();
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(3), "{text}");
+        let window = match settle {
+            None => "15m",
+            Some("90s") => "1m30s",
+            Some(s) => s,
+        };
+        assert!(
+            text.contains(&format!("  ok   objects            2 source and 0 destination versions over 2 keys: 0 current missing (2 more pending: younger than the settle window, {window})")),
+            "--settle {settle:?}: {text}"
+        );
+        assert!(
+            text.contains("  FAIL replication status 2 sampled source version(s): 2 NONE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 sampled version(s) were never replicated: run `crossrep backfill`"),
+            "{text}"
+        );
+    }
+    let json = verify_json(&env, &["--settle", "0"]);
+    assert_eq!(json[0]["checks"][1]["name"], "objects", "{json}");
+    assert_eq!(json[0]["checks"][1]["state"], "fail", "{json}");
+    let text = stdout(
+        &env.crossrep()
+            .args(["verify", "--settle", "0"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        text.contains("  FAIL objects            2 source and 0 destination versions over 2 keys: 2 current missing, "),
+        "{text}"
+    );
+
+    let bad = env
+        .crossrep()
+        .args(["verify", "--settle", "15"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("is not a duration"),
+        "{}",
+        stderr(&bad)
+    );
+
+    env.ok(&["backfill", "--wait"]);
+    for settle in ["15m", "0"] {
+        let out = env
+            .crossrep()
+            .args(["verify", "--settle", settle])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    }
+}
+
+/// Issue 9.4 (2): `--sample 0` sampled nothing and called the replication status healthy. It
+/// is refused before anything is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_refuses_an_empty_sample() {
+    let env = Env::new(73);
+    env.write_config("backfill = \"none\"");
+    let out = env
+        .crossrep()
+        .args(["verify", "--sample", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("use a positive number or `all`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.emu.requests(&env.src), 0);
+    let help = env.ok(&["verify", "--help"]);
+    assert!(help.contains("--settle <DURATION>"), "{help}");
+    assert!(help.contains("NOT VERIFIED"), "{help}");
+}
+
+/// Issue 9.4 (5a): with `backfill = "none"` everywhere there are no jobs to read failure codes
+/// from: verify makes no S3 Control call at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_without_backfill_makes_no_s3_control_call() {
+    let env = Env::new(74);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+    put_object(src, &data, "us-east-1", "k.txt", "replicated").await;
+    env.emu.wait_replication();
+    let before = env.emu.summary(&env.src);
+    let out = env.crossrep().arg("verify").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let after = env.emu.summary(&env.src);
+    let s3control = |s: &serde_json::Value| s["by_service"]["s3control"].as_u64().unwrap_or(0);
+    assert_eq!(s3control(&after), s3control(&before), "{after}");
+    assert!(after["by_operation"]["ListJobs"].is_null(), "{after}");
+}
+
+/// Issue 9.4 (5b): S3 Control denied (no `s3:ListJobs`, or an S3-compatible endpoint without
+/// it) made verify exit 1. Failure codes are unavailable, said once on stderr, and every other
+/// check is made.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_goes_on_without_s3_control() {
+    let env = Env::new(75);
+    let admin = env.admin().await;
+    let src = admin.src();
+    let data = env.bucket("data");
+    create_bucket(src, &data, "us-east-1").await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+    put_object(src, &data, "us-east-1", "k.txt", "replicated").await;
+    env.emu.wait_replication();
+    env.emu.inject_fault(&format!(
+        "operation=ListJobs&account={}&code=AccessDenied&status=403&message=Access%20Denied",
+        env.src
+    ));
+    let out = env.crossrep().arg("verify").output().unwrap();
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(text.contains("1 of 1 bucket pair(s) healthy."), "{text}");
+    assert!(
+        text.contains("1 sampled source version(s): 1 COMPLETED"),
+        "{text}"
+    );
+    assert_eq!(
+        err.matches("failure codes of FAILED versions are unavailable")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("`s3:ListJobs`") && err.contains("AccessDenied"),
+        "{err}"
+    );
+    // `-q`: nothing on stderr.
+    let quiet = env.crossrep().args(["-q", "verify"]).output().unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(stderr(&quiet), "");
+}
