@@ -1,5 +1,6 @@
 //! S3 Batch Replication jobs through S3 Control: list crossrep's jobs, create the ones
-//! `crossrep_core::backfill::decide` asks for, describe them, and read completion reports;
+//! `crossrep_core::backfill::decide` asks for, describe them, and read the failed tasks of
+//! completion reports (streamed);
 //! [`all_jobs`] and [`pair_statuses`] gather them for every configured pair (`status`,
 //! `verify`, `backfill`).
 
@@ -17,7 +18,7 @@ use crossrep_core::backfill::{
 use crossrep_core::desired::DesiredState;
 use crossrep_core::model::ActualState;
 use crossrep_core::names::{AccountId, Region};
-use crossrep_core::report::{parse_manifest, parse_results, FailureSummary, TaskResult};
+use crossrep_core::report::{parse_manifest, read_results, FailureSummary, TaskResult};
 
 use crate::error::{call_error, CallError};
 use crate::session::{Session, Sessions};
@@ -255,17 +256,110 @@ async fn get_text(
     }
 }
 
-/// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists,
-/// only the failed-task ones with `only_failed`) from the report bucket, one CSV at a time.
-/// `false` while there is no report yet.
-async fn visit_report(
+/// A blocking [`Read`](std::io::Read) over the chunks an async task receives from S3: the
+/// (synchronous) CSV reader parses a body on a blocking thread while it downloads, holding one
+/// chunk at a time.
+struct Chunks<B> {
+    rx: tokio::sync::mpsc::Receiver<B>,
+    chunk: Option<B>,
+    at: usize,
+}
+
+impl<B: AsRef<[u8]>> std::io::Read for Chunks<B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(rest) = self.chunk.as_ref().map(|c| &c.as_ref()[self.at..]) {
+                if !rest.is_empty() {
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            // `None`: the body ended (or its download failed, which the sender reports).
+            match self.rx.blocking_recv() {
+                Some(c) => (self.chunk, self.at) = (Some(c), 0),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Streams one result CSV of a completion report through `step`, starting from `acc`: the rows
+/// are parsed as the object downloads (memory holds a few chunks, not the file). A missing
+/// object adds nothing.
+async fn fold_results<A: Send + 'static>(
+    session: &Session,
+    region: &Region,
+    bucket: &str,
+    key: &str,
+    acc: A,
+    step: fn(&mut A, TaskResult),
+) -> Result<A, CallError> {
+    let account = session.id.as_str();
+    let target = format!("{bucket}/{key}");
+    let mut body = match session
+        .s3(region)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => out.body,
+        Err(e) if e.code() == Some("NoSuchKey") => return Ok(acc),
+        Err(e) => return Err(call_error(e, account, "s3:GetObject", target)),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut acc = acc;
+        let reader = Chunks {
+            rx,
+            chunk: None,
+            at: 0,
+        };
+        read_results(reader, |row| step(&mut acc, row)).map(|()| acc)
+    });
+    let mut downloaded = Ok(());
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            // A closed channel: the parser stopped at an error, which it returns below.
+            Ok(c) => {
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                downloaded = Err(CallError::invalid(account, "s3:GetObject", &target, e));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let parsed = parser.await.map_err(|e| {
+        CallError::invalid(
+            account,
+            "s3:GetObject",
+            &target,
+            format!("reading the report: {e}"),
+        )
+    })?;
+    downloaded?;
+    parsed.map_err(|m| CallError::invalid(account, "s3:GetObject", &target, m))
+}
+
+/// Reads the failed tasks of a job's completion report: `<prefix>/job-<id>/manifest.json`,
+/// then only the result files it lists as `failed` (succeeded ones are never fetched: the job's
+/// counters say how many there are), one at a time, streamed through `step`. `None` while
+/// there is no report yet.
+async fn fold_failed<A: Send + 'static>(
     session: &Session,
     job: &JobInfo,
-    only_failed: bool,
-    mut visit: impl FnMut(Vec<TaskResult>),
-) -> Result<bool, CallError> {
+    acc: A,
+    step: fn(&mut A, TaskResult),
+) -> Result<Option<A>, CallError> {
     let Some((bucket_arn, prefix)) = &job.report else {
-        return Ok(false);
+        return Ok(None);
     };
     let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
     let bucket = bucket_of(bucket_arn);
@@ -276,48 +370,63 @@ async fn visit_report(
         format!("{prefix}/job-{}/manifest.json", job.id)
     };
     let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let bad = |message: String| {
+    let manifest = parse_manifest(&text).map_err(|message| {
         CallError::invalid(
             &session.id,
             "s3:GetObject",
             format!("{bucket}/{manifest_key}"),
             message,
         )
-    };
-    let manifest = parse_manifest(&text).map_err(bad)?;
+    })?;
+    let mut acc = acc;
     for file in manifest
         .results
         .iter()
-        .filter(|f| !only_failed || f.task_execution_status == "failed")
+        .filter(|f| f.task_execution_status == "failed")
     {
-        let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
-            .await?
-            .unwrap_or_default();
-        visit(parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
+        acc = fold_results(
+            session,
+            &region,
+            bucket_of(&file.bucket),
+            &file.key,
+            acc,
+            step,
+        )
+        .await?;
     }
-    Ok(true)
+    Ok(Some(acc))
 }
 
 /// The failed tasks of a job's completion report (empty while there is none).
 pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskResult>, CallError> {
-    let mut out = Vec::new();
-    visit_report(session, job, true, |rows| {
-        out.extend(rows.into_iter().filter(|r| !r.succeeded))
+    let rows = fold_failed(session, job, Vec::new(), |rows, r| {
+        if !r.succeeded {
+            rows.push(r)
+        }
     })
     .await?;
-    Ok(out)
+    Ok(rows.unwrap_or_default())
 }
 
-/// A job's completion report, summarised. `None` while there is no report yet.
+/// A job's completion report, summarised: failures from the report's failed-task files, and
+/// successes from the job's counters (`job` as [`describe_job`] gives it). `None` while there
+/// is no report yet.
 pub async fn read_report(
     session: &Session,
     job: &JobInfo,
 ) -> Result<Option<FailureSummary>, CallError> {
-    let mut summary = FailureSummary::default();
-    let found = visit_report(session, job, false, |rows| summary.add(&rows)).await?;
-    Ok(found.then_some(summary))
+    let summary = fold_failed(session, job, FailureSummary::default(), |s, r| {
+        if !r.succeeded {
+            s.add_one(&r)
+        }
+    })
+    .await?;
+    Ok(summary.map(|s| FailureSummary {
+        succeeded: job.succeeded,
+        ..s
+    }))
 }
 
 /// crossrep's jobs in every account and region that has replicated source buckets, listed

@@ -299,3 +299,61 @@ async fn review_creates_suspended_jobs() {
         stdout(&again)
     );
 }
+
+/// Issue 9, item 7: completion reports are streamed, and only their failed-task files are
+/// fetched (the job's counters give the successes); the failures read the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_reads_only_the_failed_tasks_of_a_report() {
+    let env = Env::new(85);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    seed_objects(src, &data, "us-east-1").await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+
+    // The destination policy loses `s3:ReplicateDelete`: the delete marker fails, the five
+    // object versions replicate.
+    let mut policy = get_policy(dst, &dest, "us-east-1").await;
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        if let Some(actions) = statement["Action"].as_array_mut() {
+            actions.retain(|a| a != "s3:ReplicateDelete");
+        }
+    }
+    put_policy(dst, &dest, "us-east-1", &policy).await;
+    let backfill = env
+        .crossrep()
+        .args(["backfill", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(backfill.status.code(), Some(1), "{}", stdout(&backfill));
+
+    let reads = |env: &Env| {
+        env.emu.summary(&env.src)["by_operation"]["GetObject"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = reads(&env);
+    let out = env.ok(&["status"]);
+    assert!(
+        out.contains("Complete: 6/6 tasks, 5 succeeded, 1 failed (all versions)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  failures  1 of 6 tasks\n    DstDelObjNotPermitted: 1\n"),
+        "{out}"
+    );
+    assert!(out.contains("e.g. gone.txt (version "), "{out}");
+    // manifest.json and the one failed-task file; not the succeeded-task file.
+    assert_eq!(reads(&env) - before, 2, "{out}");
+    let json = env
+        .crossrep()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows[0]["failures"]["succeeded"], 5);
+    assert_eq!(rows[0]["failures"]["failed"], 1);
+}
