@@ -119,12 +119,18 @@ pub fn is_terminal(status: &str) -> bool {
 pub enum Decision {
     Create {
         spec: JobSpec,
+        /// `--only-failed` was asked for a bucket that never had a full job (one that covers
+        /// every eligible version): re-driving FAILED versions would leave the never-replicated
+        /// ones behind, so this is a full job instead.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        instead_of_only_failed: bool,
     },
     /// A job for the same bucket and filter is still running: no duplicate.
     AlreadyRunning {
         job: JobInfo,
     },
-    /// The latest job of this bucket completed without a failure: nothing is left to copy.
+    /// A full job of this bucket completed, and its latest job (that one, or a re-drive
+    /// after it) completed without a failure: nothing is left to copy.
     Done {
         job: JobInfo,
     },
@@ -179,6 +185,11 @@ pub fn decide(
             .report_buckets
             .iter()
             .find(|r| r.account == source.account && r.region == source.region);
+        let report = report.filter(|r| {
+            actual
+                .present::<Bucket>(&BucketAddr::new(&r.account, &r.bucket))
+                .is_some()
+        });
         let decision = if !missing.is_empty() {
             Decision::Skip {
                 reason: format!(
@@ -190,57 +201,110 @@ pub fn decide(
                         .join(", ")
                 ),
             }
-        } else if let Some(r) = report.filter(|r| {
-            actual
-                .present::<Bucket>(&BucketAddr::new(&r.account, &r.bucket))
-                .is_some()
-        }) {
-            let same: Vec<&JobInfo> = jobs
-                .iter()
-                .filter(|j| {
-                    j.account == source.account.as_str()
-                        && j.region == source.region.as_str()
-                        && j.source.as_deref() == Some(source.bucket.as_str())
-                        && j.filter == Some(filter)
-                })
-                .collect();
-            let latest = latest_job(jobs, source);
-            match same.iter().find(|j| !j.is_terminal()) {
-                Some(running) => Decision::AlreadyRunning {
-                    job: (*running).clone(),
-                },
-                // Every eligible version was replicated (or the re-drive fixed the last failures):
-                // a new job would find nothing to do. A re-drive (`--only-failed`) is always
-                // honoured: live replication may have failed since, and only S3 knows.
-                None => match latest
-                    .filter(|j| filter == JobFilter::All && j.status == "Complete" && j.failed == 0)
-                {
-                    Some(done) => Decision::Done { job: done.clone() },
-                    None => Decision::Create {
-                        spec: spec(
-                            desired,
-                            actual,
-                            source,
-                            &pairs,
-                            r,
-                            filter,
-                            review,
-                            same.len(),
-                        ),
-                    },
-                },
-            }
+        } else if let Some(r) = report {
+            decide_bucket(desired, actual, source, &pairs, r, jobs, filter, review)
         } else {
+            let name = desired
+                .report_buckets
+                .iter()
+                .find(|r| r.account == source.account && r.region == source.region);
             Decision::Skip {
                 reason: format!(
                     "report bucket `{}` does not exist; run `crossrep apply` first",
-                    report.map(|r| r.bucket.as_str()).unwrap_or("?")
+                    name.map(|r| r.bucket.as_str()).unwrap_or("?")
                 ),
             }
         };
         out.push((source.clone(), decision));
     }
     out
+}
+
+/// The decision for a source bucket that has its rules and its report bucket.
+#[allow(clippy::too_many_arguments)]
+fn decide_bucket(
+    desired: &DesiredState,
+    actual: &ActualState,
+    source: &BucketRef,
+    pairs: &[&Pair],
+    report: &BucketRef,
+    jobs: &[JobInfo],
+    asked: JobFilter,
+    review: bool,
+) -> Decision {
+    let mine: Vec<&JobInfo> = jobs_of(jobs, source).collect();
+    // A re-drive covers only FAILED versions: before any full job, the versions that were
+    // never replicated (NONE) are not FAILED, and a re-drive would find nothing. Jobs vanish
+    // 90 days after they end, so "no full job" also covers one that S3 has forgotten: a full
+    // job then copies every version the re-drive would have, and the NONE versions too.
+    let instead_of_only_failed =
+        asked == JobFilter::OnlyFailed && !mine.iter().any(|j| j.filter == Some(JobFilter::All));
+    let filter = if instead_of_only_failed {
+        JobFilter::All
+    } else {
+        asked
+    };
+    let same: Vec<&JobInfo> = mine
+        .iter()
+        .copied()
+        .filter(|j| j.filter == Some(filter))
+        .collect();
+    if let Some(running) = same.iter().find(|j| !j.is_terminal()) {
+        return Decision::AlreadyRunning {
+            job: (*running).clone(),
+        };
+    }
+    // A re-drive (`--only-failed`) is always honoured: live replication may have failed
+    // since, and only S3 knows.
+    if filter == JobFilter::All {
+        if let Some(done) = nothing_left(&mine) {
+            return Decision::Done { job: done.clone() };
+        }
+    }
+    Decision::Create {
+        spec: spec(
+            desired,
+            actual,
+            source,
+            pairs,
+            report,
+            filter,
+            review,
+            same.len(),
+        ),
+        instead_of_only_failed,
+    }
+}
+
+/// The job showing that a source has nothing left to copy, among its jobs (`mine`): the latest
+/// full job completed (it covered every eligible version, FAILED and never replicated), and
+/// the latest job of any filter (that one, or a re-drive after it) completed without a
+/// failure. A re-drive alone proves nothing: it covers only the FAILED versions.
+fn nothing_left<'j>(mine: &[&'j JobInfo]) -> Option<&'j JobInfo> {
+    let full = latest(
+        mine.iter()
+            .copied()
+            .filter(|j| j.filter == Some(JobFilter::All)),
+    )?;
+    let last = latest(mine.iter().copied())?;
+    (full.status == "Complete" && last.status == "Complete" && last.failed == 0).then_some(last)
+}
+
+/// crossrep's jobs (any filter) of one source bucket.
+fn jobs_of<'j: 's, 's>(
+    jobs: &'j [JobInfo],
+    source: &'s BucketRef,
+) -> impl Iterator<Item = &'j JobInfo> + 's {
+    jobs.iter().filter(|j| {
+        j.account == source.account.as_str()
+            && j.region == source.region.as_str()
+            && j.source.as_deref() == Some(source.bucket.as_str())
+    })
+}
+
+/// The latest of `jobs` by creation time (the id breaks ties, so the choice is deterministic).
+fn latest<'j>(jobs: impl Iterator<Item = &'j JobInfo>) -> Option<&'j JobInfo> {
+    jobs.max_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -341,13 +405,7 @@ pub fn rule_state(actual: &ActualState, pair: &Pair) -> &'static str {
 
 /// The latest crossrep job (by creation time) for a source bucket, of any filter.
 pub fn latest_job<'j>(jobs: &'j [JobInfo], source: &BucketRef) -> Option<&'j JobInfo> {
-    jobs.iter()
-        .filter(|j| {
-            j.account == source.account.as_str()
-                && j.region == source.region.as_str()
-                && j.source.as_deref() == Some(source.bucket.as_str())
-        })
-        .max_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)))
+    latest(jobs_of(jobs, source))
 }
 
 #[cfg(test)]
@@ -435,7 +493,7 @@ buckets = ["*"]
         let (d, a) = applied();
         let decisions = decide(&d, &a, &[], JobFilter::All, false);
         assert_eq!(decisions.len(), 2);
-        let Decision::Create { spec } = &decisions[1].1 else {
+        let Decision::Create { spec, .. } = &decisions[1].1 else {
             panic!("{decisions:#?}")
         };
         assert_eq!(spec.source.as_str(), "logs");
@@ -500,9 +558,12 @@ buckets = ["*"]
             3,
             "2026-01-01T00:00:00Z",
         )];
-        let first = decide(&d, &a, &[], JobFilter::OnlyFailed, false);
         let decisions = decide(&d, &a, &jobs, JobFilter::OnlyFailed, true);
-        let Decision::Create { spec } = &decisions[0].1 else {
+        let Decision::Create {
+            spec,
+            instead_of_only_failed: false,
+        } = &decisions[0].1
+        else {
             panic!("{decisions:#?}")
         };
         assert_eq!(spec.filter.statuses(), ["FAILED"]);
@@ -523,15 +584,126 @@ buckets = ["*"]
                 "2026-01-02T00:00:00Z",
             ),
         ];
-        let Decision::Create { spec: next } =
+        let Decision::Create { spec: next, .. } =
             &decide(&d, &a, &jobs2, JobFilter::OnlyFailed, false)[0].1
         else {
             panic!()
         };
-        let Decision::Create { spec: before } = &first[0].1 else {
-            panic!()
+        assert_ne!(next.client_request_token, spec.client_request_token);
+    }
+
+    /// Issue 9 item 4: `--only-failed` before any full backfill made a job of the FAILED
+    /// versions (none), which completed without a failure; plain `backfill` then said "nothing
+    /// to do" forever and the existing objects were never copied.
+    #[test]
+    fn a_redrive_without_a_full_job_never_makes_backfill_done() {
+        let (d, a) = applied();
+        let redrive = job(
+            "data",
+            "us-east-1",
+            "Complete",
+            JobFilter::OnlyFailed,
+            0,
+            "2026-01-01T00:00:00Z",
+        );
+        let decisions = decide(
+            &d,
+            &a,
+            std::slice::from_ref(&redrive),
+            JobFilter::All,
+            false,
+        );
+        let Decision::Create {
+            spec,
+            instead_of_only_failed: false,
+        } = &decisions[0].1
+        else {
+            panic!("{decisions:#?}")
         };
-        assert_ne!(next.client_request_token, before.client_request_token);
+        assert_eq!(spec.filter, JobFilter::All);
+
+        // A full job that completed is what counts; a clean re-drive after a full job with
+        // failures completes it.
+        let full = |failed, created: &str| {
+            job(
+                "data",
+                "us-east-1",
+                "Complete",
+                JobFilter::All,
+                failed,
+                created,
+            )
+        };
+        let clean = [full(0, "2026-01-02T00:00:00Z"), redrive.clone()];
+        assert!(matches!(
+            &decide(&d, &a, &clean, JobFilter::All, false)[0].1,
+            Decision::Done { job } if job.filter == Some(JobFilter::All)
+        ));
+        let mut fixed = redrive.clone();
+        fixed.created = Some("2026-01-03T00:00:00Z".into());
+        fixed.id = "job-fixed".into();
+        let redriven = [full(2, "2026-01-02T00:00:00Z"), fixed.clone()];
+        assert!(matches!(
+            &decide(&d, &a, &redriven, JobFilter::All, false)[0].1,
+            Decision::Done { job } if job.id == "job-fixed"
+        ));
+        // A full job that failed as a whole (nothing copied) is not made good by a re-drive.
+        let mut aborted = full(0, "2026-01-02T00:00:00Z");
+        aborted.status = "Failed".into();
+        assert!(matches!(
+            &decide(&d, &a, &[aborted, fixed], JobFilter::All, false)[0].1,
+            Decision::Create { spec, .. } if spec.filter == JobFilter::All
+        ));
+    }
+
+    /// `--only-failed` for a bucket with no full job starts a full job instead, and says so.
+    #[test]
+    fn only_failed_without_a_full_job_starts_a_full_one() {
+        let (d, a) = applied();
+        let decisions = decide(&d, &a, &[], JobFilter::OnlyFailed, false);
+        for (source, decision) in &decisions {
+            let Decision::Create {
+                spec,
+                instead_of_only_failed: true,
+            } = decision
+            else {
+                panic!("{source:?}: {decision:#?}")
+            };
+            assert_eq!(spec.filter, JobFilter::All);
+            assert_eq!(spec.tags[TAG_FILTER], "all");
+            assert!(spec.description.ends_with("(all)"), "{}", spec.description);
+        }
+        // The same token as a plain `backfill` would send: one job, whichever ran first.
+        assert_eq!(
+            decisions,
+            decide(&d, &a, &[], JobFilter::All, false)
+                .into_iter()
+                .map(|(s, d)| match d {
+                    Decision::Create { spec, .. } => (
+                        s,
+                        Decision::Create {
+                            spec,
+                            instead_of_only_failed: true
+                        }
+                    ),
+                    other => (s, other),
+                })
+                .collect::<Vec<_>>()
+        );
+        // Once a full job exists (even one still running), the re-drive is what was asked.
+        let running = job(
+            "data",
+            "us-east-1",
+            "Active",
+            JobFilter::All,
+            0,
+            "2026-01-01T00:00:00Z",
+        );
+        let redrive = decide(&d, &a, &[running], JobFilter::OnlyFailed, false);
+        assert!(
+            matches!(&redrive[0].1, Decision::Create { spec, instead_of_only_failed: false } if spec.filter == JobFilter::OnlyFailed),
+            "{redrive:#?}"
+        );
     }
 
     #[test]

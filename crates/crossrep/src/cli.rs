@@ -120,7 +120,8 @@ pub(crate) struct ApplyArgs {
 
 #[derive(Args)]
 pub(crate) struct BackfillArgs {
-    /// Only the versions whose replication failed (the re-drive after fixing a cause).
+    /// Only the versions whose replication failed (the re-drive after fixing a cause); a
+    /// bucket that never had a full backfill gets one instead.
     #[arg(long)]
     pub(crate) only_failed: bool,
     /// Follow the jobs until they end, then show the status.

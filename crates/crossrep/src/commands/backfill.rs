@@ -53,6 +53,7 @@ struct BucketResult {
 enum Step {
     Created {
         spec: JobSpec,
+        instead_of_only_failed: bool,
         result: Result<String, CallError>,
     },
     Running(JobInfo),
@@ -82,9 +83,16 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
             let ctx = &ctx;
             async move {
                 let step = match decision {
-                    Decision::Create { spec } => {
+                    Decision::Create {
+                        spec,
+                        instead_of_only_failed,
+                    } => {
                         let result = create_job(ctx.sessions.get(&spec.account), &spec).await;
-                        Step::Created { spec, result }
+                        Step::Created {
+                            spec,
+                            instead_of_only_failed,
+                            result,
+                        }
                     }
                     Decision::AlreadyRunning { job } => Step::Running(job),
                     Decision::Done { job } => Step::Done(job),
@@ -110,8 +118,15 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
         let decision = match step {
             Step::Created {
                 spec,
+                instead_of_only_failed,
                 result: Ok(id),
             } => {
+                if instead_of_only_failed {
+                    printer.human(format_args!(
+                        "no full backfill yet for {}: starting one instead of --only-failed",
+                        source.bucket
+                    ));
+                }
                 let state = if args.review {
                     "created, suspended for review"
                 } else {
@@ -130,16 +145,23 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
                     ..JobInfo::default()
                 });
                 job_id = Some(id);
-                Decision::Create { spec }
+                Decision::Create {
+                    spec,
+                    instead_of_only_failed,
+                }
             }
             Step::Created {
                 spec,
+                instead_of_only_failed,
                 result: Err(e),
             } => {
                 ok = false;
                 line(format!("{what}: failed to create the job: {e}"))?;
                 error = Some(e.to_string());
-                Decision::Create { spec }
+                Decision::Create {
+                    spec,
+                    instead_of_only_failed,
+                }
             }
             Step::Running(job) => {
                 line(format!(

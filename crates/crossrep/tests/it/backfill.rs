@@ -300,6 +300,144 @@ async fn review_creates_suspended_jobs() {
     );
 }
 
+/// Until every job it started is terminal (the emulator runs small jobs in well under a second).
+async fn wait_terminal(s: &Session, job: crossrep_core::backfill::JobInfo) {
+    for _ in 0..300 {
+        let now = crossrep_aws::backfill::describe_job(s, &job).await.unwrap();
+        if now.is_terminal() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {} did not end", job.id);
+}
+
+/// Issue 9, item 4 (a), the bug as users met it: a `--only-failed` job from before any full
+/// backfill (here made by hand, as an older crossrep made it) covers only FAILED versions,
+/// none, and completes without a failure; plain `backfill` then said "nothing to do" forever
+/// and the existing objects were never copied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redrive_before_any_full_backfill_does_not_make_backfill_done() {
+    let env = Env::new(80);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    seed_objects(src, &data, "us-east-1").await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+
+    use crossrep_core::backfill::{JobFilter, JobInfo, JobSpec};
+    use crossrep_core::names::BucketName;
+    let account = admin.src.clone();
+    let spec = JobSpec {
+        account: account.clone(),
+        region: region("us-east-1"),
+        source: BucketName::new(data.clone()).unwrap(),
+        source_arn: format!("arn:aws:s3:::{data}"),
+        destinations: vec![BucketName::new(dest.clone()).unwrap()],
+        role_arn: format!("arn:aws:iam::{account}:role/crossrep-replication"),
+        report_bucket_arn: format!("arn:aws:s3:::crossrep-reports-{account}-us-east-1"),
+        report_prefix: format!("crossrep/{data}"),
+        manifest_prefix: format!("crossrep/{data}/manifests"),
+        filter: JobFilter::OnlyFailed,
+        confirmation_required: false,
+        client_request_token: "0".repeat(64),
+        description: format!("crossrep backfill {data} -> {dest} (failed)"),
+        tags: BTreeMap::from([
+            ("managed-by".into(), "crossrep".into()),
+            ("crossrep-source".into(), data.clone()),
+            ("crossrep-filter".into(), "failed".into()),
+        ]),
+        priority: 10,
+    };
+    let id = crossrep_aws::backfill::create_job(src, &spec)
+        .await
+        .unwrap();
+    let job = JobInfo {
+        id,
+        account: account.to_string(),
+        region: "us-east-1".into(),
+        ..JobInfo::default()
+    };
+    wait_terminal(src, job).await;
+    let status = env.ok(&["status"]);
+    assert!(
+        status.contains("Complete: 0/0 tasks, 0 succeeded, 0 failed (failed versions)"),
+        "{status}"
+    );
+
+    let out = env.ok(&["backfill", "--wait"]);
+    assert!(!out.contains("nothing to do"), "{out}");
+    assert!(out.contains("created (all versions)"), "{out}");
+    assert_eq!(
+        versions(dst, &dest, "us-east-1").await,
+        versions(src, &data, "us-east-1").await
+    );
+    let again = env.ok(&["backfill"]);
+    assert!(again.contains("nothing to do"), "{again}");
+}
+
+/// Issue 9, item 4 (b): `--only-failed` for a bucket that never had a full job starts a full
+/// job instead, and says so; once there is one, `--only-failed` is a re-drive again.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_failed_before_any_full_backfill_starts_a_full_one() {
+    let env = Env::new(81);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    // Written before apply: live replication never sees them.
+    seed_objects(src, &data, "us-east-1").await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+    assert!(versions(dst, &dest, "us-east-1").await.is_empty());
+
+    let redrive = env
+        .crossrep()
+        .args(["backfill", "--only-failed", "--wait"])
+        .output()
+        .unwrap();
+    let (out, err) = (stdout(&redrive), stderr(&redrive));
+    assert!(redrive.status.success(), "{out}{err}");
+    assert_eq!(
+        err.matches(&format!(
+            "no full backfill yet for {data}: starting one instead of --only-failed"
+        ))
+        .count(),
+        1,
+        "{err}"
+    );
+    assert!(out.contains("created (all versions)"), "{out}");
+    assert!(
+        out.contains("6 succeeded, 0 failed (all versions)"),
+        "{out}"
+    );
+    assert_eq!(
+        versions(dst, &dest, "us-east-1").await,
+        versions(src, &data, "us-east-1").await
+    );
+
+    let again = env.ok(&["backfill"]);
+    assert!(again.contains("nothing to do"), "{again}");
+    let redrive = env
+        .crossrep()
+        .args(["backfill", "--only-failed", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(redrive.status.success(), "{}", stderr(&redrive));
+    assert!(
+        !stderr(&redrive).contains("no full backfill yet"),
+        "{}",
+        stderr(&redrive)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&redrive.stdout).unwrap();
+    assert_eq!(report["buckets"][0]["decision"], "create");
+    assert_eq!(report["buckets"][0]["spec"]["filter"], "only_failed");
+}
+
 /// Issue 9, item 7: completion reports are streamed, and only their failed-task files are
 /// fetched (the job's counters give the successes); the failures read the same.
 #[tokio::test(flavor = "multi_thread")]
