@@ -261,16 +261,10 @@ fn decide_bucket(
             return Decision::Done { job: done.clone() };
         }
     }
+    let previous = latest(same.iter().copied()).map(|j| j.id.as_str());
     Decision::Create {
         spec: spec(
-            desired,
-            actual,
-            source,
-            pairs,
-            report,
-            filter,
-            review,
-            same.len(),
+            desired, actual, source, pairs, report, filter, review, previous,
         ),
         instead_of_only_failed,
     }
@@ -307,6 +301,31 @@ fn latest<'j>(jobs: impl Iterator<Item = &'j JobInfo>) -> Option<&'j JobInfo> {
     jobs.max_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)))
 }
 
+/// The idempotency token of the next job of a source bucket and filter: a hash of (account,
+/// region, bucket, filter, the id of the latest earlier job of that bucket and filter, or
+/// `none`). A retry or a concurrent run of the same decision sees the same jobs and sends the
+/// same token, so S3 gives the same job back; the next job after that one names it, so a token
+/// cannot repeat, even when S3 has forgotten older jobs (90 days after they end), which a count
+/// of earlier jobs could not promise.
+pub fn client_request_token(
+    source: &BucketRef,
+    filter: JobFilter,
+    previous: Option<&str>,
+) -> String {
+    let input = format!(
+        "{}/{}/{}/{}/{}",
+        source.account,
+        source.region,
+        source.bucket,
+        filter.tag(),
+        previous.unwrap_or("none")
+    );
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spec(
     desired: &DesiredState,
@@ -316,23 +335,11 @@ fn spec(
     report: &BucketRef,
     filter: JobFilter,
     review: bool,
-    earlier_jobs: usize,
+    previous: Option<&str>,
 ) -> JobSpec {
     let destinations: Vec<BucketName> =
         pairs.iter().map(|p| p.destination.bucket.clone()).collect();
-    // The n-th job for this bucket and filter: a retry of the same decision reuses the token
-    // (S3 returns the job it already made), the next backfill after this one is done does not.
-    let token_input = format!(
-        "{}/{}/{}/{}/{earlier_jobs}",
-        source.account,
-        source.region,
-        source.bucket,
-        filter.tag()
-    );
-    let token: String = Sha256::digest(token_input.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let token = client_request_token(source, filter, previous);
     let dests: Vec<&str> = destinations.iter().map(BucketName::as_str).collect();
     let mut description = format!(
         "{DESCRIPTION_PREFIX} {} -> {} ({})",
@@ -704,6 +711,62 @@ buckets = ["*"]
             matches!(&redrive[0].1, Decision::Create { spec, instead_of_only_failed: false } if spec.filter == JobFilter::OnlyFailed),
             "{redrive:#?}"
         );
+    }
+
+    /// Issue 9 item 7: the token hashed the number of earlier jobs, which goes down when S3
+    /// forgets jobs (90 days after they end) and so repeated an old token: S3 answered with
+    /// the old, finished job and no new job ran.
+    #[test]
+    fn the_token_names_the_previous_job_so_it_cannot_repeat() {
+        let (d, a) = applied();
+        let token = |jobs: &[JobInfo]| match &decide(&d, &a, jobs, JobFilter::All, false)[0].1 {
+            Decision::Create { spec, .. } => spec.client_request_token.clone(),
+            other => panic!("{other:#?}"),
+        };
+        let failed = |id: &str, created: &str| JobInfo {
+            id: id.into(),
+            ..job("data", "us-east-1", "Complete", JobFilter::All, 1, created)
+        };
+        let first = failed("job-1", "2026-01-01T00:00:00Z");
+        let second = failed("job-2", "2026-02-01T00:00:00Z");
+        // The third job, decided while both earlier ones are listed, and again once S3 has
+        // forgotten the first: one earlier job either time, but not the same one.
+        let third = token(&[first.clone(), second.clone()]);
+        assert_ne!(
+            token(std::slice::from_ref(&second)),
+            token(std::slice::from_ref(&first))
+        );
+        assert_eq!(third, token(&[second.clone(), first.clone()]), "order-free");
+        assert_eq!(
+            third,
+            token(std::slice::from_ref(&second)),
+            "the latest earlier job decides"
+        );
+        let source = &d.pairs[0].source;
+        assert_eq!(
+            third,
+            client_request_token(source, JobFilter::All, Some("job-2"))
+        );
+        assert_eq!(
+            token(&[]),
+            format!(
+                "{:x}",
+                Sha256::digest(b"111111111111/us-east-1/data/all/none")
+            )
+        );
+        // Jobs of the other filter do not count: they are another series.
+        let redrive = JobInfo {
+            id: "job-r".into(),
+            ..job(
+                "data",
+                "us-east-1",
+                "Complete",
+                JobFilter::OnlyFailed,
+                1,
+                "2026-03-01T00:00:00Z",
+            )
+        };
+        assert_eq!(third, token(&[first, second, redrive]));
     }
 
     #[test]
