@@ -1,8 +1,9 @@
 //! S3 Batch Replication jobs through S3 Control: list crossrep's jobs, create the ones
 //! `crossrep_core::backfill::decide` asks for, describe them, and read the failed tasks of
-//! completion reports (streamed);
-//! [`all_jobs`] and [`pair_statuses`] gather them for every configured pair (`status`,
-//! `verify`, `backfill`).
+//! completion reports (streamed); [`all_jobs`] lists them for every configured pair
+//! (`verify`), [`list_batch_jobs`] where `backfill = "batch"` pairs are, keeping the places
+//! S3 Control would not answer (`backfill`, `status`), and [`pair_statuses`] gives each pair's
+//! row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,9 +13,10 @@ use aws_smithy_types::date_time::Format;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::backfill::{
-    latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus, DESCRIPTION_PREFIX,
-    TAG_FILTER, TAG_SOURCE,
+    batch_places, latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus,
+    DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
 };
+use crossrep_core::config::Backfill;
 use crossrep_core::desired::DesiredState;
 use crossrep_core::model::ActualState;
 use crossrep_core::names::{AccountId, Region};
@@ -449,59 +451,152 @@ pub async fn all_jobs(
     Ok(lists.into_iter().flatten().collect())
 }
 
-/// One row per pair, with the latest job of its source (among `jobs`, from [`all_jobs`])
-/// described and its report read; `concurrency` jobs at a time.
+/// crossrep's jobs where `backfill` and `status` need them ([`batch_places`]: the accounts and
+/// regions of sources with `backfill = "batch"` pairs; none at all, so no S3 Control call, when
+/// every pair says `backfill = "none"`), and the places whose jobs could not be listed.
+pub struct JobListing {
+    pub jobs: Vec<JobInfo>,
+    /// S3 Control unreachable or denied (`s3:ListJobs`, `s3:GetJobTagging`) there: why.
+    pub unlisted: BTreeMap<(AccountId, Region), CallError>,
+}
+
+/// Lists the jobs of [`batch_places`], `concurrency` places at a time; a place that fails is
+/// recorded in [`JobListing::unlisted`], the others are listed all the same.
+pub async fn list_batch_jobs(
+    sessions: &Sessions,
+    desired: &DesiredState,
+    concurrency: usize,
+) -> JobListing {
+    let lists: Vec<_> = stream::iter(batch_places(desired))
+        .map(|(account, region)| async move {
+            let jobs = list_jobs(sessions.get(&account), &region).await;
+            ((account, region), jobs)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut listing = JobListing {
+        jobs: Vec::new(),
+        unlisted: BTreeMap::new(),
+    };
+    for (place, jobs) in lists {
+        match jobs {
+            Ok(jobs) => listing.jobs.extend(jobs),
+            Err(e) => {
+                listing.unlisted.insert(place, e);
+            }
+        }
+    }
+    listing
+}
+
+/// A source's latest job as described, with its report read (`None`: not yet written, or not
+/// read because the job is still running) or why the report could not be read; or as listed,
+/// with why it could not be described (`error`).
+struct Described {
+    job: JobInfo,
+    report: Option<Result<Option<FailureSummary>, String>>,
+    error: Option<String>,
+}
+
+/// One row per pair, with the latest job of its source (among `listing`, from
+/// [`list_batch_jobs`]) described and its report read, `concurrency` jobs at a time. Never
+/// fails: a job that cannot be described keeps what listing knew and its row says so
+/// (`job_error`), as do the rows of places whose jobs could not be listed; the errors of
+/// describing are returned, for the caller to say once.
 pub async fn pair_statuses(
     sessions: &Sessions,
     desired: &DesiredState,
     actual: &ActualState,
-    jobs: &[JobInfo],
+    listing: &JobListing,
     concurrency: usize,
-) -> Result<Vec<PairStatus>, CallError> {
+) -> (Vec<PairStatus>, Vec<CallError>) {
+    let jobs = &listing.jobs;
     // Describe each source's latest job once, and read its report.
     let latest: BTreeMap<String, &JobInfo> = desired
         .pairs
         .iter()
+        .filter(|p| p.backfill == Backfill::Batch)
         .filter_map(|p| latest_job(jobs, &p.source).map(|j| (j.id.clone(), j)))
         .collect();
-    let described: Vec<(JobInfo, Option<Result<_, String>>)> = stream::iter(latest.into_values())
-        .map(|job| async move {
-            let session = sessions
-                .get(&AccountId::new(job.account.clone()).expect("listed accounts are valid"));
-            let job = describe_job(session, job).await?;
-            let report = if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
-                Some(read_report(session, &job).await.map_err(|e| e.to_string()))
-            } else {
-                None
-            };
-            Ok::<_, CallError>((job, report))
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    let by_id: BTreeMap<&str, &(JobInfo, Option<Result<_, String>>)> =
-        described.iter().map(|d| (d.0.id.as_str(), d)).collect();
+    let described: Vec<Result<Described, (Described, CallError)>> =
+        stream::iter(latest.into_values())
+            .map(|listed| async move {
+                let session = sessions.get(
+                    &AccountId::new(listed.account.clone()).expect("listed accounts are valid"),
+                );
+                match describe_job(session, listed).await {
+                    Ok(job) => {
+                        let report =
+                            if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
+                                Some(read_report(session, &job).await.map_err(|e| e.to_string()))
+                            } else {
+                                None
+                            };
+                        Ok(Described {
+                            job,
+                            report,
+                            error: None,
+                        })
+                    }
+                    // What listing knew, and why there is no more.
+                    Err(e) => Err((
+                        Described {
+                            job: listed.clone(),
+                            report: None,
+                            error: Some(e.summary()),
+                        },
+                        e,
+                    )),
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    let mut errors = Vec::new();
+    let mut by_id: BTreeMap<String, Described> = BTreeMap::new();
+    for d in described {
+        let d = d.unwrap_or_else(|(d, e)| {
+            errors.push(e);
+            d
+        });
+        by_id.insert(d.job.id.clone(), d);
+    }
     // Reports give each bucket's real region (a destination found elsewhere is a conflict).
-    Ok(crossrep_core::desired::located(&desired.pairs, actual)
+    let rows = crossrep_core::desired::located(&desired.pairs, actual)
         .iter()
         .map(|p| {
-            let entry = latest_job(jobs, &p.source).and_then(|j| by_id.get(j.id.as_str()));
-            let (failures, report_error) = match entry.and_then(|e| e.1.as_ref()) {
-                Some(Ok(summary)) => (summary.clone(), None),
-                Some(Err(e)) => (None, Some(e.clone())),
-                None => (None, None),
-            };
-            PairStatus {
+            let mut row = PairStatus {
                 source: p.source.clone(),
                 destination: p.destination.clone(),
                 rule: rule_state(actual, p),
                 backfill: p.backfill,
-                job: entry.map(|e| e.0.clone()),
-                failures,
-                report_error,
+                job: None,
+                failures: None,
+                report_error: None,
+                job_error: None,
+            };
+            if p.backfill != Backfill::Batch {
+                return row;
             }
+            let place = (p.source.account.clone(), p.source.region.clone());
+            if let Some(e) = listing.unlisted.get(&place) {
+                row.job_error = Some(e.summary());
+                return row;
+            }
+            if let Some(d) = latest_job(jobs, &p.source).and_then(|j| by_id.get(&j.id)) {
+                row.job = Some(d.job.clone());
+                row.job_error = d.error.clone();
+                match &d.report {
+                    Some(Ok(summary)) => row.failures = summary.clone(),
+                    Some(Err(e)) => row.report_error = Some(e.clone()),
+                    None => {}
+                }
+            }
+            row
         })
-        .collect())
+        .collect();
+    (rows, errors)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! source bucket gets, pure. `crossrep-aws` lists the jobs that exist and creates the ones
 //! decided here; nothing is decided at execution.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -152,6 +152,16 @@ pub fn batch_sources(desired: &DesiredState) -> BTreeMap<&BucketRef, Vec<&Pair>>
     out
 }
 
+/// The accounts and regions whose jobs `backfill` and `status` need: those of the sources with
+/// `backfill = "batch"` pairs. Empty when every pair says `backfill = "none"`: then no S3
+/// Control call is made at all (SPEC §3).
+pub fn batch_places(desired: &DesiredState) -> BTreeSet<(AccountId, Region)> {
+    batch_sources(desired)
+        .keys()
+        .map(|s| (s.account.clone(), s.region.clone()))
+        .collect()
+}
+
 /// Whether the source's configuration has crossrep's enabled rule for every one of `pairs`.
 pub fn missing_rules(actual: &ActualState, source: &BucketRef, pairs: &[&Pair]) -> Vec<String> {
     let rules = actual
@@ -170,11 +180,14 @@ pub fn missing_rules(actual: &ActualState, source: &BucketRef, pairs: &[&Pair]) 
 }
 
 /// Decides, for every replicated source bucket, whether to create a job. `jobs` are the jobs
-/// crossrep created before (any status), as listed in each source account and region.
+/// crossrep created before (any status), as listed in each source account and region;
+/// `unlisted` the accounts and regions whose jobs could not be listed, with why (their buckets
+/// are skipped: without the list, crossrep cannot tell a running job from none).
 pub fn decide(
     desired: &DesiredState,
     actual: &ActualState,
     jobs: &[JobInfo],
+    unlisted: &BTreeMap<(AccountId, Region), String>,
     filter: JobFilter,
     review: bool,
 ) -> Vec<(BucketRef, Decision)> {
@@ -200,6 +213,10 @@ pub fn decide(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+            }
+        } else if let Some(e) = unlisted.get(&(source.account.clone(), source.region.clone())) {
+            Decision::Skip {
+                reason: format!("its backfill jobs could not be listed: {e}"),
             }
         } else if let Some(r) = report {
             decide_bucket(desired, actual, source, &pairs, r, jobs, filter, review)
@@ -390,6 +407,10 @@ pub struct PairStatus {
     pub failures: Option<FailureSummary>,
     /// Why the report could not be read, when it could not.
     pub report_error: Option<String>,
+    /// Why the source's jobs could not be listed or described (S3 Control unreachable or
+    /// denied): the backfill state is unknown, not "no job".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_error: Option<String>,
 }
 
 /// The rule state of one pair: `enabled`, `disabled` or `missing`.
@@ -474,6 +495,10 @@ buckets = ["*"]
         (d, done)
     }
 
+    fn none() -> BTreeMap<(AccountId, Region), String> {
+        BTreeMap::new()
+    }
+
     fn job(
         source: &str,
         region: &str,
@@ -498,7 +523,7 @@ buckets = ["*"]
     #[test]
     fn one_job_per_source_in_its_own_region_with_everything_it_needs() {
         let (d, a) = applied();
-        let decisions = decide(&d, &a, &[], JobFilter::All, false);
+        let decisions = decide(&d, &a, &[], &none(), JobFilter::All, false);
         assert_eq!(decisions.len(), 2);
         let Decision::Create { spec, .. } = &decisions[1].1 else {
             panic!("{decisions:#?}")
@@ -523,7 +548,10 @@ buckets = ["*"]
         assert_eq!(spec.client_request_token.len(), 64);
         assert!(!spec.confirmation_required);
         // Deterministic: a retry of the same decision reuses the token.
-        assert_eq!(decide(&d, &a, &[], JobFilter::All, false), decisions);
+        assert_eq!(
+            decide(&d, &a, &[], &none(), JobFilter::All, false),
+            decisions
+        );
     }
 
     #[test]
@@ -547,7 +575,7 @@ buckets = ["*"]
                 "2026-01-01T00:00:00Z",
             ),
         ];
-        let decisions = decide(&d, &a, &jobs, JobFilter::All, false);
+        let decisions = decide(&d, &a, &jobs, &none(), JobFilter::All, false);
         assert!(
             matches!(&decisions[0].1, Decision::AlreadyRunning { job } if job.status == "Active")
         );
@@ -565,7 +593,7 @@ buckets = ["*"]
             3,
             "2026-01-01T00:00:00Z",
         )];
-        let decisions = decide(&d, &a, &jobs, JobFilter::OnlyFailed, true);
+        let decisions = decide(&d, &a, &jobs, &none(), JobFilter::OnlyFailed, true);
         let Decision::Create {
             spec,
             instead_of_only_failed: false,
@@ -592,7 +620,7 @@ buckets = ["*"]
             ),
         ];
         let Decision::Create { spec: next, .. } =
-            &decide(&d, &a, &jobs2, JobFilter::OnlyFailed, false)[0].1
+            &decide(&d, &a, &jobs2, &none(), JobFilter::OnlyFailed, false)[0].1
         else {
             panic!()
         };
@@ -617,6 +645,7 @@ buckets = ["*"]
             &d,
             &a,
             std::slice::from_ref(&redrive),
+            &none(),
             JobFilter::All,
             false,
         );
@@ -643,7 +672,7 @@ buckets = ["*"]
         };
         let clean = [full(0, "2026-01-02T00:00:00Z"), redrive.clone()];
         assert!(matches!(
-            &decide(&d, &a, &clean, JobFilter::All, false)[0].1,
+            &decide(&d, &a, &clean, &none(), JobFilter::All, false)[0].1,
             Decision::Done { job } if job.filter == Some(JobFilter::All)
         ));
         let mut fixed = redrive.clone();
@@ -651,14 +680,14 @@ buckets = ["*"]
         fixed.id = "job-fixed".into();
         let redriven = [full(2, "2026-01-02T00:00:00Z"), fixed.clone()];
         assert!(matches!(
-            &decide(&d, &a, &redriven, JobFilter::All, false)[0].1,
+            &decide(&d, &a, &redriven, &none(), JobFilter::All, false)[0].1,
             Decision::Done { job } if job.id == "job-fixed"
         ));
         // A full job that failed as a whole (nothing copied) is not made good by a re-drive.
         let mut aborted = full(0, "2026-01-02T00:00:00Z");
         aborted.status = "Failed".into();
         assert!(matches!(
-            &decide(&d, &a, &[aborted, fixed], JobFilter::All, false)[0].1,
+            &decide(&d, &a, &[aborted, fixed], &none(), JobFilter::All, false)[0].1,
             Decision::Create { spec, .. } if spec.filter == JobFilter::All
         ));
     }
@@ -667,7 +696,7 @@ buckets = ["*"]
     #[test]
     fn only_failed_without_a_full_job_starts_a_full_one() {
         let (d, a) = applied();
-        let decisions = decide(&d, &a, &[], JobFilter::OnlyFailed, false);
+        let decisions = decide(&d, &a, &[], &none(), JobFilter::OnlyFailed, false);
         for (source, decision) in &decisions {
             let Decision::Create {
                 spec,
@@ -683,7 +712,7 @@ buckets = ["*"]
         // The same token as a plain `backfill` would send: one job, whichever ran first.
         assert_eq!(
             decisions,
-            decide(&d, &a, &[], JobFilter::All, false)
+            decide(&d, &a, &[], &none(), JobFilter::All, false)
                 .into_iter()
                 .map(|(s, d)| match d {
                     Decision::Create { spec, .. } => (
@@ -706,7 +735,7 @@ buckets = ["*"]
             0,
             "2026-01-01T00:00:00Z",
         );
-        let redrive = decide(&d, &a, &[running], JobFilter::OnlyFailed, false);
+        let redrive = decide(&d, &a, &[running], &none(), JobFilter::OnlyFailed, false);
         assert!(
             matches!(&redrive[0].1, Decision::Create { spec, instead_of_only_failed: false } if spec.filter == JobFilter::OnlyFailed),
             "{redrive:#?}"
@@ -719,10 +748,11 @@ buckets = ["*"]
     #[test]
     fn the_token_names_the_previous_job_so_it_cannot_repeat() {
         let (d, a) = applied();
-        let token = |jobs: &[JobInfo]| match &decide(&d, &a, jobs, JobFilter::All, false)[0].1 {
-            Decision::Create { spec, .. } => spec.client_request_token.clone(),
-            other => panic!("{other:#?}"),
-        };
+        let token =
+            |jobs: &[JobInfo]| match &decide(&d, &a, jobs, &none(), JobFilter::All, false)[0].1 {
+                Decision::Create { spec, .. } => spec.client_request_token.clone(),
+                other => panic!("{other:#?}"),
+            };
         let failed = |id: &str, created: &str| JobInfo {
             id: id.into(),
             ..job("data", "us-east-1", "Complete", JobFilter::All, 1, created)
@@ -769,6 +799,59 @@ buckets = ["*"]
         assert_eq!(third, token(&[first, second, redrive]));
     }
 
+    /// A source whose account and region could not list its jobs is skipped with the reason;
+    /// the others are decided.
+    #[test]
+    fn a_bucket_whose_jobs_could_not_be_listed_is_skipped() {
+        let (d, a) = applied();
+        let unlisted = BTreeMap::from([(
+            (
+                AccountId::new("111111111111").unwrap(),
+                Region::new("eu-west-1").unwrap(),
+            ),
+            "`s3:ListJobs` on `eu-west-1` in account 111111111111 failed: AccessDenied".to_string(),
+        )]);
+        let decisions = decide(&d, &a, &[], &unlisted, JobFilter::All, false);
+        assert!(matches!(&decisions[0].1, Decision::Create { .. }));
+        assert!(
+            matches!(&decisions[1].1, Decision::Skip { reason } if reason.contains("could not be listed: `s3:ListJobs`")),
+            "{decisions:#?}"
+        );
+    }
+
+    fn row(d: &DesiredState, a: &ActualState) -> PairStatus {
+        let p = &d.pairs[0];
+        PairStatus {
+            source: p.source.clone(),
+            destination: p.destination.clone(),
+            rule: rule_state(a, p),
+            backfill: p.backfill,
+            job: None,
+            failures: None,
+            report_error: None,
+            job_error: None,
+        }
+    }
+
+    /// The format of existing cases is kept; a job that S3 Control would not show is
+    /// unknown, not "no job yet".
+    #[test]
+    fn status_shows_unknown_jobs() {
+        use crate::render::render_status;
+        let (d, a) = applied();
+        let plain = row(&d, &a);
+        assert_eq!(
+            render_status(std::slice::from_ref(&plain)),
+            "data (111111111111, us-east-1) -> replicated-data (222222222222, us-east-1)\n  rule      enabled\n  backfill  no job yet (run `crossrep backfill`)\n\n"
+        );
+        let unknown = PairStatus {
+            job_error: Some("`s3:ListJobs` … failed".into()),
+            ..plain
+        };
+        assert!(render_status(&[unknown])
+            .contains("\n  backfill  unknown: job information is unavailable\n"));
+    }
+
     #[test]
     fn a_bucket_without_its_rule_or_report_bucket_is_skipped() {
         let (d, mut a) = applied();
@@ -786,7 +869,7 @@ buckets = ["*"]
             &account,
             &BucketName::new("crossrep-reports-111111111111-eu-west-1").unwrap(),
         ));
-        let decisions = decide(&d, &a, &[], JobFilter::All, false);
+        let decisions = decide(&d, &a, &[], &none(), JobFilter::All, false);
         assert!(
             matches!(&decisions[0].1, Decision::Skip { reason } if reason.contains("`crossrep-replicated-data` missing")),
             "{decisions:#?}"

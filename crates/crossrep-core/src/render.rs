@@ -193,6 +193,9 @@ pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
             (_, crate::config::Backfill::None) => {
                 let _ = writeln!(out, "  backfill  off (`backfill = \"none\"`)");
             }
+            (None, _) if r.job_error.is_some() => {
+                let _ = writeln!(out, "  backfill  unknown: job information is unavailable");
+            }
             (None, _) => {
                 let _ = writeln!(out, "  backfill  no job yet (run `crossrep backfill`)");
             }
@@ -225,6 +228,9 @@ pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
                 }
                 for reason in &j.failure_reasons {
                     let _ = writeln!(out, "            job failed: {reason}");
+                }
+                if r.job_error.is_some() {
+                    let _ = writeln!(out, "            as listed: the job could not be described");
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crossrep_aws::backfill::{all_jobs, create_job, describe_job, pair_statuses};
+use crossrep_aws::backfill::{create_job, describe_job, list_batch_jobs};
 use crossrep_aws::error::CallError;
 use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, PairStatus};
 use crossrep_core::desired::BucketRef;
@@ -67,13 +67,33 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
     let ctx = Context::load(global).await?;
     let (desired, actual) = ctx.discover().await?;
     let conflicts = plan(&desired, &actual).conflicts;
-    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
+    // A place whose jobs cannot be listed (S3 Control unreachable, `s3:ListJobs` denied) skips
+    // its buckets, naming the cause: without the list, a running job looks like none.
+    let listing = list_batch_jobs(&ctx.sessions, &desired, ctx.concurrency).await;
+    let unlisted = listing
+        .unlisted
+        .iter()
+        .map(|(place, e)| {
+            let why = match e.hint() {
+                Some(hint) => format!("{} (hint: {hint})", e.summary()),
+                None => e.summary(),
+            };
+            (place.clone(), why)
+        })
+        .collect();
     let filter = if args.only_failed {
         JobFilter::OnlyFailed
     } else {
         JobFilter::All
     };
-    let decisions = decide(&desired, &actual, &jobs, filter, args.review);
+    let decisions = decide(
+        &desired,
+        &actual,
+        &listing.jobs,
+        &unlisted,
+        filter,
+        args.review,
+    );
 
     let mut ok = true;
     let mut follow: Vec<JobInfo> = Vec::new();
@@ -215,8 +235,7 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
             report.ok = false;
         }
         let (desired, actual) = ctx.discover().await?;
-        let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
-        let rows = pair_statuses(&ctx.sessions, &desired, &actual, &jobs, ctx.concurrency).await?;
+        let rows = super::status::rows(&ctx, &desired, &actual).await;
         if text {
             printer.data(format_args!("\n{}", render_status(&rows)))?;
         }

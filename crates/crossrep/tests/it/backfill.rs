@@ -438,6 +438,146 @@ async fn only_failed_before_any_full_backfill_starts_a_full_one() {
     assert_eq!(report["buckets"][0]["spec"]["filter"], "only_failed");
 }
 
+/// Issue 9, item 7 (SPEC §3 status row): with `backfill = "none"` for every pair, `status`
+/// makes no S3 Control call at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_without_batch_backfill_makes_no_s3_control_call() {
+    let env = Env::new(82);
+    let admin = env.admin().await;
+    create_bucket(admin.src(), &env.bucket("us"), "us-east-1").await;
+    create_bucket(admin.src(), &env.bucket("eu"), "eu-west-1").await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["apply", "--yes"]);
+
+    let out = env.ok(&["status"]);
+    assert_eq!(out.matches("rule      enabled").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("backfill  off (`backfill = \"none\"`)").count(),
+        2,
+        "{out}"
+    );
+    let backfill = env.ok(&["backfill"]);
+    assert!(backfill.is_empty(), "{backfill}");
+    for account in [&env.src, &env.dst] {
+        let summary = env.emu.summary(account);
+        assert!(
+            summary["by_service"]["s3control"].is_null(),
+            "{account}: {summary:#}"
+        );
+    }
+}
+
+/// Issue 9, item 7: S3 Control denied (`s3:ListJobs`) in one source account: `status` says
+/// once that job information is unavailable, and why, and still shows every pair with its
+/// rule (exit 0); `backfill` skips that account's buckets naming the permission (exit 1) and
+/// starts the other account's job.
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_job_listing_is_said_once_by_status_and_fails_backfill_for_that_account() {
+    let env = Env::new(83);
+    let admin = env.admin().await;
+    let third = format!("33{:010}", 83);
+    let ep = env.emu.endpoint();
+    let other_toml = format!(
+        "[accounts.other]\nid = \"{third}\"\nrole_arn = \"arn:aws:iam::{third}:role/admin\"\nregion = \"us-east-1\"\nendpoint_url = \"{ep}\"\n"
+    );
+    let sessions = crossrep_aws::Sessions::new(
+        &crossrep_core::config::Config::parse(
+            &format!("{}\n{other_toml}", env.accounts_toml()),
+            std::path::Path::new("admin.toml"),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let other = sessions.get(&crossrep_core::names::AccountId::new(third.clone()).unwrap());
+    let (p1, p2, o1) = (env.bucket("p1"), env.bucket("p2"), env.bucket("o1"));
+    create_bucket(admin.src(), &p1, "us-east-1").await;
+    create_bucket(admin.src(), &p2, "eu-west-1").await;
+    create_bucket(other, &o1, "us-east-1").await;
+    seed_objects(admin.src(), &p1, "us-east-1").await;
+    seed_objects(admin.src(), &p2, "eu-west-1").await;
+    seed_objects(other, &o1, "us-east-1").await;
+    env.write_raw_config(&format!(
+        "{}\n{other_toml}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"{p}*\"]\n\n[[replication]]\nfrom = \"other\"\nto = \"backup\"\nbuckets = [\"{p}*\"]\n",
+        env.accounts_toml(),
+        p = env.prefix
+    ));
+    env.ok(&["apply", "--yes"]);
+
+    env.emu.inject_fault(&format!(
+        "operation=ListJobs&account={}&code=AccessDenied&status=403&message=Access%20Denied",
+        env.src
+    ));
+    let status = env.crossrep().arg("status").output().unwrap();
+    let (out, err) = (stdout(&status), stderr(&status));
+    assert_eq!(status.status.code(), Some(0), "{out}{err}");
+    assert_eq!(
+        err.matches("backfill job information is unavailable")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("`s3:ListJobs`"), "{err}");
+    assert!(err.contains(&format!("in account {}", env.src)), "{err}");
+    assert!(
+        err.contains(&format!(
+            "hint: the credentials used for account {} need `s3:ListJobs`",
+            env.src
+        )),
+        "{err}"
+    );
+    assert_eq!(out.matches("rule      enabled").count(), 3, "{out}");
+    assert_eq!(
+        out.matches("backfill  unknown: job information is unavailable")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(out.matches("backfill  no job yet").count(), 1, "{out}");
+    let json = env
+        .crossrep()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let unknown: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["job_error"].is_string())
+        .collect();
+    assert_eq!(unknown.len(), 2, "{rows:#}");
+
+    let backfill = env.crossrep().arg("backfill").output().unwrap();
+    let out = stdout(&backfill);
+    assert_eq!(
+        backfill.status.code(),
+        Some(1),
+        "{out}{}",
+        stderr(&backfill)
+    );
+    for b in [&p1, &p2] {
+        assert!(
+            out.contains(&format!("{b} ({}, ", env.src))
+                && out.lines().any(|l| l.starts_with(b.as_str())
+                    && l.contains("skipped: its backfill jobs could not be listed: `s3:ListJobs`")
+                    && l.contains("need `s3:ListJobs`")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(o1.as_str()) && l.contains("created (all versions)")),
+        "{out}"
+    );
+    assert!(env.emu.summary(&env.src)["by_operation"]["CreateJob"].is_null());
+    assert_eq!(
+        env.emu.summary(&third)["by_operation"]["CreateJob"]["count"],
+        1
+    );
+}
+
 /// Issue 9, item 7: completion reports are streamed, and only their failed-task files are
 /// fetched (the job's counters give the successes); the failures read the same.
 #[tokio::test(flavor = "multi_thread")]
