@@ -13,11 +13,11 @@ use aws_smithy_types::date_time::Format;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::backfill::{
-    batch_places, latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus,
+    batch_places, conflict_of, latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus,
     DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
 };
 use crossrep_core::config::Backfill;
-use crossrep_core::desired::DesiredState;
+use crossrep_core::desired::{Conflict, DesiredState};
 use crossrep_core::model::ActualState;
 use crossrep_core::names::{AccountId, Region};
 use crossrep_core::report::{parse_manifest, read_results, FailureSummary, TaskResult};
@@ -500,15 +500,17 @@ struct Described {
 }
 
 /// One row per pair, with the latest job of its source (among `listing`, from
-/// [`list_batch_jobs`]) described and its report read, `concurrency` jobs at a time. Never
-/// fails: a job that cannot be described keeps what listing knew and its row says so
-/// (`job_error`), as do the rows of places whose jobs could not be listed; the errors of
-/// describing are returned, for the caller to say once.
+/// [`list_batch_jobs`]) described and its report read, `concurrency` jobs at a time; a pair
+/// that `conflicts` (the plan's) leave alone has rule `conflict`. Never fails: a job that
+/// cannot be described keeps what listing knew and its row says so (`job_error`), as do the
+/// rows of places whose jobs could not be listed; the errors of describing are returned, for
+/// the caller to say once.
 pub async fn pair_statuses(
     sessions: &Sessions,
     desired: &DesiredState,
     actual: &ActualState,
     listing: &JobListing,
+    conflicts: &[Conflict],
     concurrency: usize,
 ) -> (Vec<PairStatus>, Vec<CallError>) {
     let jobs = &listing.jobs;
@@ -566,10 +568,17 @@ pub async fn pair_statuses(
     let rows = crossrep_core::desired::located(&desired.pairs, actual)
         .iter()
         .map(|p| {
+            let conflict = conflict_of(conflicts, p).cloned();
+            let rule = if conflict.is_some() {
+                "conflict"
+            } else {
+                rule_state(actual, p)
+            };
             let mut row = PairStatus {
                 source: p.source.clone(),
                 destination: p.destination.clone(),
-                rule: rule_state(actual, p),
+                rule,
+                conflict,
                 backfill: p.backfill,
                 job: None,
                 failures: None,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Backfill;
-use crate::desired::{BucketRef, DesiredState, Pair};
+use crate::desired::{BucketRef, Conflict, DesiredState, Pair};
 use crate::kinds::bucket::Bucket;
 use crate::kinds::replication::Replication;
 use crate::kinds::BucketAddr;
@@ -398,8 +398,11 @@ fn spec(
 pub struct PairStatus {
     pub source: BucketRef,
     pub destination: BucketRef,
-    /// `enabled`, `disabled` or `missing`.
+    /// `enabled`, `disabled` or `missing`; `conflict` when the plan leaves the pair alone.
     pub rule: &'static str,
+    /// Why the plan leaves the pair alone (with `rule = "conflict"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
     pub backfill: Backfill,
     /// The latest backfill job of the source bucket.
     pub job: Option<JobInfo>,
@@ -411,6 +414,60 @@ pub struct PairStatus {
     /// denied): the backfill state is unknown, not "no job".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
+}
+
+/// A selected source bucket that forms no pair at all (no valid destination name, a
+/// destination shared with another source: `DesiredState::conflicts`), for `crossrep status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnpairedStatus {
+    pub source: UnpairedSource,
+    /// Always `conflict`: the same field as [`PairStatus::rule`], for programs that read both.
+    pub rule: &'static str,
+    pub conflict: Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnpairedSource {
+    pub account: AccountId,
+    pub bucket: BucketName,
+}
+
+/// One row of `crossrep status`: a pair, or a selected bucket that forms none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StatusRow {
+    Pair(Box<PairStatus>),
+    Unpaired(UnpairedStatus),
+}
+
+/// The status rows: every pair (in order), then every selected bucket that forms no pair.
+pub fn status_rows(pairs: Vec<PairStatus>, desired: &DesiredState) -> Vec<StatusRow> {
+    pairs
+        .into_iter()
+        .map(|p| StatusRow::Pair(Box::new(p)))
+        .chain(desired.conflicts.iter().map(|c| {
+            StatusRow::Unpaired(UnpairedStatus {
+                source: UnpairedSource {
+                    account: c.account.clone(),
+                    bucket: c.bucket.clone(),
+                },
+                rule: "conflict",
+                conflict: c.clone(),
+            })
+        }))
+        .collect()
+}
+
+/// The conflict (among a plan's) that leaves `pair` alone: one about its source bucket, or
+/// about this pair of it.
+pub fn conflict_of<'c>(conflicts: &'c [Conflict], pair: &Pair) -> Option<&'c Conflict> {
+    conflicts.iter().find(|c| {
+        c.account == pair.source.account
+            && c.bucket == pair.source.bucket
+            && c.destination
+                .as_ref()
+                .is_none_or(|d| *d == pair.destination.bucket)
+    })
 }
 
 /// The rule state of one pair: `enabled`, `disabled` or `missing`.
@@ -825,6 +882,7 @@ buckets = ["*"]
             source: p.source.clone(),
             destination: p.destination.clone(),
             rule: rule_state(a, p),
+            conflict: None,
             backfill: p.backfill,
             job: None,
             failures: None,
@@ -833,23 +891,82 @@ buckets = ["*"]
         }
     }
 
-    /// The format of existing cases is kept; a job that S3 Control would not show is
-    /// unknown, not "no job yet".
+    /// The format of existing cases is kept; conflicts and unavailable jobs are added to it,
+    /// and "No bucket pairs" is said only when nothing at all is selected.
     #[test]
-    fn status_shows_unknown_jobs() {
+    fn status_shows_conflicts_and_unknown_jobs() {
         use crate::render::render_status;
         let (d, a) = applied();
         let plain = row(&d, &a);
         assert_eq!(
-            render_status(std::slice::from_ref(&plain)),
+            render_status(&status_rows(vec![plain.clone()], &d)),
             "data (111111111111, us-east-1) -> replicated-data (222222222222, us-east-1)\n  rule      enabled\n  backfill  no job yet (run `crossrep backfill`)\n\n"
+        );
+        let conflict = Conflict {
+            account: plain.source.account.clone(),
+            bucket: plain.source.bucket.clone(),
+            destination: None,
+            message: "the source is unreadable".into(),
+            hint: Some("grant `s3:GetReplicationConfiguration`".into()),
+            code: "unreadable".into(),
+        };
+        let conflicted = PairStatus {
+            rule: "conflict",
+            conflict: Some(conflict.clone()),
+            ..plain.clone()
+        };
+        assert_eq!(
+            render_status(&status_rows(vec![conflicted], &d)),
+            "data (111111111111, us-east-1) -> replicated-data (222222222222, us-east-1)\n  rule      conflict  (crossrep leaves this pair as it is)\n  conflict  the source is unreadable\n            hint: grant `s3:GetReplicationConfiguration`\n  backfill  no job\n\n"
         );
         let unknown = PairStatus {
             job_error: Some("`s3:ListJobs` … failed".into()),
             ..plain
         };
-        assert!(render_status(&[unknown])
+        assert!(render_status(&status_rows(vec![unknown], &d))
             .contains("\n  backfill  unknown: job information is unavailable\n"));
+
+        // Every selected bucket forms no pair: each is shown with its conflict.
+        let unpaired = DesiredState {
+            conflicts: vec![Conflict {
+                destination: Some(BucketName::new("shared").unwrap()),
+                message: "destination `shared` is also the destination of `logs`".into(),
+                hint: None,
+                ..conflict
+            }],
+            ..DesiredState::default()
+        };
+        let rows = status_rows(vec![], &unpaired);
+        assert_eq!(
+            render_status(&rows),
+            "data (111111111111) -> shared\n  rule      conflict  (no bucket pair: not replicated)\n  conflict  destination `shared` is also the destination of `logs`\n\n"
+        );
+        let json = serde_json::to_value(&rows).unwrap();
+        assert_eq!(json[0]["source"]["bucket"], "data");
+        assert_eq!(json[0]["rule"], "conflict");
+        assert_eq!(json[0]["conflict"]["code"], "unreadable");
+        assert_eq!(
+            render_status(&status_rows(vec![], &DesiredState::default())),
+            "No bucket pairs: no source bucket matches the configuration.\n"
+        );
+    }
+
+    #[test]
+    fn conflicts_are_matched_by_source_and_destination() {
+        let (d, _) = applied();
+        let pair = &d.pairs[0];
+        let conflict = |bucket: &str, destination: Option<&str>| Conflict {
+            account: pair.source.account.clone(),
+            bucket: BucketName::new(bucket).unwrap(),
+            destination: destination.map(|b| BucketName::new(b).unwrap()),
+            message: "m".into(),
+            hint: None,
+            code: "c".into(),
+        };
+        assert!(conflict_of(&[conflict("data", None)], pair).is_some());
+        assert!(conflict_of(&[conflict("data", Some("replicated-data"))], pair).is_some());
+        assert!(conflict_of(&[conflict("data", Some("elsewhere"))], pair).is_none());
+        assert!(conflict_of(&[conflict("logs", None)], pair).is_none());
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Start S3 Batch Replication jobs for the objects that existed before replication.
     Backfill(BackfillArgs),
-    /// Per bucket pair: replication rule, latest backfill job, failures by reason.
+    /// Per bucket pair: replication rule, latest backfill job, failures by reason (selected
+    /// buckets in conflict included).
     Status(StatusArgs),
     /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
     /// Exit 3 when a pair is unhealthy.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossrep_aws::backfill::{create_job, describe_job, list_batch_jobs};
 use crossrep_aws::error::CallError;
-use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, PairStatus};
+use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, StatusRow};
 use crossrep_core::desired::BucketRef;
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
@@ -32,7 +32,7 @@ struct Report {
     finished: Option<Vec<JobInfo>>,
     /// With `--wait`: `crossrep status` afterwards.
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Vec<PairStatus>>,
+    status: Option<Vec<StatusRow>>,
 }
 
 /// What backfill decided for one source bucket, and what came of it.

@@ -1,12 +1,13 @@
-//! `crossrep status`: per pair, the rule, the latest backfill job and its failures by reason.
-//! Job information that S3 Control does not give (unreachable, denied) is said to be
-//! unavailable, once, and the rest is shown all the same.
+//! `crossrep status`: per pair, the rule, the latest backfill job and its failures by reason;
+//! selected buckets in conflict included. Job information that S3 Control does not give
+//! (unreachable, denied) is said to be unavailable, once, and the rest is shown all the same.
 
 use crossrep_aws::backfill::{list_batch_jobs, pair_statuses, JobListing};
 use crossrep_aws::error::CallError;
-use crossrep_core::backfill::PairStatus;
+use crossrep_core::backfill::{status_rows, StatusRow};
 use crossrep_core::desired::DesiredState;
 use crossrep_core::model::ActualState;
+use crossrep_core::plan::plan;
 use crossrep_core::render::render_status;
 
 use crate::cli::{Format, StatusArgs};
@@ -26,18 +27,27 @@ pub(crate) async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exi
     Ok(ExitStatus::Success)
 }
 
-/// The status of every pair. Jobs are listed only where `backfill = "batch"` pairs are (no S3
-/// Control call without them); what S3 Control would not say is said once on stderr.
+/// The status of every pair and of every selected bucket that forms none. Jobs are listed only
+/// where `backfill = "batch"` pairs are (no S3 Control call without them); what S3 Control
+/// would not say is said once on stderr.
 pub(crate) async fn rows(
     ctx: &Context,
     desired: &DesiredState,
     actual: &ActualState,
-) -> Vec<PairStatus> {
+) -> Vec<StatusRow> {
+    let conflicts = plan(desired, actual).conflicts;
     let listing = list_batch_jobs(&ctx.sessions, desired, ctx.concurrency).await;
-    let (pairs, undescribed) =
-        pair_statuses(&ctx.sessions, desired, actual, &listing, ctx.concurrency).await;
+    let (pairs, undescribed) = pair_statuses(
+        &ctx.sessions,
+        desired,
+        actual,
+        &listing,
+        &conflicts,
+        ctx.concurrency,
+    )
+    .await;
     say_unavailable(&ctx.printer, &listing, &undescribed);
-    pairs
+    status_rows(pairs, desired)
 }
 
 /// One message for every job S3 Control would not list or describe: each failure's summary,

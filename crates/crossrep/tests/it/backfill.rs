@@ -578,6 +578,67 @@ async fn denied_job_listing_is_said_once_by_status_and_fails_backfill_for_that_a
     );
 }
 
+/// Issue 9, item 7: `status` shows the selected buckets in conflict. When every selected
+/// bucket was in conflict it said "No bucket pairs: no source bucket matches the
+/// configuration"; a pair the plan leaves alone showed as an ordinary pair with no rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_selected_buckets_in_conflict() {
+    let env = Env::new(84);
+    let admin = env.admin().await;
+    let (data, data_x, far) = (env.bucket("data"), env.bucket("data-x"), env.bucket("far"));
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    create_bucket(admin.src(), &data_x, "us-east-1").await;
+    // Two sources, one destination: `data` -> `replicated-<data>-x` <- `data-x`.
+    let shared = format!(
+        "{}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"{data}\"]\ndestination = \"replicated-{{bucket}}-x\"\n\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"{data_x}\"]\n",
+        env.accounts_toml()
+    );
+    env.write_raw_config(&shared);
+    let out = env.ok(&["status"]);
+    assert!(!out.contains("No bucket pairs"), "{out}");
+    for b in [&data, &data_x] {
+        assert!(
+            out.contains(&format!(
+                "{b} ({}) -> replicated-{data_x}\n  rule      conflict  (no bucket pair: not replicated)\n  conflict  destination `replicated-{data_x}` is also the destination of",
+                env.src
+            )),
+            "{out}"
+        );
+    }
+
+    // A pair the plan leaves alone: its destination exists in another region.
+    create_bucket(admin.src(), &far, "us-east-1").await;
+    create_bucket(admin.dst(), &format!("replicated-{far}"), "eu-west-1").await;
+    env.write_raw_config(&format!(
+        "{shared}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"{far}\"]\n"
+    ));
+    let out = env.ok(&["status"]);
+    assert!(
+        out.contains(&format!(
+            "{far} ({src}, us-east-1) -> replicated-{far} ({dst}, eu-west-1)\n  rule      conflict  (crossrep leaves this pair as it is)\n  conflict  destination bucket `replicated-{far}` exists in eu-west-1",
+            src = env.src,
+            dst = env.dst
+        )),
+        "{out}"
+    );
+    assert!(out.contains("  backfill  no job\n"), "{out}");
+    let json = env
+        .crossrep()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows.iter().all(|r| r["rule"] == "conflict"), "{rows:#?}");
+    assert_eq!(rows[0]["source"]["bucket"], far.as_str());
+    assert_eq!(rows[0]["conflict"]["bucket"], far.as_str());
+    assert_eq!(rows[1]["source"]["bucket"], data.as_str());
+    assert_eq!(rows[1]["conflict"]["code"], "destination_shared");
+    assert_eq!(rows[2]["source"]["bucket"], data_x.as_str());
+}
+
 /// Issue 9, item 7: completion reports are streamed, and only their failed-task files are
 /// fetched (the job's counters give the successes); the failures read the same.
 #[tokio::test(flavor = "multi_thread")]
