@@ -1,7 +1,9 @@
 //! S3 Batch Replication jobs through S3 Control: list crossrep's jobs, create the ones
-//! `crossrep_core::backfill::decide` asks for, describe them, and read completion reports;
-//! [`all_jobs`] and [`pair_statuses`] gather them for every configured pair (`status`,
-//! `verify`, `backfill`).
+//! `crossrep_core::backfill::decide` asks for, describe them, and read the failed tasks of
+//! completion reports (streamed); [`all_jobs`] lists them for every configured pair
+//! (`verify`), [`list_batch_jobs`] where `backfill = "batch"` pairs are, keeping the places
+//! S3 Control would not answer (`backfill`, `status`), and [`pair_statuses`] gives each pair's
+//! row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,13 +13,14 @@ use aws_smithy_types::date_time::Format;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::backfill::{
-    latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus, DESCRIPTION_PREFIX,
-    TAG_FILTER, TAG_SOURCE,
+    batch_places, conflict_of, latest_job, rule_state, JobFilter, JobInfo, JobSpec, PairStatus,
+    DESCRIPTION_PREFIX, TAG_FILTER, TAG_SOURCE,
 };
-use crossrep_core::desired::DesiredState;
+use crossrep_core::config::Backfill;
+use crossrep_core::desired::{Conflict, DesiredState};
 use crossrep_core::model::ActualState;
 use crossrep_core::names::{AccountId, Region};
-use crossrep_core::report::{parse_manifest, parse_results, FailureSummary, TaskResult};
+use crossrep_core::report::{parse_manifest, read_results, FailureSummary, TaskResult};
 
 use crate::error::{call_error, CallError};
 use crate::session::{Session, Sessions};
@@ -255,17 +258,110 @@ async fn get_text(
     }
 }
 
-/// Reads a job's completion report (`<prefix>/job-<id>/manifest.json` and the CSVs it lists,
-/// only the failed-task ones with `only_failed`) from the report bucket, one CSV at a time.
-/// `false` while there is no report yet.
-async fn visit_report(
+/// A blocking [`Read`](std::io::Read) over the chunks an async task receives from S3: the
+/// (synchronous) CSV reader parses a body on a blocking thread while it downloads, holding one
+/// chunk at a time.
+struct Chunks<B> {
+    rx: tokio::sync::mpsc::Receiver<B>,
+    chunk: Option<B>,
+    at: usize,
+}
+
+impl<B: AsRef<[u8]>> std::io::Read for Chunks<B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(rest) = self.chunk.as_ref().map(|c| &c.as_ref()[self.at..]) {
+                if !rest.is_empty() {
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            // `None`: the body ended (or its download failed, which the sender reports).
+            match self.rx.blocking_recv() {
+                Some(c) => (self.chunk, self.at) = (Some(c), 0),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Streams one result CSV of a completion report through `step`, starting from `acc`: the rows
+/// are parsed as the object downloads (memory holds a few chunks, not the file). A missing
+/// object adds nothing.
+async fn fold_results<A: Send + 'static>(
+    session: &Session,
+    region: &Region,
+    bucket: &str,
+    key: &str,
+    acc: A,
+    step: fn(&mut A, TaskResult),
+) -> Result<A, CallError> {
+    let account = session.id.as_str();
+    let target = format!("{bucket}/{key}");
+    let mut body = match session
+        .s3(region)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => out.body,
+        Err(e) if e.code() == Some("NoSuchKey") => return Ok(acc),
+        Err(e) => return Err(call_error(e, account, "s3:GetObject", target)),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut acc = acc;
+        let reader = Chunks {
+            rx,
+            chunk: None,
+            at: 0,
+        };
+        read_results(reader, |row| step(&mut acc, row)).map(|()| acc)
+    });
+    let mut downloaded = Ok(());
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            // A closed channel: the parser stopped at an error, which it returns below.
+            Ok(c) => {
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                downloaded = Err(CallError::invalid(account, "s3:GetObject", &target, e));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let parsed = parser.await.map_err(|e| {
+        CallError::invalid(
+            account,
+            "s3:GetObject",
+            &target,
+            format!("reading the report: {e}"),
+        )
+    })?;
+    downloaded?;
+    parsed.map_err(|m| CallError::invalid(account, "s3:GetObject", &target, m))
+}
+
+/// Reads the failed tasks of a job's completion report: `<prefix>/job-<id>/manifest.json`,
+/// then only the result files it lists as `failed` (succeeded ones are never fetched: the job's
+/// counters say how many there are), one at a time, streamed through `step`. `None` while
+/// there is no report yet.
+async fn fold_failed<A: Send + 'static>(
     session: &Session,
     job: &JobInfo,
-    only_failed: bool,
-    mut visit: impl FnMut(Vec<TaskResult>),
-) -> Result<bool, CallError> {
+    acc: A,
+    step: fn(&mut A, TaskResult),
+) -> Result<Option<A>, CallError> {
     let Some((bucket_arn, prefix)) = &job.report else {
-        return Ok(false);
+        return Ok(None);
     };
     let region = Region::new(job.region.clone()).expect("jobs are listed in valid regions");
     let bucket = bucket_of(bucket_arn);
@@ -276,48 +372,63 @@ async fn visit_report(
         format!("{prefix}/job-{}/manifest.json", job.id)
     };
     let Some(text) = get_text(session, &region, bucket, &manifest_key).await? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let bad = |message: String| {
+    let manifest = parse_manifest(&text).map_err(|message| {
         CallError::invalid(
             &session.id,
             "s3:GetObject",
             format!("{bucket}/{manifest_key}"),
             message,
         )
-    };
-    let manifest = parse_manifest(&text).map_err(bad)?;
+    })?;
+    let mut acc = acc;
     for file in manifest
         .results
         .iter()
-        .filter(|f| !only_failed || f.task_execution_status == "failed")
+        .filter(|f| f.task_execution_status == "failed")
     {
-        let csv = get_text(session, &region, bucket_of(&file.bucket), &file.key)
-            .await?
-            .unwrap_or_default();
-        visit(parse_results(&csv).map_err(|m| bad(format!("{}: {m}", file.key)))?);
+        acc = fold_results(
+            session,
+            &region,
+            bucket_of(&file.bucket),
+            &file.key,
+            acc,
+            step,
+        )
+        .await?;
     }
-    Ok(true)
+    Ok(Some(acc))
 }
 
 /// The failed tasks of a job's completion report (empty while there is none).
 pub async fn failed_tasks(session: &Session, job: &JobInfo) -> Result<Vec<TaskResult>, CallError> {
-    let mut out = Vec::new();
-    visit_report(session, job, true, |rows| {
-        out.extend(rows.into_iter().filter(|r| !r.succeeded))
+    let rows = fold_failed(session, job, Vec::new(), |rows, r| {
+        if !r.succeeded {
+            rows.push(r)
+        }
     })
     .await?;
-    Ok(out)
+    Ok(rows.unwrap_or_default())
 }
 
-/// A job's completion report, summarised. `None` while there is no report yet.
+/// A job's completion report, summarised: failures from the report's failed-task files, and
+/// successes from the job's counters (`job` as [`describe_job`] gives it). `None` while there
+/// is no report yet.
 pub async fn read_report(
     session: &Session,
     job: &JobInfo,
 ) -> Result<Option<FailureSummary>, CallError> {
-    let mut summary = FailureSummary::default();
-    let found = visit_report(session, job, false, |rows| summary.add(&rows)).await?;
-    Ok(found.then_some(summary))
+    let summary = fold_failed(session, job, FailureSummary::default(), |s, r| {
+        if !r.succeeded {
+            s.add_one(&r)
+        }
+    })
+    .await?;
+    Ok(summary.map(|s| FailureSummary {
+        succeeded: job.succeeded,
+        ..s
+    }))
 }
 
 /// crossrep's jobs in every account and region that has replicated source buckets, listed
@@ -340,59 +451,161 @@ pub async fn all_jobs(
     Ok(lists.into_iter().flatten().collect())
 }
 
-/// One row per pair, with the latest job of its source (among `jobs`, from [`all_jobs`])
-/// described and its report read; `concurrency` jobs at a time.
+/// crossrep's jobs where `backfill` and `status` need them ([`batch_places`]: the accounts and
+/// regions of sources with `backfill = "batch"` pairs; none at all, so no S3 Control call, when
+/// every pair says `backfill = "none"`), and the places whose jobs could not be listed.
+pub struct JobListing {
+    pub jobs: Vec<JobInfo>,
+    /// S3 Control unreachable or denied (`s3:ListJobs`, `s3:GetJobTagging`) there: why.
+    pub unlisted: BTreeMap<(AccountId, Region), CallError>,
+}
+
+/// Lists the jobs of [`batch_places`], `concurrency` places at a time; a place that fails is
+/// recorded in [`JobListing::unlisted`], the others are listed all the same.
+pub async fn list_batch_jobs(
+    sessions: &Sessions,
+    desired: &DesiredState,
+    concurrency: usize,
+) -> JobListing {
+    let lists: Vec<_> = stream::iter(batch_places(desired))
+        .map(|(account, region)| async move {
+            let jobs = list_jobs(sessions.get(&account), &region).await;
+            ((account, region), jobs)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut listing = JobListing {
+        jobs: Vec::new(),
+        unlisted: BTreeMap::new(),
+    };
+    for (place, jobs) in lists {
+        match jobs {
+            Ok(jobs) => listing.jobs.extend(jobs),
+            Err(e) => {
+                listing.unlisted.insert(place, e);
+            }
+        }
+    }
+    listing
+}
+
+/// A source's latest job as described, with its report read (`None`: not yet written, or not
+/// read because the job is still running) or why the report could not be read; or as listed,
+/// with why it could not be described (`error`).
+struct Described {
+    job: JobInfo,
+    report: Option<Result<Option<FailureSummary>, String>>,
+    error: Option<String>,
+}
+
+/// One row per pair, with the latest job of its source (among `listing`, from
+/// [`list_batch_jobs`]) described and its report read, `concurrency` jobs at a time; a pair
+/// that `conflicts` (the plan's) leave alone has rule `conflict`. Never fails: a job that
+/// cannot be described keeps what listing knew and its row says so (`job_error`), as do the
+/// rows of places whose jobs could not be listed; the errors of describing are returned, for
+/// the caller to say once.
 pub async fn pair_statuses(
     sessions: &Sessions,
     desired: &DesiredState,
     actual: &ActualState,
-    jobs: &[JobInfo],
+    listing: &JobListing,
+    conflicts: &[Conflict],
     concurrency: usize,
-) -> Result<Vec<PairStatus>, CallError> {
+) -> (Vec<PairStatus>, Vec<CallError>) {
+    let jobs = &listing.jobs;
     // Describe each source's latest job once, and read its report.
     let latest: BTreeMap<String, &JobInfo> = desired
         .pairs
         .iter()
+        .filter(|p| p.backfill == Backfill::Batch)
         .filter_map(|p| latest_job(jobs, &p.source).map(|j| (j.id.clone(), j)))
         .collect();
-    let described: Vec<(JobInfo, Option<Result<_, String>>)> = stream::iter(latest.into_values())
-        .map(|job| async move {
-            let session = sessions
-                .get(&AccountId::new(job.account.clone()).expect("listed accounts are valid"));
-            let job = describe_job(session, job).await?;
-            let report = if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
-                Some(read_report(session, &job).await.map_err(|e| e.to_string()))
-            } else {
-                None
-            };
-            Ok::<_, CallError>((job, report))
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    let by_id: BTreeMap<&str, &(JobInfo, Option<Result<_, String>>)> =
-        described.iter().map(|d| (d.0.id.as_str(), d)).collect();
+    let described: Vec<Result<Described, (Described, CallError)>> =
+        stream::iter(latest.into_values())
+            .map(|listed| async move {
+                let session = sessions.get(
+                    &AccountId::new(listed.account.clone()).expect("listed accounts are valid"),
+                );
+                match describe_job(session, listed).await {
+                    Ok(job) => {
+                        let report =
+                            if job.report.is_some() && (job.is_terminal() || job.failed > 0) {
+                                Some(read_report(session, &job).await.map_err(|e| e.to_string()))
+                            } else {
+                                None
+                            };
+                        Ok(Described {
+                            job,
+                            report,
+                            error: None,
+                        })
+                    }
+                    // What listing knew, and why there is no more.
+                    Err(e) => Err((
+                        Described {
+                            job: listed.clone(),
+                            report: None,
+                            error: Some(e.summary()),
+                        },
+                        e,
+                    )),
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    let mut errors = Vec::new();
+    let mut by_id: BTreeMap<String, Described> = BTreeMap::new();
+    for d in described {
+        let d = d.unwrap_or_else(|(d, e)| {
+            errors.push(e);
+            d
+        });
+        by_id.insert(d.job.id.clone(), d);
+    }
     // Reports give each bucket's real region (a destination found elsewhere is a conflict).
-    Ok(crossrep_core::desired::located(&desired.pairs, actual)
+    let rows = crossrep_core::desired::located(&desired.pairs, actual)
         .iter()
         .map(|p| {
-            let entry = latest_job(jobs, &p.source).and_then(|j| by_id.get(j.id.as_str()));
-            let (failures, report_error) = match entry.and_then(|e| e.1.as_ref()) {
-                Some(Ok(summary)) => (summary.clone(), None),
-                Some(Err(e)) => (None, Some(e.clone())),
-                None => (None, None),
+            let conflict = conflict_of(conflicts, p).cloned();
+            let rule = if conflict.is_some() {
+                "conflict"
+            } else {
+                rule_state(actual, p)
             };
-            PairStatus {
+            let mut row = PairStatus {
                 source: p.source.clone(),
                 destination: p.destination.clone(),
-                rule: rule_state(actual, p),
+                rule,
+                conflict,
                 backfill: p.backfill,
-                job: entry.map(|e| e.0.clone()),
-                failures,
-                report_error,
+                job: None,
+                failures: None,
+                report_error: None,
+                job_error: None,
+            };
+            if p.backfill != Backfill::Batch {
+                return row;
             }
+            let place = (p.source.account.clone(), p.source.region.clone());
+            if let Some(e) = listing.unlisted.get(&place) {
+                row.job_error = Some(e.summary());
+                return row;
+            }
+            if let Some(d) = latest_job(jobs, &p.source).and_then(|j| by_id.get(&j.id)) {
+                row.job = Some(d.job.clone());
+                row.job_error = d.error.clone();
+                match &d.report {
+                    Some(Ok(summary)) => row.failures = summary.clone(),
+                    Some(Err(e)) => row.report_error = Some(e.clone()),
+                    None => {}
+                }
+            }
+            row
         })
-        .collect())
+        .collect();
+    (rows, errors)
 }
 
 #[cfg(test)]

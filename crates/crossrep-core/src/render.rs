@@ -165,14 +165,39 @@ fn diff_lines(before: &str, after: &str) -> Vec<String> {
     out
 }
 
-/// `crossrep status` for people: one block per pair.
-pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
+/// `crossrep status` for people: one block per pair, then one per selected bucket that forms
+/// no pair (each with its conflict).
+pub fn render_status(rows: &[crate::backfill::StatusRow]) -> String {
+    use crate::backfill::StatusRow;
     let mut out = String::new();
     if rows.is_empty() {
         out.push_str("No bucket pairs: no source bucket matches the configuration.\n");
         return out;
     }
-    for r in rows {
+    let conflict = |out: &mut String, c: &crate::desired::Conflict| {
+        let _ = writeln!(out, "  conflict  {}", c.message);
+        if let Some(hint) = &c.hint {
+            let _ = writeln!(out, "            hint: {hint}");
+        }
+    };
+    for row in rows {
+        let r = match row {
+            StatusRow::Pair(r) => r,
+            StatusRow::Unpaired(u) => {
+                let c = &u.conflict;
+                let _ = match &c.destination {
+                    Some(d) => writeln!(out, "{} ({}) -> {d}", c.bucket, c.account),
+                    None => writeln!(out, "{} ({})", c.bucket, c.account),
+                };
+                let _ = writeln!(
+                    out,
+                    "  rule      conflict  (no bucket pair: not replicated)"
+                );
+                conflict(&mut out, c);
+                out.push('\n');
+                continue;
+            }
+        };
         let _ = writeln!(
             out,
             "{} ({}, {}) -> {} ({}, {})",
@@ -186,12 +211,22 @@ pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
         let hint = match r.rule {
             "missing" => "  (run `crossrep apply`)",
             "disabled" => "  (someone disabled it; `crossrep plan` shows the drift)",
+            "conflict" => "  (crossrep leaves this pair as it is)",
             _ => "",
         };
         let _ = writeln!(out, "  rule      {}{hint}", r.rule);
+        if let Some(c) = &r.conflict {
+            conflict(&mut out, c);
+        }
         match (&r.job, r.backfill) {
             (_, crate::config::Backfill::None) => {
                 let _ = writeln!(out, "  backfill  off (`backfill = \"none\"`)");
+            }
+            (None, _) if r.job_error.is_some() => {
+                let _ = writeln!(out, "  backfill  unknown: job information is unavailable");
+            }
+            (None, _) if r.conflict.is_some() => {
+                let _ = writeln!(out, "  backfill  no job");
             }
             (None, _) => {
                 let _ = writeln!(out, "  backfill  no job yet (run `crossrep backfill`)");
@@ -225,6 +260,9 @@ pub fn render_status(rows: &[crate::backfill::PairStatus]) -> String {
                 }
                 for reason in &j.failure_reasons {
                     let _ = writeln!(out, "            job failed: {reason}");
+                }
+                if r.job_error.is_some() {
+                    let _ = writeln!(out, "            as listed: the job could not be described");
                 }
             }
         }

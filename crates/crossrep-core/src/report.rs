@@ -5,9 +5,11 @@
 //! task: bucket, key (URL-encoded), version id, task status, HTTP status, error code, result
 //! message. AWS's `ReportSchema` string names the error code before the HTTP status, but its
 //! rows (and the user guide's examples, `batch-ops-examples-reports.md`) put the HTTP status
-//! first; the parser accepts either order by recognising the numeric field.
+//! first; the parser accepts either order by recognising the numeric field. Result files are
+//! read as a stream ([`read_results`], the `csv` crate), one row at a time.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,25 +55,52 @@ pub struct TaskResult {
 /// Parses the rows of one result CSV (no header line).
 pub fn parse_results(text: &str) -> Result<Vec<TaskResult>, String> {
     let mut out = Vec::new();
-    for (n, fields) in csv_records(text)?.into_iter().enumerate() {
-        if fields.iter().all(|f| f.is_empty()) {
+    read_results(text.as_bytes(), |r| out.push(r))?;
+    Ok(out)
+}
+
+/// Reads the rows of one result CSV (no header line) from `reader` as it arrives, one row at a
+/// time (memory does not grow with the report), and gives each to `visit`. RFC 4180: quoted
+/// fields may hold commas, doubled quotes and newlines. Bytes that are not UTF-8 become U+FFFD.
+pub fn read_results(reader: impl Read, mut visit: impl FnMut(TaskResult)) -> Result<(), String> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        // Rows are checked here (at least 4 fields), not against the first row's length.
+        .flexible(true)
+        .from_reader(Quotes {
+            inner: reader,
+            odd: false,
+        });
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0u64;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => n += 1,
+            Ok(false) => break,
+            Err(e) => return Err(format!("report row {}: {e}", n + 1)),
+        }
+        if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        if fields.len() < 4 {
+        if record.len() < 4 {
             return Err(format!(
-                "report row {} has {} fields, expected 7",
-                n + 1,
-                fields.len()
+                "report row {n} has {} fields, expected 7",
+                record.len()
             ));
         }
-        let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
+        let get = |i: usize| {
+            record
+                .get(i)
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .unwrap_or_default()
+        };
         let (a, b) = (get(4), get(5));
         let (http, code) = if !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) {
             (a, b)
         } else {
             (b, a)
         };
-        out.push(TaskResult {
+        visit(TaskResult {
             bucket: get(0),
             key: url_decode(&get(1)),
             version_id: Some(get(2)).filter(|v| !v.is_empty()),
@@ -81,50 +110,29 @@ pub fn parse_results(text: &str) -> Result<Vec<TaskResult>, String> {
             message: get(6),
         });
     }
-    Ok(out)
-}
-
-/// RFC 4180 records: quoted fields may hold commas, quotes (doubled) and newlines.
-fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => quoted = true,
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-                any = false;
-            }
-            _ => field.push(c),
-        }
-    }
-    if quoted {
+    // The csv crate ends a quoted field left open at the end of the input silently; a report
+    // cut short there must not pass for a complete one.
+    if csv.get_ref().odd {
         return Err("unterminated quoted field in report".into());
     }
-    if any {
-        record.push(field);
-        records.push(record);
+    Ok(())
+}
+
+/// Counts the `"` bytes that pass: a quoted field adds two, and so does each doubled quote in
+/// it, so an odd count at the end means a quoted field was never closed (report writers quote
+/// every field that holds a quote, RFC 4180).
+struct Quotes<R> {
+    inner: R,
+    odd: bool,
+}
+
+impl<R: Read> Read for Quotes<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let quotes = buf[..n].iter().filter(|&&b| b == b'"').count();
+        self.odd ^= quotes % 2 == 1;
+        Ok(n)
     }
-    Ok(records)
 }
 
 /// Keys in reports and manifests are URL-encoded in form style (`+` for a space, `%2B` for a
@@ -158,20 +166,25 @@ pub const EXAMPLES: usize = 3;
 impl FailureSummary {
     pub fn add(&mut self, rows: &[TaskResult]) {
         for r in rows {
-            if r.succeeded {
-                self.succeeded += 1;
-                continue;
-            }
-            self.failed += 1;
-            let code = r.error_code.clone().unwrap_or_else(|| "Unknown".into());
-            let entry = self.by_code.entry(code).or_default();
-            entry.count += 1;
-            if entry.examples.len() < EXAMPLES {
-                entry.examples.push(match &r.version_id {
-                    Some(v) => format!("{} (version {v})", r.key),
-                    None => r.key.clone(),
-                });
-            }
+            self.add_one(r);
+        }
+    }
+
+    /// Counts one task: a success, or a failure under its code (the first few as examples).
+    pub fn add_one(&mut self, r: &TaskResult) {
+        if r.succeeded {
+            self.succeeded += 1;
+            return;
+        }
+        self.failed += 1;
+        let code = r.error_code.clone().unwrap_or_else(|| "Unknown".into());
+        let entry = self.by_code.entry(code).or_default();
+        entry.count += 1;
+        if entry.examples.len() < EXAMPLES {
+            entry.examples.push(match &r.version_id {
+                Some(v) => format!("{} (version {v})", r.key),
+                None => r.key.clone(),
+            });
         }
     }
 }
@@ -288,6 +301,44 @@ src-bucket,logs/x,v2,failed,404,DstBucketNotFound,The destination bucket does no
         ] {
             assert_eq!(url_decode(encoded), decoded, "{encoded}");
         }
+    }
+
+    /// A reader that hands out one byte per call: rows split anywhere across the chunks of
+    /// an S3 body parse the same as the whole text.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(slot)) => {
+                    *slot = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn reads_rows_as_they_arrive() {
+        let text = format!("{FIXTURE}b,multi%0Aline,v3,failed,403,X,\"line one\nline two\"\n\n");
+        let mut streamed = Vec::new();
+        read_results(Trickle(text.as_bytes()), |r| streamed.push(r)).unwrap();
+        assert_eq!(streamed, parse_results(&text).unwrap());
+        assert_eq!(streamed.len(), 4, "the blank line is no row");
+        assert_eq!(streamed[..3], parse_results(FIXTURE).unwrap());
+        assert_eq!(streamed[3].key, "multi\nline");
+        assert_eq!(streamed[3].message, "line one\nline two");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_replaced_and_short_rows_are_errors() {
+        let mut out = Vec::new();
+        read_results(&b"b,k\xff,v,failed,403,X,m\n"[..], |r| out.push(r)).unwrap();
+        assert_eq!(out[0].key, "k\u{FFFD}");
+        let err = parse_results("b,k,v,succeeded\nb,k\n").unwrap_err();
+        assert_eq!(err, "report row 2 has 2 fields, expected 7");
     }
 
     #[test]

@@ -67,7 +67,8 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Start S3 Batch Replication jobs for the objects that existed before replication.
     Backfill(BackfillArgs),
-    /// Per bucket pair: replication rule, latest backfill job, failures by reason.
+    /// Per bucket pair: replication rule, latest backfill job, failures by reason (selected
+    /// buckets in conflict included).
     Status(StatusArgs),
     /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
     /// Exit 3 when a pair is unhealthy or could not be verified.
@@ -121,7 +122,8 @@ pub(crate) struct ApplyArgs {
 
 #[derive(Args)]
 pub(crate) struct BackfillArgs {
-    /// Only the versions whose replication failed (the re-drive after fixing a cause).
+    /// Only the versions whose replication failed (the re-drive after fixing a cause); a
+    /// bucket that never had a full backfill gets one instead.
     #[arg(long)]
     pub(crate) only_failed: bool,
     /// Follow the jobs until they end, then show the status.

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crossrep_aws::backfill::{all_jobs, create_job, describe_job, pair_statuses};
+use crossrep_aws::backfill::{create_job, describe_job, list_batch_jobs};
 use crossrep_aws::error::CallError;
-use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, PairStatus};
+use crossrep_core::backfill::{decide, Decision, JobFilter, JobInfo, JobSpec, StatusRow};
 use crossrep_core::desired::BucketRef;
 use crossrep_core::names::AccountId;
 use crossrep_core::plan::plan;
@@ -32,7 +32,7 @@ struct Report {
     finished: Option<Vec<JobInfo>>,
     /// With `--wait`: `crossrep status` afterwards.
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Vec<PairStatus>>,
+    status: Option<Vec<StatusRow>>,
 }
 
 /// What backfill decided for one source bucket, and what came of it.
@@ -53,6 +53,7 @@ struct BucketResult {
 enum Step {
     Created {
         spec: JobSpec,
+        instead_of_only_failed: bool,
         result: Result<String, CallError>,
     },
     Running(JobInfo),
@@ -66,13 +67,33 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
     let ctx = Context::load(global).await?;
     let (desired, actual) = ctx.discover().await?;
     let conflicts = plan(&desired, &actual).conflicts;
-    let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
+    // A place whose jobs cannot be listed (S3 Control unreachable, `s3:ListJobs` denied) skips
+    // its buckets, naming the cause: without the list, a running job looks like none.
+    let listing = list_batch_jobs(&ctx.sessions, &desired, ctx.concurrency).await;
+    let unlisted = listing
+        .unlisted
+        .iter()
+        .map(|(place, e)| {
+            let why = match e.hint() {
+                Some(hint) => format!("{} (hint: {hint})", e.summary()),
+                None => e.summary(),
+            };
+            (place.clone(), why)
+        })
+        .collect();
     let filter = if args.only_failed {
         JobFilter::OnlyFailed
     } else {
         JobFilter::All
     };
-    let decisions = decide(&desired, &actual, &jobs, filter, args.review);
+    let decisions = decide(
+        &desired,
+        &actual,
+        &listing.jobs,
+        &unlisted,
+        filter,
+        args.review,
+    );
 
     let mut ok = true;
     let mut follow: Vec<JobInfo> = Vec::new();
@@ -82,9 +103,16 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
             let ctx = &ctx;
             async move {
                 let step = match decision {
-                    Decision::Create { spec } => {
+                    Decision::Create {
+                        spec,
+                        instead_of_only_failed,
+                    } => {
                         let result = create_job(ctx.sessions.get(&spec.account), &spec).await;
-                        Step::Created { spec, result }
+                        Step::Created {
+                            spec,
+                            instead_of_only_failed,
+                            result,
+                        }
                     }
                     Decision::AlreadyRunning { job } => Step::Running(job),
                     Decision::Done { job } => Step::Done(job),
@@ -110,8 +138,15 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
         let decision = match step {
             Step::Created {
                 spec,
+                instead_of_only_failed,
                 result: Ok(id),
             } => {
+                if instead_of_only_failed {
+                    printer.human(format_args!(
+                        "no full backfill yet for {}: starting one instead of --only-failed",
+                        source.bucket
+                    ));
+                }
                 let state = if args.review {
                     "created, suspended for review"
                 } else {
@@ -130,16 +165,23 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
                     ..JobInfo::default()
                 });
                 job_id = Some(id);
-                Decision::Create { spec }
+                Decision::Create {
+                    spec,
+                    instead_of_only_failed,
+                }
             }
             Step::Created {
                 spec,
+                instead_of_only_failed,
                 result: Err(e),
             } => {
                 ok = false;
                 line(format!("{what}: failed to create the job: {e}"))?;
                 error = Some(e.to_string());
-                Decision::Create { spec }
+                Decision::Create {
+                    spec,
+                    instead_of_only_failed,
+                }
             }
             Step::Running(job) => {
                 line(format!(
@@ -193,8 +235,7 @@ pub(crate) async fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<E
             report.ok = false;
         }
         let (desired, actual) = ctx.discover().await?;
-        let jobs = all_jobs(&ctx.sessions, &desired, ctx.concurrency).await?;
-        let rows = pair_statuses(&ctx.sessions, &desired, &actual, &jobs, ctx.concurrency).await?;
+        let rows = super::status::rows(&ctx, &desired, &actual).await;
         if text {
             printer.data(format_args!("\n{}", render_status(&rows)))?;
         }
