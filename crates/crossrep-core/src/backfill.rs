@@ -206,7 +206,7 @@ pub fn decide(
         let decision = if !missing.is_empty() {
             Decision::Skip {
                 reason: format!(
-                    "replication rule {} missing or disabled; run `crossrep apply` first",
+                    "replication rule {} missing or disabled; run `crossrep apply` first (if `crossrep plan` shows a conflict for this bucket, apply leaves it alone: fix the conflict)",
                     missing
                         .iter()
                         .map(|m| format!("`{m}`"))
@@ -225,12 +225,18 @@ pub fn decide(
                 .report_buckets
                 .iter()
                 .find(|r| r.account == source.account && r.region == source.region);
-            Decision::Skip {
-                reason: format!(
+            let reason = match name {
+                // `apply` cannot create a name someone else holds (bucket names are global).
+                Some(r) if actual.taken_names.contains(&r.bucket) => format!(
+                    "report bucket name `{}` belongs to another AWS account; change `settings.report_bucket`, then run `crossrep apply`",
+                    r.bucket
+                ),
+                _ => format!(
                     "report bucket `{}` does not exist; run `crossrep apply` first",
                     name.map(|r| r.bucket.as_str()).unwrap_or("?")
                 ),
-            }
+            };
+            Decision::Skip { reason }
         };
         out.push((source.clone(), decision));
     }
@@ -993,6 +999,15 @@ buckets = ["*"]
         );
         assert!(
             matches!(&decisions[1].1, Decision::Skip { reason } if reason.contains("report bucket `crossrep-reports-111111111111-eu-west-1` does not exist")),
+            "{decisions:#?}"
+        );
+        // Issue 9: a report bucket name someone else owns was met with "run `crossrep apply`",
+        // which cannot create it.
+        a.taken_names
+            .insert(BucketName::new("crossrep-reports-111111111111-eu-west-1").unwrap());
+        let decisions = decide(&d, &a, &[], &none(), JobFilter::All, false);
+        assert!(
+            matches!(&decisions[1].1, Decision::Skip { reason } if reason.contains("belongs to another AWS account; change `settings.report_bucket`")),
             "{decisions:#?}"
         );
     }
