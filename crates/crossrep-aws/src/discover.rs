@@ -12,8 +12,11 @@ use std::sync::Arc;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::config::Config;
+use crossrep_core::config::Kms;
 use crossrep_core::desired::{selects, DesiredState};
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
+use crossrep_core::kinds::key_policy::KeyPolicy;
+use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
 use crossrep_core::kinds::role::{Role, RoleAddr};
 use crossrep_core::kinds::{
     bucket_encryption, bucket_policy, bucket_tags, lifecycle, object_lock, ownership_controls,
@@ -246,6 +249,8 @@ enum Job {
     /// A bucket of a source account that is not selected: only its replication configuration,
     /// for `crossrep-*` rules left from an earlier configuration (SPEC §5).
     Unselected(Arc<Session>, BucketName, Region),
+    /// The replica key (and its policy) of a destination account and region (SPEC §8).
+    ReplicaKey(Arc<Session>, KeyAddr),
 }
 
 async fn run(job: Job) -> Found {
@@ -333,6 +338,13 @@ async fn run(job: Job) -> Found {
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<replication::Replication>(addr, r);
+            })
+        }
+        Job::ReplicaKey(s, addr) => {
+            let (key, policy) = kinds::replica_key::read(&s, &addr).await;
+            found(move |a| {
+                a.set::<ReplicaKey>(addr.clone(), key);
+                a.set::<KeyPolicy>(addr, policy);
             })
         }
         Job::Unowned(s, b) => {
@@ -431,6 +443,20 @@ pub async fn discover(
                 ));
             }
         }
+    }
+    // Replica keys, where a pair may replicate KMS objects (`kms = "auto"`): whether its
+    // source uses KMS is only known after discovery, and there are few such places.
+    let keys: BTreeSet<KeyAddr> = desired
+        .pairs
+        .iter()
+        .filter(|p| p.rule.kms == Kms::Auto)
+        .map(|p| KeyAddr {
+            account: p.destination.account.clone(),
+            region: p.destination.region.clone(),
+        })
+        .collect();
+    for k in keys {
+        jobs.push(Job::ReplicaKey(sessions.get(&k.account).clone(), k));
     }
     for r in &desired.report_buckets {
         let s = sessions.get(&r.account).clone();

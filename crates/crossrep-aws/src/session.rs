@@ -34,6 +34,7 @@ pub struct Session {
     pub sts: aws_sdk_sts::Client,
     s3: Mutex<HashMap<Region, aws_sdk_s3::Client>>,
     s3control: Mutex<HashMap<Region, aws_sdk_s3control::Client>>,
+    kms: Mutex<HashMap<Region, aws_sdk_kms::Client>>,
 }
 
 /// Retries have one owner: the SDK, for throttling, 5xx and transient network errors, with
@@ -98,6 +99,7 @@ impl Session {
             sdk,
             s3: Mutex::new(HashMap::new()),
             s3control: Mutex::new(HashMap::new()),
+            kms: Mutex::new(HashMap::new()),
         })
     }
 
@@ -140,6 +142,22 @@ impl Session {
                     ));
                 }
                 aws_sdk_s3control::Client::from_conf(conf.build())
+            })
+            .clone()
+    }
+
+    /// The KMS client for `region` (a replica key lives in its destination's region), built on
+    /// first use.
+    pub fn kms(&self, region: &Region) -> aws_sdk_kms::Client {
+        let mut cache = self.kms.lock().expect("kms client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let conf = aws_sdk_kms::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_kms::config::Region::new(region.to_string()))
+                    .interceptor(CallLog::new(&self.id, region))
+                    .build();
+                aws_sdk_kms::Client::from_conf(conf)
             })
             .clone()
     }

@@ -18,9 +18,11 @@ use crate::kinds::bucket_policy::{
     replication_denials, statements, BucketPolicy, BucketPolicySpec,
 };
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
+use crate::kinds::key_policy::{self, KeyPolicy, KeyPolicySpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
 use crate::kinds::object_lock::{self, ObjectLock};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
+use crate::kinds::replica_key::{self, KeyAddr, ReplicaKey, ReplicaKeySpec, ALIAS};
 use crate::kinds::replication::{Replication, ReplicationSpec};
 use crate::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
 use crate::kinds::role::{self, Role, RoleAddr, RoleSpec};
@@ -186,6 +188,8 @@ struct Planner<'a> {
     changes: BTreeMap<Address, AnyChange>,
     conflicts: Vec<Conflict>,
     warnings: Vec<Warning>,
+    /// The replica key (its ARN, or the token of one this plan creates) of each KMS pair.
+    replica_keys: BTreeMap<(BucketRef, BucketRef), String>,
 }
 
 pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
@@ -197,6 +201,7 @@ pub fn plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         changes: BTreeMap::new(),
         conflicts: desired.conflicts.clone(),
         warnings: Vec::new(),
+        replica_keys: BTreeMap::new(),
     }
     .run()
 }
@@ -481,6 +486,7 @@ impl<'a> Planner<'a> {
             });
         }
         let mut active = self.active_pairs();
+        self.plan_replica_keys(&mut active);
 
         // Destination bucket policies: merged, and checked against S3's size limit. A pair whose
         // destination cannot take the statements gets no rule either.
@@ -529,7 +535,7 @@ impl<'a> Planner<'a> {
         let mut merged_configs = BTreeMap::new();
         for (src, pairs) in &by_source {
             let role = self.role(&src.account).arn();
-            let ours: Vec<Rule> = pairs.iter().map(|p| desired_rule(p)).collect();
+            let ours: Vec<Rule> = pairs.iter().map(|p| self.rule_for(p)).collect();
             let current = self.current_replication(src).map(|c| {
                 let keep = wanted_ids.get(src);
                 ReplicationConfiguration {
@@ -630,12 +636,21 @@ impl<'a> Planner<'a> {
     /// the rule opts in, silently (no status, no event). crossrep does not opt in yet (SPEC §8,
     /// `kms = "auto"` behaves as `"off"`), so it says so, per source bucket.
     fn warn_about_kms(&mut self, active: &[&Pair]) {
-        let sources: BTreeSet<&BucketRef> = active.iter().map(|p| &p.source).collect();
+        // Sources whose pairs all replicate KMS objects (`kms = "auto"`) need no warning.
+        let sources: BTreeSet<&BucketRef> = active
+            .iter()
+            .filter(|p| {
+                !self
+                    .replica_keys
+                    .contains_key(&(p.source.clone(), p.destination.clone()))
+            })
+            .map(|p| &p.source)
+            .collect();
         for src in sources {
             let addr = addr_of(src);
             let message = match self.actual.observed::<BucketEncryption>(&addr) {
                 Some(Observed::Present(e)) if e.is_kms() => format!(
-                    "`{}` encrypts new objects with {} by default: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in, which crossrep does not do yet (`kms = \"auto\"` is not implemented); those objects will not replicate",
+                    "`{}` encrypts new objects with {} by default, and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)",
                     src.bucket,
                     e.describe()
                 ),
@@ -1024,7 +1039,20 @@ impl<'a> Planner<'a> {
             .collect();
         let granted: Vec<&Pair> = pairs.iter().chain(kept).copied().collect();
         let pairs = granted.as_slice();
-        let mut document = role_policy(pairs, reports, &locked);
+        let mut kms = crate::policy::KmsGrants::default();
+        for p in pairs {
+            if let Some(arn) = self
+                .replica_keys
+                .get(&(p.source.clone(), p.destination.clone()))
+            {
+                kms.sources.insert(&p.source);
+                kms.replica_keys
+                    .entry(p.destination.region.to_string())
+                    .or_default()
+                    .insert(arn.clone());
+            }
+        }
+        let mut document = role_policy(pairs, reports, &locked, &kms);
         // A kept pair whose source could not be read may have rules into destinations this
         // configuration no longer names (the template changed): the destinations the role is
         // granted today stay granted until its configuration can be read again.
@@ -1063,6 +1091,122 @@ impl<'a> Planner<'a> {
             ),
             vec![Address::Role(addr)],
         );
+    }
+
+    /// The rule a pair wants: with the SSE-KMS opt-in and its replica key when the pair
+    /// replicates KMS objects.
+    fn rule_for(&self, p: &Pair) -> Rule {
+        let mut rule = desired_rule(p);
+        if let Some(arn) = self
+            .replica_keys
+            .get(&(p.source.clone(), p.destination.clone()))
+        {
+            rule.sse_kms_encrypted_objects = Some(true);
+            rule.destination.replica_kms_key_id = Some(arn.clone());
+        }
+        rule
+    }
+
+    /// SPEC §8, `kms = "auto"`: a source that encrypts with SSE-KMS or DSSE-KMS by default
+    /// replicates those objects through the replica key of its destination's account and
+    /// region, which is created when it does not exist; its key policy lets the source roles
+    /// use it. A key that cannot be read, is disabled or is not symmetric makes its pairs
+    /// conflicts.
+    fn plan_replica_keys(&mut self, active: &mut Vec<&'a Pair>) {
+        let mut by_key: BTreeMap<KeyAddr, Vec<&'a Pair>> = BTreeMap::new();
+        for p in active.iter() {
+            let kms = p.rule.kms == crate::config::Kms::Auto
+                && self
+                    .actual
+                    .present::<BucketEncryption>(&addr_of(&p.source))
+                    .is_some_and(|e| e.is_kms());
+            if kms {
+                by_key
+                    .entry(KeyAddr {
+                        account: p.destination.account.clone(),
+                        region: p.destination.region.clone(),
+                    })
+                    .or_default()
+                    .push(p);
+            }
+        }
+        let mut dropped = BTreeSet::new();
+        for (key, pairs) in by_key {
+            let what = format!("the replica key of {} in {}", key.account, key.region);
+            let problem = unreadable(
+                self.actual,
+                &[
+                    Address::ReplicaKey(key.clone()),
+                    Address::KeyPolicy(key.clone()),
+                ],
+                &what,
+            )
+            .or_else(|| match self.actual.present::<ReplicaKey>(&key) {
+                Some(k) if !k.enabled => Some(plain("replica_key_disabled", format!(
+                    "{what} (`{ALIAS}`) is not enabled: every replica of an SSE-KMS object would fail (`DstKmsKeyInvalidState`); enable it (`aws kms enable-key`)"
+                ))),
+                Some(k) if !k.symmetric => Some(plain("replica_key_asymmetric", format!(
+                    "{what} (`{ALIAS}`) is not a symmetric encryption key: S3 cannot encrypt replicas with it; point `{ALIAS}` at a symmetric key"
+                ))),
+                _ => None,
+            });
+            if let Some(problem) = problem {
+                for p in &pairs {
+                    self.conflict_with_hint(p, true, problem.clone());
+                    dropped.insert((&p.source, &p.destination));
+                }
+                continue;
+            }
+            let existing = self.actual.present::<ReplicaKey>(&key).cloned();
+            if existing.is_none() {
+                self.put::<ReplicaKey>(
+                    key.clone(),
+                    &key.region,
+                    ReplicaKeySpec::new(),
+                    format!(
+                        "SSE-KMS objects of {} replicate under a key of the destination account",
+                        pairs
+                            .iter()
+                            .map(|p| format!("`{}`", p.source.bucket))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    vec![],
+                );
+            }
+            let arn = replica_key::arn_or_token(self.actual, &key);
+            let roles: BTreeSet<String> = pairs
+                .iter()
+                .map(|p| self.role(&p.source.account).arn())
+                .collect();
+            let current = self
+                .actual
+                .present::<KeyPolicy>(&key)
+                .map(|k| k.document.clone())
+                .unwrap_or_else(|| key_policy::default_policy(&key.account));
+            let merged = merge_bucket_policy(
+                Some(&current),
+                &crate::policy::key_policy_statements(&roles, key.region.as_str()),
+            );
+            let mut deps = vec![Address::ReplicaKey(key.clone())];
+            deps.extend(
+                pairs
+                    .iter()
+                    .map(|p| Address::Role(role_addr(self.role(&p.source.account)))),
+            );
+            self.put::<KeyPolicy>(
+                key.clone(),
+                &key.region,
+                KeyPolicySpec { document: merged },
+                "the source roles must be allowed to encrypt replicas with it".into(),
+                deps,
+            );
+            for p in pairs {
+                self.replica_keys
+                    .insert((p.source.clone(), p.destination.clone()), arn.clone());
+            }
+        }
+        active.retain(|p| !dropped.contains(&(&p.source, &p.destination)));
     }
 
     fn plan_destination(&mut self, pair: &Pair, policy: &Value) {
@@ -1135,6 +1279,17 @@ impl<'a> Planner<'a> {
             deps.push(Address::Bucket(d.clone()));
             deps.push(Address::Versioning(d.clone()));
             deps.push(Address::BucketPolicy(d));
+            if self
+                .replica_keys
+                .contains_key(&(p.source.clone(), p.destination.clone()))
+            {
+                let key = KeyAddr {
+                    account: p.destination.account.clone(),
+                    region: p.destination.region.clone(),
+                };
+                deps.push(Address::ReplicaKey(key.clone()));
+                deps.push(Address::KeyPolicy(key));
+            }
         }
         let dests: Vec<String> = pairs
             .iter()

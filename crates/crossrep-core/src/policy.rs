@@ -81,9 +81,14 @@ pub fn trust_policy(account: &AccountId) -> Value {
 /// `*`). The `s3:ResourceAccount` condition keeps a wildcard inside the right account, so a
 /// coarser pattern widens the grant only to other buckets of that same account. The result is
 /// deterministic and covers every pair whatever the number of buckets.
-pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef], locked: &BTreeSet<&str>) -> Value {
+pub fn role_policy(
+    pairs: &[&Pair],
+    reports: &[&BucketRef],
+    locked: &BTreeSet<&str>,
+    kms: &KmsGrants<'_>,
+) -> Value {
     for level in (0..=63).rev() {
-        let doc = role_policy_at(pairs, reports, locked, level);
+        let doc = role_policy_at(pairs, reports, locked, kms, level);
         if policy_size(&doc) <= INLINE_POLICY_LIMIT {
             return doc;
         }
@@ -91,10 +96,38 @@ pub fn role_policy(pairs: &[&Pair], reports: &[&BucketRef], locked: &BTreeSet<&s
     unreachable!("at prefix length 0 every resource list is a single `*`")
 }
 
+/// What a role needs for SSE-KMS and DSSE-KMS objects (SPEC §8).
+#[derive(Debug, Default)]
+pub struct KmsGrants<'a> {
+    /// Sources whose objects may be KMS-encrypted (`kms = "auto"` and KMS in use): the role
+    /// may decrypt with the source account's keys in their region, through S3 and for these
+    /// buckets only (`kms:ViaService`, `kms:EncryptionContext:aws:s3:arn` = the bucket ARN, for
+    /// Bucket Keys, and `bucket/*`). Every key of the account is covered this way, so an object
+    /// under a key no sample saw, or first used tomorrow, still replicates; keys of other
+    /// accounts are not.
+    pub sources: BTreeSet<&'a BucketRef>,
+    /// The replica keys (ARN, or the token of a key the plan creates), by their region.
+    pub replica_keys: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Sid-safe form of a region (`us-east-1` → `UsEast1`): Sids are alphanumeric.
+fn sid_region(region: &str) -> String {
+    region
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn role_policy_at(
     pairs: &[&Pair],
     reports: &[&BucketRef],
     locked: &BTreeSet<&str>,
+    kms: &KmsGrants<'_>,
     level: usize,
 ) -> Value {
     let Some(first) = pairs.first() else {
@@ -182,6 +215,43 @@ fn role_policy_at(
             "Action": actions,
             "Resource": arns(names, "/*"),
             "Condition": cond(acct),
+        }));
+    }
+    let mut kms_sources: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for src in &kms.sources {
+        kms_sources
+            .entry(src.region.as_str())
+            .or_default()
+            .insert(src.bucket.as_str());
+    }
+    for (region, names) in &kms_sources {
+        let context: Vec<String> = compress(names, level)
+            .into_iter()
+            .flat_map(|n| {
+                [
+                    format!("arn:{part}:s3:::{n}"),
+                    format!("arn:{part}:s3:::{n}/*"),
+                ]
+            })
+            .collect();
+        statements.push(json!({
+            "Sid": format!("CrossrepSourceKeys{}", sid_region(region)),
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": format!("arn:{part}:kms:{region}:{source_account}:key/*"),
+            "Condition": {
+                "StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": context}
+            }
+        }));
+    }
+    for (region, keys) in &kms.replica_keys {
+        statements.push(json!({
+            "Sid": format!("CrossrepReplicaKeys{}", sid_region(region)),
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": keys,
+            "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}
         }));
     }
     for (acct, names) in &locked_dests {
@@ -315,6 +385,23 @@ pub fn destination_statements(
     ]
 }
 
+/// KMS's limit on a key policy, in bytes.
+pub const KEY_POLICY_LIMIT: usize = 32 * 1024;
+
+/// The replica key's statement (SPEC §8): the source accounts' roles may use it through S3 in
+/// its region: `kms:Encrypt` and `kms:GenerateDataKey*` for new replicas, `kms:Decrypt` to
+/// verify Bucket Keys. One statement lists every principal, so 500 source accounts fit.
+pub fn key_policy_statements(role_arns: &BTreeSet<String>, region: &str) -> Vec<Value> {
+    vec![json!({
+        "Sid": "CrossrepReplication",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arns},
+        "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}
+    })]
+}
+
 /// Merges `ours` into `existing` by Sid: a statement with one of our Sids is replaced in place,
 /// ours not yet present are appended, every other statement is kept exactly as it was.
 pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Value {
@@ -424,6 +511,89 @@ mod tests {
         })
     }
 
+    /// SPEC §8: the replica key's policy holds the roles of 500 source accounts within KMS's
+    /// 32 KB (one statement, every principal listed once).
+    #[test]
+    fn five_hundred_source_accounts_fit_in_a_key_policy() {
+        let roles: BTreeSet<String> = (0..500u64)
+            .map(|i| {
+                format!(
+                    "arn:aws:iam::{:012}:role/crossrep-replication",
+                    100_000_000_000 + i
+                )
+            })
+            .collect();
+        let merged = merge_bucket_policy(
+            Some(&crate::kinds::key_policy::default_policy(
+                &AccountId::new("222222222222").unwrap(),
+            )),
+            &key_policy_statements(&roles, "eu-west-1"),
+        );
+        let size = policy_bytes(&merged);
+        assert!(size <= KEY_POLICY_LIMIT, "{size}");
+        assert_eq!(
+            merged["Statement"][1]["Principal"]["AWS"]
+                .as_array()
+                .unwrap()
+                .len(),
+            500
+        );
+    }
+
+    /// 1,000 KMS sources and replica keys in three regions still fit the role's 10,240
+    /// characters, and every source stays covered by the decrypt grant's context.
+    #[test]
+    fn kms_grants_for_a_thousand_buckets_fit() {
+        let pairs: Vec<Pair> = (0..1000u32)
+            .map(|i| {
+                pair(
+                    &format!("kms-{i:04}-data"),
+                    &format!("replicated-kms-{i:04}-data"),
+                )
+            })
+            .collect();
+        let refs: Vec<&Pair> = pairs.iter().collect();
+        let kms = KmsGrants {
+            sources: pairs.iter().map(|p| &p.source).collect(),
+            replica_keys: ["us-east-1", "eu-west-1", "ap-south-1"]
+                .iter()
+                .map(|r| {
+                    (
+                        r.to_string(),
+                        BTreeSet::from([format!(
+                            "arn:aws:kms:{r}:222222222222:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+                        )]),
+                    )
+                })
+                .collect(),
+        };
+        let doc = role_policy(&refs, &[], &BTreeSet::new(), &kms);
+        assert!(
+            policy_size(&doc) <= INLINE_POLICY_LIMIT,
+            "{}",
+            policy_size(&doc)
+        );
+        let stmt = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "CrossrepSourceKeysUsEast1")
+            .unwrap();
+        let context = stmt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
+            .as_array()
+            .unwrap();
+        for p in &pairs {
+            for arn in [p.source.arn(), format!("{}/k", p.source.arn())] {
+                assert!(
+                    context
+                        .iter()
+                        .any(|c| resource_matches(c.as_str().unwrap(), &arn)),
+                    "{arn}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bucket_policies_are_measured_in_bytes() {
         let doc = json!({"Sid": "Zugriff-für-Prüfer"});
@@ -438,7 +608,7 @@ mod tests {
             pair("b-logs", "replicated-b-logs"),
         ];
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs, &[], &BTreeSet::new());
+        let doc = role_policy(&refs, &[], &BTreeSet::new(), &KmsGrants::default());
         assert_eq!(
             doc["Statement"][0]["Resource"],
             json!(["arn:aws:s3:::a-data", "arn:aws:s3:::b-logs"])
@@ -477,7 +647,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&Pair> = pairs.iter().collect();
-        let doc = role_policy(&refs, &[], &BTreeSet::new());
+        let doc = role_policy(&refs, &[], &BTreeSet::new(), &KmsGrants::default());
         assert!(
             policy_size(&doc) <= INLINE_POLICY_LIMIT,
             "{}",

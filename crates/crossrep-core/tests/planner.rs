@@ -2003,27 +2003,17 @@ fn a_foreign_deny_of_replication_in_the_destination_policy_is_named() {
     );
 }
 
-/// Issue 8: a source encrypting with SSE-KMS by default got no warning, and its objects never
-/// replicate on AWS. Until KMS support lands (SPEC §8) the plan says so, per source bucket.
+/// Issue 8 / SPEC §8: with `kms = "off"`, a source encrypting with SSE-KMS by default gets a
+/// warning per bucket: its KMS objects never replicate.
 #[test]
-fn a_source_with_sse_kms_by_default_gets_a_warning_per_bucket() {
-    use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
+fn a_source_with_sse_kms_by_default_gets_a_warning_per_bucket_with_kms_off() {
     let buckets: &[(&str, &str, &str)] =
         &[(PROD, "data", "us-east-1"), (PROD, "plain", "us-east-1")];
-    let a = Actual::sources(buckets)
-        .at(PROD, "data")
-        .edit(|s, b| {
-            s.set::<BucketEncryption>(
-                b.clone(),
-                Observed::Present(EncryptionSpec {
-                    algorithm: "aws:kms".into(),
-                    kms_key: Some("arn:aws:kms:us-east-1:111111111111:key/k1".into()),
-                    bucket_key: true,
-                }),
-            )
-        })
-        .build();
-    let p = plan(&want(PROD_TO_BACKUP, buckets), &a);
+    let a = kms_sources(buckets);
+    let p = plan(
+        &want(&format!("{PROD_TO_BACKUP}kms = \"off\"\n"), buckets),
+        &a,
+    );
     let kms: Vec<_> = p
         .warnings
         .iter()
@@ -2043,6 +2033,170 @@ fn a_source_with_sse_kms_by_default_gets_a_warning_per_bucket() {
         text.contains("warning: data (111111111111): `data` encrypts new objects with SSE-KMS"),
         "{text}"
     );
+    assert!(!p
+        .changes
+        .iter()
+        .any(|c| c.addr().to_string().starts_with("replica_key")));
+}
+
+/// `data` with SSE-KMS by default (key k1, Bucket Keys), the others plain; discovery found no
+/// replica key in the destination account.
+fn kms_sources(buckets: &[(&str, &str, &str)]) -> ActualState {
+    use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
+    use crossrep_core::kinds::key_policy::KeyPolicy;
+    use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
+    let key = KeyAddr {
+        account: acct(BACKUP),
+        region: region("us-east-1"),
+    };
+    let mut a = Actual::sources(buckets)
+        .at(PROD, "data")
+        .edit(|s, b| {
+            s.set::<BucketEncryption>(
+                b.clone(),
+                Observed::Present(EncryptionSpec {
+                    algorithm: "aws:kms".into(),
+                    kms_key: Some("arn:aws:kms:us-east-1:111111111111:key/k1".into()),
+                    bucket_key: true,
+                }),
+            )
+        })
+        .build();
+    a.set::<ReplicaKey>(key.clone(), Observed::Absent);
+    a.set::<KeyPolicy>(key, Observed::Absent);
+    a
+}
+
+/// Issue 10 (SPEC §8), `kms = "auto"`: the KMS source opts in with the replica key, which the
+/// plan creates and shows `(known after apply)`; the plain source does not opt in; the key
+/// policy lets the source role use the key; applying (the token replaced by the key's ARN, as
+/// apply does) converges; a foreign key-policy statement is kept.
+#[test]
+fn a_kms_source_opts_in_with_a_replica_key_known_after_apply() {
+    use crossrep_core::kinds::key_policy::{KeyPolicy, KeyPolicySpec};
+    use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey, ReplicaKeySpec};
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "plain", "us-east-1")];
+    let d = want(PROD_TO_BACKUP, buckets);
+    let a = kms_sources(buckets);
+    let p = plan(&d, &a);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let key = KeyAddr {
+        account: acct(BACKUP),
+        region: region("us-east-1"),
+    };
+    let token = crossrep_core::kinds::replica_key::token(&key);
+    assert!(
+        typed::<ReplicaKey>(&p, "replica_key[222222222222/us-east-1]")
+            .after
+            .is_some()
+    );
+    let data = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(data.rules[0].sse_kms_encrypted_objects, Some(true));
+    assert_eq!(
+        data.rules[0].destination.replica_kms_key_id.as_deref(),
+        Some(token.as_str())
+    );
+    let plain = written_config(&p, "replication[111111111111/plain]");
+    assert_eq!(plain.rules[0].sse_kms_encrypted_objects, None);
+    assert_eq!(plain.rules[0].destination.replica_kms_key_id, None);
+    let doc = role_policy_of(&p, PROD);
+    let decrypt = statement(&doc, "CrossrepSourceKeysUsEast1").unwrap();
+    assert_eq!(
+        decrypt["Resource"],
+        "arn:aws:kms:us-east-1:111111111111:key/*"
+    );
+    assert_eq!(
+        decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"],
+        json!(["arn:aws:s3:::data", "arn:aws:s3:::data/*"])
+    );
+    assert_eq!(
+        statement(&doc, "CrossrepReplicaKeysUsEast1").unwrap()["Resource"],
+        json!([token])
+    );
+    let policy = &typed::<KeyPolicy>(&p, "key_policy[222222222222/us-east-1]")
+        .after
+        .as_ref()
+        .unwrap()
+        .document;
+    assert_eq!(
+        statement(policy, "CrossrepReplication").unwrap()["Principal"]["AWS"],
+        json!([role_arn(PROD)])
+    );
+    // Applied: the rule carries the key's ARN, and nothing is left to do.
+    let next = apply_in_memory(&a, &p);
+    let again = plan(&d, &next);
+    assert!(!again.has_changes(), "{}", summary(&again));
+    let arn = crossrep_core::kinds::replica_key::in_memory_arn(&key);
+    let rule = &next
+        .present::<Replication>(&BucketAddr::new(&acct(PROD), &bucket("data")))
+        .unwrap()
+        .configuration
+        .rules[0];
+    assert_eq!(
+        rule.destination.replica_kms_key_id.as_deref(),
+        Some(arn.as_str())
+    );
+
+    // An existing key with a foreign statement: kept, ours added; the ARN is used directly.
+    let mut a2 = a.clone();
+    let existing = "arn:aws:kms:us-east-1:222222222222:key/existing";
+    a2.set::<ReplicaKey>(
+        key.clone(),
+        Observed::Present(ReplicaKeySpec {
+            arn: Some(existing.into()),
+            ..ReplicaKeySpec::new()
+        }),
+    );
+    let mut theirs = crossrep_core::kinds::key_policy::default_policy(&acct(BACKUP));
+    theirs["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "Auditors", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:role/audit"},
+        "Action": "kms:DescribeKey", "Resource": "*"
+    }));
+    a2.set::<KeyPolicy>(
+        key.clone(),
+        Observed::Present(KeyPolicySpec { document: theirs }),
+    );
+    let p2 = plan(&d, &a2);
+    assert!(!p2
+        .changes
+        .iter()
+        .any(|c| c.addr().to_string().starts_with("replica_key")));
+    let policy = &typed::<KeyPolicy>(&p2, "key_policy[222222222222/us-east-1]")
+        .after
+        .as_ref()
+        .unwrap()
+        .document;
+    assert!(statement(policy, "Auditors").is_some(), "{policy}");
+    assert!(
+        statement(policy, "CrossrepReplication").is_some(),
+        "{policy}"
+    );
+    let data = written_config(&p2, "replication[111111111111/data]");
+    assert_eq!(
+        data.rules[0].destination.replica_kms_key_id.as_deref(),
+        Some(existing)
+    );
+
+    // A disabled key: the KMS pair is a conflict, the plain one goes on.
+    let mut a3 = a2.clone();
+    a3.set::<ReplicaKey>(
+        key,
+        Observed::Present(ReplicaKeySpec {
+            arn: Some(existing.into()),
+            enabled: false,
+            ..ReplicaKeySpec::new()
+        }),
+    );
+    let p3 = plan(&d, &a3);
+    assert!(
+        p3.conflicts
+            .iter()
+            .any(|c| c.bucket.as_str() == "data" && c.code == "replica_key_disabled"),
+        "{}",
+        summary(&p3)
+    );
+    assert!(p3.pairs.iter().any(|s| s.source.bucket.as_str() == "plain"));
 }
 
 /// Issue 8: an existing destination with Requester Pays was applied and called healthy; AWS

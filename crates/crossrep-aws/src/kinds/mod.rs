@@ -20,6 +20,7 @@ pub mod bucket_tags;
 pub mod lifecycle;
 pub mod object_lock;
 pub mod ownership_controls;
+pub(crate) mod replica_key;
 pub mod replication;
 pub mod request_payment;
 pub mod role;
@@ -49,6 +50,8 @@ pub(crate) async fn apply(
         AnyChange::ObjectLock(c) => object_lock::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,
         AnyChange::BucketPolicy(c) => bucket_policy::apply(c, sessions, fresh).await,
+        AnyChange::ReplicaKey(c) => replica_key::apply(c, sessions).await,
+        AnyChange::KeyPolicy(c) => replica_key::apply_policy(c, sessions, fresh).await,
         AnyChange::Replication(c) => replication::apply(c, sessions, fresh).await,
     }
 }

@@ -79,7 +79,15 @@ pub(crate) async fn apply(
             )),
         };
     };
-    let body = crate::convert::to_sdk(&spec.configuration);
+    // The ARN of a replica key this run created goes where the plan has its token.
+    let mut configuration = spec.configuration.clone();
+    for rule in &mut configuration.rules {
+        if let Some(k) = &rule.destination.replica_kms_key_id {
+            rule.destination.replica_kms_key_id =
+                Some(super::replica_key::resolve(k, sessions).await?);
+        }
+    }
+    let body = crate::convert::to_sdk(&configuration);
     with_consistency_retry(is_propagating, fresh, || async {
         s3.put_bucket_replication()
             .bucket(bucket)

@@ -12,12 +12,15 @@ pub(crate) async fn apply(c: &Change<RolePolicy>, sessions: &Sessions) -> Result
     let (role, name) = (&c.addr.role, &c.addr.name);
     match &c.after {
         Some(spec) => {
+            // The ARN of a replica key this run created goes where the plan has its token.
+            let document =
+                super::replica_key::resolve(&spec.document.to_string(), sessions).await?;
             session
                 .iam
                 .put_role_policy()
                 .role_name(role)
                 .policy_name(name)
-                .policy_document(spec.document.to_string())
+                .policy_document(document)
                 .send()
                 .await
                 .map_err(|e| call_error(e, account, "iam:PutRolePolicy", role))?;

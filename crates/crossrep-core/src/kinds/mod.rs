@@ -27,9 +27,11 @@ pub mod bucket;
 pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
+pub mod key_policy;
 pub mod lifecycle;
 pub mod object_lock;
 pub mod ownership_controls;
+pub mod replica_key;
 pub mod replication;
 pub mod request_payment;
 pub mod role;
@@ -371,6 +373,8 @@ registry! {
     ObjectLock => object_lock::ObjectLock,
     Versioning => versioning::Versioning,
     BucketPolicy => bucket_policy::BucketPolicy,
+    ReplicaKey => replica_key::ReplicaKey,
+    KeyPolicy => key_policy::KeyPolicy,
     Replication => replication::Replication,
 }
 
@@ -415,6 +419,8 @@ pub fn apply_all(actual: &ActualState, changes: &[AnyChange]) -> ActualState {
     for c in changes {
         c.apply_in_memory(&mut next);
     }
+    // Apply puts the ARN of a replica key it created where the plan has its token.
+    replica_key::substitute_in_memory(&mut next);
     next
 }
 

@@ -501,11 +501,15 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
     for c in &p.changes {
         let addr = c.addr();
         let ctx = format!("{} {}", action(c.action()), addr);
-        assert_ne!(
-            c.action(),
-            Action::Delete,
-            "{ctx}: crossrep never deletes while planning"
-        );
+        // The one deletion planning makes: a replication configuration that held only
+        // crossrep rules the configuration no longer produces (SPEC §5).
+        if c.action() == Action::Delete {
+            assert!(
+                matches!(c, AnyChange::Replication(r)
+                    if r.before.as_ref().is_some_and(|b| b.configuration.rules.iter().all(|x| x.is_managed()))),
+                "{ctx}: crossrep never deletes while planning, except its own orphaned rules"
+            );
+        }
         for dep in c.depends_on() {
             assert!(
                 dep.phase() < addr.phase(),
@@ -517,6 +521,30 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
             );
         }
         match c {
+            AnyChange::Replication(c) if c.after.is_none() => {}
+            AnyChange::ReplicaKey(c) => {
+                assert_eq!(
+                    c.action,
+                    Action::Create,
+                    "{ctx}: keys are only ever created"
+                );
+                assert!(
+                    actual
+                        .present::<crossrep_core::kinds::replica_key::ReplicaKey>(&c.addr)
+                        .is_none(),
+                    "{ctx}: the key exists"
+                );
+            }
+            AnyChange::KeyPolicy(c) => {
+                let document = &after(&ctx, c).document;
+                if let Some(seen) = seen_before(&ctx, actual, c).map(|s| s.document) {
+                    assert_eq!(
+                        foreign_statements(&seen),
+                        foreign_statements(document),
+                        "{ctx}: statements crossrep does not own were changed"
+                    );
+                }
+            }
             AnyChange::Replication(c) => {
                 let configuration = &after(&ctx, c).configuration;
                 let (account, bucket) = (&c.addr.account, &c.addr.bucket);

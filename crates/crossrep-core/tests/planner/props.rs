@@ -674,6 +674,10 @@ proptest! {
                     prop_assert!(read_back.present::<Role>(&c.addr).is_some_and(|r| r.is_managed()), "{} is not crossrep's", addr);
                 }
                 AnyChange::RolePolicy(_) => {}
+                AnyChange::ReplicaKey(_) => {
+                    prop_assert!(false, "{} is never destroyed: replicas would become unreadable", addr);
+                }
+                AnyChange::KeyPolicy(_) => {}
                 AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
                 | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_)
                 | AnyChange::ObjectLock(_)

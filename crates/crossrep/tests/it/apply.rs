@@ -736,11 +736,7 @@ async fn an_existing_destination_in_another_region_is_a_conflict_left_untouched(
 /// Issue 8: a source encrypting with SSE-KMS by default (Bucket Keys on) was planned without a
 /// word; on AWS its objects are not eligible without an opt-in and never replicate.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
-    use aws_sdk_s3::types::{
-        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-        ServerSideEncryptionRule,
-    };
+async fn a_source_with_sse_kms_by_default_is_named_in_the_plan_with_kms_off() {
     let env = Env::new(15);
     let admin = env.admin().await;
     let data = env.bucket("data");
@@ -748,11 +744,30 @@ async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
     create_bucket(admin.src(), &data, "us-east-1").await;
     create_bucket(admin.src(), &plain, "us-east-1").await;
     let key = format!("arn:aws:kms:us-east-1:{}:key/0f1e2d3c", env.src);
-    admin
-        .src()
+    default_kms(admin.src(), &data, &key).await;
+    // SPEC §8: with `kms = "off"` the opt-in is never made, and the plan says so per bucket.
+    env.write_config("backfill = \"none\"\nkms = \"off\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!(
+            "warning: {data} ({}): `{data}` encrypts new objects with SSE-KMS (key `{key}`, Bucket Keys on) by default, and its rule has `kms = \"off\"`",
+            env.src
+        )),
+        "{plan}"
+    );
+    assert!(!plan.contains(&format!("warning: {plain} ")), "{plan}");
+}
+
+/// Sets `bucket`'s default encryption to SSE-KMS under `key`, with Bucket Keys.
+async fn default_kms(session: &crossrep_aws::session::Session, bucket: &str, key: &str) {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    session
         .s3(&region("us-east-1"))
         .put_bucket_encryption()
-        .bucket(&data)
+        .bucket(bucket)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(
@@ -760,7 +775,7 @@ async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
                         .apply_server_side_encryption_by_default(
                             ServerSideEncryptionByDefault::builder()
                                 .sse_algorithm(ServerSideEncryption::AwsKms)
-                                .kms_master_key_id(&key)
+                                .kms_master_key_id(key)
                                 .build()
                                 .unwrap(),
                         )
@@ -773,16 +788,129 @@ async fn a_source_with_sse_kms_by_default_is_named_in_the_plan() {
         .send()
         .await
         .unwrap();
+}
+
+/// Issue 10 (SPEC §8), `kms = "auto"` (the default): a source encrypting with SSE-KMS by
+/// default gets the opt-in and a replica key crossrep creates in the destination account,
+/// whose policy lets the source role use it; objects under two source keys replicate, each
+/// replica under the replica key; a plain source's rule does not opt in; a second apply makes
+/// zero writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(61);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let plain = env.bucket("plain");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    create_bucket(admin.src(), &plain, "us-east-1").await;
+    let kms = admin.src().kms(&region("us-east-1"));
+    let key_a = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let key_b = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    default_kms(admin.src(), &data, &key_a).await;
     env.write_config("backfill = \"none\"");
+
     let plan = env.ok(&["plan"]);
     assert!(
-        plan.contains(&format!(
-            "warning: {data} ({}): `{data}` encrypts new objects with SSE-KMS (key `{key}`, Bucket Keys on) by default",
-            env.src
-        )),
+        plan.contains(&format!("replica_key[{}/us-east-1]", env.dst)),
         "{plan}"
     );
-    assert!(!plan.contains(&format!("warning: {plain} ")), "{plan}");
+    assert!(
+        plan.contains(&format!("key_policy[{}/us-east-1]", env.dst)),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("(known after apply: replica key of"),
+        "{plan}"
+    );
+    assert!(!plan.contains("warning: "), "{plan}");
+    env.ok(&["apply", "--yes"]);
+
+    let s3 = admin.src().s3(&region("us-east-1"));
+    for (k, key) in [("under-a.txt", &key_a), ("under-b.txt", &key_b)] {
+        s3.put_object()
+            .bucket(&data)
+            .key(k)
+            .body(ByteStream::from_static(b"secret"))
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key.as_str())
+            .send()
+            .await
+            .unwrap();
+    }
+    put_object(admin.src(), &plain, "us-east-1", "p.txt", "plain").await;
+    env.emu.wait_replication();
+    let replica_key = admin
+        .dst()
+        .kms(&region("us-east-1"))
+        .describe_key()
+        .key_id("alias/crossrep-replica")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    for k in ["under-a.txt", "under-b.txt"] {
+        let head = s3.head_object().bucket(&data).key(k).send().await.unwrap();
+        assert_eq!(
+            head.replication_status().map(|s| s.as_str()),
+            Some("COMPLETED"),
+            "{k}: {}",
+            env.emu.replication_failures()
+        );
+        let replica = admin
+            .dst()
+            .s3(&region("us-east-1"))
+            .head_object()
+            .bucket(format!("replicated-{data}"))
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replica.ssekms_key_id(), Some(replica_key.as_str()), "{k}");
+    }
+    let plain_cfg = get_replication(admin.src(), &plain, "us-east-1").await;
+    assert!(
+        plain_cfg
+            .rules
+            .iter()
+            .all(|r| r.sse_kms_encrypted_objects.is_none()),
+        "{plain_cfg:?}"
+    );
+    let data_cfg = get_replication(admin.src(), &data, "us-east-1").await;
+    assert_eq!(data_cfg.rules[0].sse_kms_encrypted_objects, Some(true));
+    assert_eq!(
+        data_cfg.rules[0].destination.replica_kms_key_id.as_deref(),
+        Some(replica_key.as_str())
+    );
+
+    // Converged: nothing to write.
+    let before = env.emu.writes(&env.src) + env.emu.writes(&env.dst);
+    let again = env.ok(&["apply", "--yes"]);
+    assert!(again.contains("No changes."), "{again}");
+    assert_eq!(env.emu.writes(&env.src) + env.emu.writes(&env.dst), before);
 }
 
 /// Issue 8: a Requester Pays destination in the destination account was applied and called
