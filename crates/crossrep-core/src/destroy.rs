@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::desired::{Conflict, DesiredState};
 use crate::kinds::bucket::Bucket;
 use crate::kinds::bucket_policy::{self, BucketPolicy, BucketPolicySpec};
+use crate::kinds::key_policy::KeyPolicy;
 use crate::kinds::replication::{self, Replication, ReplicationSpec};
 use crate::kinds::role::{Role, RoleAddr};
 use crate::kinds::role_policy::RolePolicy;
@@ -187,6 +188,32 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                 policy.clone(),
                 rest.map(|document| BucketPolicySpec { document }),
                 reason,
+                vec![],
+            ),
+        );
+    }
+
+    // Replica keys (SPEC §5, §8): never deleted or disabled, replicas would become unreadable;
+    // only this configuration's roles leave crossrep's statement, which goes when none is left.
+    let roles_here: BTreeSet<String> = roles.values().map(|r| r.arn()).collect();
+    for (addr, observed) in &actual.key_policy {
+        let Some(policy) = observed.present() else {
+            continue;
+        };
+        let Some(rest) =
+            crate::policy::without_principals(&policy.document, "CrossrepReplication", &roles_here)
+        else {
+            continue;
+        };
+        add(
+            &mut changes,
+            removal::<KeyPolicy>(
+                addr.clone(),
+                &addr.region,
+                PHASE_BUCKET_POLICY,
+                policy.clone(),
+                Some(crate::kinds::key_policy::KeyPolicySpec { document: rest }),
+                "remove this configuration's roles from crossrep's statement; the key stays".into(),
                 vec![],
             ),
         );

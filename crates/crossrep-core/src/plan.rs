@@ -1037,19 +1037,30 @@ impl<'a> Planner<'a> {
             }))
             .map(|p| p.source.bucket.as_str())
             .collect();
+        let kept_set: BTreeSet<(&BucketRef, &BucketRef)> =
+            kept.iter().map(|p| (&p.source, &p.destination)).collect();
         let granted: Vec<&Pair> = pairs.iter().chain(kept).copied().collect();
         let pairs = granted.as_slice();
         let mut kms = crate::policy::KmsGrants::default();
         for p in pairs {
-            if let Some(arn) = self
+            // A planned KMS pair; or a kept one whose rule uses a replica key (its grants stay,
+            // like the others', SPEC §5).
+            let arn = self
                 .replica_keys
                 .get(&(p.source.clone(), p.destination.clone()))
-            {
+                .cloned()
+                .or_else(|| {
+                    kept_set
+                        .contains(&(&p.source, &p.destination))
+                        .then(|| self.current_replica_key(p))
+                        .flatten()
+                });
+            if let Some(arn) = arn {
                 kms.sources.insert(&p.source);
                 kms.replica_keys
                     .entry(p.destination.region.to_string())
                     .or_default()
-                    .insert(arn.clone());
+                    .insert(arn);
             }
         }
         let mut document = role_policy(pairs, reports, &locked, &kms);
@@ -1091,6 +1102,19 @@ impl<'a> Planner<'a> {
             ),
             vec![Address::Role(addr)],
         );
+    }
+
+    /// The replica key the pair's current rule uses, if it has one (a pair that is not
+    /// planned keeps the grants its rule needs).
+    fn current_replica_key(&self, p: &Pair) -> Option<String> {
+        let id = rule_id(&p.destination.bucket);
+        self.current_replication(&p.source)?
+            .rules
+            .iter()
+            .find(|r| r.id.as_deref() == Some(id.as_str()))?
+            .destination
+            .replica_kms_key_id
+            .clone()
     }
 
     /// The rule a pair wants: with the SSE-KMS opt-in and its replica key when the pair
@@ -1175,15 +1199,21 @@ impl<'a> Planner<'a> {
                 );
             }
             let arn = replica_key::arn_or_token(self.actual, &key);
-            let roles: BTreeSet<String> = pairs
-                .iter()
-                .map(|p| self.role(&p.source.account).arn())
-                .collect();
             let current = self
                 .actual
                 .present::<KeyPolicy>(&key)
                 .map(|k| k.document.clone())
                 .unwrap_or_else(|| key_policy::default_policy(&key.account));
+            // The roles of these pairs, and those already granted (another configuration may
+            // share the key: its grants are never dropped; `destroy` removes a configuration's).
+            let mut roles: BTreeSet<String> = pairs
+                .iter()
+                .map(|p| self.role(&p.source.account).arn())
+                .collect();
+            roles.extend(crate::policy::principals_of(
+                &current,
+                "CrossrepReplication",
+            ));
             let merged = merge_bucket_policy(
                 Some(&current),
                 &crate::policy::key_policy_statements(&roles, key.region.as_str()),

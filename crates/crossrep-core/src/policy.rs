@@ -402,6 +402,57 @@ pub fn key_policy_statements(role_arns: &BTreeSet<String>, region: &str) -> Vec<
     })]
 }
 
+/// The AWS principals of the statement `sid` of `doc`.
+pub fn principals_of(doc: &Value, sid: &str) -> Vec<String> {
+    crate::kinds::bucket_policy::statements(doc)
+        .iter()
+        .filter(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
+        .flat_map(|s| match &s["Principal"]["AWS"] {
+            Value::String(p) => vec![p.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// `doc` without `principals` in the statement `sid` (which goes when no principal is left), or
+/// `None` when there is nothing of theirs to remove.
+pub fn without_principals(doc: &Value, sid: &str, principals: &BTreeSet<String>) -> Option<Value> {
+    let all = crate::kinds::bucket_policy::statements(doc);
+    let i = all
+        .iter()
+        .position(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))?;
+    let listed: Vec<String> = match &all[i]["Principal"]["AWS"] {
+        Value::String(p) => vec![p.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        _ => vec![],
+    };
+    if !listed.iter().any(|p| principals.contains(p)) {
+        return None;
+    }
+    let rest: Vec<String> = listed
+        .into_iter()
+        .filter(|p| !principals.contains(p))
+        .collect();
+    let mut statements = all;
+    if rest.is_empty() {
+        statements.remove(i);
+    } else {
+        statements[i]["Principal"]["AWS"] = json!(rest);
+    }
+    let mut out = doc.clone();
+    out["Statement"] = Value::Array(statements);
+    Some(out)
+}
+
 /// Merges `ours` into `existing` by Sid: a statement with one of our Sids is replaced in place,
 /// ours not yet present are appended, every other statement is kept exactly as it was.
 pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Value {

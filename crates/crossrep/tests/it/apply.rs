@@ -906,11 +906,74 @@ async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
         Some(replica_key.as_str())
     );
 
+    // Someone adds a statement of their own to the replica key's policy.
+    let kms_dst = admin.dst().kms(&region("us-east-1"));
+    let mut policy: serde_json::Value = serde_json::from_str(
+        kms_dst
+            .get_key_policy()
+            .key_id(&replica_key)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+        "Sid": "Auditors", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:root", env.dst)},
+        "Action": "kms:DescribeKey", "Resource": "*"}));
+    kms_dst
+        .put_key_policy()
+        .key_id(&replica_key)
+        .policy_name("default")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+
     // Converged: nothing to write.
     let before = env.emu.writes(&env.src) + env.emu.writes(&env.dst);
     let again = env.ok(&["apply", "--yes"]);
     assert!(again.contains("No changes."), "{again}");
     assert_eq!(env.emu.writes(&env.src) + env.emu.writes(&env.dst), before);
+
+    // destroy: crossrep's statement goes, theirs stays, the key stays enabled.
+    env.ok(&["destroy", "--yes"]);
+    let after: serde_json::Value = serde_json::from_str(
+        kms_dst
+            .get_key_policy()
+            .key_id(&replica_key)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    let sids: Vec<&str> = after["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert!(sids.contains(&"Auditors"), "{after}");
+    assert!(!sids.contains(&"CrossrepReplication"), "{after}");
+    let meta = kms_dst
+        .describe_key()
+        .key_id(&replica_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.key_metadata().unwrap().key_state(),
+        Some(&aws_sdk_kms::types::KeyState::Enabled)
+    );
 }
 
 /// Issue 8: a Requester Pays destination in the destination account was applied and called
