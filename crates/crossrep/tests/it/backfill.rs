@@ -696,3 +696,94 @@ async fn status_reads_only_the_failed_tasks_of_a_report() {
     assert_eq!(rows[0]["failures"]["succeeded"], 5);
     assert_eq!(rows[0]["failures"]["failed"], 1);
 }
+
+/// Issue 10 (SPEC §8): SSE-KMS objects written before the rule existed are copied by the
+/// backfill (Batch Replication uses the rule's role, its KMS grants and the replica key), each
+/// copy under the replica key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_copies_existing_sse_kms_objects() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(62);
+    let admin = env.admin().await;
+    let (src, dst) = (admin.src(), admin.dst());
+    let data = env.bucket("data");
+    let dest = format!("replicated-{data}");
+    create_bucket(src, &data, "us-east-1").await;
+    enable_versioning(src, &data, "us-east-1").await;
+    let kms = src.kms(&region("us-east-1"));
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let s3 = src.s3(&region("us-east-1"));
+    s3.put_bucket_encryption()
+        .bucket(&data)
+        .server_side_encryption_configuration(
+            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(&key)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for k in ["old-1.txt", "old-2.txt"] {
+        s3.put_object()
+            .bucket(&data)
+            .key(k)
+            .body(ByteStream::from_static(b"before the rule"))
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+    let out = env.ok(&["backfill", "--wait"]);
+    assert!(out.contains("created (all versions)"), "{out}");
+    assert_eq!(
+        versions(dst, &dest, "us-east-1").await,
+        versions(src, &data, "us-east-1").await,
+        "{}",
+        env.emu.replication_failures()
+    );
+    let replica_key = dst
+        .kms(&region("us-east-1"))
+        .describe_key()
+        .key_id("alias/crossrep-replica")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let head = dst
+        .s3(&region("us-east-1"))
+        .head_object()
+        .bucket(&dest)
+        .key("old-1.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.ssekms_key_id(), Some(replica_key.as_str()));
+}
