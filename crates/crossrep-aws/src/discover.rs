@@ -19,8 +19,8 @@ use crossrep_core::kinds::key_policy::KeyPolicy;
 use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
 use crossrep_core::kinds::role::{Role, RoleAddr};
 use crossrep_core::kinds::{
-    bucket_encryption, bucket_policy, bucket_tags, lifecycle, object_lock, ownership_controls,
-    replication, request_payment, role_policy, versioning, BucketAddr,
+    bucket_encryption, bucket_policy, bucket_tags, lifecycle, object_encryption, object_lock,
+    ownership_controls, replication, request_payment, role_policy, versioning, BucketAddr,
 };
 use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
@@ -268,11 +268,12 @@ async fn run(job: Job) -> Found {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
             // One bucket's reads go out together: on AWS each costs a round trip.
-            let (v, r, e, l) = futures::join!(
+            let (v, r, e, l, o) = futures::join!(
                 kinds::versioning::read(&s3, account, &b),
                 kinds::replication::read(&s3, account, &b),
                 kinds::bucket_encryption::read(&s3, account, &b),
                 kinds::object_lock::read(&s3, account, &b),
+                kinds::object_encryption::read(&s3, account, &b),
             );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
@@ -280,6 +281,7 @@ async fn run(job: Job) -> Found {
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<replication::Replication>(addr.clone(), r);
                 a.set::<bucket_encryption::BucketEncryption>(addr.clone(), e);
+                a.set::<object_encryption::ObjectEncryption>(addr.clone(), o);
                 a.set::<object_lock::ObjectLock>(addr, l);
             })
         }

@@ -20,6 +20,7 @@ use crate::kinds::bucket_policy::{
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::key_policy::{self, KeyPolicy, KeyPolicySpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
+use crate::kinds::object_encryption::ObjectEncryption;
 use crate::kinds::object_lock::{self, ObjectLock};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crate::kinds::replica_key::{self, KeyAddr, ReplicaKey, ReplicaKeySpec, ALIAS};
@@ -648,7 +649,16 @@ impl<'a> Planner<'a> {
             .collect();
         for src in sources {
             let addr = addr_of(src);
+            let sampled = self
+                .actual
+                .present::<ObjectEncryption>(&addr)
+                .filter(|e| e.is_kms());
             let message = match self.actual.observed::<BucketEncryption>(&addr) {
+                _ if sampled.is_some() && !self.actual.present::<BucketEncryption>(&addr).is_some_and(|e| e.is_kms()) => format!(
+                    "`{}` holds {}, and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)",
+                    src.bucket,
+                    sampled.map(|e| e.describe()).unwrap_or_default()
+                ),
                 Some(Observed::Present(e)) if e.is_kms() => format!(
                     "`{}` encrypts new objects with {} by default, and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)",
                     src.bucket,
@@ -1117,6 +1127,28 @@ impl<'a> Planner<'a> {
             .clone()
     }
 
+    /// Whether `src` holds or writes SSE-KMS / DSSE-KMS objects (its default encryption, or a
+    /// sample of its latest versions), and what was found, for people.
+    fn kms_in_use(&self, src: &BucketRef) -> Option<String> {
+        let addr = addr_of(src);
+        let default = self
+            .actual
+            .present::<BucketEncryption>(&addr)
+            .filter(|e| e.is_kms())
+            .map(|e| format!("{} by default", e.describe()));
+        let sample = self
+            .actual
+            .present::<ObjectEncryption>(&addr)
+            .filter(|e| e.is_kms())
+            .map(|e| e.describe());
+        match (default, sample) {
+            (None, None) => None,
+            (Some(d), None) => Some(d),
+            (None, Some(s)) => Some(s),
+            (Some(d), Some(s)) => Some(format!("{d}; {s}")),
+        }
+    }
+
     /// The rule a pair wants: with the SSE-KMS opt-in and its replica key when the pair
     /// replicates KMS objects.
     fn rule_for(&self, p: &Pair) -> Rule {
@@ -1139,11 +1171,8 @@ impl<'a> Planner<'a> {
     fn plan_replica_keys(&mut self, active: &mut Vec<&'a Pair>) {
         let mut by_key: BTreeMap<KeyAddr, Vec<&'a Pair>> = BTreeMap::new();
         for p in active.iter() {
-            let kms = p.rule.kms == crate::config::Kms::Auto
-                && self
-                    .actual
-                    .present::<BucketEncryption>(&addr_of(&p.source))
-                    .is_some_and(|e| e.is_kms());
+            let kms =
+                p.rule.kms == crate::config::Kms::Auto && self.kms_in_use(&p.source).is_some();
             if kms {
                 by_key
                     .entry(KeyAddr {
@@ -1331,7 +1360,18 @@ impl<'a> Planner<'a> {
             ReplicationSpec {
                 configuration: config,
             },
-            format!("replicate into {}", dests.join(", ")),
+            match self.kms_in_use(src).filter(|_| {
+                pairs.iter().any(|p| {
+                    self.replica_keys
+                        .contains_key(&(p.source.clone(), p.destination.clone()))
+                })
+            }) {
+                Some(found) => format!(
+                    "replicate into {}; {found}: those objects through the replica key",
+                    dests.join(", ")
+                ),
+                None => format!("replicate into {}", dests.join(", ")),
+            },
             deps,
         );
     }

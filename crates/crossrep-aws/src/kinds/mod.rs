@@ -18,6 +18,7 @@ pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
+pub mod object_encryption;
 pub mod object_lock;
 pub mod ownership_controls;
 pub(crate) mod replica_key;
@@ -46,6 +47,7 @@ pub(crate) async fn apply(
         AnyChange::OwnershipControls(c) => ownership_controls::apply(c, sessions).await,
         AnyChange::Lifecycle(c) => lifecycle::apply(c, sessions).await,
         AnyChange::BucketEncryption(c) => bucket_encryption::apply(c, sessions).await,
+        AnyChange::ObjectEncryption(c) => object_encryption::apply(c, sessions).await,
         AnyChange::RequestPayment(c) => request_payment::apply(c, sessions).await,
         AnyChange::ObjectLock(c) => object_lock::apply(c, sessions).await,
         AnyChange::Versioning(c) => versioning::apply(c, sessions).await,

@@ -29,6 +29,7 @@ pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod key_policy;
 pub mod lifecycle;
+pub mod object_encryption;
 pub mod object_lock;
 pub mod ownership_controls;
 pub mod replica_key;
@@ -369,6 +370,7 @@ registry! {
     OwnershipControls => ownership_controls::OwnershipControls,
     Lifecycle => lifecycle::Lifecycle,
     BucketEncryption => bucket_encryption::BucketEncryption,
+    ObjectEncryption => object_encryption::ObjectEncryption,
     RequestPayment => request_payment::RequestPayment,
     ObjectLock => object_lock::ObjectLock,
     Versioning => versioning::Versioning,

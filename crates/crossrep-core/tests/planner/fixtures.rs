@@ -682,6 +682,7 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                 );
             }
             AnyChange::BucketEncryption(_)
+            | AnyChange::ObjectEncryption(_)
             | AnyChange::RequestPayment(_)
             | AnyChange::ObjectLock(_) => {
                 panic!("{ctx}: crossrep never writes an observed-only setting")

@@ -679,7 +679,7 @@ proptest! {
                 }
                 AnyChange::KeyPolicy(_) => {}
                 AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
-                | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::RequestPayment(_)
+                | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::ObjectEncryption(_) | AnyChange::RequestPayment(_)
                 | AnyChange::ObjectLock(_)
                 | AnyChange::Versioning(_) => {
                     prop_assert!(false, "{} is never destroyed", addr);

@@ -1313,3 +1313,67 @@ async fn sigint_during_apply_finishes_what_is_in_flight_and_exits_130() {
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+/// Issue 10 (SPEC §8): a bucket whose default is not SSE-KMS can hold SSE-KMS objects (written
+/// with an explicit key). A sample of its versions finds them: the plan says what it found, the
+/// rule opts in, and new SSE-KMS objects replicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_kms_objects_in_a_bucket_without_a_kms_default_are_found_by_sampling() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(63);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    enable_versioning(admin.src(), &data, "us-east-1").await;
+    let key = admin
+        .src()
+        .kms(&region("us-east-1"))
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let s3 = admin.src().s3(&region("us-east-1"));
+    let put = |k: &'static str| {
+        s3.put_object()
+            .bucket(&data)
+            .key(k)
+            .body(ByteStream::from_static(b"secret"))
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key.as_str())
+            .send()
+    };
+    put("existing.txt").await.unwrap();
+    put_object(admin.src(), &data, "us-east-1", "plain.txt", "plain").await;
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains("SSE-KMS in 1 of 2 sampled version(s) (1 key(s))"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("replica_key[{}/us-east-1]", env.dst)),
+        "{plan}"
+    );
+    env.ok(&["apply", "--yes"]);
+    put("new.txt").await.unwrap();
+    env.emu.wait_replication();
+    let head = s3
+        .head_object()
+        .bucket(&data)
+        .key("new.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.replication_status().map(|s| s.as_str()),
+        Some("COMPLETED"),
+        "{}",
+        env.emu.replication_failures()
+    );
+}
