@@ -1377,3 +1377,76 @@ async fn sse_kms_objects_in_a_bucket_without_a_kms_default_are_found_by_sampling
         env.emu.replication_failures()
     );
 }
+
+/// Issue 10: a saved plan that creates the replica key holds its token, and stays valid: applied
+/// later, the ARN of the key it created goes into the rule and the role's grant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_with_a_replica_key_known_after_apply_applies_later() {
+    let env = Env::new(64);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let key = admin
+        .src()
+        .kms(&region("us-east-1"))
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    default_kms(admin.src(), &data, &key).await;
+    env.write_config("backfill = \"none\"");
+    env.ok(&["plan", "--out", "plan.json"]);
+    let saved = std::fs::read_to_string(env.dir.path().join("plan.json")).unwrap();
+    assert!(
+        saved.contains("(known after apply: replica key of"),
+        "{saved}"
+    );
+    env.ok(&["apply", "plan.json"]);
+    let replica_key = admin
+        .dst()
+        .kms(&region("us-east-1"))
+        .describe_key()
+        .key_id("alias/crossrep-replica")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let cfg = get_replication(admin.src(), &data, "us-east-1").await;
+    assert_eq!(
+        cfg.rules[0].destination.replica_kms_key_id.as_deref(),
+        Some(replica_key.as_str())
+    );
+    let role_policy = admin
+        .src()
+        .iam
+        .get_role_policy()
+        .role_name("crossrep-replication")
+        .policy_name("crossrep-replication")
+        .send()
+        .await
+        .unwrap();
+    // IAM returns the document URL-encoded.
+    let doc = role_policy
+        .policy_document()
+        .replace("%3A", ":")
+        .replace("%20", " ")
+        .replace("%28", "(")
+        .replace("%29", ")");
+    assert!(!doc.contains("known after apply"), "{doc}");
+    assert!(doc.contains(&replica_key), "{doc}");
+    let again = env
+        .crossrep()
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
