@@ -357,6 +357,9 @@ pub async fn statuses(
                             .to_string()
                     })?;
                 v.status = head.replication_status().map(|s| s.as_str().to_string());
+                v.encryption = head
+                    .server_side_encryption()
+                    .map(|e| e.as_str().to_string());
                 v.last_modified = head.last_modified().map(|t| t.secs()).unwrap_or(0);
                 if v.status.as_deref() == Some("FAILED") {
                     v.failure_code = failure_codes.get(&(key.clone(), version.clone())).cloned();

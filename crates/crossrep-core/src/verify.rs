@@ -183,6 +183,10 @@ impl std::fmt::Display for Settle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Judge {
     pub backfill: Backfill,
+    /// The pair's rule opts in to SSE-KMS and DSSE-KMS objects
+    /// (`SourceSelectionCriteria.SseKmsEncryptedObjects`): without it S3 never replicates them
+    /// (SPEC §8, §5 "verify never reports healthy what AWS would not replicate").
+    pub kms_opt_in: bool,
     /// The rule filters by tags: listings cannot tell which versions it selects.
     pub tags: bool,
     pub settle: Settle,
@@ -194,6 +198,7 @@ impl Judge {
     pub fn new(pair: &Pair, settle: Settle, now: i64) -> Judge {
         Judge {
             backfill: pair.backfill,
+            kms_opt_in: false,
             tags: !pair.rule.tags.is_empty(),
             settle,
             now,
@@ -436,6 +441,9 @@ pub struct SampledVersion {
     pub in_destination: Option<bool>,
     /// Of a `FAILED` version, from the latest backfill completion report.
     pub failure_code: Option<String>,
+    /// Its server-side encryption (`AES256`, `aws:kms`, `aws:kms:dsse`), from `HeadObject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
 }
 
 /// Whether a sampled version's presence in the destination is evidence worth a `HeadObject`:
@@ -473,11 +481,24 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
     let mut stuck = Vec::new();
     let mut pending = 0u64;
     let mut never = 0u64;
+    let mut not_eligible = Vec::new();
     let mut versions: Vec<&SampledVersion> = s.versions.iter().collect();
     versions.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     for v in versions {
         if !v.selected {
             not_selected += 1;
+            continue;
+        }
+        // An SSE-KMS or DSSE-KMS version under a rule that does not opt in: S3 never
+        // replicates it, whatever its age or the backfill.
+        if !j.kms_opt_in
+            && v.status.is_none()
+            && v.encryption
+                .as_deref()
+                .is_some_and(|e| e.starts_with("aws:kms"))
+        {
+            *counts.entry("NOT ELIGIBLE (SSE-KMS)").or_default() += 1;
+            not_eligible.push(v);
             continue;
         }
         let status = v.status.as_deref().unwrap_or("NONE");
@@ -507,6 +528,16 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
     for v in gone.iter().take(10) {
         details.push(format!("COMPLETED but not in the destination: {}", id(v)));
     }
+    for v in not_eligible.iter().take(10) {
+        details.push(format!(
+            "not eligible: {} is {} and the rule does not opt in to KMS objects: S3 never replicates it",
+            id(v),
+            v.encryption.as_deref().unwrap_or("aws:kms")
+        ));
+    }
+    if !not_eligible.is_empty() {
+        details.push("hint: remove `kms = \"off\"` (or, if it is not set, run `crossrep apply`: the plan opts in when it finds KMS objects), then `crossrep backfill`".into());
+    }
     if !gone.is_empty() {
         details.push("hint: a version deleted from the destination by version id is never replicated again (DstObjectHardDeleted): copy the object onto itself in the source to replicate a new version".into());
     }
@@ -535,6 +566,7 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
         });
     }
     let bad = !failed.is_empty()
+        || !not_eligible.is_empty()
         || !gone.is_empty()
         || !stuck.is_empty()
         || !s.errors.is_empty()
@@ -733,6 +765,7 @@ mod tests {
     fn judge(backfill: Backfill, tags: bool, settle: &str) -> Judge {
         Judge {
             backfill,
+            kms_opt_in: false,
             tags,
             settle: Settle::parse(settle).unwrap(),
             now: NOW,
@@ -749,9 +782,34 @@ mod tests {
             status: status.map(str::to_string),
             in_destination: None,
             failure_code: None,
+            encryption: None,
         };
         v.in_destination = look_in_destination(&v).then_some(true);
         v
+    }
+
+    /// SPEC §5, §8: an SSE-KMS version under a rule that does not opt in is never replicated
+    /// by S3: it fails, named, whatever the backfill mode or its age; with the opt-in it is an
+    /// ordinary version.
+    #[test]
+    fn kms_versions_without_the_opt_in_are_not_eligible() {
+        let mut v = sampled("k", None, 10);
+        v.encryption = Some("aws:kms".into());
+        let off = status_check(
+            &sample(vec![v.clone()]),
+            &judge(Backfill::None, false, "15m"),
+        );
+        assert_eq!(off.state, CheckState::Fail, "{off:?}");
+        assert!(
+            off.details
+                .iter()
+                .any(|d| d.starts_with("not eligible: `k`")),
+            "{off:?}"
+        );
+        let mut on = judge(Backfill::None, false, "15m");
+        on.kms_opt_in = true;
+        let with = status_check(&sample(vec![v]), &on);
+        assert_eq!(with.state, CheckState::Ok, "{with:?}");
     }
 
     fn sample(versions: Vec<SampledVersion>) -> StatusSample {

@@ -54,7 +54,7 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
 
     ctx.bars.start("comparing listings", 0);
     let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
-        .map(|pair| verify_pair(&ctx, pair, &plan, &codes, &opts, now))
+        .map(|pair| verify_pair(&ctx, pair, &plan, &actual, &codes, &opts, now))
         .buffered(ctx.concurrency.clamp(1, 8))
         .collect()
         .await;
@@ -148,11 +148,26 @@ async fn verify_pair(
     ctx: &Context,
     pair: &Pair,
     plan: &crossrep_core::plan::Plan,
+    actual: &crossrep_core::kinds::ActualState,
     codes: &BTreeMap<(String, String), String>,
     opts: &VerifyArgs,
     now: i64,
 ) -> PairVerdict {
-    let judge = Judge::new(pair, opts.settle, now);
+    let mut judge = Judge::new(pair, opts.settle, now);
+    // Whether the rule S3 has now opts in to KMS objects (what replicates is what is there).
+    let id = crossrep_core::plan::rule_id(&pair.destination.bucket);
+    judge.kms_opt_in = actual
+        .present::<crossrep_core::kinds::replication::Replication>(
+            &crossrep_core::kinds::BucketAddr::new(&pair.source.account, &pair.source.bucket),
+        )
+        .and_then(|r| {
+            r.configuration
+                .rules
+                .iter()
+                .find(|r| r.id.as_deref() == Some(id.as_str()))
+                .map(|r| r.sse_kms_encrypted_objects == Some(true))
+        })
+        .unwrap_or(false);
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
         session: ctx.sessions.get(&pair.source.account),

@@ -633,3 +633,48 @@ async fn verify_goes_on_without_s3_control() {
     assert_eq!(quiet.status.code(), Some(0));
     assert_eq!(stderr(&quiet), "");
 }
+
+/// Issue 10 (SPEC §8): with `kms = "off"`, SSE-KMS objects never replicate; verify said healthy
+/// (with `backfill = "none"` a version without a status was only a note). It fails now and
+/// names them.
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_objects_without_the_opt_in_are_unhealthy_and_named() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(76);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    env.write_config("backfill = \"none\"\nkms = \"off\"");
+    env.ok(&["apply", "--yes"]);
+    let key = admin
+        .src()
+        .kms(&crossrep_core::names::Region::new("us-east-1").unwrap())
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    admin
+        .src()
+        .s3(&crossrep_core::names::Region::new("us-east-1").unwrap())
+        .put_object()
+        .bucket(&data)
+        .key("secret.txt")
+        .body(ByteStream::from_static(b"secret"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    env.emu.wait_replication();
+    let out = env.crossrep().args(["verify"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("not eligible: `secret.txt`"), "{text}");
+    assert!(text.contains("NOT ELIGIBLE (SSE-KMS)"), "{text}");
+}
