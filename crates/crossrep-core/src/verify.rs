@@ -232,6 +232,11 @@ pub fn tags_match<'a>(
 /// of its source or destination bucket.
 fn touches(addr: &Address, pair: &Pair) -> bool {
     let (s, d) = (&pair.source, &pair.destination);
+    // The replica key of the pair's destination account and region (SPEC §8): a key policy
+    // without the role's grant fails every SSE-KMS replica (`DstPutObjectNotPermitted`).
+    if let Address::ReplicaKey(k) | Address::KeyPolicy(k) = addr {
+        return k.account == d.account && k.region == d.region;
+    }
     match addr.bucket() {
         None => addr.account() == &s.account,
         Some(bucket) => {

@@ -1450,3 +1450,96 @@ async fn a_saved_plan_with_a_replica_key_known_after_apply_applies_later() {
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+/// Issue 10: the replica key's grant removed by hand makes every SSE-KMS replica fail; verify
+/// names the FAILED versions and the key policy as drift; apply repairs it; a backfill copies
+/// what failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_key_grant_is_named_by_verify_and_repaired_by_apply() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(65);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let key = admin
+        .src()
+        .kms(&region("us-east-1"))
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    default_kms(admin.src(), &data, &key).await;
+    env.write_config("");
+    env.ok(&["apply", "--yes"]);
+    // Someone puts the key's default policy back: the role's grant is gone.
+    let kms_dst = admin.dst().kms(&region("us-east-1"));
+    // PutKeyPolicy needs the key id or ARN, not an alias.
+    let replica_key = kms_dst
+        .describe_key()
+        .key_id("alias/crossrep-replica")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    kms_dst
+        .put_key_policy()
+        .key_id(&replica_key)
+        .policy_name("default")
+        .policy(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{}:root", env.dst)},
+                "Action": "kms:*", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    admin
+        .src()
+        .s3(&region("us-east-1"))
+        .put_object()
+        .bucket(&data)
+        .key("after.txt")
+        .body(ByteStream::from_static(b"secret"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    env.emu.wait_replication();
+
+    let out = env.crossrep().args(["verify"]).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "key_policy[{}/us-east-1] would be updated",
+            env.dst
+        )),
+        "{text}"
+    );
+    assert!(text.contains("FAILED `after.txt`"), "{text}");
+
+    env.ok(&["apply", "--yes"]);
+    env.ok(&["backfill", "--wait"]);
+    let copy = admin
+        .dst()
+        .s3(&region("us-east-1"))
+        .head_object()
+        .bucket(format!("replicated-{data}"))
+        .key("after.txt")
+        .send()
+        .await;
+    assert!(copy.is_ok(), "{}", env.emu.replication_failures());
+}
