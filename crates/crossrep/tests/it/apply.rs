@@ -1543,3 +1543,60 @@ async fn a_removed_key_grant_is_named_by_verify_and_repaired_by_apply() {
         .await;
     assert!(copy.is_ok(), "{}", env.emu.replication_failures());
 }
+
+/// Issue 10 (SPEC §8): DSSE-KMS objects need the same opt-in and replicate the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn dsse_kms_objects_replicate_too() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let env = Env::new(66);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    enable_versioning(admin.src(), &data, "us-east-1").await;
+    let key = admin
+        .src()
+        .kms(&region("us-east-1"))
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let s3 = admin.src().s3(&region("us-east-1"));
+    let put = |k: &'static str| {
+        s3.put_object()
+            .bucket(&data)
+            .key(k)
+            .body(ByteStream::from_static(b"secret"))
+            .server_side_encryption(ServerSideEncryption::AwsKmsDsse)
+            .ssekms_key_id(key.as_str())
+            .send()
+    };
+    put("before.txt").await.unwrap();
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains("DSSE-KMS in 1 of 1 sampled version(s)"),
+        "{plan}"
+    );
+    env.ok(&["apply", "--yes"]);
+    put("after.txt").await.unwrap();
+    env.emu.wait_replication();
+    let head = s3
+        .head_object()
+        .bucket(&data)
+        .key("after.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.replication_status().map(|s| s.as_str()),
+        Some("COMPLETED"),
+        "{}",
+        env.emu.replication_failures()
+    );
+}
