@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seeds the demo accounts on the emulator: a source account with buckets in two regions (a few
-objects each, one name too long for `replicated-` in front, one bucket excluded by the config)
-and a destination account that already holds a bucket of its own."""
+objects each, one name too long for `replicated-` in front, one bucket excluded by the config,
+one encrypted with SSE-KMS under two keys) and a destination account that already holds a
+bucket of its own."""
 import sys
 
 import boto3
@@ -27,6 +28,28 @@ def bucket(account, name, region, objects=3):
         s3.put_object(Bucket=name, Key=f"data/object-{i}.txt", Body=f"{name} #{i}".encode())
 
 
+def kms_bucket(account, name, region):
+    """A bucket encrypting with SSE-KMS by default (key A, Bucket Keys on), holding objects under
+    key A and one under key B: crossrep's `kms = "auto"` replicates them all (SPEC §8)."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    session.events.register(
+        "before-send", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+    )
+    kms = session.client("kms", endpoint_url=ENDPOINT)
+    key_a = kms.create_key(Description="demo key A")["KeyMetadata"]["Arn"]
+    key_b = kms.create_key(Description="demo key B")["KeyMetadata"]["Arn"]
+    s3 = client(account, region)
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_a},
+        "BucketKeyEnabled": True}]})
+    for i in range(2):
+        s3.put_object(Bucket=name, Key=f"data/secret-{i}.txt", Body=f"{name} #{i}".encode(),
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=key_a)
+    s3.put_object(Bucket=name, Key="data/secret-b.txt", Body=b"under key B",
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId=key_b)
+
+
 for name, region in [
     ("acme-invoices", "us-east-1"),
     ("acme-web-assets", "us-east-1"),
@@ -35,5 +58,6 @@ for name, region in [
     ("acme-access-logs", "us-east-1"),
 ]:
     bucket(SOURCE, name, region)
+kms_bucket(SOURCE, "acme-payroll-kms", "us-east-1")
 bucket(DEST, "backup-team-scratch", "us-west-2", objects=1)
-print("seeded 5 source buckets (111111111111) and 1 destination bucket (222222222222)", file=sys.stderr)
+print("seeded 6 source buckets (111111111111; one SSE-KMS under two keys) and 1 destination bucket (222222222222)", file=sys.stderr)
