@@ -10,6 +10,9 @@
 #        SKIP_BASELINE=1               do not run the seed-script baseline (ratios show "n/a")
 #        CEILING_SECONDS=S             duration of each ceiling probe (default 5)
 #        BENCH_JSON=path               also write every raw number as JSON to this file
+#        KMS=1                         every second source bucket encrypts with SSE-KMS by default
+#                                      (one customer key, Bucket Keys on), its objects too: crossrep
+#                                      then creates the replica key and opts those rules in (SPEC §8)
 #
 # Steps: release build; start the emulator (stopped by its own PID at exit); run the baseline
 # (`fix-dest+stub-job+reuse-clients`) which resets and seeds the emulator itself; reset, seed the
@@ -60,13 +63,13 @@ def get_json(path):
         return json.load(r)
 
 
-def client(account):
+def client(account, service="s3"):
     s = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                       region_name="us-east-1")
     s.events.register("before-send",
                       lambda request, **kw: request.headers.__setitem__("x-moto-account-id", account))
-    return s.client("s3", endpoint_url=EP, config=Config(s3={"addressing_style": "path"},
-                                                         retries={"max_attempts": 5}))
+    return s.client(service, endpoint_url=EP, config=Config(s3={"addressing_style": "path"},
+                                                            retries={"max_attempts": 5}))
 
 
 def parallel(items, threads, fn):
@@ -94,14 +97,23 @@ def seed(n):
     """Reset the emulator and create N source buckets x 3 objects in 111111111111 (no report bucket)."""
     post("/moto-api/reset")
     names = [f"src-bucket-{i:04d}" for i in range(1, n + 1)]
+    kms = os.environ.get("KMS") == "1"
+    key = client(SRC, "kms").create_key()["KeyMetadata"]["Arn"] if kms else None
 
     def one(st, b):
         if "s3" not in st:
             st["s3"] = client(SRC)
         s3 = st["s3"]
         s3.create_bucket(Bucket=b)
+        encrypted = kms and int(b[-4:]) % 2 == 0
+        extra = {}
+        if encrypted:
+            s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [{
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
+                "BucketKeyEnabled": True}]})
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
         for k in range(3):
-            s3.put_object(Bucket=b, Key=f"data/obj-{k}.txt", Body=f"{b} object {k}\n".encode())
+            s3.put_object(Bucket=b, Key=f"data/obj-{k}.txt", Body=f"{b} object {k}\n".encode(), **extra)
     t = time.perf_counter()
     parallel(names, 16, one)
     listed = client(SRC).list_buckets()["Buckets"]
@@ -304,7 +316,7 @@ stop_emulator
 
 # ---------------------------------------------------------------- 7. report
 python3 - "$TMP" "$N" "$CONC" "$LAT" "${BENCH_JSON:-}" <<'PY'
-import json, sys
+import json, os, sys
 tmp, n, conc, lat, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 ld = lambda f: json.load(open(f"{tmp}/{f}.json"))
 b, a1, a2, pl = ld("baseline"), ld("apply1"), ld("apply2"), ld("plan")
@@ -333,7 +345,8 @@ for label, r, goal in (("crossrep first `apply --yes`", a1, 5), ("crossrep no-op
     rows.append((label + ("" if r["rc"] == 0 else f" — **exit {r['rc']}**"), fmt(r),
                  f"{r['total']} ({r['reads']} / {r['writes']})", pp(r),
                  ratio(r["elapsed_s"], goal) if goal else "—"))
-print(f"N = {n} source buckets × 3 objects, emulator latency {lat} ms, crossrep --concurrency {conc}\n")
+kms_note = ", every second bucket SSE-KMS (KMS=1)" if os.environ.get("KMS") == "1" else ""
+print(f"N = {n} source buckets × 3 objects{kms_note}, emulator latency {lat} ms, crossrep --concurrency {conc}\n")
 for i, row in enumerate(rows):
     print("| " + " | ".join(row) + " |")
     if i == 0:
