@@ -298,9 +298,15 @@ fn handle(
 /// one whether the destination has it (`HeadObject` with the same version id: replicas keep
 /// it; `dest` is `None` when the listings already showed every current version there).
 /// `concurrency` versions at a time.
+/// `dest`: where to look for copies. A current COMPLETED version is looked up there when
+/// `look_missing` (the listings showed versions missing); a COMPLETED KMS version is, when
+/// `replica_key` names the key its copy must be under (SPEC §8).
+#[allow(clippy::too_many_arguments)]
 pub async fn statuses(
     source: Side<'_>,
     dest: Option<Side<'_>>,
+    look_missing: bool,
+    replica_key: Option<&str>,
     versions: Vec<SampledVersion>,
     tags: &BTreeMap<String, String>,
     failure_codes: &BTreeMap<(String, String), String>,
@@ -364,8 +370,13 @@ pub async fn statuses(
                 if v.status.as_deref() == Some("FAILED") {
                     v.failure_code = failure_codes.get(&(key.clone(), version.clone())).cloned();
                 }
+                let kms_copy = replica_key.is_some()
+                    && v.status.as_deref() == Some("COMPLETED")
+                    && v.encryption
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("aws:kms"));
                 if let Some((dst, dst_account, dst_bucket)) =
-                    dst.filter(|_| look_in_destination(&v))
+                    dst.filter(|_| (look_missing && look_in_destination(&v)) || kms_copy)
                 {
                     let copy = dst
                         .head_object()
@@ -375,7 +386,12 @@ pub async fn statuses(
                         .send()
                         .await;
                     v.in_destination = Some(match copy {
-                        Ok(_) => true,
+                        Ok(head) => {
+                            if kms_copy {
+                                v.replica_key = head.ssekms_key_id().map(str::to_string);
+                            }
+                            true
+                        }
                         Err(e) => {
                             let e = call_error(
                                 e,

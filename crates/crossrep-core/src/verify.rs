@@ -180,13 +180,15 @@ impl std::fmt::Display for Settle {
 }
 
 /// What the judgement of a pair's evidence depends on besides the evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judge {
     pub backfill: Backfill,
     /// The pair's rule opts in to SSE-KMS and DSSE-KMS objects
     /// (`SourceSelectionCriteria.SseKmsEncryptedObjects`): without it S3 never replicates them
     /// (SPEC §8, §5 "verify never reports healthy what AWS would not replicate").
     pub kms_opt_in: bool,
+    /// The rule's `ReplicaKmsKeyID`: replicas of KMS objects must be under it.
+    pub replica_kms_key: Option<String>,
     /// The rule filters by tags: listings cannot tell which versions it selects.
     pub tags: bool,
     pub settle: Settle,
@@ -199,6 +201,7 @@ impl Judge {
         Judge {
             backfill: pair.backfill,
             kms_opt_in: false,
+            replica_kms_key: None,
             tags: !pair.rule.tags.is_empty(),
             settle,
             now,
@@ -449,6 +452,9 @@ pub struct SampledVersion {
     /// Its server-side encryption (`AES256`, `aws:kms`, `aws:kms:dsse`), from `HeadObject`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// The KMS key of its copy in the destination (looked up for COMPLETED KMS versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_key: Option<String>,
 }
 
 /// Whether a sampled version's presence in the destination is evidence worth a `HeadObject`:
@@ -487,6 +493,7 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
     let mut pending = 0u64;
     let mut never = 0u64;
     let mut not_eligible = Vec::new();
+    let mut wrong_key = Vec::new();
     let mut versions: Vec<&SampledVersion> = s.versions.iter().collect();
     versions.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     for v in versions {
@@ -505,6 +512,11 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
             *counts.entry("NOT ELIGIBLE (SSE-KMS)").or_default() += 1;
             not_eligible.push(v);
             continue;
+        }
+        if let (Some(want), Some(got)) = (&j.replica_kms_key, &v.replica_key) {
+            if want != got {
+                wrong_key.push(v);
+            }
         }
         let status = v.status.as_deref().unwrap_or("NONE");
         *counts.entry(status).or_default() += 1;
@@ -540,6 +552,14 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
             v.encryption.as_deref().unwrap_or("aws:kms")
         ));
     }
+    for v in wrong_key.iter().take(10) {
+        details.push(format!(
+            "the copy of {} is encrypted under `{}`, not the replica key `{}`",
+            id(v),
+            v.replica_key.as_deref().unwrap_or("?"),
+            j.replica_kms_key.as_deref().unwrap_or("?")
+        ));
+    }
     if !not_eligible.is_empty() {
         details.push("hint: remove `kms = \"off\"` (or, if it is not set, run `crossrep apply`: the plan opts in when it finds KMS objects), then `crossrep backfill`".into());
     }
@@ -572,6 +592,7 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
     }
     let bad = !failed.is_empty()
         || !not_eligible.is_empty()
+        || !wrong_key.is_empty()
         || !gone.is_empty()
         || !stuck.is_empty()
         || !s.errors.is_empty()
@@ -771,6 +792,7 @@ mod tests {
         Judge {
             backfill,
             kms_opt_in: false,
+            replica_kms_key: None,
             tags,
             settle: Settle::parse(settle).unwrap(),
             now: NOW,
@@ -788,6 +810,7 @@ mod tests {
             in_destination: None,
             failure_code: None,
             encryption: None,
+            replica_key: None,
         };
         v.in_destination = look_in_destination(&v).then_some(true);
         v
@@ -796,6 +819,25 @@ mod tests {
     /// SPEC §5, §8: an SSE-KMS version under a rule that does not opt in is never replicated
     /// by S3: it fails, named, whatever the backfill mode or its age; with the opt-in it is an
     /// ordinary version.
+    /// SPEC §8: replicas of KMS objects must be under the replica key.
+    #[test]
+    fn a_kms_copy_under_another_key_fails() {
+        let mut v = sampled("k", Some("COMPLETED"), 1000);
+        v.encryption = Some("aws:kms".into());
+        v.replica_key = Some("arn:aws:kms:us-east-1:222222222222:key/other".into());
+        let mut j = judge(Backfill::None, false, "15m");
+        j.kms_opt_in = true;
+        j.replica_kms_key = Some("arn:aws:kms:us-east-1:222222222222:key/replica".into());
+        let c = status_check(&sample(vec![v.clone()]), &j);
+        assert_eq!(c.state, CheckState::Fail, "{c:?}");
+        assert!(
+            c.details.iter().any(|d| d.contains("not the replica key")),
+            "{c:?}"
+        );
+        v.replica_key = j.replica_kms_key.clone();
+        assert_eq!(status_check(&sample(vec![v]), &j).state, CheckState::Ok);
+    }
+
     #[test]
     fn kms_versions_without_the_opt_in_are_not_eligible() {
         let mut v = sampled("k", None, 10);

@@ -156,7 +156,7 @@ async fn verify_pair(
     let mut judge = Judge::new(pair, opts.settle, now);
     // Whether the rule S3 has now opts in to KMS objects (what replicates is what is there).
     let id = crossrep_core::plan::rule_id(&pair.destination.bucket);
-    judge.kms_opt_in = actual
+    let rule = actual
         .present::<crossrep_core::kinds::replication::Replication>(
             &crossrep_core::kinds::BucketAddr::new(&pair.source.account, &pair.source.bucket),
         )
@@ -165,9 +165,12 @@ async fn verify_pair(
                 .rules
                 .iter()
                 .find(|r| r.id.as_deref() == Some(id.as_str()))
-                .map(|r| r.sse_kms_encrypted_objects == Some(true))
-        })
-        .unwrap_or(false);
+                .cloned()
+        });
+    judge.kms_opt_in = rule
+        .as_ref()
+        .is_some_and(|r| r.sse_kms_encrypted_objects == Some(true));
+    judge.replica_kms_key = rule.and_then(|r| r.destination.replica_kms_key_id);
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
         session: ctx.sessions.get(&pair.source.account),
@@ -197,9 +200,12 @@ async fn verify_pair(
     {
         Ok((summary, sampled)) => {
             checks.push(objects_check(&summary, &judge));
+            let look_missing = !every_current_version_listed(&summary);
             let sample = statuses(
                 source(),
-                (!every_current_version_listed(&summary)).then(dest),
+                (look_missing || judge.replica_kms_key.is_some()).then(dest),
+                look_missing,
+                judge.replica_kms_key.as_deref(),
                 sampled,
                 &pair.rule.tags,
                 codes,

@@ -899,6 +899,13 @@ async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
             .all(|r| r.sse_kms_encrypted_objects.is_none()),
         "{plain_cfg:?}"
     );
+    // verify looks at the copies of the sampled KMS versions: under the replica key, healthy.
+    let verify = env
+        .crossrep()
+        .args(["verify", "--sample", "all"])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
     let data_cfg = get_replication(admin.src(), &data, "us-east-1").await;
     assert_eq!(data_cfg.rules[0].sse_kms_encrypted_objects, Some(true));
     assert_eq!(
