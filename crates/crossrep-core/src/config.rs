@@ -896,7 +896,7 @@ delete_markers = true               # replicate delete markers (default false wi
 prefix = ""                         # replicate only keys with this prefix
 # tags = { replicate = "yes" }      # replicate only objects with all these tags
 owner = "destination"               # replicas owned by the destination account
-kms = "auto"                        # "auto" | "off" (replica KMS keys: not yet)
+kms = "auto"                        # "auto" (SSE-KMS sources replicate via a replica key) | "off"
 replication_time = false            # S3 Replication Time Control (and metrics)
 backfill = "batch"                  # "batch" (S3 Batch Replication) | "none"
 
