@@ -315,63 +315,6 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             }
             continue;
         }
-        // Inline policies someone else put on the role: the role is theirs too. Crossrep's own
-        // policy goes (its grants); the role and the rest stay.
-        let foreign: Vec<&str> = actual
-            .role_policy
-            .iter()
-            .filter(|(a, o)| {
-                a.account == role.account
-                    && a.role == role.name
-                    && a.name != crate::policy::ROLE_POLICY_NAME
-                    && o.is_present()
-            })
-            .map(|(a, _)| a.name.as_str())
-            .collect();
-        if !foreign.is_empty() {
-            for (addr, observed) in &actual.role_policy {
-                if addr.account != role.account
-                    || addr.role != role.name
-                    || addr.name != crate::policy::ROLE_POLICY_NAME
-                {
-                    continue;
-                }
-                if let Some(doc) = observed.present() {
-                    let users: Vec<Address> = changes
-                        .keys()
-                        .filter(
-                            |a| matches!(a, Address::Replication(b) if b.account == role.account),
-                        )
-                        .cloned()
-                        .collect();
-                    add(
-                        &mut changes,
-                        removal::<RolePolicy>(
-                            addr.clone(),
-                            &role.region,
-                            PHASE_ROLE_POLICY,
-                            doc.clone(),
-                            None,
-                            "crossrep's policy on its role".into(),
-                            users,
-                        ),
-                    );
-                }
-            }
-            warnings.push(Warning {
-                account: role.account.clone(),
-                bucket: None,
-                destination: None,
-                code: "role_has_foreign_policies".into(),
-                message: format!(
-                    "role `{}` in {} carries policies crossrep did not write ({}): the role and those policies are kept",
-                    role.name,
-                    role.account,
-                    foreign.join(", ")
-                ),
-            });
-            continue;
-        }
         if let Some(buckets) = role_in_use.get(&role.account) {
             for b in buckets {
                 conflicts.push(Conflict {
@@ -388,6 +331,19 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
             }
             continue;
         }
+        // Inline policies someone else put on the role: the role is theirs too. Crossrep's own
+        // policy goes (its grants); the role and the rest stay.
+        let foreign: Vec<&str> = actual
+            .role_policy
+            .iter()
+            .filter(|(a, o)| {
+                a.account == role.account
+                    && a.role == role.name
+                    && a.name != crate::policy::ROLE_POLICY_NAME
+                    && o.is_present()
+            })
+            .map(|(a, _)| a.name.as_str())
+            .collect();
         // Everything that replicated with the role goes first.
         let users: Vec<Address> = changes
             .keys()
@@ -400,6 +356,9 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                 continue;
             };
             if addr.account != role.account || addr.role != role.name {
+                continue;
+            }
+            if !foreign.is_empty() && addr.name != crate::policy::ROLE_POLICY_NAME {
                 continue;
             }
             policy_addrs.push(Address::RolePolicy(addr.clone()));
@@ -415,6 +374,21 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
                     users.clone(),
                 ),
             );
+        }
+        if !foreign.is_empty() {
+            warnings.push(Warning {
+                account: role.account.clone(),
+                bucket: None,
+                destination: None,
+                code: "role_has_foreign_policies".into(),
+                message: format!(
+                    "role `{}` in {} carries policies crossrep did not write ({}): the role and those policies are kept",
+                    role.name,
+                    role.account,
+                    foreign.join(", ")
+                ),
+            });
+            continue;
         }
         add(
             &mut changes,
@@ -697,6 +671,30 @@ buckets = ["*"]
                     && w.message.contains("security-deny")),
             "{:#?}",
             p.warnings
+        );
+    }
+
+    /// A role someone else's rule uses keeps its permissions even when it also carries a
+    /// foreign policy: crossrep's own policy is what lets those rules replicate.
+    #[test]
+    fn a_role_in_use_keeps_crossreps_policy_whatever_else_it_carries() {
+        let (d, mut a) = setup(true);
+        let role = d.roles.values().next().unwrap().clone();
+        a.set::<RolePolicy>(
+            RolePolicyAddr {
+                account: role.account.clone(),
+                role: role.name.clone(),
+                name: "security-deny".into(),
+            },
+            Observed::Present(crate::kinds::role_policy::RolePolicySpec {
+                document: json!({"Version": "2012-10-17", "Statement": []}),
+            }),
+        );
+        let p = destroy_plan(&d, &a);
+        assert!(
+            !summary(&p).iter().any(|c| c.contains("role")),
+            "{:#?}",
+            summary(&p)
         );
     }
 
