@@ -478,16 +478,7 @@ pub fn conflict_of<'c>(conflicts: &'c [Conflict], pair: &Pair) -> Option<&'c Con
 
 /// The rule state of one pair: `enabled`, `disabled` or `missing`.
 pub fn rule_state(actual: &ActualState, pair: &Pair) -> &'static str {
-    let id = rule_id(&pair.destination.bucket);
-    let rule = actual
-        .present::<Replication>(&BucketAddr::new(&pair.source.account, &pair.source.bucket))
-        .and_then(|c| {
-            c.configuration
-                .rules
-                .iter()
-                .find(|r| r.id.as_deref() == Some(id.as_str()))
-        });
-    match rule {
+    match crate::kinds::replication::current_rule(actual, pair) {
         Some(r) if r.enabled => "enabled",
         Some(_) => "disabled",
         None => "missing",

@@ -649,26 +649,32 @@ impl<'a> Planner<'a> {
             .collect();
         for src in sources {
             let addr = addr_of(src);
+            const OFF: &str = "and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)";
+            let default = self
+                .actual
+                .present::<BucketEncryption>(&addr)
+                .filter(|e| e.is_kms());
             let sampled = self
                 .actual
                 .present::<ObjectEncryption>(&addr)
                 .filter(|e| e.is_kms());
-            let message = match self.actual.observed::<BucketEncryption>(&addr) {
-                _ if sampled.is_some() && !self.actual.present::<BucketEncryption>(&addr).is_some_and(|e| e.is_kms()) => format!(
-                    "`{}` holds {}, and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)",
-                    src.bucket,
-                    sampled.map(|e| e.describe()).unwrap_or_default()
-                ),
-                Some(Observed::Present(e)) if e.is_kms() => format!(
-                    "`{}` encrypts new objects with {} by default, and its rule has `kms = \"off\"`: S3 replicates SSE-KMS and DSSE-KMS objects only when the rule opts in; those objects will not replicate (remove `kms = \"off\"` to replicate them)",
+            let message = if let Some(e) = default {
+                format!(
+                    "`{}` encrypts new objects with {} by default, {OFF}",
                     src.bucket,
                     e.describe()
-                ),
-                Some(Observed::Unreadable(e)) => format!(
+                )
+            } else if let Some(e) = sampled {
+                format!("`{}` holds {}, {OFF}", src.bucket, e.describe())
+            } else if let Some(Observed::Unreadable(e)) =
+                self.actual.observed::<BucketEncryption>(&addr)
+            {
+                format!(
                     "could not read the default encryption of `{}`: {e}; if it is SSE-KMS, those objects will not replicate",
                     src.bucket
-                ),
-                _ => continue,
+                )
+            } else {
+                continue;
             };
             self.warnings.push(Warning::about_bucket(
                 &src.account,
@@ -895,13 +901,10 @@ impl<'a> Planner<'a> {
     /// Whether a pair that is not planned may have a rule on its source: its configuration
     /// has the pair's rule, or could not be read (then it may).
     fn may_have_rule(&self, p: &Pair) -> bool {
-        let id = rule_id(&p.destination.bucket);
         match self.actual.known::<Replication>(&addr_of(&p.source)) {
-            Some(Some(spec)) => spec
-                .configuration
-                .rules
-                .iter()
-                .any(|r| r.id.as_deref() == Some(id.as_str())),
+            Some(Some(spec)) => {
+                crate::kinds::replication::pair_rule(&spec.configuration, p).is_some()
+            }
             Some(None) => false,
             None => true,
         }
@@ -1117,11 +1120,7 @@ impl<'a> Planner<'a> {
     /// The replica key the pair's current rule uses, if it has one (a pair that is not
     /// planned keeps the grants its rule needs).
     fn current_replica_key(&self, p: &Pair) -> Option<String> {
-        let id = rule_id(&p.destination.bucket);
-        self.current_replication(&p.source)?
-            .rules
-            .iter()
-            .find(|r| r.id.as_deref() == Some(id.as_str()))?
+        crate::kinds::replication::current_rule(self.actual, p)?
             .destination
             .replica_kms_key_id
             .clone()

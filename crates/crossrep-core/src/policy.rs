@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{Backfill, Owner};
 use crate::desired::{partition, BucketRef, Pair, RoleRef};
+use crate::kinds::bucket_policy::strings;
 use crate::model::SID_PREFIX;
 use crate::names::AccountId;
 
@@ -275,15 +276,10 @@ pub fn keep_destination_grants(new: &mut Value, current: &Value) {
             .is_some_and(|sid| sid.starts_with("CrossrepDestinationObject"))
     };
     let resources = |s: &Value| -> BTreeSet<String> {
-        match s.get("Resource") {
-            Some(Value::String(r)) => BTreeSet::from([r.clone()]),
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect(),
-            _ => BTreeSet::new(),
-        }
+        strings(s.get("Resource"))
+            .into_iter()
+            .map(String::from)
+            .collect()
     };
     let Some(list) = new.get_mut("Statement").and_then(Value::as_array_mut) else {
         return;
@@ -402,20 +398,20 @@ pub fn key_policy_statements(role_arns: &BTreeSet<String>, region: &str) -> Vec<
     })]
 }
 
+/// The `Principal.AWS` entries of a statement.
+fn aws_principals(statement: &Value) -> Vec<String> {
+    strings(statement.get("Principal").and_then(|p| p.get("AWS")))
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
 /// The AWS principals of the statement `sid` of `doc`.
 pub fn principals_of(doc: &Value, sid: &str) -> Vec<String> {
     crate::kinds::bucket_policy::statements(doc)
         .iter()
         .filter(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
-        .flat_map(|s| match &s["Principal"]["AWS"] {
-            Value::String(p) => vec![p.clone()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect(),
-            _ => vec![],
-        })
+        .flat_map(aws_principals)
         .collect()
 }
 
@@ -426,15 +422,7 @@ pub fn without_principals(doc: &Value, sid: &str, principals: &BTreeSet<String>)
     let i = all
         .iter()
         .position(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))?;
-    let listed: Vec<String> = match &all[i]["Principal"]["AWS"] {
-        Value::String(p) => vec![p.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
-        _ => vec![],
-    };
+    let listed = aws_principals(&all[i]);
     if !listed.iter().any(|p| principals.contains(p)) {
         return None;
     }

@@ -13,7 +13,6 @@ use serde_json::Value;
 use crossrep_core::kinds::key_policy::{KeyPolicy, KeyPolicySpec};
 use crossrep_core::kinds::replica_key::{self, KeyAddr, ReplicaKey, ReplicaKeySpec, ALIAS};
 use crossrep_core::kinds::Change;
-use crossrep_core::model::MANAGED_TAG;
 use crossrep_core::observed::{ErrorKind, Observed};
 
 use super::{never_deleted, with_consistency_retry};
@@ -38,15 +37,23 @@ pub(crate) async fn read(
     }
 }
 
-/// The ARN (and the key id) of the key the alias names, if the alias exists.
-async fn find(kms: &aws_sdk_kms::Client, account: &str) -> Result<Option<String>, CallError> {
+/// The key the alias names, if the alias exists (`DescribeKey` accepts an alias name).
+async fn describe(
+    kms: &aws_sdk_kms::Client,
+    account: &str,
+) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, CallError> {
     match kms.describe_key().key_id(ALIAS).send().await {
-        Ok(out) => Ok(out
-            .key_metadata()
-            .map(|m| m.arn().unwrap_or_default().to_string())),
+        Ok(out) => Ok(out.key_metadata().cloned()),
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
         Err(e) => Err(call_error(e, account, "kms:DescribeKey", ALIAS)),
     }
+}
+
+/// The ARN of the key the alias names, if the alias exists.
+async fn find(kms: &aws_sdk_kms::Client, account: &str) -> Result<Option<String>, CallError> {
+    Ok(describe(kms, account)
+        .await?
+        .map(|m| m.arn().unwrap_or_default().to_string()))
 }
 
 async fn read_all(
@@ -55,18 +62,8 @@ async fn read_all(
 ) -> Result<Option<(ReplicaKeySpec, KeyPolicySpec)>, CallError> {
     let account = session.id.as_str();
     let kms = session.kms(&addr.region);
-    let out = match kms.describe_key().key_id(ALIAS).send().await {
-        Ok(out) => out,
-        Err(e) if e.code() == Some("NotFoundException") => return Ok(None),
-        Err(e) => return Err(call_error(e, account, "kms:DescribeKey", ALIAS)),
-    };
-    let Some(meta) = out.key_metadata() else {
-        return Err(CallError::invalid(
-            account,
-            "kms:DescribeKey",
-            ALIAS,
-            "DescribeKey returned no key",
-        ));
+    let Some(meta) = describe(&kms, account).await? else {
+        return Ok(None);
     };
     let arn = meta.arn().unwrap_or_default().to_string();
     let policy = kms
@@ -92,11 +89,9 @@ async fn read_all(
         ReplicaKeySpec {
             arn: Some(arn),
             alias: ALIAS.to_string(),
-            // The tag is how crossrep marks the keys it made; the alias is how it finds them.
-            tags: std::collections::BTreeMap::from([(
-                MANAGED_TAG.0.to_string(),
-                MANAGED_TAG.1.to_string(),
-            )]),
+            // Not read: a key is found by its alias and never updated, so its tags decide
+            // nothing (`ReplicaKey::same`).
+            tags: Default::default(),
             enabled: meta.key_state() == Some(&KeyState::Enabled),
             symmetric,
         },

@@ -94,7 +94,8 @@ pub struct Denial {
     pub conditional: bool,
 }
 
-fn strings(v: Option<&Value>) -> Vec<&str> {
+/// A string or list of strings (IAM allows both wherever a list goes).
+pub(crate) fn strings(v: Option<&Value>) -> Vec<&str> {
     match v {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),

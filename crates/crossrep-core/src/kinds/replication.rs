@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{BucketAddr, Kind};
+use super::{ActualState, BucketAddr, Kind};
 use crate::config::Owner;
 use crate::desired::Pair;
 use crate::model::{Destination, Filter, ReplicationConfiguration, Rule, RULE_PREFIX};
@@ -113,6 +113,21 @@ pub fn desired_rule(pair: &Pair) -> Rule {
 
 pub fn rule_id(destination: &BucketName) -> String {
     format!("{RULE_PREFIX}{destination}")
+}
+
+/// The pair's rule (`crossrep-<destination>`) in a configuration.
+pub fn pair_rule<'c>(config: &'c ReplicationConfiguration, pair: &Pair) -> Option<&'c Rule> {
+    let id = rule_id(&pair.destination.bucket);
+    config
+        .rules
+        .iter()
+        .find(|r| r.id.as_deref() == Some(id.as_str()))
+}
+
+/// The pair's rule as discovery found it on its source.
+pub fn current_rule<'a>(actual: &'a ActualState, pair: &Pair) -> Option<&'a Rule> {
+    let src = BucketAddr::new(&pair.source.account, &pair.source.bucket);
+    pair_rule(&actual.present::<Replication>(&src)?.configuration, pair)
 }
 
 /// Merges crossrep's rules into an existing configuration by rule ID: other rules are kept as

@@ -155,22 +155,11 @@ async fn verify_pair(
 ) -> PairVerdict {
     let mut judge = Judge::new(pair, opts.settle, now);
     // Whether the rule S3 has now opts in to KMS objects (what replicates is what is there).
-    let id = crossrep_core::plan::rule_id(&pair.destination.bucket);
-    let rule = actual
-        .present::<crossrep_core::kinds::replication::Replication>(
-            &crossrep_core::kinds::BucketAddr::new(&pair.source.account, &pair.source.bucket),
-        )
-        .and_then(|r| {
-            r.configuration
-                .rules
-                .iter()
-                .find(|r| r.id.as_deref() == Some(id.as_str()))
-                .cloned()
-        });
+    let rule = crossrep_core::kinds::replication::current_rule(actual, pair);
     judge.kms_opt_in = rule
         .as_ref()
         .is_some_and(|r| r.sse_kms_encrypted_objects == Some(true));
-    judge.replica_kms_key = rule.and_then(|r| r.destination.replica_kms_key_id);
+    judge.replica_kms_key = rule.and_then(|r| r.destination.replica_kms_key_id.clone());
     let mut checks = vec![configuration_check(plan, pair)];
     let source = || Side {
         session: ctx.sessions.get(&pair.source.account),
