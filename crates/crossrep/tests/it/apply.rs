@@ -758,38 +758,6 @@ async fn a_source_with_sse_kms_by_default_is_named_in_the_plan_with_kms_off() {
     assert!(!plan.contains(&format!("warning: {plain} ")), "{plan}");
 }
 
-/// Sets `bucket`'s default encryption to SSE-KMS under `key`, with Bucket Keys.
-async fn default_kms(session: &crossrep_aws::session::Session, bucket: &str, key: &str) {
-    use aws_sdk_s3::types::{
-        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-        ServerSideEncryptionRule,
-    };
-    session
-        .s3(&region("us-east-1"))
-        .put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(ServerSideEncryption::AwsKms)
-                                .kms_master_key_id(key)
-                                .build()
-                                .unwrap(),
-                        )
-                        .bucket_key_enabled(true)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Issue 10 (SPEC §8), `kms = "auto"` (the default): a source encrypting with SSE-KMS by
 /// default gets the opt-in and a replica key crossrep creates in the destination account,
 /// whose policy lets the source role use it; objects under two source keys replicate, each
@@ -805,27 +773,8 @@ async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
     let plain = env.bucket("plain");
     create_bucket(admin.src(), &data, "us-east-1").await;
     create_bucket(admin.src(), &plain, "us-east-1").await;
-    let kms = admin.src().kms(&region("us-east-1"));
-    let key_a = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let key_b = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key_a = kms_key(admin.src()).await;
+    let key_b = kms_key(admin.src()).await;
     default_kms(admin.src(), &data, &key_a).await;
     env.write_config("backfill = \"none\"");
 
@@ -859,19 +808,7 @@ async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
     }
     put_object(admin.src(), &plain, "us-east-1", "p.txt", "plain").await;
     env.emu.wait_replication();
-    let replica_key = admin
-        .dst()
-        .kms(&region("us-east-1"))
-        .describe_key()
-        .key_id("alias/crossrep-replica")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let replica_key = replica_key_arn(admin.dst()).await;
     for k in ["under-a.txt", "under-b.txt"] {
         let head = s3.head_object().bucket(&data).key(k).send().await.unwrap();
         assert_eq!(
@@ -1333,18 +1270,7 @@ async fn sse_kms_objects_in_a_bucket_without_a_kms_default_are_found_by_sampling
     let data = env.bucket("data");
     create_bucket(admin.src(), &data, "us-east-1").await;
     enable_versioning(admin.src(), &data, "us-east-1").await;
-    let key = admin
-        .src()
-        .kms(&region("us-east-1"))
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(admin.src()).await;
     let s3 = admin.src().s3(&region("us-east-1"));
     let put = |k: &'static str| {
         s3.put_object()
@@ -1393,18 +1319,7 @@ async fn a_saved_plan_with_a_replica_key_known_after_apply_applies_later() {
     let admin = env.admin().await;
     let data = env.bucket("data");
     create_bucket(admin.src(), &data, "us-east-1").await;
-    let key = admin
-        .src()
-        .kms(&region("us-east-1"))
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(admin.src()).await;
     default_kms(admin.src(), &data, &key).await;
     env.write_config("backfill = \"none\"");
     env.ok(&["plan", "--out", "plan.json"]);
@@ -1414,19 +1329,7 @@ async fn a_saved_plan_with_a_replica_key_known_after_apply_applies_later() {
         "{saved}"
     );
     env.ok(&["apply", "plan.json"]);
-    let replica_key = admin
-        .dst()
-        .kms(&region("us-east-1"))
-        .describe_key()
-        .key_id("alias/crossrep-replica")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let replica_key = replica_key_arn(admin.dst()).await;
     let cfg = get_replication(admin.src(), &data, "us-east-1").await;
     assert_eq!(
         cfg.rules[0].destination.replica_kms_key_id.as_deref(),
@@ -1469,35 +1372,14 @@ async fn a_removed_key_grant_is_named_by_verify_and_repaired_by_apply() {
     let admin = env.admin().await;
     let data = env.bucket("data");
     create_bucket(admin.src(), &data, "us-east-1").await;
-    let key = admin
-        .src()
-        .kms(&region("us-east-1"))
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(admin.src()).await;
     default_kms(admin.src(), &data, &key).await;
     env.write_config("");
     env.ok(&["apply", "--yes"]);
     // Someone puts the key's default policy back: the role's grant is gone.
     let kms_dst = admin.dst().kms(&region("us-east-1"));
     // PutKeyPolicy needs the key id or ARN, not an alias.
-    let replica_key = kms_dst
-        .describe_key()
-        .key_id("alias/crossrep-replica")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let replica_key = replica_key_arn(admin.dst()).await;
     kms_dst
         .put_key_policy()
         .key_id(&replica_key)
@@ -1561,18 +1443,7 @@ async fn dsse_kms_objects_replicate_too() {
     let data = env.bucket("data");
     create_bucket(admin.src(), &data, "us-east-1").await;
     enable_versioning(admin.src(), &data, "us-east-1").await;
-    let key = admin
-        .src()
-        .kms(&region("us-east-1"))
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(admin.src()).await;
     let s3 = admin.src().s3(&region("us-east-1"));
     let put = |k: &'static str| {
         s3.put_object()

@@ -711,39 +711,9 @@ async fn a_backfill_copies_existing_sse_kms_objects() {
     let dest = format!("replicated-{data}");
     create_bucket(src, &data, "us-east-1").await;
     enable_versioning(src, &data, "us-east-1").await;
-    let kms = src.kms(&region("us-east-1"));
-    let key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(src).await;
+    default_kms(src, &data, &key).await;
     let s3 = src.s3(&region("us-east-1"));
-    s3.put_bucket_encryption()
-        .bucket(&data)
-        .server_side_encryption_configuration(
-            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(ServerSideEncryption::AwsKms)
-                                .kms_master_key_id(&key)
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
     for k in ["old-1.txt", "old-2.txt"] {
         s3.put_object()
             .bucket(&data)
@@ -765,18 +735,7 @@ async fn a_backfill_copies_existing_sse_kms_objects() {
         "{}",
         env.emu.replication_failures()
     );
-    let replica_key = dst
-        .kms(&region("us-east-1"))
-        .describe_key()
-        .key_id("alias/crossrep-replica")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let replica_key = replica_key_arn(dst).await;
     let head = dst
         .s3(&region("us-east-1"))
         .head_object()

@@ -428,3 +428,58 @@ pub fn stdout(out: &std::process::Output) -> String {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A new customer-managed KMS key in `s`'s account (us-east-1); its ARN.
+pub async fn kms_key(s: &Session) -> String {
+    let out = s
+        .kms(&region("us-east-1"))
+        .create_key()
+        .send()
+        .await
+        .unwrap();
+    out.key_metadata().unwrap().arn().unwrap().to_string()
+}
+
+/// The ARN of the replica key crossrep made in `s`'s account (us-east-1), found by its alias.
+pub async fn replica_key_arn(s: &Session) -> String {
+    let out = s
+        .kms(&region("us-east-1"))
+        .describe_key()
+        .key_id("alias/crossrep-replica")
+        .send()
+        .await
+        .unwrap();
+    out.key_metadata().unwrap().arn().unwrap().to_string()
+}
+
+/// Sets `bucket`'s default encryption to SSE-KMS under `key`, with Bucket Keys.
+pub async fn default_kms(session: &Session, bucket: &str, key: &str) {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    session
+        .s3(&region("us-east-1"))
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(key)
+                                .build()
+                                .unwrap(),
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -647,18 +647,7 @@ async fn kms_objects_without_the_opt_in_are_unhealthy_and_named() {
     create_bucket(admin.src(), &data, "us-east-1").await;
     env.write_config("backfill = \"none\"\nkms = \"off\"");
     env.ok(&["apply", "--yes"]);
-    let key = admin
-        .src()
-        .kms(&crossrep_core::names::Region::new("us-east-1").unwrap())
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = kms_key(admin.src()).await;
     admin
         .src()
         .s3(&crossrep_core::names::Region::new("us-east-1").unwrap())
