@@ -250,9 +250,7 @@ class Rule:
 _ARCHIVED = {"GLACIER", "DEEP_ARCHIVE"}
 
 
-def kms_encrypted(version: Any) -> bool:
-    """SSE-KMS or DSSE-KMS at rest (moto applies the bucket default at write time)."""
-    return str(getattr(version, "encryption", None) or "").startswith("aws:kms")
+kms_encrypted = permissions.kms_encrypted
 
 
 def archived(version: Any) -> bool:

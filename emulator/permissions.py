@@ -370,7 +370,7 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
         if evaluate(stmts, "s3:GetObjectLegalHold", src_obj, src_ctx) != "Allow":
             return "SrcGetLegalHoldNotPermitted"
     kms = version is not None and not is_delete_marker and rule is not None and \
-        str(getattr(version, "encryption", None) or "").startswith("aws:kms")
+        kms_encrypted(version)
     if kms:
         code = _check_source_key(version, src, role_arn, role_account, stmts, src_obj)
         if code:
@@ -443,6 +443,11 @@ def _check_replication(src_account: str, role_arn: str, src_bucket: str, key: st
 _USABLE = {"Enabled"}
 # The replica key must encrypt data keys: a symmetric encryption key.
 _SYMMETRIC = {"SYMMETRIC_DEFAULT"}
+
+
+def kms_encrypted(version: Any) -> bool:
+    """SSE-KMS or DSSE-KMS at rest (moto applies the bucket default at write time)."""
+    return str(getattr(version, "encryption", None) or "").startswith("aws:kms")
 
 
 def find_key(key_ref: str, account: str, region: str) -> Any | None:
