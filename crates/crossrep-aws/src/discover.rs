@@ -12,7 +12,6 @@ use std::sync::Arc;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::config::Config;
-use crossrep_core::config::Kms;
 use crossrep_core::desired::{selects, DesiredState};
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::key_policy::KeyPolicy;
@@ -446,16 +445,14 @@ pub async fn discover(
             }
         }
     }
-    // Replica keys, where a pair may replicate KMS objects (`kms = "auto"`): whether its
-    // source uses KMS is only known after discovery, and there are few such places.
+    // Replica keys, where a pair may replicate KMS objects (not `kms = "off"`): whether its
+    // source uses KMS is only known after discovery, and there are few such places. A named
+    // key in another region than its destination is a conflict without a read.
     let keys: BTreeSet<KeyAddr> = desired
         .pairs
         .iter()
-        .filter(|p| p.rule.kms == Kms::Auto)
-        .map(|p| KeyAddr {
-            account: p.destination.account.clone(),
-            region: p.destination.region.clone(),
-        })
+        .filter_map(KeyAddr::of)
+        .filter(|k| k.arn_region() == k.region.as_str())
         .collect();
     for k in keys {
         jobs.push(Job::ReplicaKey(sessions.get(&k.account).clone(), k));

@@ -90,13 +90,24 @@ pub enum Owner {
     Source,
 }
 
-/// SSE-KMS handling. Replica keys (SPEC §6) are not supported yet: the config rejects a key ARN
-/// instead of accepting one it would ignore, and `Auto` does what `Off` does until then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// SSE-KMS handling (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kms {
+    /// Sources that hold or default to SSE-KMS / DSSE-KMS replicate those objects under the
+    /// replica key crossrep manages in the destination account and region.
     Auto,
+    /// Never opted in: SSE-KMS and DSSE-KMS objects do not replicate.
     Off,
+    /// As `Auto`, under this key (a full key ARN) instead of crossrep's.
+    Key(String),
+}
+
+impl Kms {
+    /// Whether KMS objects of a source that uses KMS are replicated.
+    pub fn replicates(&self) -> bool {
+        !matches!(self, Kms::Off)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -551,22 +562,30 @@ impl Validator<'_> {
             Some(k) => match k.get_ref().as_str() {
                 "auto" => Kms::Auto,
                 "off" => Kms::Off,
-                // SSE-KMS replication (SourceSelectionCriteria, ReplicaKmsKeyID, KMS grants) is
-                // SPEC §6 work; accepting a key and ignoring it would replicate nothing encrypted.
-                arn if arn.starts_with("arn:") && arn.contains(":kms:") => {
-                    return Err(self.err(
-                        k.span(),
-                        key("kms"),
-                        format!(
-                            "replica KMS keys (`{arn}`) are not supported yet; use `auto` or `off`"
-                        ),
-                    ))
+                arn if arn.starts_with("arn:") => {
+                    let to = &accounts[r.to.get_ref()];
+                    match key_arn(arn) {
+                        Err(why) => return Err(self.err(k.span(), key("kms"), why)),
+                        // The replica key belongs to the destination account (AWS-NOTES).
+                        Ok(owner) if owner != to.id.as_str() => {
+                            return Err(self.err(
+                                k.span(),
+                                key("kms"),
+                                format!(
+                                    "the key is in account {owner}, but replicas go to account `{}` ({}): S3 encrypts replicas only under a key of the destination account",
+                                    r.to.get_ref(),
+                                    to.id
+                                ),
+                            ))
+                        }
+                        Ok(_) => Kms::Key(arn.to_string()),
+                    }
                 }
                 other => {
                     return Err(self.err(
                         k.span(),
                         key("kms"),
-                        format!("`{other}` is not `auto` or `off`"),
+                        format!("`{other}` is not `auto`, `off` or a KMS key ARN"),
                     ))
                 }
             },
@@ -809,9 +828,10 @@ fn settings(r: &Replication) -> [(&'static str, String); 9] {
         ),
         (
             "kms",
-            quoted(match r.kms {
+            quoted(match &r.kms {
                 Kms::Auto => "auto",
                 Kms::Off => "off",
+                Kms::Key(arn) => arn,
             }),
         ),
         ("replication_time", r.replication_time.to_string()),
@@ -823,6 +843,39 @@ fn settings(r: &Replication) -> [(&'static str, String); 9] {
             }),
         ),
     ]
+}
+
+/// Checks that `arn` is the full ARN of a KMS key (`arn:<partition>:kms:<region>:<account>:
+/// key/<id>`): S3 resolves an alias or a bare key id in the *source* account, where the replica
+/// key is not (AWS-NOTES, SSE-KMS).
+/// Returns the key's account.
+fn key_arn(arn: &str) -> Result<&str, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, service, region, account, resource] = parts[..] else {
+        return Err(format!(
+            "`{arn}` is not a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<key id>`)"
+        ));
+    };
+    if service != "kms" || partition.is_empty() {
+        return Err(format!(
+            "`{arn}` is not a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<key id>`)"
+        ));
+    }
+    if Region::new(region).is_err() {
+        return Err(format!("`{arn}`: `{region}` is not a region"));
+    }
+    if AccountId::new(account).is_err() {
+        return Err(format!("`{arn}`: `{account}` is not a 12-digit account id"));
+    }
+    match resource.split_once('/') {
+        Some(("key", id)) if !id.is_empty() && !id.contains('/') => Ok(account),
+        Some(("alias", _)) => Err(format!(
+            "`{arn}` is an alias: S3 needs the key's own ARN (`…:key/<key id>`), because it resolves an alias in the source account"
+        )),
+        _ => Err(format!(
+            "`{arn}` is not a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<key id>`)"
+        )),
+    }
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
@@ -896,7 +949,7 @@ delete_markers = true               # replicate delete markers (default false wi
 prefix = ""                         # replicate only keys with this prefix
 # tags = { replicate = "yes" }      # replicate only objects with all these tags
 owner = "destination"               # replicas owned by the destination account
-kms = "auto"                        # "auto" (SSE-KMS sources replicate via a replica key) | "off"
+kms = "auto"                        # "auto" (SSE-KMS sources replicate via a replica key) | "off" | a key ARN
 replication_time = false            # S3 Replication Time Control (and metrics)
 backfill = "batch"                  # "batch" (S3 Batch Replication) | "none"
 
@@ -1242,6 +1295,21 @@ buckets = ["*"]
             ),
             (
                 "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nkms = \"arn:aws:kms:eu-west-1:222222222222:alias/backup\"",
+                "replication[0].kms",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nkms = \"arn:aws:kms:eu-west-1:2222:key/k\"",
+                "replication[0].kms",
+            ),
+            (
+                "buckets = [\"*\"]",
+                "buckets = [\"*\"]\nkms = \"arn:aws:s3:::bucket\"",
+                "replication[0].kms",
+            ),
+            (
+                "buckets = [\"*\"]",
                 "buckets = [\"*\"]\nbackfill = \"copy\"",
                 "replication[0].backfill",
             ),
@@ -1273,6 +1341,31 @@ buckets = ["*"]
         assert_eq!(e.key, "settings.concurrency");
         let e = error(&format!("{GOOD}\n[settings]\nrole_name = \"a b\"\n"));
         assert_eq!(e.key, "settings.role_name");
+    }
+
+    #[test]
+    fn a_named_replica_key_must_be_a_key_arn_of_the_destination_account() {
+        let arn = "arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let c = parse(&GOOD.replace(
+            "buckets = [\"*\"]",
+            &format!("buckets = [\"*\"]\nkms = \"{arn}\""),
+        ))
+        .unwrap();
+        assert_eq!(c.replication[0].kms, Kms::Key(arn.into()));
+        assert!(c.replication[0].kms.replicates());
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\nkms = \"arn:aws:kms:us-west-2:111111111111:key/k\"",
+        ));
+        assert_eq!(e.key, "replication[0].kms");
+        assert_eq!(e.location, Some((14, 7)), "{e}");
+        assert!(e.message.contains("account 111111111111"), "{e}");
+        assert!(e.message.contains("`backup` (222222222222)"), "{e}");
+        let e = error(&GOOD.replace(
+            "buckets = [\"*\"]",
+            "buckets = [\"*\"]\nkms = \"arn:aws:kms:us-west-2:222222222222:alias/x\"",
+        ));
+        assert!(e.message.contains("is an alias"), "{e}");
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                     tags: block.tags.clone(),
                     owner: block.owner,
                     replication_time: block.replication_time,
-                    kms: block.kms,
+                    kms: block.kms.clone(),
                 },
                 backfill: block.backfill,
                 block: block.index,

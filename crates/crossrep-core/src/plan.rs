@@ -1164,44 +1164,22 @@ impl<'a> Planner<'a> {
 
     /// SPEC §8, `kms = "auto"`: a source that encrypts with SSE-KMS or DSSE-KMS by default
     /// replicates those objects through the replica key of its destination's account and
-    /// region, which is created when it does not exist; its key policy lets the source roles
-    /// use it. A key that cannot be read, is disabled or is not symmetric makes its pairs
-    /// conflicts.
+    /// region, which is created when it does not exist, or through the key `kms` names; its
+    /// key policy lets the source roles use it. A key that cannot be used
+    /// ([`Self::replica_key_problem`]) makes its pairs conflicts.
     fn plan_replica_keys(&mut self, active: &mut Vec<&'a Pair>) {
         let mut by_key: BTreeMap<KeyAddr, Vec<&'a Pair>> = BTreeMap::new();
         for p in active.iter() {
-            let kms =
-                p.rule.kms == crate::config::Kms::Auto && self.kms_in_use(&p.source).is_some();
-            if kms {
-                by_key
-                    .entry(KeyAddr {
-                        account: p.destination.account.clone(),
-                        region: p.destination.region.clone(),
-                    })
-                    .or_default()
-                    .push(p);
+            if self.kms_in_use(&p.source).is_none() {
+                continue;
+            }
+            if let Some(key) = KeyAddr::of(p) {
+                by_key.entry(key).or_default().push(p);
             }
         }
         let mut dropped = BTreeSet::new();
         for (key, pairs) in by_key {
-            let what = format!("the replica key of {} in {}", key.account, key.region);
-            let problem = unreadable(
-                self.actual,
-                &[
-                    Address::ReplicaKey(key.clone()),
-                    Address::KeyPolicy(key.clone()),
-                ],
-                &what,
-            )
-            .or_else(|| match self.actual.present::<ReplicaKey>(&key) {
-                Some(k) if !k.enabled => Some(plain("replica_key_disabled", format!(
-                    "{what} (`{ALIAS}`) is not enabled: every replica of an SSE-KMS object would fail (`DstKmsKeyInvalidState`); enable it (`aws kms enable-key`)"
-                ))),
-                Some(k) if !k.symmetric => Some(plain("replica_key_asymmetric", format!(
-                    "{what} (`{ALIAS}`) is not a symmetric encryption key: S3 cannot encrypt replicas with it; point `{ALIAS}` at a symmetric key"
-                ))),
-                _ => None,
-            });
+            let problem = self.replica_key_problem(&key);
             if let Some(problem) = problem {
                 for p in &pairs {
                     self.conflict_with_hint(p, true, problem.clone());
@@ -1210,7 +1188,7 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let existing = self.actual.present::<ReplicaKey>(&key).cloned();
-            if existing.is_none() {
+            if existing.is_none() && key.key.is_none() {
                 self.put::<ReplicaKey>(
                     key.clone(),
                     &key.region,
@@ -1265,6 +1243,53 @@ impl<'a> Planner<'a> {
             }
         }
         active.retain(|p| !dropped.contains(&(&p.source, &p.destination)));
+    }
+
+    /// Why the replica key at `key` cannot take replicas, if it cannot: unreadable, missing (a
+    /// key `kms` names; crossrep's own is created), in another region than the destination,
+    /// disabled, asymmetric or AWS managed. `PutBucketReplication` accepts any of these and
+    /// every replica then fails (AWS-NOTES, SSE-KMS), so each is a conflict.
+    fn replica_key_problem(&self, key: &KeyAddr) -> Option<Problem> {
+        let what = match &key.key {
+            None => format!(
+                "the replica key of {} in {} (`{ALIAS}`)",
+                key.account, key.region
+            ),
+            Some(arn) => format!("replica key `{arn}` (`kms`)"),
+        };
+        if key.arn_region() != key.region.as_str() {
+            return Some(plain("replica_key_region", format!(
+                "{what} is in {}, but the destination is in {}: S3 encrypts replicas only under a key in the destination's region (`DstKmsKeyNotFound`); name a key in {} or set `destination_region`",
+                key.arn_region(), key.region, key.region
+            )));
+        }
+        if let Some(p) = unreadable(
+            self.actual,
+            &[
+                Address::ReplicaKey(key.clone()),
+                Address::KeyPolicy(key.clone()),
+            ],
+            &what,
+        ) {
+            return Some(p);
+        }
+        match self.actual.present::<ReplicaKey>(key) {
+            None if key.key.is_some() => Some(plain("replica_key_not_found", format!(
+                "{what} does not exist in {} ({}): every replica of an SSE-KMS object would fail (`DstKmsKeyNotFound`); check the ARN, or use `kms = \"auto\"` for a key crossrep manages",
+                key.account, key.region
+            ))),
+            Some(k) if k.aws_managed => Some(plain("replica_key_aws_managed", format!(
+                "{what} is an AWS managed key: other accounts cannot encrypt with it and its policy cannot be changed; name a customer managed key"
+            ))),
+            Some(k) if !k.enabled => Some(plain("replica_key_disabled", format!(
+                "{what} is not enabled: every replica of an SSE-KMS object would fail (`DstKmsKeyInvalidState`); enable it (`aws kms enable-key`)"
+            ))),
+            Some(k) if !k.symmetric => Some(plain("replica_key_asymmetric", format!(
+                "{what} is not a symmetric encryption key: S3 cannot encrypt replicas with it; {}",
+                if key.key.is_some() { "name a symmetric key" } else { "point the alias at a symmetric key" }
+            ))),
+            _ => None,
+        }
     }
 
     fn plan_destination(&mut self, pair: &Pair, policy: &Value) {
@@ -1341,12 +1366,10 @@ impl<'a> Planner<'a> {
                 .replica_keys
                 .contains_key(&(p.source.clone(), p.destination.clone()))
             {
-                let key = KeyAddr {
-                    account: p.destination.account.clone(),
-                    region: p.destination.region.clone(),
-                };
-                deps.push(Address::ReplicaKey(key.clone()));
-                deps.push(Address::KeyPolicy(key));
+                if let Some(key) = KeyAddr::of(p) {
+                    deps.push(Address::ReplicaKey(key.clone()));
+                    deps.push(Address::KeyPolicy(key));
+                }
             }
         }
         let dests: Vec<String> = pairs

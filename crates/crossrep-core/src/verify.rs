@@ -238,7 +238,7 @@ fn touches(addr: &Address, pair: &Pair) -> bool {
     // The replica key of the pair's destination account and region (SPEC §8): a key policy
     // without the role's grant fails every SSE-KMS replica (`DstPutObjectNotPermitted`).
     if let Address::ReplicaKey(k) | Address::KeyPolicy(k) = addr {
-        return k.account == d.account && k.region == d.region;
+        return crate::kinds::replica_key::KeyAddr::of(pair).as_ref() == Some(k);
     }
     match addr.bucket() {
         None => addr.account() == &s.account,

@@ -2045,10 +2045,7 @@ fn kms_sources(buckets: &[(&str, &str, &str)]) -> ActualState {
     use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
     use crossrep_core::kinds::key_policy::KeyPolicy;
     use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
-    let key = KeyAddr {
-        account: acct(BACKUP),
-        region: region("us-east-1"),
-    };
+    let key = KeyAddr::managed(&acct(BACKUP), &region("us-east-1"));
     let mut a = Actual::sources(buckets)
         .at(PROD, "data")
         .edit(|s, b| {
@@ -2081,10 +2078,7 @@ fn a_kms_source_opts_in_with_a_replica_key_known_after_apply() {
     let a = kms_sources(buckets);
     let p = plan(&d, &a);
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
-    let key = KeyAddr {
-        account: acct(BACKUP),
-        region: region("us-east-1"),
-    };
+    let key = KeyAddr::managed(&acct(BACKUP), &region("us-east-1"));
     let token = crossrep_core::kinds::replica_key::token(&key);
     assert!(
         typed::<ReplicaKey>(&p, "replica_key[222222222222/us-east-1]")
@@ -2197,6 +2191,149 @@ fn a_kms_source_opts_in_with_a_replica_key_known_after_apply() {
         summary(&p3)
     );
     assert!(p3.pairs.iter().any(|s| s.source.bucket.as_str() == "plain"));
+}
+
+/// Issue 10 (SPEC §8), `kms = "<arn>"`: the rule uses the named key, which is never created;
+/// its policy gets crossrep's statement beside the owner's; the role may use it. A named key
+/// that is missing, in another region, disabled or AWS managed makes the KMS pair a conflict
+/// (S3 would accept the rule and fail every replica), and the plain pair goes on.
+#[test]
+fn a_named_replica_key_is_used_as_it_is_and_checked() {
+    use crossrep_core::kinds::key_policy::{KeyPolicy, KeyPolicySpec};
+    use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey, ReplicaKeySpec};
+    let arn = "arn:aws:kms:us-east-1:222222222222:key/theirs";
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "plain", "us-east-1")];
+    let d = want(&format!("{PROD_TO_BACKUP}kms = \"{arn}\"\n"), buckets);
+    let key = KeyAddr::of(&d.pairs[0]).unwrap();
+    assert_eq!(key.key.as_deref(), Some(arn));
+    let mut a = kms_sources(buckets);
+    a.set::<ReplicaKey>(
+        key.clone(),
+        Observed::Present(ReplicaKeySpec {
+            arn: Some(arn.into()),
+            alias: String::new(),
+            ..ReplicaKeySpec::new()
+        }),
+    );
+    let mut theirs = crossrep_core::kinds::key_policy::default_policy(&acct(BACKUP));
+    theirs["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "Auditors", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:role/audit"},
+        "Action": "kms:DescribeKey", "Resource": "*"
+    }));
+    a.set::<KeyPolicy>(
+        key.clone(),
+        Observed::Present(KeyPolicySpec { document: theirs }),
+    );
+    let p = plan(&d, &a);
+    assert!(p.conflicts.is_empty(), "{}", summary(&p));
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.addr().to_string().starts_with("replica_key")),
+        "{}",
+        summary(&p)
+    );
+    let data = written_config(&p, "replication[111111111111/data]");
+    assert_eq!(data.rules[0].sse_kms_encrypted_objects, Some(true));
+    assert_eq!(
+        data.rules[0].destination.replica_kms_key_id.as_deref(),
+        Some(arn)
+    );
+    let plain = written_config(&p, "replication[111111111111/plain]");
+    assert_eq!(plain.rules[0].destination.replica_kms_key_id, None);
+    assert_eq!(
+        statement(&role_policy_of(&p, PROD), "CrossrepReplicaKeysUsEast1").unwrap()["Resource"],
+        json!([arn])
+    );
+    let policy = &typed::<KeyPolicy>(&p, "key_policy[222222222222/us-east-1/theirs]")
+        .after
+        .as_ref()
+        .unwrap()
+        .document;
+    assert!(statement(policy, "Auditors").is_some(), "{policy}");
+    assert_eq!(
+        statement(policy, "CrossrepReplication").unwrap()["Principal"]["AWS"],
+        json!([role_arn(PROD)])
+    );
+    let done = assert_converges(&d, &a, &p);
+    assert!(!plan(&d, &done).has_changes());
+
+    // What makes the named key unusable, each a conflict for `data` only.
+    let conflict_of = |a: &ActualState| {
+        let p = plan(&d, a);
+        assert!(
+            p.pairs.iter().any(|s| s.source.bucket.as_str() == "plain"),
+            "{}",
+            summary(&p)
+        );
+        let c: Vec<_> = p
+            .conflicts
+            .iter()
+            .map(|c| (c.bucket.to_string(), c.code.to_string(), c.message.clone()))
+            .collect();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "data");
+        (c[0].1.clone(), c[0].2.clone())
+    };
+    let mut missing = a.clone();
+    missing.set::<ReplicaKey>(key.clone(), Observed::Absent);
+    missing.set::<KeyPolicy>(key.clone(), Observed::Absent);
+    let (code, message) = conflict_of(&missing);
+    assert_eq!(code, "replica_key_not_found");
+    assert!(
+        message.contains(&format!(
+            "replica key `{arn}` (`kms`) does not exist in 222222222222 (us-east-1)"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("DstKmsKeyNotFound"), "{message}");
+    for (edit, want_code) in [
+        (
+            ReplicaKeySpec {
+                enabled: false,
+                ..ReplicaKeySpec::new()
+            },
+            "replica_key_disabled",
+        ),
+        (
+            ReplicaKeySpec {
+                symmetric: false,
+                ..ReplicaKeySpec::new()
+            },
+            "replica_key_asymmetric",
+        ),
+        (
+            ReplicaKeySpec {
+                aws_managed: true,
+                ..ReplicaKeySpec::new()
+            },
+            "replica_key_aws_managed",
+        ),
+    ] {
+        let mut bad = a.clone();
+        bad.set::<ReplicaKey>(
+            key.clone(),
+            Observed::Present(ReplicaKeySpec {
+                arn: Some(arn.into()),
+                ..edit
+            }),
+        );
+        assert_eq!(conflict_of(&bad).0, want_code);
+    }
+    // A key in another region than the destination: a conflict before anything is read.
+    let elsewhere = "arn:aws:kms:eu-west-1:222222222222:key/theirs";
+    let d2 = want(&format!("{PROD_TO_BACKUP}kms = \"{elsewhere}\"\n"), buckets);
+    let p2 = plan(&d2, &kms_sources(buckets));
+    assert_eq!(p2.conflicts.len(), 1, "{}", summary(&p2));
+    assert_eq!(p2.conflicts[0].code, "replica_key_region");
+    assert!(
+        p2.conflicts[0]
+            .message
+            .contains("is in eu-west-1, but the destination is in us-east-1"),
+        "{}",
+        p2.conflicts[0].message
+    );
 }
 
 /// Issue 8: an existing destination with Requester Pays was applied and called healthy; AWS

@@ -1,5 +1,5 @@
-//! The replica key and its key policy (KMS): found by alias (`ListAliases`, `DescribeKey`,
-//! `GetKeyPolicy`), created with its tag and alias (`CreateKey`, `CreateAlias`), its policy
+//! The replica key and its key policy (KMS): found by alias or by the ARN `kms` names
+//! (`DescribeKey`, `GetKeyPolicy`), created with its tag and alias (`CreateKey`, `CreateAlias`), its policy
 //! written merged (`PutKeyPolicy`, retried while a new role is not yet a valid principal). And
 //! the substitution of the token a plan writes for the ARN of a key it creates.
 
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::Value;
 
 use crossrep_core::kinds::key_policy::{KeyPolicy, KeyPolicySpec};
@@ -37,21 +37,27 @@ pub(crate) async fn read(
     }
 }
 
-/// The key the alias names, if the alias exists (`DescribeKey` accepts an alias name).
+/// The key `key_id` names (crossrep's alias, or the ARN `kms` names), if it exists
+/// (`DescribeKey` accepts an alias name).
 async fn describe(
     kms: &aws_sdk_kms::Client,
     account: &str,
+    key_id: &str,
 ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, CallError> {
-    match kms.describe_key().key_id(ALIAS).send().await {
+    match kms.describe_key().key_id(key_id).send().await {
         Ok(out) => Ok(out.key_metadata().cloned()),
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
-        Err(e) => Err(call_error(e, account, "kms:DescribeKey", ALIAS)),
+        Err(e) => Err(call_error(e, account, "kms:DescribeKey", key_id)),
     }
 }
 
-/// The ARN of the key the alias names, if the alias exists.
-async fn find(kms: &aws_sdk_kms::Client, account: &str) -> Result<Option<String>, CallError> {
-    Ok(describe(kms, account)
+/// The ARN of the key `key_id` names, if it exists.
+async fn find(
+    kms: &aws_sdk_kms::Client,
+    account: &str,
+    key_id: &str,
+) -> Result<Option<String>, CallError> {
+    Ok(describe(kms, account, key_id)
         .await?
         .map(|m| m.arn().unwrap_or_default().to_string()))
 }
@@ -62,7 +68,7 @@ async fn read_all(
 ) -> Result<Option<(ReplicaKeySpec, KeyPolicySpec)>, CallError> {
     let account = session.id.as_str();
     let kms = session.kms(&addr.region);
-    let Some(meta) = describe(&kms, account).await? else {
+    let Some(meta) = describe(&kms, account, addr.key_id()).await? else {
         return Ok(None);
     };
     let arn = meta.arn().unwrap_or_default().to_string();
@@ -94,6 +100,7 @@ async fn read_all(
             tags: Default::default(),
             enabled: meta.key_state() == Some(&KeyState::Enabled),
             symmetric,
+            aws_managed: meta.key_manager() == Some(&KeyManagerType::Aws),
         },
         KeyPolicySpec { document },
     )))
@@ -105,9 +112,18 @@ pub(crate) async fn apply(c: &Change<ReplicaKey>, sessions: &Sessions) -> Result
     let Some(spec) = &c.after else {
         return Err(never_deleted(account, "kms:ScheduleKeyDeletion", ALIAS));
     };
+    if let Some(arn) = &c.addr.key {
+        // The planner never creates a key `kms` names (a missing one is a conflict).
+        return Err(CallError::invalid(
+            account,
+            "kms:CreateKey",
+            arn,
+            "crossrep creates only its own replica key, never one `kms` names",
+        ));
+    }
     let kms = session.kms(&c.addr.region);
     // A lost response to an earlier attempt may have left the key with its alias: use it.
-    if find(&kms, account).await?.is_some() {
+    if find(&kms, account, ALIAS).await?.is_some() {
         return Ok(());
     }
     let tags: Vec<Tag> = spec
@@ -153,13 +169,14 @@ pub(crate) async fn apply_policy(
         return Err(never_deleted(account, "kms:PutKeyPolicy", ALIAS));
     };
     let kms = session.kms(&c.addr.region);
-    let Some(arn) = find(&kms, account).await? else {
+    let key_id = c.addr.key_id();
+    let Some(arn) = find(&kms, account, key_id).await? else {
         return Err(CallError::invalid(
             account,
             "kms:PutKeyPolicy",
-            ALIAS,
+            key_id,
             format!(
-                "the replica key `{ALIAS}` does not exist in {} ({}); run `crossrep apply` again",
+                "the replica key `{key_id}` does not exist in {} ({}); run `crossrep apply` again",
                 c.addr.account, c.addr.region
             ),
         ));
@@ -202,7 +219,7 @@ pub(crate) async fn resolve(text: &str, sessions: &Sessions) -> Result<String, C
             Some(arn) => arn,
             None => {
                 let session = sessions.get(&addr.account);
-                let found = find(&session.kms(&addr.region), session.id.as_str()).await?;
+                let found = find(&session.kms(&addr.region), session.id.as_str(), ALIAS).await?;
                 let Some(arn) = found else {
                     return Err(CallError::invalid(
                         addr.account.as_str(),

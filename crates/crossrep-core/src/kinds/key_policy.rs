@@ -25,10 +25,13 @@ impl Kind for KeyPolicy {
     type Spec = KeyPolicySpec;
 
     fn describe(addr: &KeyAddr, _: &Region) -> String {
-        format!(
-            "key policy of the replica key in {} ({})",
-            addr.account, addr.region
-        )
+        match &addr.key {
+            None => format!(
+                "key policy of the replica key in {} ({})",
+                addr.account, addr.region
+            ),
+            Some(arn) => format!("key policy of replica key `{arn}`"),
+        }
     }
 
     fn same(actual: &KeyPolicySpec, want: &KeyPolicySpec) -> bool {

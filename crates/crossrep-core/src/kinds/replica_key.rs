@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{ActualState, Kind, KindAddr};
+use crate::config::Kms;
+use crate::desired::Pair;
 use crate::model::MANAGED_TAG;
 use crate::names::{AccountId, Region};
 
@@ -22,11 +24,53 @@ pub struct ReplicaKey;
 /// The alias crossrep's replica key has in each destination account and region.
 pub const ALIAS: &str = "alias/crossrep-replica";
 
-/// A destination account and region: where a replica key lives.
+/// A replica key: the one crossrep manages in a destination account and region, or the key a
+/// block's `kms` names there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct KeyAddr {
     pub account: AccountId,
     pub region: Region,
+    /// The ARN `kms` names; `None` for crossrep's own key (found by [`ALIAS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl KeyAddr {
+    /// crossrep's replica key in `account` and `region`.
+    pub fn managed(account: &AccountId, region: &Region) -> KeyAddr {
+        KeyAddr {
+            account: account.clone(),
+            region: region.clone(),
+            key: None,
+        }
+    }
+
+    /// The replica key a pair's KMS objects replicate under, unless its block has
+    /// `kms = "off"`.
+    pub fn of(pair: &Pair) -> Option<KeyAddr> {
+        let d = &pair.destination;
+        match &pair.rule.kms {
+            Kms::Off => None,
+            Kms::Auto => Some(KeyAddr::managed(&d.account, &d.region)),
+            Kms::Key(arn) => Some(KeyAddr {
+                key: Some(arn.clone()),
+                ..KeyAddr::managed(&d.account, &d.region)
+            }),
+        }
+    }
+
+    /// How KMS finds the key: its ARN, or crossrep's alias.
+    pub fn key_id(&self) -> &str {
+        self.key.as_deref().unwrap_or(ALIAS)
+    }
+
+    /// The region a named key's ARN says it is in (crossrep's key is where its address is).
+    pub fn arn_region(&self) -> &str {
+        self.key
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(3))
+            .unwrap_or(self.region.as_str())
+    }
 }
 
 impl KindAddr for KeyAddr {
@@ -35,7 +79,15 @@ impl KindAddr for KeyAddr {
     }
 
     fn label(&self) -> String {
-        format!("{}/{}", self.account, self.region)
+        match &self.key {
+            None => format!("{}/{}", self.account, self.region),
+            Some(arn) => format!(
+                "{}/{}/{}",
+                self.account,
+                self.region,
+                arn.rsplit('/').next().unwrap_or(arn)
+            ),
+        }
     }
 }
 
@@ -51,6 +103,10 @@ pub struct ReplicaKeySpec {
     pub enabled: bool,
     /// A symmetric encryption key (`SYMMETRIC_DEFAULT`, `ENCRYPT_DECRYPT`).
     pub symmetric: bool,
+    /// An AWS managed key (`KeyManager = AWS`, such as `aws/s3`): other accounts cannot use
+    /// it and its policy cannot be changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aws_managed: bool,
 }
 
 impl ReplicaKeySpec {
@@ -62,6 +118,7 @@ impl ReplicaKeySpec {
             tags: BTreeMap::from([(MANAGED_TAG.0.to_string(), MANAGED_TAG.1.to_string())]),
             enabled: true,
             symmetric: true,
+            aws_managed: false,
         }
     }
 }
@@ -81,8 +138,10 @@ impl Kind for ReplicaKey {
 
     fn describe(addr: &KeyAddr, _: &Region) -> String {
         format!(
-            "replica KMS key `{ALIAS}` in {} ({})",
-            addr.account, addr.region
+            "replica KMS key `{}` in {} ({})",
+            addr.key_id(),
+            addr.account,
+            addr.region
         )
     }
 
@@ -127,7 +186,7 @@ pub fn tokens_in(text: &str) -> Vec<KeyAddr> {
         let Some(end) = rest.find(')') else { break };
         if let Some((account, region)) = rest[..end].split_once(" in ") {
             if let (Ok(account), Ok(region)) = (AccountId::new(account), Region::new(region)) {
-                out.push(KeyAddr { account, region });
+                out.push(KeyAddr::managed(&account, &region));
             }
         }
         rest = &rest[end..];
@@ -145,6 +204,9 @@ pub fn in_memory_arn(addr: &KeyAddr) -> String {
 
 /// The ARN of the replica key at `addr`, or the token when a plan is to create it.
 pub fn arn_or_token(state: &ActualState, addr: &KeyAddr) -> String {
+    if let Some(arn) = &addr.key {
+        return arn.clone();
+    }
     state
         .present::<ReplicaKey>(addr)
         .and_then(|k| k.arn.clone())
@@ -210,10 +272,10 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_are_substituted() {
-        let addr = KeyAddr {
-            account: AccountId::new("222222222222").unwrap(),
-            region: Region::new("eu-west-1").unwrap(),
-        };
+        let addr = KeyAddr::managed(
+            &AccountId::new("222222222222").unwrap(),
+            &Region::new("eu-west-1").unwrap(),
+        );
         let text = format!("[\"{}\", \"x\"]", token(&addr));
         assert_eq!(tokens_in(&text), vec![addr.clone()]);
         let done = substitute(&text, |_| {
