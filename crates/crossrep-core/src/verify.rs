@@ -359,6 +359,12 @@ pub fn objects_check(d: &DiffSummary, j: &Judge) -> Check {
     }
     examples(&d.size_mismatch, "size differs", &mut details);
     examples(&d.etag_mismatch, "content (ETag) differs", &mut details);
+    if j.kms_opt_in && d.etag_not_comparable > 0 {
+        details.push(format!(
+            "note: {} ETag(s) not compared: the rule replicates SSE-KMS objects, whose replicas are encrypted under the replica key and get other ETags (sizes are compared)",
+            d.etag_not_comparable
+        ));
+    }
     examples(
         &d.kind_mismatch,
         "object on one side, delete marker on the other",

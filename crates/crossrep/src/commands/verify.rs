@@ -183,6 +183,7 @@ async fn verify_pair(
         opts.examples,
         sample,
         judge.cutoff(),
+        judge.kms_opt_in,
         &ctx.bars,
     )
     .await
