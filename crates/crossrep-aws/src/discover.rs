@@ -250,6 +250,9 @@ enum Job {
     Unselected(Arc<Session>, BucketName, Region),
     /// The replica key (and its policy) of a destination account and region (SPEC §8).
     ReplicaKey(Arc<Session>, KeyAddr),
+    /// The default encryption of an existing destination whose source has SSE-C objects
+    /// (SPEC §8): read after the sources, for those pairs only.
+    DestinationEncryption(Arc<Session>, BucketName, Region),
 }
 
 async fn run(job: Job) -> Found {
@@ -340,6 +343,11 @@ async fn run(job: Job) -> Found {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<replication::Replication>(addr, r);
             })
+        }
+        Job::DestinationEncryption(s, b, region) => {
+            let e = kinds::bucket_encryption::read(&s.s3(&region), s.id.as_str(), &b).await;
+            let addr = BucketAddr::new(&s.id, &b);
+            found(move |a| a.set::<bucket_encryption::BucketEncryption>(addr, e))
         }
         Job::ReplicaKey(s, addr) => {
             let (key, policy) = kinds::replica_key::read(&s, &addr).await;
@@ -484,6 +492,41 @@ pub async fn discover(
     let mut actual = ActualState::default();
     for f in results {
         f(&mut actual);
+    }
+
+    // Second wave: what depends on what the sources hold.
+    let sse_c: BTreeSet<(&AccountId, &BucketName)> = desired
+        .pairs
+        .iter()
+        .filter(|p| {
+            let src = BucketAddr::new(&p.source.account, &p.source.bucket);
+            bucket_encryption::sse_c_needed(&actual, &src).is_some()
+        })
+        .map(|p| (&p.destination.account, &p.destination.bucket))
+        .collect();
+    let jobs: Vec<Job> = sse_c
+        .into_iter()
+        .filter_map(|(a, b)| {
+            let region = actual
+                .present::<Bucket>(&BucketAddr::new(a, b))?
+                .region
+                .clone();
+            Some(Job::DestinationEncryption(
+                sessions.get(a).clone(),
+                b.clone(),
+                region,
+            ))
+        })
+        .collect();
+    if !jobs.is_empty() {
+        let results: Vec<Found> = stream::iter(jobs)
+            .map(run)
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for f in results {
+            f(&mut actual);
+        }
     }
     Ok(actual)
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
 use crate::kinds::bucket::{Bucket, BucketSpec};
-use crate::kinds::bucket_encryption::BucketEncryption;
+use crate::kinds::bucket_encryption::{sse_c_needed, BucketEncryption, EncryptionSpec};
 use crate::kinds::bucket_policy::{
     replication_denials, statements, BucketPolicy, BucketPolicySpec,
 };
@@ -46,6 +46,10 @@ pub const KMS_CODE: &str = "sse_kms_not_replicated";
 
 /// The warning code of a destination policy statement that denies the role's replication.
 pub const DENIED_CODE: &str = "destination_denies_replication";
+
+/// The warning code of a destination, not crossrep's, that blocks the SSE-C replicas its
+/// source sends.
+pub const SSE_C_CODE: &str = "destination_blocks_sse_c";
 
 /// Version of the plan file format; a saved plan of another version is refused.
 /// 2: buckets split into bucket, bucket_tags, ownership_controls and lifecycle.
@@ -1245,6 +1249,56 @@ impl<'a> Planner<'a> {
         active.retain(|p| !dropped.contains(&(&p.source, &p.destination)));
     }
 
+    /// SPEC §8, SSE-C: a destination must accept SSE-C writes when its source has SSE-C
+    /// objects, or their replicas are refused (403) — the default for buckets created since
+    /// April 2026. A destination crossrep manages gets `BlockedEncryptionTypes = NONE` (its
+    /// default encryption otherwise kept); someone else's is not changed: a warning names the
+    /// gap and the fix.
+    fn plan_sse_c(&mut self, pair: &Pair, region: &Region, ownership: Ownership) {
+        let Some(why) = sse_c_needed(self.actual, &addr_of(&pair.source)) else {
+            return;
+        };
+        let addr = addr_of(&pair.destination);
+        let (src, dst) = (&pair.source.bucket, &pair.destination.bucket);
+        // A bucket this plan creates has S3's defaults.
+        let default = BucketEncryption::bucket_default(&addr).map(|(_, o)| o);
+        let current = match self.actual.present::<Bucket>(&addr) {
+            None => default.as_ref(),
+            Some(_) => self.actual.observed::<BucketEncryption>(&addr),
+        };
+        let warn = |message: String| Warning {
+            account: pair.source.account.clone(),
+            bucket: Some(src.clone()),
+            destination: Some(dst.clone()),
+            code: SSE_C_CODE.to_string(),
+            message,
+        };
+        match current {
+            Some(Observed::Present(e)) if !e.sse_c_blocked => {}
+            Some(Observed::Present(e)) if ownership != Ownership::Foreign => {
+                let want = EncryptionSpec {
+                    sse_c_blocked: false,
+                    ..e.clone()
+                };
+                self.put::<BucketEncryption>(
+                    addr.clone(),
+                    region,
+                    want,
+                    format!("`{src}` {why}: their replicas are refused where SSE-C is blocked"),
+                    vec![Address::Bucket(addr)],
+                );
+            }
+            Some(Observed::Present(_)) => self.warnings.push(warn(format!(
+                "destination `{dst}` blocks SSE-C writes and is not crossrep's, and `{src}` {why}: their replicas will fail (403); have its owner allow them (`aws s3api put-bucket-encryption --bucket {dst} --server-side-encryption-configuration '{{\"Rules\":[{{\"ApplyServerSideEncryptionByDefault\":{{\"SSEAlgorithm\":\"AES256\"}},\"BlockedEncryptionTypes\":{{\"EncryptionType\":[\"NONE\"]}}}}]}}'`, keeping its own default algorithm)"
+            ))),
+            Some(Observed::Unreadable(e)) => self.warnings.push(warn(format!(
+                "could not read the default encryption of destination `{dst}`: {e}; `{src}` {why}, and if `{dst}` blocks SSE-C their replicas will fail"
+            ))),
+            // Not read, or none at all (a bucket without default encryption accepts SSE-C).
+            _ => {}
+        }
+    }
+
     /// Why the replica key at `key` cannot take replicas, if it cannot: unreadable, missing (a
     /// key `kms` names; crossrep's own is created), in another region than the destination,
     /// disabled, asymmetric or AWS managed. `PutBucketReplication` accepts any of these and
@@ -1298,12 +1352,12 @@ impl<'a> Planner<'a> {
         let object_ownership =
             (pair.rule.owner == Owner::Destination).then(OwnershipSpec::enforced);
         // An existing destination is in the pair's region (`active_pairs`), read from where it is.
-        let region = match self.actual.present::<Bucket>(&addr) {
+        let (region, ownership) = match self.actual.present::<Bucket>(&addr) {
             Some(existing) => {
                 let region = existing.region.clone();
                 let ownership = self.ownership(&addr);
                 self.plan_managed_settings(&addr, &region, ownership, object_ownership);
-                region
+                (region, ownership)
             }
             None => {
                 let reason = match &pair.shortened_from {
@@ -1319,9 +1373,10 @@ impl<'a> Planner<'a> {
                 // The destination of an Object Lock source is created with Object Lock.
                 let lock = object_lock::enabled(self.actual, &addr_of(&pair.source));
                 self.plan_new_bucket(d, object_ownership, lock, reason);
-                d.region.clone()
+                (d.region.clone(), Ownership::Managed)
             }
         };
+        self.plan_sse_c(pair, &region, ownership);
         let bucket = Address::Bucket(addr.clone());
         self.put::<Versioning>(
             addr.clone(),

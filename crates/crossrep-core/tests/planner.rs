@@ -2055,6 +2055,7 @@ fn kms_sources(buckets: &[(&str, &str, &str)]) -> ActualState {
                     algorithm: "aws:kms".into(),
                     kms_key: Some("arn:aws:kms:us-east-1:111111111111:key/k1".into()),
                     bucket_key: true,
+                    sse_c_blocked: true,
                 }),
             )
         })
@@ -2334,6 +2335,134 @@ fn a_named_replica_key_is_used_as_it_is_and_checked() {
         "{}",
         p2.conflicts[0].message
     );
+}
+
+/// Issue 10 (SPEC §8), SSE-C: a source with SSE-C objects gets a destination that accepts SSE-C
+/// writes (new buckets block them since April 2026, replicas included); a destination crossrep
+/// manages is changed with its default encryption kept; someone else's is reported, not
+/// changed; a source that neither holds nor accepts SSE-C changes nothing.
+#[test]
+fn a_source_with_sse_c_objects_gets_a_destination_that_accepts_them() {
+    use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
+    use crossrep_core::kinds::object_encryption::{ObjectEncryption, ObjectEncryptionSpec};
+    let sse_c = |s: &mut ActualState, b: &BucketAddr| {
+        s.set::<ObjectEncryption>(
+            b.clone(),
+            Observed::Present(ObjectEncryptionSpec {
+                sampled: 2,
+                sse_c: 1,
+                ..Default::default()
+            }),
+        )
+    };
+    let d = PROD_TO_BACKUP_ONE();
+    let a = Actual::sources(ONE).at(PROD, "data").edit(sse_c).build();
+    let p = plan(&d, &a);
+    let c = typed::<BucketEncryption>(&p, "bucket_encryption[222222222222/replicated-data]");
+    assert_eq!(
+        c.after,
+        Some(EncryptionSpec {
+            algorithm: "AES256".into(),
+            kms_key: None,
+            bucket_key: false,
+            sse_c_blocked: false
+        })
+    );
+    assert!(
+        c.reason
+            .contains("`data` holds SSE-C objects (1 of 2 sampled version(s))"),
+        "{}",
+        c.reason
+    );
+    assert_converges(&d, &a, &p);
+
+    // Nothing SSE-C about the source: the destination keeps S3's default.
+    let plain = plan(&d, &Actual::sources(ONE).build());
+    assert!(
+        !summary(&plain).contains("bucket_encryption"),
+        "{}",
+        summary(&plain)
+    );
+
+    // A destination crossrep manages, SSE-KMS by default and blocking SSE-C.
+    let kms_default = EncryptionSpec {
+        algorithm: "aws:kms".into(),
+        kms_key: Some("arn:aws:kms:us-east-1:222222222222:key/d".into()),
+        bucket_key: true,
+        sse_c_blocked: true,
+    };
+    let managed = Actual::sources(ONE)
+        .at(PROD, "data")
+        .edit(sse_c)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .tags(&[MANAGED_TAG])
+        .edit(|s, b| s.set::<BucketEncryption>(b.clone(), Observed::Present(kms_default.clone())))
+        .build();
+    let p = plan(&d, &managed);
+    let c = typed::<BucketEncryption>(&p, "bucket_encryption[222222222222/replicated-data]");
+    assert_eq!(
+        c.after,
+        Some(EncryptionSpec {
+            sse_c_blocked: false,
+            ..kms_default.clone()
+        })
+    );
+    assert_converges(&d, &managed, &p);
+
+    // Someone else's destination: reported with the fix, never written.
+    let foreign = Actual::sources(ONE)
+        .at(PROD, "data")
+        .edit(sse_c)
+        .role(PROD)
+        .bucket(BACKUP, "replicated-data", "us-east-1")
+        .versioning(Versioning::Enabled)
+        .tags(&[("team", "storage")])
+        .edit(|s, b| s.set::<BucketEncryption>(b.clone(), Observed::Present(kms_default.clone())))
+        .build();
+    let p = plan(&d, &foreign);
+    assert!(
+        !summary(&p).contains("bucket_encryption"),
+        "{}",
+        summary(&p)
+    );
+    let w: Vec<_> = p
+        .warnings
+        .iter()
+        .filter(|w| w.code == crossrep_core::plan::SSE_C_CODE)
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", p.warnings);
+    assert!(
+        w[0].message.contains("destination `replicated-data` blocks SSE-C writes and is not crossrep's, and `data` holds SSE-C objects"),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[0].message
+            .contains("aws s3api put-bucket-encryption --bucket replicated-data"),
+        "{}",
+        w[0].message
+    );
+
+    // A source that accepts SSE-C writes (no block) may get SSE-C objects tomorrow.
+    let open = Actual::sources(ONE)
+        .at(PROD, "data")
+        .edit(|s, b| {
+            s.set::<BucketEncryption>(
+                b.clone(),
+                Observed::Present(EncryptionSpec {
+                    algorithm: "AES256".into(),
+                    kms_key: None,
+                    bucket_key: false,
+                    sse_c_blocked: false,
+                }),
+            )
+        })
+        .build();
+    let p = plan(&d, &open);
+    let c = typed::<BucketEncryption>(&p, "bucket_encryption[222222222222/replicated-data]");
+    assert!(c.reason.contains("accepts SSE-C writes"), "{}", c.reason);
 }
 
 /// Issue 8: an existing destination with Requester Pays was applied and called healthy; AWS

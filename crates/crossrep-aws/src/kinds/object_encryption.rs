@@ -1,5 +1,6 @@
 //! The encryption of a bounded sample of a source's object versions: `ListObjectVersions`
-//! (the first [`SAMPLE`]) and one `HeadObject` per version. Observed only.
+//! (the first [`SAMPLE`]) and one `HeadObject` per version (400 for an SSE-C version, whose
+//! metadata needs its key). Observed only.
 
 use futures::future::join_all;
 
@@ -39,21 +40,34 @@ async fn sample(
         let key = v.key().unwrap_or_default().to_string();
         let version = v.version_id().map(str::to_string);
         async move {
-            s3.head_object()
+            match s3
+                .head_object()
                 .bucket(bucket.as_str())
                 .key(&key)
                 .set_version_id(version.filter(|v| v != "null"))
                 .send()
                 .await
-                .map_err(|e| {
-                    call_error(e, account, "s3:GetObjectVersion", format!("{bucket}/{key}"))
-                })
+            {
+                Ok(head) => Ok(Some(head)),
+                // An SSE-C object's metadata is read only with its key: without it, 400 (AWS
+                // "Specifying server-side encryption with customer-provided keys").
+                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(400) => Ok(None),
+                Err(e) => Err(call_error(
+                    e,
+                    account,
+                    "s3:GetObjectVersion",
+                    format!("{bucket}/{key}"),
+                )),
+            }
         }
     });
     let mut spec = ObjectEncryptionSpec::default();
     for head in join_all(heads).await {
-        let head = head?;
         spec.sampled += 1;
+        let Some(head) = head? else {
+            spec.sse_c += 1;
+            continue;
+        };
         let algorithm = head
             .server_side_encryption()
             .map(|a| a.as_str().to_string())

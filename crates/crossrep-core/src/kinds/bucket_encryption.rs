@@ -1,10 +1,15 @@
-//! A bucket's default encryption (observed, never written): S3 does not replicate SSE-KMS or
-//! DSSE-KMS objects unless the rule opts in (`SourceSelectionCriteria`), so a source that
-//! encrypts with KMS by default replicates only part of what it holds (AWS-NOTES, SSE-KMS).
+//! A bucket's default encryption. Read on sources: S3 does not replicate SSE-KMS or DSSE-KMS
+//! objects unless the rule opts in (`SourceSelectionCriteria`), so a source that encrypts with
+//! KMS by default replicates only part of what it holds (AWS-NOTES, SSE-KMS); and whether it
+//! accepts SSE-C writes. Written only on destinations crossrep manages, to accept SSE-C
+//! replicas when the source has SSE-C objects ([`sse_c_needed`]): since April 2026 new buckets
+//! block SSE-C writes, replication included (AWS "Blocking or unblocking SSE-C for a general
+//! purpose bucket").
 
 use serde::{Deserialize, Serialize};
 
-use super::{BucketAddr, Kind};
+use super::object_encryption::ObjectEncryption;
+use super::{ActualState, BucketAddr, Kind};
 use crate::names::Region;
 use crate::observed::Observed;
 
@@ -19,6 +24,10 @@ pub struct EncryptionSpec {
     pub kms_key: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bucket_key: bool,
+    /// `BlockedEncryptionTypes` holds `SSE-C`: writes that specify SSE-C are refused (403),
+    /// replicas included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sse_c_blocked: bool,
 }
 
 impl EncryptionSpec {
@@ -61,7 +70,7 @@ impl Kind for BucketEncryption {
     }
 
     /// New buckets encrypt with SSE-S3 by default since January 2023 (AWS "Default encryption
-    /// FAQ").
+    /// FAQ") and block SSE-C writes since April 2026.
     fn bucket_default(b: &BucketAddr) -> Option<(BucketAddr, Observed<EncryptionSpec>)> {
         Some((
             b.clone(),
@@ -69,11 +78,32 @@ impl Kind for BucketEncryption {
                 algorithm: "AES256".into(),
                 kms_key: None,
                 bucket_key: false,
+                sse_c_blocked: true,
             }),
         ))
     }
 
     super::stored_as!(BucketEncryption, bucket_encryption);
+}
+
+/// Why replicas from `source` may be SSE-C objects, if they may: a sampled version is SSE-C,
+/// or the source accepts SSE-C writes (`BlockedEncryptionTypes` does not hold `SSE-C`), so an
+/// SSE-C object may be written tomorrow. For people: "holds SSE-C objects (1 of 5 sampled
+/// versions)".
+pub fn sse_c_needed(actual: &ActualState, source: &BucketAddr) -> Option<String> {
+    let sampled = actual
+        .present::<ObjectEncryption>(source)
+        .filter(|o| o.sse_c > 0);
+    if let Some(o) = sampled {
+        return Some(format!(
+            "holds SSE-C objects ({} of {} sampled version(s))",
+            o.sse_c, o.sampled
+        ));
+    }
+    actual
+        .present::<BucketEncryption>(source)
+        .filter(|e| !e.sse_c_blocked)
+        .map(|_| "accepts SSE-C writes (its default encryption does not block them)".to_string())
 }
 
 #[cfg(test)]
@@ -85,6 +115,7 @@ mod tests {
             algorithm: algorithm.into(),
             kms_key: key.map(str::to_string),
             bucket_key,
+            sse_c_blocked: false,
         }
     }
 

@@ -28,6 +28,14 @@ pub struct ObjectEncryptionSpec {
     pub algorithms: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bucket_key: bool,
+    /// Versions encrypted with SSE-C: `HeadObject` without their key answers 400 (AWS
+    /// "Specifying server-side encryption with customer-provided keys"). Counted in `sampled`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sse_c: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ObjectEncryptionSpec {

@@ -681,8 +681,30 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
                     "{ctx}: a bucket someone else tagged"
                 );
             }
-            AnyChange::BucketEncryption(_)
-            | AnyChange::ObjectEncryption(_)
+            AnyChange::BucketEncryption(c) => {
+                // Only to let SSE-C replicas in, on a destination crossrep manages; the
+                // default encryption it had is kept.
+                let want = after(&ctx, c);
+                assert!(!want.sse_c_blocked, "{ctx}");
+                assert!(
+                    planned_dests.contains(&(&c.addr.account, &c.addr.bucket)),
+                    "{ctx}: not the destination of a planned pair"
+                );
+                assert!(
+                    actual
+                        .present::<BucketTags>(&c.addr)
+                        .is_none_or(|t| t.is_managed() || t.tags.is_empty()),
+                    "{ctx}: a bucket someone else tagged"
+                );
+                if let Some(seen) = seen_before(&ctx, actual, c) {
+                    assert_eq!(
+                        (&seen.algorithm, &seen.kms_key, seen.bucket_key),
+                        (&want.algorithm, &want.kms_key, want.bucket_key),
+                        "{ctx}: the default encryption changed"
+                    );
+                }
+            }
+            AnyChange::ObjectEncryption(_)
             | AnyChange::RequestPayment(_)
             | AnyChange::ObjectLock(_) => {
                 panic!("{ctx}: crossrep never writes an observed-only setting")

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crossrep_core::desired::{desired, DesiredState};
 use crossrep_core::kinds::bucket_encryption::{BucketEncryption, EncryptionSpec};
 use crossrep_core::kinds::lifecycle::{Lifecycle, LifecycleRule, LifecycleSpec};
+use crossrep_core::kinds::object_encryption::{ObjectEncryption, ObjectEncryptionSpec};
 use crossrep_core::kinds::object_lock::{ObjectLock, ObjectLockSpec};
 use crossrep_core::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
 use crossrep_core::kinds::request_payment::{RequestPayment, RequestPaymentSpec};
@@ -179,6 +180,8 @@ struct SourceKnob {
     lock: bool,
     /// SSE-KMS by default (a warning, nothing planned differently).
     kms: bool,
+    /// Holds SSE-C objects (its destination must accept SSE-C writes).
+    sse_c: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -241,15 +244,19 @@ fn source_knob() -> impl Strategy<Value = SourceKnob> {
         repl(),
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.1),
+        prop::bool::weighted(0.1),
     )
-        .prop_map(|(missing, error, versioning, repl, lock, kms)| SourceKnob {
-            missing,
-            error,
-            versioning,
-            repl,
-            lock,
-            kms,
-        })
+        .prop_map(
+            |(missing, error, versioning, repl, lock, kms, sse_c)| SourceKnob {
+                missing,
+                error,
+                versioning,
+                repl,
+                lock,
+                kms,
+                sse_c,
+            },
+        )
 }
 
 fn dest_knob() -> impl Strategy<Value = DestKnob> {
@@ -440,6 +447,17 @@ fn actual(
                                 algorithm: "aws:kms".into(),
                                 kms_key: None,
                                 bucket_key: true,
+                                sse_c_blocked: true,
+                            }),
+                        );
+                    }
+                    if knob.sse_c {
+                        s.set::<ObjectEncryption>(
+                            addr.clone(),
+                            Observed::Present(ObjectEncryptionSpec {
+                                sampled: 1,
+                                sse_c: 1,
+                                ..Default::default()
                             }),
                         );
                     }
