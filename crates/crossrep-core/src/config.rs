@@ -135,6 +135,8 @@ pub struct Replication {
     pub owner: Owner,
     pub kms: Kms,
     pub replication_time: bool,
+    /// Replication metrics, failure events to a queue, an alarm (SPEC §10).
+    pub alerts: bool,
     pub backfill: Backfill,
 }
 
@@ -142,6 +144,8 @@ pub struct Replication {
 pub struct Settings {
     pub role_name: String,
     pub report_bucket: Template,
+    /// Subscribed to the alert topics (SPEC §10).
+    pub alert_email: Option<String>,
     pub concurrency: usize,
 }
 
@@ -151,6 +155,7 @@ impl Default for Settings {
             role_name: "crossrep-replication".into(),
             report_bucket: Template::parse("crossrep-reports-{account}-{region}", REPORT_VARS)
                 .expect("default template is valid"),
+            alert_email: None,
             concurrency: 16,
         }
     }
@@ -235,6 +240,7 @@ struct RawReplication {
     owner: Option<Spanned<String>>,
     kms: Option<Spanned<String>>,
     replication_time: Option<bool>,
+    alerts: Option<bool>,
     backfill: Option<Spanned<String>>,
 }
 
@@ -243,6 +249,7 @@ struct RawReplication {
 struct RawSettings {
     role_name: Option<Spanned<String>>,
     report_bucket: Option<Spanned<String>>,
+    alert_email: Option<Spanned<String>>,
     concurrency: Option<Spanned<i64>>,
 }
 
@@ -619,6 +626,7 @@ impl Validator<'_> {
             owner,
             kms,
             replication_time: r.replication_time.unwrap_or(false),
+            alerts: r.alerts.unwrap_or(true),
             backfill,
         };
         Ok((block, bucket_spans))
@@ -682,6 +690,27 @@ impl Validator<'_> {
                 ));
             }
             out.report_bucket = tpl;
+        }
+        if let Some(e) = s.alert_email {
+            let address = e.get_ref();
+            // What SNS accepts as an `email` endpoint: one address, no display name.
+            let ok = address.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }) && !address
+                .chars()
+                .any(|c| c.is_whitespace() || "<>,;\"".contains(c))
+                && address.matches('@').count() == 1;
+            if !ok {
+                return Err(self.err(
+                    e.span(),
+                    "settings.alert_email",
+                    format!("`{address}` is not one email address (`name@example.com`)"),
+                ));
+            }
+            out.alert_email = Some(e.into_inner());
         }
         if let Some(c) = s.concurrency {
             let v = *c.get_ref();
@@ -793,7 +822,7 @@ fn shared_selection(a: &Replication, b: &Replication) -> Option<(Shared, usize, 
 }
 
 /// The settings of a block that make up its rule and pair, as `key` and TOML value.
-fn settings(r: &Replication) -> [(&'static str, String); 9] {
+fn settings(r: &Replication) -> [(&'static str, String); 10] {
     let quoted = |s: &str| serde_json::Value::from(s).to_string();
     let tags: Vec<String> = r
         .tags
@@ -835,6 +864,7 @@ fn settings(r: &Replication) -> [(&'static str, String); 9] {
             }),
         ),
         ("replication_time", r.replication_time.to_string()),
+        ("alerts", r.alerts.to_string()),
         (
             "backfill",
             quoted(match r.backfill {
@@ -951,11 +981,13 @@ prefix = ""                         # replicate only keys with this prefix
 owner = "destination"               # replicas owned by the destination account
 kms = "auto"                        # "auto" (SSE-KMS sources replicate via a replica key) | "off" | a key ARN
 replication_time = false            # S3 Replication Time Control (and metrics)
+alerts = true                       # replication metrics, failure events to a queue, an alarm
 backfill = "batch"                  # "batch" (S3 Batch Replication) | "none"
 
 [settings]
 role_name = "crossrep-replication"  # the replication role created in each source account
 report_bucket = "crossrep-reports-{account}-{region}"  # backfill manifests and reports
+# alert_email = "oncall@example.com" # subscribed to the alert topic of each source account and region
 concurrency = 16                    # buckets worked on at once
 "#;
 

@@ -55,6 +55,9 @@ pub struct RuleSpec {
     pub owner: Owner,
     pub replication_time: bool,
     pub kms: Kms,
+    /// Replication metrics on the rule, failure events and an alarm (SPEC §10).
+    #[serde(default)]
+    pub alerts: bool,
 }
 
 /// One source bucket replicating into one destination bucket.
@@ -144,6 +147,9 @@ pub struct DesiredState {
     /// match excluded): (block index, source account, pattern). The plan warns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<(usize, AccountId, String)>,
+    /// `settings.alert_email`: subscribed to the alert topics (SPEC §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_email: Option<String>,
 }
 
 /// The report bucket of a source account in a region: `settings.report_bucket`, shortened like
@@ -244,6 +250,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                     owner: block.owner,
                     replication_time: block.replication_time,
                     kms: block.kms.clone(),
+                    alerts: block.alerts,
                 },
                 backfill: block.backfill,
                 block: block.index,
@@ -365,6 +372,7 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
         report_buckets: report_buckets.into_iter().collect(),
         legacy_names: Vec::new(),
         unmatched,
+        alert_email: config.settings.alert_email.clone(),
     }
 }
 

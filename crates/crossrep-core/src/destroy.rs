@@ -5,9 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desired::{Conflict, DesiredState};
+use crate::kinds::alarm::Alarm;
+use crate::kinds::alert_queue::AlertQueue;
+use crate::kinds::alert_topic::AlertTopic;
 use crate::kinds::bucket::Bucket;
 use crate::kinds::bucket_policy::{self, BucketPolicy, BucketPolicySpec};
 use crate::kinds::key_policy::KeyPolicy;
+use crate::kinds::notification::{self, Notification};
 use crate::kinds::replication::{self, Replication, ReplicationSpec};
 use crate::kinds::role::{Role, RoleAddr};
 use crate::kinds::role_policy::RolePolicy;
@@ -219,6 +223,78 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         );
     }
 
+    // Alerts (SPEC §10): crossrep's notification entry leaves each source (the others stay),
+    // then the alarm, the queue and the topic go (only when they carry crossrep's tag).
+    for (addr, observed) in &actual.notification {
+        let Some(current) = observed.present().filter(|n| n.has_ours()) else {
+            continue;
+        };
+        let region = actual
+            .present::<Bucket>(addr)
+            .map(|b| b.region.clone())
+            .unwrap_or_else(|| Region::new("us-east-1").expect("a region"));
+        add(
+            &mut changes,
+            removal::<Notification>(
+                addr.clone(),
+                &region,
+                PHASE_REPLICATION,
+                current.clone(),
+                Some(notification::merged(Some(current), None)),
+                "remove crossrep's failure-event entry, keep the others".into(),
+                vec![],
+            ),
+        );
+    }
+    for (addr, observed) in &actual.alarm {
+        if let Some(alarm) = observed.present() {
+            add(
+                &mut changes,
+                removal::<Alarm>(
+                    addr.clone(),
+                    &addr.region,
+                    PHASE_BUCKET_POLICY,
+                    alarm.clone(),
+                    None,
+                    "crossrep's alarm".into(),
+                    vec![],
+                ),
+            );
+        }
+    }
+    for (addr, observed) in &actual.alert_queue {
+        if let Some(queue) = observed.present().filter(|q| q.is_managed()) {
+            add(
+                &mut changes,
+                removal::<AlertQueue>(
+                    addr.clone(),
+                    &addr.region,
+                    PHASE_ROLE_POLICY,
+                    queue.clone(),
+                    None,
+                    "tagged `managed-by=crossrep`; unread failure events go with it".into(),
+                    vec![],
+                ),
+            );
+        }
+    }
+    for (addr, observed) in &actual.alert_topic {
+        if let Some(topic) = observed.present().filter(|t| t.is_managed()) {
+            add(
+                &mut changes,
+                removal::<AlertTopic>(
+                    addr.clone(),
+                    &addr.region,
+                    PHASE_ROLE_POLICY,
+                    topic.clone(),
+                    None,
+                    "tagged `managed-by=crossrep`, with its subscriptions".into(),
+                    vec![Address::Alarm(addr.clone())],
+                ),
+            );
+        }
+    }
+
     let mut conflicts = Vec::new();
     // What destroy needed and could not read: it did not finish (exit 1, run again).
     let mut unread = |account: &AccountId, bucket: &BucketName, what: String| {
@@ -411,6 +487,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         conflicts,
         pairs: Vec::new(),
         warnings,
+        notes: Vec::new(),
     }
 }
 

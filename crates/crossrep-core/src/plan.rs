@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use crate::config::{Backfill, Owner};
 use crate::desired::{BucketRef, Conflict, DesiredState, Pair, RoleRef};
+use crate::kinds::alarm::{Alarm, AlarmSpec};
+use crate::kinds::alert_queue::{AlertAddr, AlertQueue, AlertQueueSpec};
+use crate::kinds::alert_topic::{AlertTopic, AlertTopicSpec};
 use crate::kinds::bucket::{Bucket, BucketSpec};
 use crate::kinds::bucket_encryption::{sse_c_needed, BucketEncryption, EncryptionSpec};
 use crate::kinds::bucket_policy::{
@@ -20,6 +23,7 @@ use crate::kinds::bucket_policy::{
 use crate::kinds::bucket_tags::{self, BucketTags, BucketTagsSpec};
 use crate::kinds::key_policy::{self, KeyPolicy, KeyPolicySpec};
 use crate::kinds::lifecycle::{self, Lifecycle};
+use crate::kinds::notification::{self, Notification};
 use crate::kinds::object_encryption::ObjectEncryption;
 use crate::kinds::object_lock::{self, ObjectLock};
 use crate::kinds::ownership_controls::{OwnershipControls, OwnershipSpec};
@@ -46,6 +50,9 @@ pub const KMS_CODE: &str = "sse_kms_not_replicated";
 
 /// The warning code of a destination policy statement that denies the role's replication.
 pub const DENIED_CODE: &str = "destination_denies_replication";
+
+/// The warning code of alerts that cannot be set up in an account and region, or for a bucket.
+pub const ALERTS_CODE: &str = "alerts_not_set_up";
 
 /// The warning code of a destination, not crossrep's, that blocks the SSE-C replicas its
 /// source sends.
@@ -77,6 +84,9 @@ pub struct Plan {
     /// Things that do not stop the plan but that people should know, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// What people should know about what the plan sets up (what alerts cost), once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Something that does not stop the plan but that people should know: about a bucket (a source,
@@ -614,6 +624,7 @@ impl<'a> Planner<'a> {
             let pairs = &by_source_pairs(&active, &src);
             self.plan_source(&src, config, pairs);
         }
+        let notes = self.plan_alerts(&active);
 
         let mut conflicts = self.conflicts;
         conflicts.sort();
@@ -634,7 +645,161 @@ impl<'a> Planner<'a> {
                 })
                 .collect(),
             warnings,
+            notes,
         }
+    }
+
+    /// SPEC §10, `alerts = true`: per source account and region with active alerting pairs, a
+    /// queue for failure events (its policy lets S3 send from the selected sources there), a
+    /// topic (`settings.alert_email` subscribed) and an alarm on failed replication; per source
+    /// bucket, crossrep's notification entry merged into what is there. A queue or topic of
+    /// that name that is not crossrep's, or alert resources that cannot be read, leave that
+    /// account and region without alerts, with a warning: replication goes on.
+    fn plan_alerts(&mut self, active: &[&Pair]) -> Vec<String> {
+        let mut places: BTreeMap<AlertAddr, BTreeSet<&BucketName>> = BTreeMap::new();
+        for p in active.iter().filter(|p| p.rule.alerts) {
+            places
+                .entry(AlertAddr {
+                    account: p.source.account.clone(),
+                    region: p.source.region.clone(),
+                })
+                .or_default();
+        }
+        // Every selected source of a place may send (a source in conflict this run keeps its
+        // entry and must not lose its events).
+        for p in self.desired.pairs.iter().filter(|p| p.rule.alerts) {
+            let at = AlertAddr {
+                account: p.source.account.clone(),
+                region: p.source.region.clone(),
+            };
+            if let Some(b) = places.get_mut(&at) {
+                b.insert(&p.source.bucket);
+            }
+        }
+        let mut alarms = 0;
+        let mut ready = BTreeSet::new();
+        for (at, buckets) in &places {
+            let what = format!("alerts in {} ({})", at.account, at.region);
+            let needed = [
+                Address::AlertQueue(at.clone()),
+                Address::AlertTopic(at.clone()),
+                Address::Alarm(at.clone()),
+            ];
+            if let Some(p) = unreadable(self.actual, &needed, &what) {
+                self.warnings.push(Warning {
+                    account: at.account.clone(),
+                    bucket: None,
+                    destination: None,
+                    code: ALERTS_CODE.into(),
+                    message: format!("{}; replication goes on without alerts there", p.1),
+                });
+                continue;
+            }
+            let queue = self.actual.present::<AlertQueue>(at);
+            let topic = self.actual.present::<AlertTopic>(at);
+            if queue.is_some_and(|q| !q.is_managed()) || topic.is_some_and(|t| !t.is_managed()) {
+                self.warnings.push(Warning {
+                    account: at.account.clone(),
+                    bucket: None,
+                    destination: None,
+                    code: ALERTS_CODE.into(),
+                    message: format!(
+                        "a queue or topic named `{}` in {} ({}) is not crossrep's (no `managed-by=crossrep` tag): crossrep leaves it alone and sets up no alerts there; rename it, or set `alerts = false`",
+                        crate::kinds::alert_queue::NAME, at.account, at.region
+                    ),
+                });
+                continue;
+            }
+            let names: BTreeSet<&str> = buckets.iter().map(|b| b.as_str()).collect();
+            let ours = crate::policy::queue_policy(&at.queue_arn(), at.account.as_str(), &names);
+            let policy = merge_bucket_policy(queue.map(|q| &q.policy), &ours);
+            self.put::<AlertQueue>(
+                at.clone(),
+                &at.region,
+                AlertQueueSpec::new(policy),
+                "S3 sends the replication failure events of these buckets here; `verify` and `status` read them".into(),
+                vec![],
+            );
+            self.put::<AlertTopic>(
+                at.clone(),
+                &at.region,
+                AlertTopicSpec::merged(topic, self.desired.alert_email.as_deref()),
+                match &self.desired.alert_email {
+                    Some(e) => format!("the alarm notifies it; `{e}` is subscribed"),
+                    None => {
+                        "the alarm notifies it (set `settings.alert_email` to subscribe)".into()
+                    }
+                },
+                vec![],
+            );
+            if self.actual.present::<Alarm>(at).is_none() {
+                alarms += 1;
+            }
+            self.put::<Alarm>(
+                at.clone(),
+                &at.region,
+                AlarmSpec::new(at),
+                "any failed replication operation in this account and region alarms".into(),
+                vec![Address::AlertTopic(at.clone())],
+            );
+            ready.insert(at.clone());
+        }
+        // Notification entries of the active sources whose place is ready.
+        let mut sources: BTreeMap<&BucketRef, bool> = BTreeMap::new();
+        for p in active.iter().filter(|p| p.rule.alerts) {
+            *sources.entry(&p.source).or_default() |= p.rule.replication_time;
+        }
+        let mut metrics = 0;
+        for (src, rtc) in sources {
+            let at = AlertAddr {
+                account: src.account.clone(),
+                region: src.region.clone(),
+            };
+            if !ready.contains(&at) {
+                continue;
+            }
+            let addr = addr_of(src);
+            metrics += active
+                .iter()
+                .filter(|p| p.source == *src && p.rule.alerts)
+                .count();
+            match self.actual.observed::<Notification>(&addr) {
+                Some(Observed::Present(current)) => {
+                    let want = notification::merged(
+                        Some(current),
+                        Some(notification::our_entry(&at.queue_arn(), rtc)),
+                    );
+                    self.put::<Notification>(
+                        addr,
+                        &src.region,
+                        want,
+                        "replication failure events of its rules go to the alert queue".into(),
+                        vec![Address::AlertQueue(at)],
+                    );
+                }
+                other => {
+                    let why = match other {
+                        Some(Observed::Unreadable(e)) => format!("could not be read: {e}"),
+                        _ => "was not read".into(),
+                    };
+                    self.warnings.push(Warning::about_bucket(
+                        &src.account,
+                        &src.bucket,
+                        ALERTS_CODE,
+                        format!(
+                            "the event notifications of `{}` {why}: its failure events are not sent to the alert queue (the alarm still counts its failures)",
+                            src.bucket
+                        ),
+                    ));
+                }
+            }
+        }
+        if alarms == 0 {
+            return Vec::new();
+        }
+        vec![format!(
+            "alerts: replication metrics on {metrics} rule(s) are CloudWatch custom metrics, billed per rule and destination (S3 publishes 4 each), and {alarms} new alarm(s) (one per source account and region, a Metrics Insights query) are billed as alarms; `alerts = false` turns this off"
+        )]
     }
 
     /// Sources that encrypt with SSE-KMS or DSSE-KMS by default: S3 skips those objects unless

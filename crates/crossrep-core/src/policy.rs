@@ -299,6 +299,43 @@ pub fn keep_destination_grants(new: &mut Value, current: &Value) {
     }
 }
 
+/// SQS's limit on a queue policy (AWS "Amazon SQS policy quotas").
+pub const QUEUE_POLICY_LIMIT: usize = 8_192;
+
+/// The alert queue's statement `CrossrepS3FailureEvents`: S3 may send messages to `queue_arn`
+/// from `buckets` of `account` only (`aws:SourceArn`, `aws:SourceAccount`, as AWS's event
+/// notification walkthrough has it). Bucket names are grouped into `prefix*` patterns, as few
+/// as needed to stay under [`QUEUE_POLICY_LIMIT`] with room for other statements; at worst
+/// every bucket of the account (`arn:aws:s3:::*`, still only that account).
+pub fn queue_policy(queue_arn: &str, account: &str, buckets: &BTreeSet<&str>) -> Vec<Value> {
+    let part = queue_arn.split(':').nth(1).unwrap_or("aws");
+    let at = |level: usize| {
+        let arns: Vec<String> = compress(buckets, level)
+            .into_iter()
+            .map(|n| format!("arn:{part}:s3:::{n}"))
+            .collect();
+        json!({
+            "Sid": "CrossrepS3FailureEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": arns}
+            }
+        })
+    };
+    // Half the quota: the rest is for statements others add.
+    for level in (1..=63).rev() {
+        let s = at(level);
+        if policy_bytes(&s) <= QUEUE_POLICY_LIMIT / 2 {
+            return vec![s];
+        }
+    }
+    vec![at(0)]
+}
+
 /// Names grouped by their first `level` characters: a group of two or more becomes
 /// `prefix*`; a name no longer than `level`, or alone in its group, stays exact.
 fn compress(names: &BTreeSet<&str>, level: usize) -> Vec<String> {
@@ -533,6 +570,7 @@ mod tests {
                 owner: Owner::Destination,
                 replication_time: false,
                 kms: Kms::Auto,
+                alerts: false,
             },
             backfill: Backfill::Batch,
             block: 0,

@@ -38,6 +38,12 @@ pub fn render_plan(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         out.push('\n');
     }
+    for n in &plan.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if !plan.notes.is_empty() {
+        out.push('\n');
+    }
     let shortened: Vec<_> = plan
         .pairs
         .iter()

@@ -1517,6 +1517,7 @@ const BATCH: &str = r#"
 from = "prod"
 to = "backup"
 buckets = ["*"]
+alerts = false
 "#;
 
 /// SPEC §4.6: one report bucket per source account and region with `batch` pairs, expiring
@@ -2463,6 +2464,159 @@ fn a_source_with_sse_c_objects_gets_a_destination_that_accepts_them() {
     let p = plan(&d, &open);
     let c = typed::<BucketEncryption>(&p, "bucket_encryption[222222222222/replicated-data]");
     assert!(c.reason.contains("accepts SSE-C writes"), "{}", c.reason);
+}
+
+/// Issue 11 (SPEC §10), `alerts = true`: the rules get replication metrics; the source
+/// account and region get a queue whose policy lets S3 send from the selected sources only, a
+/// topic with `alert_email` subscribed and an alarm notifying it; each source's notification
+/// configuration gains crossrep's entry beside someone else's; the plan says what it costs,
+/// once; applied, nothing is left to do; destroy removes crossrep's and keeps theirs.
+#[test]
+fn alerts_set_up_metrics_a_queue_a_topic_an_alarm_and_merged_notifications() {
+    use crossrep_core::kinds::alarm::Alarm;
+    use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue};
+    use crossrep_core::kinds::alert_topic::AlertTopic;
+    use crossrep_core::kinds::notification::*;
+    let buckets: &[(&str, &str, &str)] =
+        &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
+    let blocks = format!(
+        "{}\n[settings]\nalert_email = \"oncall@example.com\"\n",
+        PROD_TO_BACKUP.replace("alerts = false", "alerts = true")
+    );
+    let d = want(&blocks, buckets);
+    let at = AlertAddr {
+        account: acct(PROD),
+        region: region("us-east-1"),
+    };
+    let theirs = Entry {
+        target: Target::Queue,
+        id: Some("uploads".into()),
+        arn: "arn:aws:sqs:us-east-1:111111111111:uploads".into(),
+        events: vec!["s3:ObjectCreated:*".into()],
+        filter: vec![],
+    };
+    let mut a = Actual::sources(buckets)
+        .at(PROD, "data")
+        .edit(|s, b| {
+            s.set::<Notification>(
+                b.clone(),
+                Observed::Present(NotificationSpec {
+                    entries: vec![theirs.clone()],
+                    eventbridge: false,
+                }),
+            )
+        })
+        .build();
+    a.set::<AlertQueue>(at.clone(), Observed::Absent);
+    a.set::<AlertTopic>(at.clone(), Observed::Absent);
+    a.set::<Alarm>(at.clone(), Observed::Absent);
+    let p = check(
+        &d,
+        &a,
+        "
+        create role[111111111111/crossrep-replication]
+        create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[222222222222/replicated-data]
+        create bucket[222222222222/replicated-logs]
+        create bucket_tags[222222222222/replicated-data]
+        create bucket_tags[222222222222/replicated-logs]
+        create ownership_controls[222222222222/replicated-data]
+        create ownership_controls[222222222222/replicated-logs]
+        update versioning[111111111111/data]
+        update versioning[111111111111/logs]
+        create versioning[222222222222/replicated-data]
+        create versioning[222222222222/replicated-logs]
+        create bucket_policy[222222222222/replicated-data]
+        create bucket_policy[222222222222/replicated-logs]
+        create alert_queue[111111111111/us-east-1]
+        create alert_topic[111111111111/us-east-1]
+        create alarm[111111111111/us-east-1]
+        create replication[111111111111/data]
+        create replication[111111111111/logs]
+        update notification[111111111111/data]
+        update notification[111111111111/logs]
+        ",
+    );
+    assert!(
+        written_config(&p, "replication[111111111111/data]").rules[0]
+            .destination
+            .metrics_enabled
+    );
+    let queue = typed::<AlertQueue>(&p, "alert_queue[111111111111/us-east-1]")
+        .after
+        .clone()
+        .unwrap();
+    let sent = statement(&queue.policy, "CrossrepS3FailureEvents").unwrap();
+    assert_eq!(sent["Principal"]["Service"], "s3.amazonaws.com");
+    assert_eq!(sent["Condition"]["StringEquals"]["aws:SourceAccount"], PROD);
+    assert_eq!(
+        sent["Condition"]["ArnLike"]["aws:SourceArn"],
+        json!(["arn:aws:s3:::data", "arn:aws:s3:::logs"])
+    );
+    let topic = typed::<AlertTopic>(&p, "alert_topic[111111111111/us-east-1]")
+        .after
+        .clone()
+        .unwrap();
+    assert!(topic.emails.contains("oncall@example.com"));
+    assert_eq!(
+        typed::<Alarm>(&p, "alarm[111111111111/us-east-1]")
+            .after
+            .as_ref()
+            .unwrap()
+            .actions,
+        vec!["arn:aws:sns:us-east-1:111111111111:crossrep-replication-failures".to_string()]
+    );
+    let n = typed::<Notification>(&p, "notification[111111111111/data]")
+        .after
+        .clone()
+        .unwrap();
+    assert_eq!(n.entries[0], theirs);
+    assert_eq!(n.entries[1].id.as_deref(), Some(ENTRY_ID));
+    assert_eq!(n.entries[1].arn, at.queue_arn());
+    assert_eq!(n.entries[1].events, vec![FAILED.to_string()]);
+    assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+    assert!(
+        p.notes[0].contains("replication metrics on 2 rule(s)"),
+        "{}",
+        p.notes[0]
+    );
+    assert!(p.notes[0].contains("1 new alarm(s)"), "{}", p.notes[0]);
+    assert!(crossrep_core::render::render_plan(&p).contains("note: alerts: "));
+
+    let done = assert_converges(&d, &a, &p);
+    assert!(plan(&d, &done).notes.is_empty(), "the cost is said once");
+
+    let gone = crossrep_core::destroy::destroy_plan(&d, &done);
+    let text = summary(&gone);
+    for line in [
+        "delete alarm[111111111111/us-east-1]",
+        "delete alert_queue[111111111111/us-east-1]",
+        "delete alert_topic[111111111111/us-east-1]",
+        "update notification[111111111111/data]",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    let n = typed::<Notification>(&gone, "notification[111111111111/data]")
+        .after
+        .clone()
+        .unwrap();
+    assert_eq!(n.entries, vec![theirs]);
+
+    // A queue of that name that is not crossrep's: no alerts there, a warning, replication
+    // goes on.
+    let mut foreign = a.clone();
+    let mut q = crossrep_core::kinds::alert_queue::AlertQueueSpec::new(json!({}));
+    q.tags.clear();
+    foreign.set::<AlertQueue>(at, Observed::Present(q));
+    let p = plan(&d, &foreign);
+    assert!(!summary(&p).contains("alert_"), "{}", summary(&p));
+    assert!(!summary(&p).contains("notification"), "{}", summary(&p));
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.code == crossrep_core::plan::ALERTS_CODE
+            && w.message.contains("is not crossrep's")));
+    assert_eq!(p.pairs.len(), 2);
 }
 
 /// Issue 8: an existing destination with Requester Pays was applied and called healthy; AWS

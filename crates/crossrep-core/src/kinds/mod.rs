@@ -23,12 +23,16 @@ use serde_json::Value;
 use crate::names::{AccountId, BucketName, Region};
 use crate::observed::{Observed, ReadProblem};
 
+pub mod alarm;
+pub mod alert_queue;
+pub mod alert_topic;
 pub mod bucket;
 pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod key_policy;
 pub mod lifecycle;
+pub mod notification;
 pub mod object_encryption;
 pub mod object_lock;
 pub mod ownership_controls;
@@ -377,7 +381,11 @@ registry! {
     BucketPolicy => bucket_policy::BucketPolicy,
     ReplicaKey => replica_key::ReplicaKey,
     KeyPolicy => key_policy::KeyPolicy,
+    AlertQueue => alert_queue::AlertQueue,
+    AlertTopic => alert_topic::AlertTopic,
+    Alarm => alarm::Alarm,
     Replication => replication::Replication,
+    Notification => notification::Notification,
 }
 
 impl fmt::Display for Address {

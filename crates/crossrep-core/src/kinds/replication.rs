@@ -105,7 +105,9 @@ pub fn desired_rule(pair: &Pair) -> Rule {
             owner_override: cross && r.owner == Owner::Destination,
             replica_kms_key_id: None,
             replication_time_minutes: r.replication_time.then_some(15),
-            metrics_enabled: r.replication_time,
+            // Failure events and the `OperationsFailedReplication` metric need metrics on
+            // (AWS-NOTES, alerts); Replication Time Control needs them too.
+            metrics_enabled: r.replication_time || r.alerts,
             metrics_minutes: r.replication_time.then_some(15),
         },
     }

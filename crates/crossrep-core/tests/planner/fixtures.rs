@@ -52,12 +52,15 @@ region = "eu-west-1"
 
 /// The simplest block: every bucket of prod into backup, with the defaults but no backfill
 /// (report buckets have tests of their own).
+/// One block, every bucket of prod into backup, without backfill or alerts (the tests of
+/// those add them: `ALERTS` below, `backfill = "batch"`).
 pub const PROD_TO_BACKUP: &str = r#"
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 "#;
 
 pub fn acct(s: &str) -> AccountId {
@@ -226,6 +229,7 @@ impl Actual {
         s.lifecycle.insert(a.clone(), e(message));
         s.bucket_encryption.insert(a.clone(), e(message));
         s.request_payment.insert(a.clone(), e(message));
+        s.notification.insert(a.clone(), e(message));
         s.object_lock.insert(a, e(message));
         self
     }
@@ -522,6 +526,68 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
         }
         match c {
             AnyChange::Replication(c) if c.after.is_none() => {}
+            // Alerts live in source accounts with planned pairs; an existing queue or topic is
+            // crossrep's; tags and subscriptions are only added.
+            AnyChange::AlertQueue(c) => {
+                let q = after(&ctx, c);
+                assert!(q.is_managed(), "{ctx}");
+                if let Some(seen) = seen_before(&ctx, actual, c) {
+                    assert!(seen.is_managed(), "{ctx}: someone else's queue");
+                }
+                assert!(
+                    report_account(&c.addr.account),
+                    "{ctx}: not a source account"
+                );
+            }
+            AnyChange::AlertTopic(c) => {
+                let t = after(&ctx, c);
+                if let Some(seen) = seen_before(&ctx, actual, c) {
+                    assert!(seen.is_managed(), "{ctx}: someone else's topic");
+                    assert!(
+                        seen.emails.is_subset(&t.emails),
+                        "{ctx}: drops a subscription"
+                    );
+                }
+                assert!(
+                    report_account(&c.addr.account),
+                    "{ctx}: not a source account"
+                );
+            }
+            AnyChange::Alarm(c) => {
+                after(&ctx, c);
+                seen_before(&ctx, actual, c);
+                assert!(
+                    report_account(&c.addr.account),
+                    "{ctx}: not a source account"
+                );
+            }
+            AnyChange::Notification(c) => {
+                let want = after(&ctx, c);
+                let seen = seen_before(&ctx, actual, c).unwrap_or_default();
+                // Every entry that is not crossrep's stays, verbatim.
+                let theirs = |s: &crossrep_core::kinds::notification::NotificationSpec| {
+                    s.entries
+                        .iter()
+                        .filter(|e| {
+                            e.id.as_deref() != Some(crossrep_core::kinds::notification::ENTRY_ID)
+                        })
+                        .cloned()
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    theirs(want),
+                    theirs(&seen),
+                    "{ctx}: foreign entries changed"
+                );
+                assert_eq!(want.eventbridge, seen.eventbridge, "{ctx}");
+                assert!(
+                    p.pairs
+                        .iter()
+                        .any(|s| s.source.account == c.addr.account
+                            && s.source.bucket == c.addr.bucket),
+                    "{ctx}: not a planned source"
+                );
+            }
             AnyChange::ReplicaKey(c) => {
                 assert_eq!(
                     c.action,

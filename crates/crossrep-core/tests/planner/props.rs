@@ -15,7 +15,7 @@ use crossrep_core::kinds::role::{Role, RoleAddr, RoleSpec};
 use crossrep_core::kinds::role_policy::{RolePolicy, RolePolicyAddr, RolePolicySpec};
 use crossrep_core::kinds::AnyChange;
 use crossrep_core::model::{ActualState, Rule, Versioning};
-use crossrep_core::observed::Observed;
+use crossrep_core::observed::{ErrorKind, Observed, ReadError};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -182,6 +182,8 @@ struct SourceKnob {
     kms: bool,
     /// Holds SSE-C objects (its destination must accept SSE-C writes).
     sse_c: bool,
+    /// Someone else's notification entry (an ObjectCreated queue) on the bucket.
+    notified: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -245,9 +247,10 @@ fn source_knob() -> impl Strategy<Value = SourceKnob> {
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(missing, error, versioning, repl, lock, kms, sse_c)| SourceKnob {
+            |(missing, error, versioning, repl, lock, kms, sse_c, notified)| SourceKnob {
                 missing,
                 error,
                 versioning,
@@ -255,6 +258,7 @@ fn source_knob() -> impl Strategy<Value = SourceKnob> {
                 lock,
                 kms,
                 sse_c,
+                notified,
             },
         )
 }
@@ -318,6 +322,10 @@ struct Knobs {
     /// expiry, 3 someone else's (tagged), 4 crossrep's with a rule crossrep cannot rewrite,
     /// 5 unreadable.
     reports: Vec<u8>,
+    /// Per source account and region, the alert resources: 0 none, 1 crossrep's with someone
+    /// else's queue statement and subscriber, 2 a queue of that name that is not crossrep's,
+    /// 3 unreadable.
+    alerts: Vec<u8>,
 }
 
 fn knobs() -> impl Strategy<Value = Knobs> {
@@ -326,12 +334,17 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop::collection::vec(dest_knob(), 1..24),
         prop::collection::vec(role_knob(), SOURCES.len()),
         prop::collection::vec(0..6u8, 1..6),
+        prop::collection::vec(
+            prop_oneof![6 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+            1..6,
+        ),
     )
-        .prop_map(|(sources, dests, roles, reports)| Knobs {
+        .prop_map(|(sources, dests, roles, reports, alerts)| Knobs {
             sources,
             dests,
             roles,
             reports,
+            alerts,
         })
 }
 
@@ -349,6 +362,59 @@ fn actual(
 ) -> ActualState {
     let mut a = ActualState::default();
     let arn = |acct: &str| format!("arn:aws:iam::{acct}:role/{role_name}");
+    // Alert resources, where discovery reads them: each source account and region.
+    {
+        use crossrep_core::kinds::alarm::{Alarm, AlarmSpec};
+        use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue, AlertQueueSpec};
+        use crossrep_core::kinds::alert_topic::{AlertTopic, AlertTopicSpec};
+        let places: BTreeSet<AlertAddr> = d
+            .pairs
+            .iter()
+            .map(|p| AlertAddr {
+                account: p.source.account.clone(),
+                region: p.source.region.clone(),
+            })
+            .collect();
+        for (i, at) in places.into_iter().enumerate() {
+            fn e<T>() -> Observed<T> {
+                Observed::Unreadable(ReadError::new(ErrorKind::AccessDenied, "AccessDenied"))
+            }
+            let foreign_statement = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "Audit", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "sqs:GetQueueAttributes", "Resource": at.queue_arn()}]});
+            match k.alerts[i % k.alerts.len()] {
+                0 => {
+                    a.set::<AlertQueue>(at.clone(), Observed::Absent);
+                    a.set::<AlertTopic>(at.clone(), Observed::Absent);
+                    a.set::<Alarm>(at, Observed::Absent);
+                }
+                1 => {
+                    a.set::<AlertQueue>(
+                        at.clone(),
+                        Observed::Present(AlertQueueSpec::new(foreign_statement)),
+                    );
+                    let mut topic = AlertTopicSpec::merged(None, Some("someone@example.com"));
+                    topic.tags.insert("team".into(), "storage".into());
+                    a.set::<AlertTopic>(at.clone(), Observed::Present(topic));
+                    let mut alarm = AlarmSpec::new(&at);
+                    alarm.period = 60;
+                    a.set::<Alarm>(at, Observed::Present(alarm));
+                }
+                2 => {
+                    let mut q = AlertQueueSpec::new(foreign_statement);
+                    q.tags.clear();
+                    a.set::<AlertQueue>(at.clone(), Observed::Present(q));
+                    a.set::<AlertTopic>(at.clone(), Observed::Absent);
+                    a.set::<Alarm>(at, Observed::Absent);
+                }
+                _ => {
+                    a.set::<AlertQueue>(at.clone(), e());
+                    a.set::<AlertTopic>(at.clone(), e());
+                    a.set::<Alarm>(at, e());
+                }
+            }
+        }
+    }
     // Roles.
     for (i, (_, id)) in SOURCES.iter().enumerate() {
         let addr = RoleAddr {
@@ -448,6 +514,22 @@ fn actual(
                                 kms_key: None,
                                 bucket_key: true,
                                 sse_c_blocked: true,
+                            }),
+                        );
+                    }
+                    if knob.notified {
+                        use crossrep_core::kinds::notification::*;
+                        s.set::<Notification>(
+                            addr.clone(),
+                            Observed::Present(NotificationSpec {
+                                entries: vec![Entry {
+                                    target: Target::Queue,
+                                    id: Some("uploads".into()),
+                                    arn: format!("arn:aws:sqs:{reg}:{account}:uploads"),
+                                    events: vec!["s3:ObjectCreated:*".into()],
+                                    filter: vec![("prefix".into(), "in/".into())],
+                                }],
+                                eventbridge: true,
                             }),
                         );
                     }
@@ -696,6 +778,20 @@ proptest! {
                     prop_assert!(false, "{} is never destroyed: replicas would become unreadable", addr);
                 }
                 AnyChange::KeyPolicy(_) => {}
+                AnyChange::Notification(c) => {
+                    let before = c.before.clone().unwrap_or_default();
+                    let after = c.after.clone().unwrap_or_default();
+                    prop_assert!(!after.has_ours(), "{}: crossrep's entry stays", addr);
+                    let theirs: Vec<_> = before.entries.iter().filter(|e| e.id.as_deref() != Some(crossrep_core::kinds::notification::ENTRY_ID)).cloned().collect();
+                    prop_assert_eq!(&after.entries, &theirs, "{}: foreign entries must stay, in order", addr);
+                }
+                AnyChange::AlertQueue(c) => {
+                    prop_assert!(c.before.as_ref().is_some_and(|q| q.is_managed()), "{} is not crossrep's", addr);
+                }
+                AnyChange::AlertTopic(c) => {
+                    prop_assert!(c.before.as_ref().is_some_and(|t| t.is_managed()), "{} is not crossrep's", addr);
+                }
+                AnyChange::Alarm(_) => {}
                 AnyChange::Bucket(_) | AnyChange::BucketTags(_) | AnyChange::OwnershipControls(_)
                 | AnyChange::Lifecycle(_) | AnyChange::BucketEncryption(_) | AnyChange::ObjectEncryption(_) | AnyChange::RequestPayment(_)
                 | AnyChange::ObjectLock(_)
