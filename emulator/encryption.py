@@ -247,8 +247,13 @@ def _copy_source(resp: S3Response) -> Any | None:
 def _check_object_request(resp: S3Response, op: str, query: dict[str, list[str]],
                           bucket: Any, key_name: str) -> tuple[SseC | None, SseC | None]:
     """Raise the refusal AWS answers, else return (what the write stores, what to echo)."""
+    reads = ("GetObject", "HeadObject", "GetObjectAttributes")
+    if op not in reads and resp.headers.get(_SSE) is not None and \
+            any(resp.headers.get(h) is not None for h in (H_ALG, H_KEY, H_MD5)):
+        raise _invalid("Server Side Encryption with Customer provided key is incompatible with the "
+                       "encryption method specified", resp.headers.get(_SSE))
     given = parse_headers(resp.headers)
-    if op in ("GetObject", "HeadObject", "GetObjectAttributes"):
+    if op in reads:
         obj = _version(bucket, key_name, (query.get("versionId") or [None])[0])
         if obj is None:
             return None, None
@@ -269,9 +274,6 @@ def _check_object_request(resp: S3Response, op: str, query: dict[str, list[str]]
         if op in ("UploadPart", "UploadPartCopy"):
             _check_part(bucket, query, None)
         return None, None
-    if resp.headers.get(_SSE) is not None:
-        raise _invalid("Server Side Encryption with Customer provided key is incompatible with the "
-                       "encryption method specified", resp.headers.get(_SSE))
     if op in ("UploadPart", "UploadPartCopy"):
         _check_part(bucket, query, given)
     _check_block(resp, bucket, key_name)

@@ -162,6 +162,8 @@ def test_headers(emu: Emulator) -> None:
          dict(SSECustomerAlgorithm="AES256", SSECustomerKey=b"short")),
         ("InvalidArgument", "incompatible with the encryption method specified",
          dict(ServerSideEncryption="AES256", **SSE_C)),
+        ("InvalidArgument", "incompatible with the encryption method specified",  # checked first
+         dict(ServerSideEncryption="aws:kms", SSECustomerAlgorithm="AES128", SSECustomerKey=KEY)),
     ]
     for code, text, kw in cases:
         e = expect_status(400, code, s3.put_object, **put, **kw)
