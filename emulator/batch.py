@@ -46,6 +46,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import parse_qs, quote_plus
 
+import encryption
 import permissions
 
 # Name of the bucket attribute holding the raw replication XML stored by crossrep_emulator.py
@@ -74,6 +75,7 @@ FAILURE_MESSAGES = {
     "SrcObjectNotEligible": "The object is not eligible for replication: it matches no enabled rule of the replication configuration.",
     "SrcObjectNotFound": "The source object version no longer exists.",
 }
+FAILURE_MESSAGES.update(encryption.FAILURE_MESSAGES)
 
 
 class ApiError(Exception):
@@ -579,6 +581,7 @@ def _replicate(job: Job, src_bucket: Any, version: Any, rule: Rule | None) -> st
         job.account, job.role_arn, src_bucket.name, version.name, rule.dest_bucket,
         service="batchoperations", is_delete_marker=marker, has_tags=bool(tags),
         source_arn=job.arn, version=version, rule=rule)
+    code = code or encryption.replica_refused(version, rule.dest_bucket)  # SSE-C blocked
     if code:
         return code
     write_replica(version, rule.dest_bucket, rule.storage_class, tags, rule.replica_kms_key)

@@ -71,6 +71,11 @@ Fixes and additions, each with the reason:
    version to each matching rule's destination in a background thread (PENDING -> COMPLETED /
    FAILED, the copy REPLICA); ``GET /_crossrep/replication/idle`` tells tests when it is done.
 
+9. SSE-C: moto ignores the customer-key headers. ``encryption.py`` validates them, refuses reads
+   of SSE-C objects without (400) or with another key (403), models ``BlockedEncryptionTypes``
+   and the April 2026 default (new buckets block SSE-C writes: 403 AccessDenied), and makes
+   replication of SSE-C objects into such buckets fail (README "SSE-C").
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -108,6 +113,7 @@ from moto.iam.models import IAMBackend  # noqa: E402
 from moto.s3.models import S3Backend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
+import encryption as crossrep_encryption  # noqa: E402,F401  (SSE-C, installs its patches; see encryption.py)
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)

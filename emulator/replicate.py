@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import batch
+import encryption
 import permissions
 
 LOG = logging.getLogger("crossrep_emulator.replicate")
@@ -211,6 +212,7 @@ def _run(task: Task) -> None:
                 task.account, task.role_arn, task.bucket, task.key, rule.dest_bucket, service="s3",
                 is_delete_marker=marker, has_tags=bool(tags), source_arn=f"arn:aws:s3:::{task.bucket}",
                 version=version, rule=rule)
+            code = code or encryption.replica_refused(version, rule.dest_bucket)  # SSE-C blocked
             if code is None:
                 batch.write_replica(version, rule.dest_bucket, rule.storage_class, tags,
                                     rule.replica_kms_key)
