@@ -17,9 +17,13 @@ use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::key_policy::KeyPolicy;
 use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
 use crossrep_core::kinds::role::{Role, RoleAddr};
+use crossrep_core::kinds::alarm::Alarm;
+use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue};
+use crossrep_core::kinds::alert_topic::AlertTopic;
 use crossrep_core::kinds::{
-    bucket_encryption, bucket_policy, bucket_tags, lifecycle, object_encryption, object_lock,
-    ownership_controls, replication, request_payment, role_policy, versioning, BucketAddr,
+    bucket_encryption, bucket_policy, bucket_tags, lifecycle, notification, object_encryption,
+    object_lock, ownership_controls, replication, request_payment, role_policy, versioning,
+    BucketAddr,
 };
 use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
@@ -238,7 +242,8 @@ fn found(f: impl FnOnce(&mut ActualState) + Send + 'static) -> Found {
 /// A bucket discovery reads, and what of it.
 enum Job {
     Role(Arc<Session>, RoleAddr),
-    Source(Arc<Session>, BucketName, Region),
+    /// A selected source bucket; with `true`, its event notifications too (`alerts`).
+    Source(Arc<Session>, BucketName, Region, bool),
     /// A destination the account owns (region known or not yet).
     Destination(Arc<Session>, BucketName, Option<Region>),
     /// A report bucket the account owns.
@@ -250,6 +255,8 @@ enum Job {
     Unselected(Arc<Session>, BucketName, Region),
     /// The replica key (and its policy) of a destination account and region (SPEC §8).
     ReplicaKey(Arc<Session>, KeyAddr),
+    /// The alert queue, topic and alarm of a source account and region (SPEC §10).
+    Alerts(Arc<Session>, AlertAddr),
     /// The default encryption of an existing destination whose source has SSE-C objects
     /// (SPEC §8): read after the sources, for those pairs only.
     DestinationEncryption(Arc<Session>, BucketName, Region),
@@ -266,19 +273,29 @@ async fn run(job: Job) -> Found {
                 }
             })
         }
-        Job::Source(s, b, region) => {
+        Job::Source(s, b, region, alerts) => {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
             // One bucket's reads go out together: on AWS each costs a round trip.
-            let (v, r, e, l, o) = futures::join!(
+            let (v, r, e, l, o, n) = futures::join!(
                 kinds::versioning::read(&s3, account, &b),
                 kinds::replication::read(&s3, account, &b),
                 kinds::bucket_encryption::read(&s3, account, &b),
                 kinds::object_lock::read(&s3, account, &b),
                 kinds::object_encryption::read(&s3, account, &b),
+                async {
+                    if alerts {
+                        Some(kinds::notification::read(&s3, account, &b).await)
+                    } else {
+                        None
+                    }
+                },
             );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
+                if let Some(n) = n {
+                    a.set::<notification::Notification>(addr.clone(), n);
+                }
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<replication::Replication>(addr.clone(), r);
@@ -349,6 +366,18 @@ async fn run(job: Job) -> Found {
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| a.set::<bucket_encryption::BucketEncryption>(addr, e))
         }
+        Job::Alerts(s, addr) => {
+            let (q, t, al) = futures::join!(
+                kinds::alert_queue::read(&s, &addr),
+                kinds::alert_topic::read(&s, &addr),
+                kinds::alarm::read(&s, &addr),
+            );
+            found(move |a| {
+                a.set::<AlertQueue>(addr.clone(), q);
+                a.set::<AlertTopic>(addr.clone(), t);
+                a.set::<Alarm>(addr, al);
+            })
+        }
         Job::ReplicaKey(s, addr) => {
             let (key, policy) = kinds::replica_key::read(&s, &addr).await;
             found(move |a| {
@@ -406,13 +435,31 @@ pub async fn discover(
             )
         })
         .collect();
-    let sources: BTreeSet<(&AccountId, &BucketName, &Region)> = desired
+    let mut sources: BTreeMap<(&AccountId, &BucketName, &Region), bool> = BTreeMap::new();
+    for p in &desired.pairs {
+        *sources
+            .entry((&p.source.account, &p.source.bucket, &p.source.region))
+            .or_default() |= p.rule.alerts;
+    }
+    for ((a, b, r), alerts) in sources {
+        jobs.push(Job::Source(
+            sessions.get(a).clone(),
+            b.clone(),
+            r.clone(),
+            alerts,
+        ));
+    }
+    let places: BTreeSet<AlertAddr> = desired
         .pairs
         .iter()
-        .map(|p| (&p.source.account, &p.source.bucket, &p.source.region))
+        .filter(|p| p.rule.alerts)
+        .map(|p| AlertAddr {
+            account: p.source.account.clone(),
+            region: p.source.region.clone(),
+        })
         .collect();
-    for (a, b, r) in sources {
-        jobs.push(Job::Source(sessions.get(a).clone(), b.clone(), r.clone()));
+    for at in places {
+        jobs.push(Job::Alerts(sessions.get(&at.account).clone(), at));
     }
     let dests: BTreeSet<(&AccountId, &BucketName)> = desired
         .pairs

@@ -35,6 +35,9 @@ pub struct Session {
     s3: Mutex<HashMap<Region, aws_sdk_s3::Client>>,
     s3control: Mutex<HashMap<Region, aws_sdk_s3control::Client>>,
     kms: Mutex<HashMap<Region, aws_sdk_kms::Client>>,
+    sqs: Mutex<HashMap<Region, aws_sdk_sqs::Client>>,
+    sns: Mutex<HashMap<Region, aws_sdk_sns::Client>>,
+    cloudwatch: Mutex<HashMap<Region, aws_sdk_cloudwatch::Client>>,
 }
 
 /// Retries have one owner: the SDK, for throttling, 5xx and transient network errors, with
@@ -100,6 +103,9 @@ impl Session {
             s3: Mutex::new(HashMap::new()),
             s3control: Mutex::new(HashMap::new()),
             kms: Mutex::new(HashMap::new()),
+            sqs: Mutex::new(HashMap::new()),
+            sns: Mutex::new(HashMap::new()),
+            cloudwatch: Mutex::new(HashMap::new()),
         })
     }
 
@@ -158,6 +164,54 @@ impl Session {
                     .interceptor(CallLog::new(&self.id, region))
                     .build();
                 aws_sdk_kms::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The SQS client for `region` (alert queues live in their sources' regions).
+    pub fn sqs(&self, region: &Region) -> aws_sdk_sqs::Client {
+        let mut cache = self.sqs.lock().expect("sqs client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let conf = aws_sdk_sqs::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_sqs::config::Region::new(region.to_string()))
+                    .interceptor(CallLog::new(&self.id, region))
+                    .build();
+                aws_sdk_sqs::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The SNS client for `region`.
+    pub fn sns(&self, region: &Region) -> aws_sdk_sns::Client {
+        let mut cache = self.sns.lock().expect("sns client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let conf = aws_sdk_sns::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_sns::config::Region::new(region.to_string()))
+                    .interceptor(CallLog::new(&self.id, region))
+                    .build();
+                aws_sdk_sns::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The CloudWatch client for `region`.
+    pub fn cloudwatch(&self, region: &Region) -> aws_sdk_cloudwatch::Client {
+        let mut cache = self
+            .cloudwatch
+            .lock()
+            .expect("cloudwatch client cache poisoned");
+        cache
+            .entry(region.clone())
+            .or_insert_with(|| {
+                let conf = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_cloudwatch::config::Region::new(region.to_string()))
+                    .interceptor(CallLog::new(&self.id, region))
+                    .build();
+                aws_sdk_cloudwatch::Client::from_conf(conf)
             })
             .clone()
     }

@@ -13,11 +13,15 @@ use crossrep_core::observed::Observed;
 use crate::error::CallError;
 use crate::session::Sessions;
 
+pub(crate) mod alarm;
+pub(crate) mod alert_queue;
+pub(crate) mod alert_topic;
 pub mod bucket;
 pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_tags;
 pub mod lifecycle;
+pub(crate) mod notification;
 pub mod object_encryption;
 pub mod object_lock;
 pub mod ownership_controls;
@@ -55,6 +59,10 @@ pub(crate) async fn apply(
         AnyChange::ReplicaKey(c) => replica_key::apply(c, sessions).await,
         AnyChange::KeyPolicy(c) => replica_key::apply_policy(c, sessions, fresh).await,
         AnyChange::Replication(c) => replication::apply(c, sessions, fresh).await,
+        AnyChange::AlertQueue(c) => alert_queue::apply(c, sessions).await,
+        AnyChange::AlertTopic(c) => alert_topic::apply(c, sessions).await,
+        AnyChange::Alarm(c) => alarm::apply(c, sessions).await,
+        AnyChange::Notification(c) => notification::apply(c, sessions, fresh).await,
     }
 }
 
