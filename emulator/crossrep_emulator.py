@@ -109,6 +109,8 @@ from moto.s3.models import S3Backend  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
+import cloudwatch as crossrep_cloudwatch  # noqa: E402  (CloudWatch RPCv2 CBOR, see cloudwatch.py)
+import events as crossrep_events  # noqa: E402  (replication failure events, see events.py)
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 
@@ -269,6 +271,9 @@ def _validate_replication(body: bytes, bucket: Any) -> None:
             # here (AWS-NOTES: 200, then replication fails).
             raise _S3Error(400, "InvalidRequest", "ReplicaKmsKeyID must be specified if "
                            "SseKmsEncryptedObjects tag is present.")
+        refused = crossrep_events.check_replication_metrics([rule])  # Metrics / RTC pairing
+        if refused is not None:
+            raise _S3Error(400, *refused)
         dest_arn = _text(_child(rule, "Destination"), "Bucket") or ""
         dest_name = dest_arn.split(":::", 1)[-1].split("/", 1)[0]
         dest = _find_bucket(dest_name)
@@ -506,6 +511,11 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
         try:
             if "policy" in qs and method == "PUT":
                 _check_propagation_policy(self)
+            if "notification" in qs and method == "PUT":
+                # destinations must exist and let S3 send (events.py); moto checks neither
+                refused = crossrep_events.check_put_notification(self, bucket_name, _body(self))
+                if refused is not None:
+                    return refused
             if "replication" in qs:
                 if method == "PUT":
                     _check_propagation_replication(self, bucket_name)
@@ -1108,6 +1118,10 @@ class Faults:
 
 
 def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes]:
+    if crossrep_cloudwatch.is_cbor_request(entry["path"]):
+        # an RPCv2 CBOR client (aws-sdk-cloudwatch) parses only a CBOR error
+        return crossrep_cloudwatch.error_response(start_response, fault["status"], fault["code"],
+                                                  fault["message"])
     code, message = _xml_escape(fault["code"]), _xml_escape(fault["message"])
     # S3 answers a bare <Error>; S3 Control and the query protocols wrap it in <ErrorResponse>.
     if entry["service"] == "s3":
@@ -1189,6 +1203,9 @@ class CrossrepMiddleware:
         if path == "/_crossrep/faults" and method == "DELETE":
             self.faults.clear((qs.get("bucket") or [None])[0], (qs.get("role_arn") or [None])[0])
             return self._json(start_response, "200 OK", {"status": "ok"})
+        events_answer = crossrep_events.crossrep_endpoint(method, path, qs)
+        if events_answer is not None:
+            return self._json(start_response, *events_answer)
         live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
         if live_answer is not None:
             return self._json(start_response, *live_answer)
@@ -1211,6 +1228,7 @@ class CrossrepMiddleware:
                 reset_propagation()
                 crossrep_batch.reset()
                 crossrep_replicate.reset()
+                crossrep_events.reset()
             return result
 
         if self.latency:
@@ -1258,6 +1276,9 @@ class CrossrepMiddleware:
                                        entry, _start_response)
             if path.startswith("/v20180820/jobs"):
                 return crossrep_batch.handle(environ, _start_response, entry)
+            if crossrep_cloudwatch.is_cbor_request(path):
+                # RPCv2 CBOR (aws-sdk-cloudwatch), which moto does not serve: translated
+                return crossrep_cloudwatch.handle(environ, _start_response, self.app)
             result = self.app(environ, _start_response)
             # live replication: queue the version a successful write created (replicate.py)
             return crossrep_replicate.after_write(environ, entry, status_holder, result)

@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import batch
+import events
 import permissions
 
 LOG = logging.getLogger("crossrep_emulator.replicate")
@@ -224,6 +225,8 @@ def _run(task: Task) -> None:
                 "version_id": task.version_id, "failure_code": code,
                 "destination_bucket": rule.dest_bucket, "rule_id": rule.id, "service": "s3",
                 "source": "live", "time": batch._iso(dt.datetime.now(dt.timezone.utc))})
+            # the failure event to the bucket's notification destinations (events.py)
+            events.replication_failed(src, version, rule, code, marker)
         state = _OUTSTANDING.setdefault(ident, [1, False])
         state[0] -= 1
         state[1] = state[1] or bool(code)
