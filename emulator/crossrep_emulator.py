@@ -71,6 +71,15 @@ Fixes and additions, each with the reason:
    version to each matching rule's destination in a background thread (PENDING -> COMPLETED /
    FAILED, the copy REPLICA); ``GET /_crossrep/replication/idle`` tells tests when it is done.
 
+9. Replication failure events and notification destinations: ``events.py`` sends
+   ``s3:Replication:OperationFailedReplication`` events when live replication fails a version
+   (rules with metrics), and ``PutBucketNotificationConfiguration`` refuses destinations that do
+   not exist or do not let S3 send, as AWS does.
+
+10. CloudWatch over Smithy RPCv2 CBOR (``aws-sdk-cloudwatch``), which moto does not serve:
+   ``cloudwatch.py`` translates it to moto's awsJson 1.0 handler, and fixes DescribeAlarms
+   (filters, AlarmTypes, pagination) and PutMetricAlarm validation.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -1002,6 +1011,8 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
         "path": raw_path,
         "write": write,
     }
+    if headers.get("x-amz-target") and not action:
+        entry["json"] = True  # awsJson: an injected fault must answer JSON (_fault_response)
     if action == "AssumeRole":
         # Which role: faults can target one account's role (all accounts' base credentials
         # are the same in tests, so the caller's account cannot tell them apart).
@@ -1122,6 +1133,15 @@ def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response
         # an RPCv2 CBOR client (aws-sdk-cloudwatch) parses only a CBOR error
         return crossrep_cloudwatch.error_response(start_response, fault["status"], fault["code"],
                                                   fault["message"])
+    if entry.get("json"):
+        # awsJson clients (SQS, KMS, …) parse `__type` / `message`; query-compatible ones
+        # (aws-sdk-sqs) take the code from `x-amzn-query-error`.
+        data = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
+        start_response(f"{fault['status']} Injected", [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-query-error", f"{fault['code']};{'Receiver' if fault['status'] >= 500 else 'Sender'}"),
+            ("Content-Length", str(len(data)))])
+        return [data]
     code, message = _xml_escape(fault["code"]), _xml_escape(fault["message"])
     # S3 answers a bare <Error>; S3 Control and the query protocols wrap it in <ErrorResponse>.
     if entry["service"] == "s3":

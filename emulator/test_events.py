@@ -493,6 +493,11 @@ def test_cloudwatch_cbor(emu: Emulator) -> None:
     status, headers, body = cw_call(emu, "DescribeAlarms", b"")
     assert status == 400 and headers["x-amzn-query-error"] == "Throttling;Sender", headers
     assert cbor2.loads(body)["message"], body
+    # and an awsJson client (aws-sdk-sqs) gets a JSON error with the query-compatible code
+    emu.http("POST", "/_crossrep/faults?operation=GetQueueUrl&code=QueueDeletedRecently&status=400&times=1")
+    sqs = emu.client("sqs", account=SRC_ACC)
+    e = expect_error("QueueDeletedRecently", sqs.get_queue_url, QueueName="ev-good")
+    assert e.response["Error"]["Message"] == "injected by the crossrep emulator", e.response
     print("ok CloudWatch over RPCv2 CBOR: put, describe (names, prefix, pages), tags, delete, errors")
 
 
