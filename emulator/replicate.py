@@ -22,7 +22,8 @@ service ``s3`` (trust principal ``s3.amazonaws.com``, no ``s3:InitiateReplicatio
 ``batch.write_replica`` (same version id, content, metadata, tags, the rule's storage class, status
 ``REPLICA``). When every destination of a version is done, the source version becomes
 ``COMPLETED``, or ``FAILED`` if any failed; failures go to ``GET /_crossrep/replication-failures``
-(``source: "live"``, served by batch.py).
+(``source: "live"``, served by batch.py) and, as ``s3:Replication:OperationFailedReplication``
+events, to the source bucket's notification destinations when the rule has metrics (events.py).
 
   GET /_crossrep/replication/idle[?timeout=S] -> {"pending": N}  queued + running tasks; with
       ``timeout`` it first waits (up to S seconds) for the queue to drain.
