@@ -317,6 +317,36 @@ def test_policy_and_filters(emu: Emulator, env: dict) -> None:
     print("ok filters, wildcard, SNS topics; a policy changed later drops the event")
 
 
+def test_batch_sends_no_event(emu: Emulator, env: dict) -> None:
+    """A Batch Replication re-drive that fails reports in its completion report, not as events."""
+    from test_batch import job_request, s3control, wait_job
+
+    s3a, sqsa, iama = env["s3a"], env["sqsa"], emu.client("iam", account=SRC_ACC)
+    good = sqsa.get_queue_url(QueueName="ev-good")["QueueUrl"]
+    drain(sqsa, good)
+    before = len(deliveries(emu, SRC))
+    s3a.create_bucket(Bucket="ev-reports")
+    iama.create_role(RoleName="ev-batch", AssumeRolePolicyDocument=trust(
+        ["batchoperations.s3.amazonaws.com"], SRC_ACC))
+    iama.put_role_policy(RoleName="ev-batch", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:InitiateReplication"],
+             "Resource": f"arn:aws:s3:::{SRC}/*"},
+            {"Effect": "Allow", "Action": "s3:PutInventoryConfiguration", "Resource": f"arn:aws:s3:::{SRC}"},
+            {"Effect": "Allow", "Action": "s3:ReplicateObject", "Resource": f"arn:aws:s3:::{DST}/*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::ev-reports/*"}]}))
+    req = job_request("ev-redrive", statuses=["FAILED"], src=SRC)
+    req["RoleArn"] = f"arn:aws:iam::{SRC_ACC}:role/ev-batch"
+    req["Report"]["Bucket"] = "arn:aws:s3:::ev-reports"
+    req["ManifestGenerator"]["S3JobManifestGenerator"]["ManifestOutputLocation"]["Bucket"] = "arn:aws:s3:::ev-reports"
+    ctl = s3control(emu, SRC_ACC)
+    job = wait_job(ctl, ctl.create_job(**req)["JobId"])
+    progress = job["ProgressSummary"]
+    assert job["Status"] == "Complete" and progress["NumberOfTasksFailed"] > 0, job
+    assert drain(sqsa, good) == [] and len(deliveries(emu, SRC)) == before
+    print("ok a failed Batch Replication task sends no event")
+
+
 def test_replication_metrics_validation(emu: Emulator, env: dict) -> None:
     s3a = env["s3a"]
     threshold = rule("t", 1, "", True)
@@ -510,6 +540,7 @@ def main() -> int:
         test_failure_event(emu, env)
         test_no_metrics(emu, env)
         test_policy_and_filters(emu, env)
+        test_batch_sends_no_event(emu, env)
         test_replication_metrics_validation(emu, env)
         test_cloudwatch_cbor(emu)
         emu.http("POST", "/moto-api/reset")
