@@ -236,6 +236,8 @@ class Rule:
         self.sse_kms = _text(ssc, "Status") == "Enabled"
         self.replica_kms_key = _text(_child(dest, "EncryptionConfiguration"), "ReplicaKmsKeyID")
         self.owner_override = _text(_child(dest, "AccessControlTranslation"), "Owner") == "Destination"
+        # replication metrics: S3 publishes replication failure events only for such rules (events.py)
+        self.metrics = _text(_child(dest, "Metrics"), "Status") == "Enabled"
 
     def matches(self, key: str, tags: dict[str, str], kms: bool = False) -> bool:
         """Whether the rule replicates this object. SSE-KMS and DSSE-KMS objects only with

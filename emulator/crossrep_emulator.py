@@ -76,6 +76,15 @@ Fixes and additions, each with the reason:
    and the April 2026 default (new buckets block SSE-C writes: 403 AccessDenied), and makes
    replication of SSE-C objects into such buckets fail (README "SSE-C").
 
+10. Replication failure events and notification destinations: ``events.py`` sends
+   ``s3:Replication:OperationFailedReplication`` events when live replication fails a version
+   (rules with metrics), and ``PutBucketNotificationConfiguration`` refuses destinations that do
+   not exist or do not let S3 send, as AWS does.
+
+11. CloudWatch over Smithy RPCv2 CBOR (``aws-sdk-cloudwatch``), which moto does not serve:
+   ``cloudwatch.py`` translates it to moto's awsJson 1.0 handler, and fixes DescribeAlarms
+   (filters, AlarmTypes, pagination) and PutMetricAlarm validation.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -115,6 +124,8 @@ from moto.s3.responses import S3Response  # noqa: E402
 
 import encryption as crossrep_encryption  # noqa: E402,F401  (SSE-C, installs its patches; see encryption.py)
 import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see batch.py)
+import cloudwatch as crossrep_cloudwatch  # noqa: E402  (CloudWatch RPCv2 CBOR, see cloudwatch.py)
+import events as crossrep_events  # noqa: E402  (replication failure events, see events.py)
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 
@@ -275,6 +286,9 @@ def _validate_replication(body: bytes, bucket: Any) -> None:
             # here (AWS-NOTES: 200, then replication fails).
             raise _S3Error(400, "InvalidRequest", "ReplicaKmsKeyID must be specified if "
                            "SseKmsEncryptedObjects tag is present.")
+        refused = crossrep_events.check_replication_metrics([rule])  # Metrics / RTC pairing
+        if refused is not None:
+            raise _S3Error(400, *refused)
         dest_arn = _text(_child(rule, "Destination"), "Bucket") or ""
         dest_name = dest_arn.split(":::", 1)[-1].split("/", 1)[0]
         dest = _find_bucket(dest_name)
@@ -512,6 +526,11 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
         try:
             if "policy" in qs and method == "PUT":
                 _check_propagation_policy(self)
+            if "notification" in qs and method == "PUT":
+                # destinations must exist and let S3 send (events.py); moto checks neither
+                refused = crossrep_events.check_put_notification(self, bucket_name, _body(self))
+                if refused is not None:
+                    return refused
             if "replication" in qs:
                 if method == "PUT":
                     _check_propagation_replication(self, bucket_name)
@@ -998,6 +1017,8 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
         "path": raw_path,
         "write": write,
     }
+    if headers.get("x-amz-target") and not action:
+        entry["json"] = True  # awsJson: an injected fault must answer JSON (_fault_response)
     if action == "AssumeRole":
         # Which role: faults can target one account's role (all accounts' base credentials
         # are the same in tests, so the caller's account cannot tell them apart).
@@ -1114,6 +1135,19 @@ class Faults:
 
 
 def _fault_response(fault: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes]:
+    if crossrep_cloudwatch.is_cbor_request(entry["path"]):
+        # an RPCv2 CBOR client (aws-sdk-cloudwatch) parses only a CBOR error
+        return crossrep_cloudwatch.error_response(start_response, fault["status"], fault["code"],
+                                                  fault["message"])
+    if entry.get("json"):
+        # awsJson clients (SQS, KMS, …) parse `__type` / `message`; query-compatible ones
+        # (aws-sdk-sqs) take the code from `x-amzn-query-error`.
+        data = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
+        start_response(f"{fault['status']} Injected", [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-query-error", f"{fault['code']};{'Receiver' if fault['status'] >= 500 else 'Sender'}"),
+            ("Content-Length", str(len(data)))])
+        return [data]
     code, message = _xml_escape(fault["code"]), _xml_escape(fault["message"])
     # S3 answers a bare <Error>; S3 Control and the query protocols wrap it in <ErrorResponse>.
     if entry["service"] == "s3":
@@ -1195,6 +1229,9 @@ class CrossrepMiddleware:
         if path == "/_crossrep/faults" and method == "DELETE":
             self.faults.clear((qs.get("bucket") or [None])[0], (qs.get("role_arn") or [None])[0])
             return self._json(start_response, "200 OK", {"status": "ok"})
+        events_answer = crossrep_events.crossrep_endpoint(method, path, qs)
+        if events_answer is not None:
+            return self._json(start_response, *events_answer)
         live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
         if live_answer is not None:
             return self._json(start_response, *live_answer)
@@ -1217,6 +1254,7 @@ class CrossrepMiddleware:
                 reset_propagation()
                 crossrep_batch.reset()
                 crossrep_replicate.reset()
+                crossrep_events.reset()
             return result
 
         if self.latency:
@@ -1264,6 +1302,9 @@ class CrossrepMiddleware:
                                        entry, _start_response)
             if path.startswith("/v20180820/jobs"):
                 return crossrep_batch.handle(environ, _start_response, entry)
+            if crossrep_cloudwatch.is_cbor_request(path):
+                # RPCv2 CBOR (aws-sdk-cloudwatch), which moto does not serve: translated
+                return crossrep_cloudwatch.handle(environ, _start_response, self.app)
             result = self.app(environ, _start_response)
             # live replication: queue the version a successful write created (replicate.py)
             return crossrep_replicate.after_write(environ, entry, status_holder, result)

@@ -140,7 +140,10 @@ _STRING_OPS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike",
                "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike")
 
 
-def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
+def _conditions_hold(stmt: dict[str, Any], context: dict[str, Any]) -> bool:
+    """Whether every condition of ``stmt`` holds in ``context``. A key mapped to ``None`` is
+    known to be absent (evaluated, never unsupported): events.py uses it for keys S3 does not
+    send to a notification destination."""
     cond = stmt.get("Condition")
     if not isinstance(cond, dict):
         return True
@@ -160,7 +163,7 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
             for key, expected in pairs.items():
                 if key.lower() not in known:
                     raise UnsupportedCondition(f"Null on {key}")
-                absent = key.lower() not in ctx
+                absent = ctx.get(key.lower()) is None  # a None value: known to be absent
                 want_absent = str(_as_list(expected)[0]).lower() == "true"
                 if absent != want_absent:
                     return False

@@ -22,7 +22,8 @@ service ``s3`` (trust principal ``s3.amazonaws.com``, no ``s3:InitiateReplicatio
 ``batch.write_replica`` (same version id, content, metadata, tags, the rule's storage class, status
 ``REPLICA``). When every destination of a version is done, the source version becomes
 ``COMPLETED``, or ``FAILED`` if any failed; failures go to ``GET /_crossrep/replication-failures``
-(``source: "live"``, served by batch.py).
+(``source: "live"``, served by batch.py) and, as ``s3:Replication:OperationFailedReplication``
+events, to the source bucket's notification destinations when the rule has metrics (events.py).
 
   GET /_crossrep/replication/idle[?timeout=S] -> {"pending": N}  queued + running tasks; with
       ``timeout`` it first waits (up to S seconds) for the queue to drain.
@@ -44,6 +45,7 @@ from urllib.parse import parse_qs, unquote
 
 import batch
 import encryption
+import events
 import permissions
 
 LOG = logging.getLogger("crossrep_emulator.replicate")
@@ -226,6 +228,8 @@ def _run(task: Task) -> None:
                 "version_id": task.version_id, "failure_code": code,
                 "destination_bucket": rule.dest_bucket, "rule_id": rule.id, "service": "s3",
                 "source": "live", "time": batch._iso(dt.datetime.now(dt.timezone.utc))})
+            # the failure event to the bucket's notification destinations (events.py)
+            events.replication_failed(src, version, rule, code, marker)
         state = _OUTSTANDING.setdefault(ident, [1, False])
         state[0] -= 1
         state[1] = state[1] or bool(code)
