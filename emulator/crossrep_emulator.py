@@ -526,6 +526,10 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
         try:
             if "policy" in qs and method == "PUT":
                 _check_propagation_policy(self)
+            if "notification" in qs and method == "GET":
+                answered = crossrep_events.get_notification(self, bucket_name)
+                if answered is not None:
+                    return answered
             if "notification" in qs and method == "PUT":
                 # destinations must exist and let S3 send (events.py); moto checks neither
                 refused = crossrep_events.check_put_notification(self, bucket_name, _body(self))

@@ -289,6 +289,49 @@ def send_test_events(account_id: str, bucket: Any) -> None:
             LOG.warning("could not send the test message to %s", dest.arn)
 
 
+def get_notification(resp: Any, bucket_name: str) -> Any | None:
+    """``GET /<bucket>?notification``: the document as S3 returns it (S3 API reference,
+    GetBucketNotificationConfiguration: root ``NotificationConfiguration``, with
+    ``TopicConfiguration``, ``QueueConfiguration``, ``CloudFunctionConfiguration`` and
+    ``EventBridgeConfiguration``). moto 5.2.1 names the root of an empty configuration
+    ``GetBucketNotificationResponse`` (SDKs that check the root fail to parse it) and never
+    returns ``EventBridgeConfiguration``. None: not ours to answer (moto's errors)."""
+    bucket = permissions.find_bucket(bucket_name)
+    if bucket is None or bucket.account_id != resp.current_account:
+        return None
+    conf = bucket.notification_configuration
+    parts: list[str] = []
+
+    def entry(tag: str, arn_tag: str, n: Any) -> str:
+        out = [f"<{tag}>"]
+        if n.id:
+            out.append(f"<Id>{_esc(n.id)}</Id>")
+        out.append(f"<{arn_tag}>{_esc(n.arn)}</{arn_tag}>")
+        out.extend(f"<Event>{_esc(e)}</Event>" for e in n.events)
+        rules = (n.filters or {}).get("S3Key", {}).get("FilterRule", [])
+        if isinstance(rules, dict):
+            rules = [rules]
+        if rules:
+            out.append("<Filter><S3Key>")
+            out.extend(f"<FilterRule><Name>{_esc(r['Name'])}</Name><Value>{_esc(r['Value'])}"
+                       "</Value></FilterRule>" for r in rules)
+            out.append("</S3Key></Filter>")
+        out.append(f"</{tag}>")
+        return "".join(out)
+
+    if conf is not None:
+        parts.extend(entry("TopicConfiguration", "Topic", n) for n in conf.topic)
+        parts.extend(entry("QueueConfiguration", "Queue", n) for n in conf.queue)
+        parts.extend(entry("CloudFunctionConfiguration", "CloudFunction", n)
+                     for n in conf.cloud_function)
+        if conf.event_bridge is not None:
+            parts.append("<EventBridgeConfiguration/>")
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<NotificationConfiguration '
+            'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' + "".join(parts)
+            + "</NotificationConfiguration>")
+    return 200, {"Content-Type": "application/xml"}, body.encode()
+
+
 def _install_test_event_patch() -> None:
     from moto.s3 import notifications
 

@@ -195,6 +195,33 @@ def test_validation(emu: Emulator, env: dict) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def test_notification_document(emu: Emulator, env: dict) -> None:
+    """GetBucketNotificationConfiguration answers a `NotificationConfiguration` root, empty or
+    not, with EventBridge and filters as they were written (S3 API reference)."""
+    s3a, sqsa = env["s3a"], env["sqsa"]
+    raw: list[bytes] = []
+    s3a.meta.events.register("after-call.s3.GetBucketNotificationConfiguration",
+                             lambda http_response, **_: raw.append(http_response.content))
+    s3a.create_bucket(Bucket="ev-doc")
+    got = s3a.get_bucket_notification_configuration(Bucket="ev-doc")
+    assert b"<NotificationConfiguration " in raw[-1] and b"Response>" not in raw[-1], raw[-1]
+    assert "QueueConfigurations" not in got and "EventBridgeConfiguration" not in got, got
+    url = make_queue(sqsa, "ev-doc-q", s3_may_send(queue_arn("ev-doc-q"), "ev-doc"))
+    assert url
+    s3a.put_bucket_notification_configuration(Bucket="ev-doc", NotificationConfiguration={
+        "QueueConfigurations": [queue_conf(queue_arn("ev-doc-q"), ["s3:ObjectCreated:*"], "uploads",
+                                           prefix="in/")],
+        "EventBridgeConfiguration": {}})
+    got = s3a.get_bucket_notification_configuration(Bucket="ev-doc")
+    assert b"<NotificationConfiguration " in raw[-1], raw[-1]
+    q = got["QueueConfigurations"]
+    assert [(c["Id"], c["QueueArn"], c["Events"]) for c in q] == [
+        ("uploads", queue_arn("ev-doc-q"), ["s3:ObjectCreated:*"])], q
+    assert q[0]["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "in/"}], q
+    assert got.get("EventBridgeConfiguration") == {}, got
+    print("ok  notification document: NotificationConfiguration root, EventBridge and filters kept")
+
+
 def failures(emu: Emulator, bucket: str) -> list[dict]:
     return emu.http("GET", f"/_crossrep/replication-failures?source=live&bucket={bucket}")["failures"]
 
@@ -537,6 +564,7 @@ def main() -> int:
     try:
         env = setup(emu)
         test_validation(emu, env)
+        test_notification_document(emu, env)
         test_failure_event(emu, env)
         test_no_metrics(emu, env)
         test_policy_and_filters(emu, env)
