@@ -13,13 +13,13 @@ use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::config::Config;
 use crossrep_core::desired::{selects, DesiredState};
+use crossrep_core::kinds::alarm::Alarm;
+use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue};
+use crossrep_core::kinds::alert_topic::AlertTopic;
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::key_policy::KeyPolicy;
 use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
 use crossrep_core::kinds::role::{Role, RoleAddr};
-use crossrep_core::kinds::alarm::Alarm;
-use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue};
-use crossrep_core::kinds::alert_topic::AlertTopic;
 use crossrep_core::kinds::{
     bucket_encryption, bucket_policy, bucket_tags, lifecycle, notification, object_encryption,
     object_lock, ownership_controls, replication, request_payment, role_policy, versioning,

@@ -201,7 +201,7 @@ pub fn explain(code: &str) -> &'static str {
         "DstKmsKeyInvalidState" => "the replica KMS key is disabled or pending deletion; enable it, then `crossrep backfill --only-failed`",
         "DstPutRetentionNotPermitted" => "the role may not put Object Lock retention on the replicas (`s3:PutObjectRetention` in its policy and the destination policy); run `crossrep apply`",
         "DstPutLegalHoldNotPermitted" => "the role may not put Object Lock legal holds on the replicas (`s3:PutObjectLegalHold` in its policy and the destination policy); run `crossrep apply`",
-        "DstPutObjectNotPermitted" => "the destination bucket policy, the role's policy or (for SSE-KMS objects) the replica key's policy does not let the role replicate; run `crossrep apply` to repair them, then `crossrep backfill --only-failed`",
+        "DstPutObjectNotPermitted" => "the destination bucket policy, the role's policy or (for SSE-KMS objects) the replica key's policy does not let the role replicate, or (for SSE-C objects) the destination blocks SSE-C writes; run `crossrep apply` to repair them (`crossrep plan` names a destination it cannot change), then `crossrep backfill --only-failed`",
         "DstDelObjNotPermitted" => "the role may not replicate delete markers into the destination (`s3:ReplicateDelete`); run `crossrep apply`",
         "DstPutTaggingNotPermitted" => "the role may not replicate tags into the destination (`s3:ReplicateTags`); run `crossrep apply`",
         "DstObjectHardDeleted" => "the object version was permanently deleted in the destination; S3 will not replicate it again",

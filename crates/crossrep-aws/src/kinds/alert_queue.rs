@@ -26,7 +26,12 @@ pub(crate) async fn url(session: &Session, addr: &AlertAddr) -> Result<Option<St
         .await
     {
         Ok(out) => Ok(out.queue_url().map(str::to_string)),
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()) => Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_queue_does_not_exist()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(call_error(e, account, "sqs:GetQueueUrl", NAME)),
     }
 }

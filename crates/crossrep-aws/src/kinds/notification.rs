@@ -174,7 +174,8 @@ pub(crate) async fn apply(
     // A queue created moments ago may not take S3's test message yet (its policy is new).
     let propagating = |e: &CallError| {
         e.code() == Some("InvalidArgument")
-            && e.message.contains("Unable to validate the following destination configurations")
+            && e.message
+                .contains("Unable to validate the following destination configurations")
     };
     super::with_consistency_retry(propagating, fresh, || async {
         s3.put_bucket_notification_configuration()

@@ -1610,3 +1610,161 @@ async fn a_named_replica_key_is_used_and_its_policy_merged() {
         "{text}"
     );
 }
+
+/// Issue 10 (SPEC §8), SSE-C: a source that holds SSE-C objects gets a destination that accepts
+/// SSE-C writes (new buckets block them since April 2026, and the emulator does too), so their
+/// replicas are written; a second apply writes nothing. An existing destination of someone
+/// else's that blocks SSE-C is named with the fix, and left as it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_c_objects_replicate_into_a_destination_that_accepts_them() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{
+        BlockedEncryptionTypes, EncryptionType, ServerSideEncryption,
+        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    // 32 bytes, base64, and the base64 of their MD5.
+    const KEY: &str = "Y3Jvc3NyZXAtdGVzdC1zc2UtYy1rZXktMzItYnl0ZXM=";
+    const KEY_MD5: &str = "OiGwbw0KpIZroqJ+oUjBuA==";
+    let env = Env::new(87);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    let theirs = env.bucket("theirs");
+    let s3 = admin.src().s3(&region("us-east-1"));
+    let unblocked = |allow: bool| {
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(ServerSideEncryption::Aes256)
+                            .build()
+                            .unwrap(),
+                    )
+                    .blocked_encryption_types(
+                        BlockedEncryptionTypes::builder()
+                            .encryption_type(if allow {
+                                EncryptionType::None
+                            } else {
+                                EncryptionType::SseC
+                            })
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    for b in [&data, &theirs] {
+        create_bucket(admin.src(), b, "us-east-1").await;
+        enable_versioning(admin.src(), b, "us-east-1").await;
+        s3.put_bucket_encryption()
+            .bucket(b.as_str())
+            .server_side_encryption_configuration(unblocked(true))
+            .send()
+            .await
+            .unwrap();
+    }
+    let put = |bucket: String, k: &'static str| {
+        s3.put_object()
+            .bucket(bucket)
+            .key(k)
+            .body(ByteStream::from_static(b"customer-keyed"))
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(KEY)
+            .sse_customer_key_md5(KEY_MD5)
+            .send()
+    };
+    put(data.clone(), "before.txt").await.unwrap();
+    put(theirs.clone(), "before.txt").await.unwrap();
+    // `theirs` replicates into a destination someone else made, which blocks SSE-C (the
+    // default of new buckets).
+    create_bucket(admin.dst(), &format!("replicated-{theirs}"), "us-east-1").await;
+    let dst_s3 = admin.dst().s3(&region("us-east-1"));
+    dst_s3
+        .put_bucket_tagging()
+        .bucket(format!("replicated-{theirs}"))
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("team")
+                        .value("storage")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    env.write_config("backfill = \"none\"");
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!("bucket_encryption[{}/replicated-{data}]", env.dst)),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("holds SSE-C objects (1 of 1 sampled version(s))"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!(
+            "destination `replicated-{theirs}` blocks SSE-C writes and is not crossrep's"
+        )),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains(&format!(
+            "bucket_encryption[{}/replicated-{theirs}]",
+            env.dst
+        )),
+        "{plan}"
+    );
+    env.ok(&["apply", "--yes"]);
+    put(data.clone(), "after.txt").await.unwrap();
+    put(theirs.clone(), "after.txt").await.unwrap();
+    env.emu.wait_replication();
+    let status = |bucket: String| {
+        let s3 = s3.clone();
+        async move {
+            s3.head_object()
+                .bucket(bucket)
+                .key("after.txt")
+                .sse_customer_algorithm("AES256")
+                .sse_customer_key(KEY)
+                .sse_customer_key_md5(KEY_MD5)
+                .send()
+                .await
+                .unwrap()
+                .replication_status()
+                .map(|s| s.as_str().to_string())
+        }
+    };
+    assert_eq!(
+        status(data.clone()).await.as_deref(),
+        Some("COMPLETED"),
+        "{}",
+        env.emu.replication_failures()
+    );
+    // Into the destination that blocks SSE-C, the replica is refused.
+    assert_eq!(status(theirs.clone()).await.as_deref(), Some("FAILED"));
+    let replica = dst_s3
+        .head_object()
+        .bucket(format!("replicated-{data}"))
+        .key("after.txt")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(KEY)
+        .sse_customer_key_md5(KEY_MD5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replica.sse_customer_key_md5(), Some(KEY_MD5));
+    let writes = (env.emu.writes(&env.src), env.emu.writes(&env.dst));
+    env.ok(&["apply", "--yes"]);
+    assert_eq!(
+        (env.emu.writes(&env.src), env.emu.writes(&env.dst)),
+        writes,
+        "a second apply writes nothing"
+    );
+}
