@@ -7,6 +7,7 @@
 // The harness's helpers are `pub` for the test modules beside it.
 #![allow(unreachable_pub)]
 
+mod alerts;
 mod apply;
 mod backfill;
 mod cli;
