@@ -584,6 +584,7 @@ pub async fn pair_statuses(
                 failures: None,
                 report_error: None,
                 job_error: None,
+                live_failures: Vec::new(),
             };
             if p.backfill != Backfill::Batch {
                 return row;

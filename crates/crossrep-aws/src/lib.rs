@@ -3,6 +3,7 @@
 //! ([`execute`]), and the SDK ↔ core conversions ([`convert`]). This is the only crate that
 //! depends on `aws-sdk-*`.
 
+pub mod alerts;
 pub mod backfill;
 pub mod convert;
 pub mod discover;

@@ -420,6 +420,10 @@ pub struct PairStatus {
     /// denied): the backfill state is unknown, not "no job".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_error: Option<String>,
+    /// Live replication failures S3 reported in failure events (SPEC §10) that no clean
+    /// backfill has re-driven since: (failure code, versions), by code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_failures: Vec<(String, u64)>,
 }
 
 /// A selected source bucket that forms no pair at all (no valid destination name, a
@@ -885,6 +889,7 @@ buckets = ["*"]
             failures: None,
             report_error: None,
             job_error: None,
+            live_failures: Vec::new(),
         }
     }
 

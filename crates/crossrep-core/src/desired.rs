@@ -135,8 +135,8 @@ pub struct DesiredState {
     pub roles: BTreeMap<AccountId, RoleRef>,
     /// Pairs that cannot exist whatever the actual state is (two sources, one destination).
     pub conflicts: Vec<Conflict>,
-    /// One report bucket per source account and region that has `backfill = "batch"` pairs
-    /// (SPEC §4.6), sorted.
+    /// One report bucket per source account and region that has `backfill = "batch"` or
+    /// `alerts` pairs (SPEC §4.6, §10), sorted.
     pub report_buckets: Vec<BucketRef>,
     /// Selected buckets whose names S3 no longer allows (legacy us-east-1 names with capitals
     /// or `_`): they cannot be sources of crossrep's rules, and the plan says so. Filled by
@@ -353,9 +353,10 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
                 path: root_path(),
             });
     }
+    // Backfill manifests and reports, and the failure summaries of alerts (SPEC §10).
     let report_buckets: BTreeSet<BucketRef> = pairs
         .iter()
-        .filter(|p| p.backfill == Backfill::Batch)
+        .filter(|p| p.backfill == Backfill::Batch || p.rule.alerts)
         .filter_map(|p| {
             report_bucket(config, &p.source.account, &p.source.region).map(|bucket| BucketRef {
                 account: p.source.account.clone(),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod desired;
 pub mod destroy;
 pub mod diff;
+pub mod failures;
 pub mod kinds;
 pub mod model;
 pub mod names;

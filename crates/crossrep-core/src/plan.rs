@@ -611,7 +611,18 @@ impl<'a> Planner<'a> {
             }
         }
         for (account, (pairs, kept)) in &by_account {
-            let own: Vec<&BucketRef> = reports.iter().filter(|r| &r.account == *account).collect();
+            // The role writes only backfill reports (failure summaries are crossrep's own).
+            let own: Vec<&BucketRef> = reports
+                .iter()
+                .filter(|r| {
+                    &r.account == *account
+                        && active.iter().any(|p| {
+                            p.backfill == Backfill::Batch
+                                && p.source.account == r.account
+                                && p.source.region == r.region
+                        })
+                })
+                .collect();
             self.plan_role(self.role(account), pairs, kept, &own);
         }
         let merged_sources: BTreeSet<BucketAddr> = merged_configs.keys().map(addr_of).collect();
@@ -968,7 +979,7 @@ impl<'a> Planner<'a> {
         let mut usable = Vec::new();
         for r in &self.desired.report_buckets {
             let used = active.iter().any(|p| {
-                p.backfill == Backfill::Batch
+                (p.backfill == Backfill::Batch || p.rule.alerts)
                     && p.source.account == r.account
                     && p.source.region == r.region
             });

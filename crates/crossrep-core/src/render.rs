@@ -288,6 +288,17 @@ pub fn render_status(rows: &[crate::backfill::StatusRow]) -> String {
                 let _ = writeln!(out, "      e.g. {}", c.examples.join(", "));
             }
         }
+        if !r.live_failures.is_empty() {
+            let total: u64 = r.live_failures.iter().map(|(_, n)| n).sum();
+            let _ = writeln!(
+                out,
+                "  failures  {total} version(s) failed live replication (failure events), not re-driven since"
+            );
+            for (code, n) in &r.live_failures {
+                let _ = writeln!(out, "    {code}: {n}");
+                let _ = writeln!(out, "      {}", crate::report::explain(code));
+            }
+        }
         out.push('\n');
     }
     out

@@ -194,6 +194,9 @@ pub struct Judge {
     pub settle: Settle,
     /// When verify started, seconds since the Unix epoch.
     pub now: i64,
+    /// What the drift of the pair explains, for a FAILED version no event or report names the
+    /// reason of: (failure code, why) ([`inferred_cause`]).
+    pub inferred: Option<(String, String)>,
 }
 
 impl Judge {
@@ -205,6 +208,7 @@ impl Judge {
             tags: !pair.rule.tags.is_empty(),
             settle,
             now,
+            inferred: None,
         }
     }
 
@@ -247,6 +251,54 @@ fn touches(addr: &Address, pair: &Pair) -> bool {
                 || (addr.account() == &d.account && bucket == &d.bucket)
         }
     }
+}
+
+/// The failure code the pair's drift explains, and why, when it explains one (SPEC §10: a
+/// FAILED version without an event, with alerts off or older than the queue keeps, is tied to
+/// the drift `verify` finds, and said to be inferred).
+pub fn inferred_cause(plan: &Plan, pair: &Pair) -> Option<(String, String)> {
+    let d = &pair.destination;
+    let mut causes: Vec<(u8, &str, String)> = Vec::new();
+    for c in plan.changes.iter().filter(|c| touches(&c.addr(), pair)) {
+        let addr = c.addr();
+        let at_destination = addr.account() == &d.account && addr.bucket() == Some(&d.bucket);
+        match &addr {
+            Address::BucketPolicy(_) if at_destination => causes.push((
+                0,
+                "DstPutObjectNotPermitted",
+                format!(
+                    "the policy of destination `{}` lacks crossrep's statements",
+                    d.bucket
+                ),
+            )),
+            Address::KeyPolicy(_) => causes.push((
+                1,
+                "DstPutObjectNotPermitted",
+                "the replica key's policy lacks the role's grant".into(),
+            )),
+            Address::RolePolicy(_) => causes.push((
+                2,
+                "DstPutObjectNotPermitted",
+                "the replication role's policy lacks this pair's grants".into(),
+            )),
+            Address::Role(_) => causes.push((
+                3,
+                "SrcGetObjectNotPermitted",
+                "the replication role is missing or S3 may not assume it".into(),
+            )),
+            Address::Versioning(_) if at_destination => causes.push((
+                4,
+                "DstVersioningNotEnabled",
+                format!("versioning is not enabled on destination `{}`", d.bucket),
+            )),
+            _ => {}
+        }
+    }
+    causes.sort();
+    causes
+        .into_iter()
+        .next()
+        .map(|(_, code, why)| (code.to_string(), why))
 }
 
 /// Configuration: what `plan` would change for this pair is drift.
@@ -538,15 +590,42 @@ pub fn status_check(s: &StatusSample, j: &Judge) -> Check {
     let selected: u64 = counts.values().sum();
     let mut details = Vec::new();
     let id = |v: &SampledVersion| format!("`{}` (version {})", v.key, v.version_id);
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for v in &failed {
+        let reason = match (&v.failure_code, &j.inferred) {
+            (Some(c), _) => c.clone(),
+            (None, Some((c, _))) => format!("{c} (inferred)"),
+            (None, None) => "reason unknown".into(),
+        };
+        *by_reason.entry(reason).or_default() += 1;
+    }
     for v in failed.iter().take(10) {
-        match &v.failure_code {
-            Some(c) => details.push(format!(
+        match (&v.failure_code, &j.inferred) {
+            (Some(c), _) => details.push(format!(
                 "FAILED {}: {c}: {}",
                 id(v),
                 crate::report::explain(c)
             )),
-            None => details.push(format!("FAILED {}", id(v))),
+            (None, Some((c, why))) => details.push(format!(
+                "FAILED {}: {c} (inferred: {why}; no failure event or backfill report names its reason): {}",
+                id(v),
+                crate::report::explain(c)
+            )),
+            (None, None) => details.push(format!(
+                "FAILED {}: reason unknown (no failure event or backfill report names it; `alerts = true` records them)",
+                id(v)
+            )),
         }
+    }
+    if failed.len() > 1 {
+        details.push(format!(
+            "FAILED by reason: {}",
+            by_reason
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     for v in gone.iter().take(10) {
         details.push(format!("COMPLETED but not in the destination: {}", id(v)));

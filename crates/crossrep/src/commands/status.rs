@@ -47,6 +47,32 @@ pub(crate) async fn rows(
     )
     .await;
     say_unavailable(&ctx.printer, &listing, &undescribed);
+    // Live failures from the alert queues (SPEC §10), those before a clean backfill resolved.
+    let mut resolved = std::collections::BTreeMap::new();
+    for p in &desired.pairs {
+        if let Some(t) = crossrep_core::failures::resolved_before(&listing.jobs, &p.source) {
+            resolved.insert((p.source.account.clone(), p.source.bucket.clone()), t);
+        }
+    }
+    let failures = crossrep_aws::alerts::collect(&ctx.sessions, desired, &resolved).await;
+    for p in &failures.problems {
+        ctx.printer.human(format!("warning: {p}"));
+    }
+    let mut pairs = pairs;
+    for row in &mut pairs {
+        let Some(summary) = failures
+            .summaries
+            .get(&(row.source.account.clone(), row.source.bucket.clone()))
+        else {
+            continue;
+        };
+        row.live_failures = summary
+            .counts()
+            .into_iter()
+            .filter(|((d, _), _)| d == row.destination.bucket.as_str())
+            .map(|((_, reason), n)| (reason, n))
+            .collect();
+    }
     status_rows(pairs, desired)
 }
 

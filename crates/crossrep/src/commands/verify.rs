@@ -11,7 +11,7 @@ use crossrep_aws::verify::{canary, diff_buckets, statuses, Side};
 use crossrep_core::backfill::latest_job;
 use crossrep_core::config::Backfill;
 use crossrep_core::desired::{located, DesiredState, Pair};
-use crossrep_core::names::AccountId;
+use crossrep_core::names::{AccountId, BucketName};
 use crossrep_core::plan::plan;
 use crossrep_core::progress::Reporter;
 use crossrep_core::verify::{
@@ -42,15 +42,28 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     // Failure codes of failed versions come from backfill reports, found through S3 Control.
     // Without them every other check still stands: S3 Control may be denied or absent (an
     // S3-compatible endpoint), and pairs with `backfill = "none"` have no jobs to ask about.
-    let codes = match failure_codes(&ctx, &desired).await {
-        Ok(codes) => codes,
+    let (mut codes, resolved) = match failure_codes(&ctx, &desired).await {
+        Ok(found) => found,
         Err(e) => {
             global.printer.human(format!(
                 "warning: failure codes of FAILED versions are unavailable (the backfill jobs and their reports could not be read); every other check goes on: {e}"
             ));
-            BTreeMap::new()
+            (BTreeMap::new(), BTreeMap::new())
         }
     };
+    // The reasons S3 sent in failure events (SPEC §10), folded into their summaries first; a
+    // re-drive's report, later by construction, says more.
+    let failures = crossrep_aws::alerts::collect(&ctx.sessions, &desired, &resolved).await;
+    for p in &failures.problems {
+        global.printer.human(format!("warning: {p}"));
+    }
+    for summary in failures.summaries.values() {
+        for v in &summary.versions {
+            codes
+                .entry((v.key.clone(), v.version_id.clone()))
+                .or_insert_with(|| v.reason.clone());
+        }
+    }
 
     ctx.bars.start("comparing listings", 0);
     let verdicts: Vec<PairVerdict> = stream::iter(pairs.iter())
@@ -86,14 +99,20 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     )
 }
 
+/// Failure codes per version and when failures were resolved, per source.
+type Codes = (
+    BTreeMap<(String, String), String>,
+    BTreeMap<(AccountId, BucketName), i64>,
+);
+
 /// (key, version id) → failure code, from the latest backfill job report of each source with
-/// `backfill = "batch"` pairs; no S3 Control call at all when there is none. The first error
-/// (listing or describing jobs, reading a report) is returned, with how many more there were.
-async fn failure_codes(
-    ctx: &Context,
-    desired: &DesiredState,
-) -> Result<BTreeMap<(String, String), String>, String> {
+/// `backfill = "batch"` pairs, and per source the creation of a latest job that completed
+/// without a failure (what failed before it was re-driven); no S3 Control call at all when
+/// there is no such pair. The first error (listing or describing jobs, reading a report) is
+/// returned, with how many more there were.
+async fn failure_codes(ctx: &Context, desired: &DesiredState) -> Result<Codes, String> {
     let mut codes = BTreeMap::new();
+    let mut resolved = BTreeMap::new();
     let batch = DesiredState {
         pairs: desired
             .pairs
@@ -104,11 +123,16 @@ async fn failure_codes(
         ..desired.clone()
     };
     if batch.pairs.is_empty() {
-        return Ok(codes);
+        return Ok((codes, resolved));
     }
     let jobs = all_jobs(&ctx.sessions, &batch, ctx.concurrency)
         .await
         .map_err(|e| e.to_string())?;
+    for p in &batch.pairs {
+        if let Some(t) = crossrep_core::failures::resolved_before(&jobs, &p.source) {
+            resolved.insert((p.source.account.clone(), p.source.bucket.clone()), t);
+        }
+    }
     let latest: BTreeMap<&str, _> = batch
         .pairs
         .iter()
@@ -138,7 +162,7 @@ async fn failure_codes(
         }
     }
     match errors.len() {
-        0 => Ok(codes),
+        0 => Ok((codes, resolved)),
         1 => Err(errors.remove(0)),
         n => Err(format!("{} (and {} more)", errors.remove(0), n - 1)),
     }
@@ -154,6 +178,7 @@ async fn verify_pair(
     now: i64,
 ) -> PairVerdict {
     let mut judge = Judge::new(pair, opts.settle, now);
+    judge.inferred = crossrep_core::verify::inferred_cause(plan, pair);
     // Whether the rule S3 has now opts in to KMS objects (what replicates is what is there).
     let rule = crossrep_core::kinds::replication::current_rule(actual, pair);
     judge.kms_opt_in = rule
