@@ -881,6 +881,7 @@ mod tests {
             tags,
             settle: Settle::parse(settle).unwrap(),
             now: NOW,
+            inferred: None,
         }
     }
 

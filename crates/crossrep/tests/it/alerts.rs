@@ -106,7 +106,7 @@ async fn alerts_are_set_up_beside_foreign_notifications_and_removed_by_destroy()
         "arn:aws:sns:us-east-1:{}:crossrep-replication-failures",
         env.src
     );
-    assert_eq!(alarm.alarm_actions(), [topic.clone()]);
+    assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&topic));
     assert!(alarm.metrics()[0]
         .expression()
         .unwrap_or_default()
@@ -328,9 +328,8 @@ async fn without_alerts_a_failed_version_gets_the_cause_the_drift_explains() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
-        text.contains(&format!(
-            "FAILED `a.txt`"
-        )) && text.contains(&format!(
+        text.contains("FAILED `a.txt`")
+            && text.contains(&format!(
             "DstPutObjectNotPermitted (inferred: the policy of destination `replicated-{data}` lacks crossrep's statements"
         )),
         "{text}"
