@@ -67,11 +67,12 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Start S3 Batch Replication jobs for the objects that existed before replication.
     Backfill(BackfillArgs),
-    /// Per bucket pair: replication rule, latest backfill job, failures by reason (selected
-    /// buckets in conflict included).
+    /// Per bucket pair: replication rule, latest backfill job, failures by reason (from
+    /// completion reports and S3's failure events; selected buckets in conflict included).
     Status(StatusArgs),
-    /// Prove that every pair replicates: drift, missing objects, replication status, a canary.
-    /// Exit 3 when a pair is unhealthy or could not be verified.
+    /// Prove that every pair replicates: drift, missing objects, replication status (FAILED
+    /// versions with their reason), a canary. Exit 3 when a pair is unhealthy or could not be
+    /// verified.
     Verify(VerifyArgs),
     /// Remove crossrep's rules, policy statements and role; never a bucket or an object.
     Destroy(DestroyArgs),
