@@ -242,8 +242,9 @@ fn found(f: impl FnOnce(&mut ActualState) + Send + 'static) -> Found {
 /// A bucket discovery reads, and what of it.
 enum Job {
     Role(Arc<Session>, RoleAddr),
-    /// A selected source bucket; with `true`, its event notifications too (`alerts`).
-    Source(Arc<Session>, BucketName, Region, bool),
+    /// A selected source bucket (its event notifications too: crossrep's entry is added with
+    /// `alerts` and removed without).
+    Source(Arc<Session>, BucketName, Region),
     /// A destination the account owns (region known or not yet).
     Destination(Arc<Session>, BucketName, Option<Region>),
     /// A report bucket the account owns.
@@ -273,7 +274,7 @@ async fn run(job: Job) -> Found {
                 }
             })
         }
-        Job::Source(s, b, region, alerts) => {
+        Job::Source(s, b, region) => {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
             // One bucket's reads go out together: on AWS each costs a round trip.
@@ -283,19 +284,11 @@ async fn run(job: Job) -> Found {
                 kinds::bucket_encryption::read(&s3, account, &b),
                 kinds::object_lock::read(&s3, account, &b),
                 kinds::object_encryption::read(&s3, account, &b),
-                async {
-                    if alerts {
-                        Some(kinds::notification::read(&s3, account, &b).await)
-                    } else {
-                        None
-                    }
-                },
+                kinds::notification::read(&s3, account, &b),
             );
             let addr = BucketAddr::new(&s.id, &b);
             found(move |a| {
-                if let Some(n) = n {
-                    a.set::<notification::Notification>(addr.clone(), n);
-                }
+                a.set::<notification::Notification>(addr.clone(), n);
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
                 a.set::<versioning::Versioning>(addr.clone(), v);
                 a.set::<replication::Replication>(addr.clone(), r);
@@ -435,24 +428,18 @@ pub async fn discover(
             )
         })
         .collect();
-    let mut sources: BTreeMap<(&AccountId, &BucketName, &Region), bool> = BTreeMap::new();
-    for p in &desired.pairs {
-        *sources
-            .entry((&p.source.account, &p.source.bucket, &p.source.region))
-            .or_default() |= p.rule.alerts;
+    let sources: BTreeSet<(&AccountId, &BucketName, &Region)> = desired
+        .pairs
+        .iter()
+        .map(|p| (&p.source.account, &p.source.bucket, &p.source.region))
+        .collect();
+    for (a, b, r) in sources {
+        jobs.push(Job::Source(sessions.get(a).clone(), b.clone(), r.clone()));
     }
-    for ((a, b, r), alerts) in sources {
-        jobs.push(Job::Source(
-            sessions.get(a).clone(),
-            b.clone(),
-            r.clone(),
-            alerts,
-        ));
-    }
+    // Where alerts are, or were (`alerts = false` removes crossrep's).
     let places: BTreeSet<AlertAddr> = desired
         .pairs
         .iter()
-        .filter(|p| p.rule.alerts)
         .map(|p| AlertAddr {
             account: p.source.account.clone(),
             region: p.source.region.clone(),

@@ -456,6 +456,25 @@ impl<'a> Planner<'a> {
 
     /// Plans `want` for the resource at `addr`: nothing when what discovery saw already is it,
     /// otherwise a create (nothing there) or an update. The one comparison of every kind.
+    /// Removes crossrep's resource at `addr` (read, and seen to be crossrep's, by the caller).
+    fn remove<K: Kind>(&mut self, addr: K::Addr, region: &Region, reason: String, phase: u8) {
+        let Some(before) = self.actual.present::<K>(&addr).cloned() else {
+            return;
+        };
+        let change = Change::<K> {
+            addr,
+            region: region.clone(),
+            action: Action::Delete,
+            phase,
+            before: Some(before),
+            after: None,
+            reason,
+            depends_on: vec![],
+        };
+        self.changes
+            .insert(K::address(change.addr.clone()), K::wrap(change));
+    }
+
     fn put<K: Kind>(
         &mut self,
         addr: K::Addr,
@@ -805,6 +824,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        self.plan_alerts_off(active, &places);
         if alarms == 0 {
             return Vec::new();
         }
@@ -1472,6 +1492,91 @@ impl<'a> Planner<'a> {
             ))),
             // Not read, or none at all (a bucket without default encryption accepts SSE-C).
             _ => {}
+        }
+    }
+
+    /// `alerts = false` where alerts were set up: crossrep's notification entries leave the
+    /// active sources none of whose pairs has alerts, and in an account and region with no
+    /// alerting pair left, crossrep's alarm, queue and topic go (after the entries that send to
+    /// the queue: phases 0, 1, 2).
+    fn plan_alerts_off(
+        &mut self,
+        active: &[&Pair],
+        places: &BTreeMap<AlertAddr, BTreeSet<&BucketName>>,
+    ) {
+        let mut alerting: BTreeMap<&BucketRef, bool> = BTreeMap::new();
+        for p in active {
+            *alerting.entry(&p.source).or_default() |= p.rule.alerts;
+        }
+        for (src, on) in &alerting {
+            if *on {
+                continue;
+            }
+            let addr = addr_of(src);
+            if let Some(current) = self
+                .actual
+                .present::<Notification>(&addr)
+                .filter(|n| n.has_ours())
+            {
+                let rest = notification::merged(Some(current), None);
+                let change = Change::<Notification> {
+                    addr: addr.clone(),
+                    region: src.region.clone(),
+                    action: Action::Update,
+                    phase: 0,
+                    before: Some(current.clone()),
+                    after: Some(rest),
+                    reason:
+                        "`alerts = false`: crossrep's failure-event entry leaves, the others stay"
+                            .into(),
+                    depends_on: vec![],
+                };
+                self.changes
+                    .insert(Notification::address(addr), Notification::wrap(change));
+            }
+        }
+        let off: BTreeSet<AlertAddr> = active
+            .iter()
+            .map(|p| AlertAddr {
+                account: p.source.account.clone(),
+                region: p.source.region.clone(),
+            })
+            .filter(|at| !places.contains_key(at))
+            .collect();
+        for at in off {
+            let why = "`alerts = false` for every pair of this account and region";
+            if self.actual.present::<Alarm>(&at).is_some() {
+                self.remove::<Alarm>(
+                    at.clone(),
+                    &at.region,
+                    format!("{why}: crossrep's alarm"),
+                    1,
+                );
+            }
+            if self
+                .actual
+                .present::<AlertQueue>(&at)
+                .is_some_and(|q| q.is_managed())
+            {
+                self.remove::<AlertQueue>(
+                    at.clone(),
+                    &at.region,
+                    format!("{why}: crossrep's queue, with any unread failure events"),
+                    2,
+                );
+            }
+            if self
+                .actual
+                .present::<AlertTopic>(&at)
+                .is_some_and(|t| t.is_managed())
+            {
+                self.remove::<AlertTopic>(
+                    at.clone(),
+                    &at.region,
+                    format!("{why}: crossrep's topic, with its subscriptions"),
+                    2,
+                );
+            }
         }
     }
 

@@ -736,11 +736,13 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["data"]
 backfill = "none"
+alerts = false
 destination = "{bucket}-dr"
 "#;
     let buckets = &[(PROD, "data", "us-east-1"), (PROD, "logs", "us-east-1")];
@@ -783,11 +785,13 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 [[replication]]
 from = "staging"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 destination = "{bucket}-{account}"
 "#;
     let buckets = &[
@@ -1059,11 +1063,13 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 destination = "archive-{bucket}"
 destination_region = "eu-west-1"
 storage_class = "DEEP_ARCHIVE"
@@ -1149,6 +1155,7 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 prefix = "exports/"
 tags = { replicate = "yes" }
 delete_markers = false
@@ -1211,11 +1218,13 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 [[replication]]
 from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 destination = "{bucket}-dr"
 "#;
     let huge: Vec<serde_json::Value> = (0..200)
@@ -1936,6 +1945,7 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = false
 destination_region = "eu-west-1"
 "#;
     check(
@@ -2516,12 +2526,16 @@ fn alerts_set_up_metrics_a_queue_a_topic_an_alarm_and_merged_notifications() {
         "
         create role[111111111111/crossrep-replication]
         create role_policy[111111111111/crossrep-replication/crossrep-replication]
+        create bucket[111111111111/crossrep-reports-111111111111-us-east-1]
         create bucket[222222222222/replicated-data]
         create bucket[222222222222/replicated-logs]
+        create bucket_tags[111111111111/crossrep-reports-111111111111-us-east-1]
         create bucket_tags[222222222222/replicated-data]
         create bucket_tags[222222222222/replicated-logs]
+        create ownership_controls[111111111111/crossrep-reports-111111111111-us-east-1]
         create ownership_controls[222222222222/replicated-data]
         create ownership_controls[222222222222/replicated-logs]
+        create lifecycle[111111111111/crossrep-reports-111111111111-us-east-1]
         update versioning[111111111111/data]
         update versioning[111111111111/logs]
         create versioning[222222222222/replicated-data]
@@ -2600,7 +2614,33 @@ fn alerts_set_up_metrics_a_queue_a_topic_an_alarm_and_merged_notifications() {
         .after
         .clone()
         .unwrap();
-    assert_eq!(n.entries, vec![theirs]);
+    assert_eq!(n.entries, vec![theirs.clone()]);
+
+    // `alerts = false` afterwards: crossrep's entry leaves (theirs stays), and its alarm,
+    // queue and topic go; applied, nothing is left to do.
+    let off = want(&blocks.replace("alerts = true", "alerts = false"), buckets);
+    let p_off = plan(&off, &done);
+    let text = summary(&p_off);
+    for line in [
+        "delete alarm[111111111111/us-east-1]",
+        "delete alert_queue[111111111111/us-east-1]",
+        "delete alert_topic[111111111111/us-east-1]",
+        "update notification[111111111111/data]",
+        "update notification[111111111111/logs]",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    let n = typed::<Notification>(&p_off, "notification[111111111111/data]")
+        .after
+        .clone()
+        .unwrap();
+    assert_eq!(n.entries, vec![theirs.clone()]);
+    assert!(
+        !written_config(&p_off, "replication[111111111111/data]").rules[0]
+            .destination
+            .metrics_enabled
+    );
+    assert_converges(&off, &done, &p_off);
 
     // A queue of that name that is not crossrep's: no alerts there, a warning, replication
     // goes on.

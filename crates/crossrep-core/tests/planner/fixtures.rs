@@ -510,8 +510,11 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
         if c.action() == Action::Delete {
             assert!(
                 matches!(c, AnyChange::Replication(r)
-                    if r.before.as_ref().is_some_and(|b| b.configuration.rules.iter().all(|x| x.is_managed()))),
-                "{ctx}: crossrep never deletes while planning, except its own orphaned rules"
+                    if r.before.as_ref().is_some_and(|b| b.configuration.rules.iter().all(|x| x.is_managed())))
+                    || matches!(c, AnyChange::Alarm(_))
+                    || matches!(c, AnyChange::AlertQueue(q) if q.before.as_ref().is_some_and(|q| q.is_managed()))
+                    || matches!(c, AnyChange::AlertTopic(t) if t.before.as_ref().is_some_and(|t| t.is_managed())),
+                "{ctx}: crossrep never deletes while planning, except its own orphaned rules and the alerts of `alerts = false`"
             );
         }
         for dep in c.depends_on() {
@@ -528,6 +531,22 @@ pub fn assert_invariants(actual: &ActualState, p: &Plan) {
             AnyChange::Replication(c) if c.after.is_none() => {}
             // Alerts live in source accounts with planned pairs; an existing queue or topic is
             // crossrep's; tags and subscriptions are only added.
+            // Removed (`alerts = false`): only crossrep's, as discovery saw it.
+            AnyChange::AlertQueue(c) if c.after.is_none() => {
+                assert!(
+                    seen_before(&ctx, actual, c).is_some_and(|q| q.is_managed()),
+                    "{ctx}"
+                );
+            }
+            AnyChange::AlertTopic(c) if c.after.is_none() => {
+                assert!(
+                    seen_before(&ctx, actual, c).is_some_and(|t| t.is_managed()),
+                    "{ctx}"
+                );
+            }
+            AnyChange::Alarm(c) if c.after.is_none() => {
+                assert!(seen_before(&ctx, actual, c).is_some(), "{ctx}");
+            }
             AnyChange::AlertQueue(c) => {
                 let q = after(&ctx, c);
                 assert!(q.is_managed(), "{ctx}");
