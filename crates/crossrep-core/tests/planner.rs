@@ -2556,6 +2556,8 @@ fn alerts_set_up_metrics_a_queue_a_topic_an_alarm_and_merged_notifications() {
             .destination
             .metrics_enabled
     );
+    // The report bucket keeps failure summaries, which crossrep writes, not the role.
+    assert!(statement(&role_policy_of(&p, PROD), "CrossrepBackfillReports").is_none());
     let queue = typed::<AlertQueue>(&p, "alert_queue[111111111111/us-east-1]")
         .after
         .clone()
