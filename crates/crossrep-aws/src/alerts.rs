@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
+use futures::{stream, StreamExt};
 
 use crossrep_core::desired::{DesiredState, Pair};
 use crossrep_core::failures::{parse_message, summary_key, FailureEvent, FailureSummary, Message};
@@ -45,6 +46,7 @@ pub async fn collect(
     sessions: &Sessions,
     desired: &DesiredState,
     resolved_before: &BTreeMap<(AccountId, BucketName), i64>,
+    concurrency: usize,
 ) -> Failures {
     let mut places: BTreeMap<AlertAddr, BTreeSet<BucketName>> = BTreeMap::new();
     for p in desired.pairs.iter().filter(|p| p.rule.alerts) {
@@ -56,32 +58,43 @@ pub async fn collect(
             .or_default()
             .insert(p.source.bucket.clone());
     }
+    let results: Vec<Option<(AlertAddr, Result<Failures, CallError>)>> = stream::iter(places)
+        .map(|(at, buckets)| async move {
+            let report = desired
+                .report_buckets
+                .iter()
+                .find(|r| r.account == at.account && r.region == at.region)?;
+            let session = sessions.get(&at.account);
+            let mut found = Failures::default();
+            let r = fold_place(
+                session,
+                &at,
+                &report.bucket,
+                &buckets,
+                resolved_before,
+                concurrency,
+                &mut found,
+            )
+            .await;
+            Some((at, r.map(|()| found)))
+        })
+        .buffer_unordered(concurrency.clamp(1, 8))
+        .collect()
+        .await;
     let mut out = Failures::default();
-    for (at, buckets) in places {
-        let Some(report) = desired
-            .report_buckets
-            .iter()
-            .find(|r| r.account == at.account && r.region == at.region)
-        else {
-            continue;
-        };
-        let session = sessions.get(&at.account);
-        if let Err(e) = fold_place(
-            session,
-            &at,
-            &report.bucket,
-            &buckets,
-            resolved_before,
-            &mut out,
-        )
-        .await
-        {
-            out.problems.push(format!(
+    for (at, r) in results.into_iter().flatten() {
+        match r {
+            Ok(found) => {
+                out.summaries.extend(found.summaries);
+                out.problems.extend(found.problems);
+            }
+            Err(e) => out.problems.push(format!(
                 "failure events of {} ({}) could not be read: {e}",
                 at.account, at.region
-            ));
+            )),
         }
     }
+    out.problems.sort();
     out
 }
 
@@ -91,17 +104,24 @@ async fn fold_place(
     report: &BucketName,
     buckets: &BTreeSet<BucketName>,
     resolved_before: &BTreeMap<(AccountId, BucketName), i64>,
+    concurrency: usize,
     out: &mut Failures,
 ) -> Result<(), CallError> {
     let account = session.id.as_str();
     let s3 = session.s3(&at.region);
     // Summaries first: what an event adds to is what is there.
+    let read: Vec<Result<(BucketName, FailureSummary), CallError>> = stream::iter(buckets)
+        .map(|b| {
+            let s3 = &s3;
+            async move { Ok((b.clone(), read_summary(s3, account, report, b).await?)) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     let mut summaries: BTreeMap<BucketName, (FailureSummary, bool)> = BTreeMap::new();
-    for b in buckets {
-        summaries.insert(
-            b.clone(),
-            (read_summary(&s3, account, report, b).await?, false),
-        );
+    for r in read {
+        let (b, summary) = r?;
+        summaries.insert(b, (summary, false));
     }
     let mut handles: Vec<(Option<BucketName>, String)> = Vec::new();
     let mut events: BTreeMap<BucketName, Vec<FailureEvent>> = BTreeMap::new();
@@ -164,13 +184,16 @@ async fn fold_place(
         }
     }
     // Written before the messages go: a run that stops in between reads them again.
-    let mut written: BTreeSet<BucketName> = BTreeSet::new();
-    for (b, (summary, changed)) in &summaries {
-        if *changed {
-            write_summary(&s3, account, report, b, summary).await?;
-        }
-        written.insert(b.clone());
+    let writes: Vec<Result<(), CallError>> =
+        stream::iter(summaries.iter().filter(|(_, (_, changed))| *changed))
+            .map(|(b, (summary, _))| write_summary(&s3, account, report, b, summary))
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+    for w in writes {
+        w?;
     }
+    let written: BTreeSet<BucketName> = summaries.keys().cloned().collect();
     let sqs = session.sqs(&at.region);
     if let Some(url) = alert_queue::url(session, at).await? {
         let done: Vec<&String> = handles

@@ -54,7 +54,8 @@ pub(crate) async fn rows(
             resolved.insert((p.source.account.clone(), p.source.bucket.clone()), t);
         }
     }
-    let failures = crossrep_aws::alerts::collect(&ctx.sessions, desired, &resolved).await;
+    let failures =
+        crossrep_aws::alerts::collect(&ctx.sessions, desired, &resolved, ctx.concurrency).await;
     for p in &failures.problems {
         ctx.printer.human(format!("warning: {p}"));
     }

@@ -53,7 +53,8 @@ pub(crate) async fn run(global: &Global, opts: VerifyArgs) -> anyhow::Result<Exi
     };
     // The reasons S3 sent in failure events (SPEC §10), folded into their summaries first; a
     // re-drive's report, later by construction, says more.
-    let failures = crossrep_aws::alerts::collect(&ctx.sessions, &desired, &resolved).await;
+    let failures =
+        crossrep_aws::alerts::collect(&ctx.sessions, &desired, &resolved, ctx.concurrency).await;
     for p in &failures.problems {
         global.printer.human(format!("warning: {p}"));
     }
