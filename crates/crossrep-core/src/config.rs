@@ -166,6 +166,66 @@ pub struct Config {
     pub accounts: BTreeMap<String, Account>,
     pub replication: Vec<Replication>,
     pub settings: Settings,
+    /// `[organization]`: where `from = "organization"` blocks get their source accounts (SPEC
+    /// §11).
+    pub organization: Option<Organization>,
+}
+
+/// What `from` names for source accounts listed from AWS Organizations.
+pub const FROM_ORGANIZATION: &str = "organization";
+
+/// `[organization]`, validated (SPEC §2, §11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    /// The `[accounts.*]` entry whose credentials list the organization (the management
+    /// account or a delegated administrator); member sessions are made from its credentials.
+    pub account: String,
+    /// Assumed in each selected member account.
+    pub role_name: String,
+    /// The home region of member accounts.
+    pub region: Region,
+    /// OU ids (with every OU below them), root ids and account ids; empty: every account.
+    pub include: Vec<OrgTarget>,
+    pub exclude: Vec<OrgTarget>,
+    /// Only accounts carrying all these tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An entry of `include` / `exclude`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgTarget {
+    /// `ou-…` or `r-…` (the root): the accounts in it and in every OU below it.
+    Parent(String),
+    Account(AccountId),
+}
+
+impl OrgTarget {
+    /// `ou-<root>-<ou>` (AWS: `^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`), `r-<root>`
+    /// (`^r-[0-9a-z]{4,32}$`) or a 12-digit account id.
+    pub fn parse(s: &str) -> Result<OrgTarget, String> {
+        let lower_alnum = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if let Some(rest) = s.strip_prefix("ou-") {
+            if let Some((root, ou)) = rest.split_once('-') {
+                if (4..=32).contains(&root.len())
+                    && (8..=32).contains(&ou.len())
+                    && lower_alnum(root)
+                    && lower_alnum(ou)
+                {
+                    return Ok(OrgTarget::Parent(s.to_string()));
+                }
+            }
+        } else if let Some(root) = s.strip_prefix("r-") {
+            if (4..=32).contains(&root.len()) && lower_alnum(root) {
+                return Ok(OrgTarget::Parent(s.to_string()));
+            }
+        } else if let Ok(id) = AccountId::new(s) {
+            return Ok(OrgTarget::Account(id));
+        }
+        Err(format!(
+            "`{s}` is not an OU id (`ou-ab12-34567890`), a root id (`r-ab12`) or a 12-digit account id"
+        ))
+    }
 }
 
 impl Config {
@@ -210,6 +270,21 @@ struct RawConfig {
     replication: Vec<RawReplication>,
     #[serde(default)]
     settings: Option<RawSettings>,
+    #[serde(default)]
+    organization: Option<Spanned<RawOrganization>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganization {
+    account: Option<Spanned<String>>,
+    role_name: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +362,13 @@ impl Validator<'_> {
         let mut ids = Vec::new();
         for (name, a) in raw.accounts {
             let key = |k: &str| format!("accounts.{}.{k}", name.get_ref());
+            if name.get_ref() == FROM_ORGANIZATION {
+                return Err(self.err(
+                    name.span(),
+                    format!("accounts.{FROM_ORGANIZATION}"),
+                    "`organization` is reserved: `from = \"organization\"` means the accounts of `[organization]`; name this account otherwise",
+                ));
+            }
             let id = AccountId::new(a.id.get_ref().clone())
                 .map_err(|e| self.err(a.id.span(), key("id"), e.0))?;
             ids.push((a.id.span(), name.get_ref().clone(), id.clone()));
@@ -332,6 +414,7 @@ impl Validator<'_> {
 
         let mut replication = Vec::new();
         let mut places = Vec::new();
+        let places_from: Vec<Range<usize>> = raw.replication.iter().map(|r| r.from.span()).collect();
         for (index, r) in raw.replication.into_iter().enumerate() {
             let (block, spans) = self.replication(index, r, &accounts)?;
             replication.push(block);
@@ -343,10 +426,81 @@ impl Validator<'_> {
             None => Settings::default(),
             Some(s) => self.settings(s)?,
         };
+        let organization = match raw.organization {
+            None => None,
+            Some(o) => Some(self.organization(o, &accounts)?),
+        };
+        if organization.is_none() {
+            if let Some(i) = replication.iter().position(|r| r.from == FROM_ORGANIZATION) {
+                return Err(self.err(
+                    places_from[i].clone(),
+                    format!("replication[{i}].from"),
+                    "`from = \"organization\"` needs an `[organization]` table naming the account that lists the organization (SPEC §2)",
+                ));
+            }
+        }
         Ok(Config {
             accounts,
             replication,
             settings,
+            organization,
+        })
+    }
+
+    fn organization(
+        &self,
+        o: Spanned<RawOrganization>,
+        accounts: &BTreeMap<String, Account>,
+    ) -> Result<Organization, ConfigError> {
+        let span = o.span();
+        let o = o.into_inner();
+        let Some(account) = o.account else {
+            return Err(self.err(
+                span,
+                "organization.account",
+                "`[organization]` needs `account`: the `[accounts.*]` entry allowed to list the organization (its management account or a delegated administrator)",
+            ));
+        };
+        let Some(listing) = accounts.get(account.get_ref()) else {
+            let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
+            return Err(self.err(
+                account.span(),
+                "organization.account",
+                format!(
+                    "no account named `{}` (configured: {})",
+                    account.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        };
+        let role_name = match o.role_name {
+            None => "OrganizationAccountAccessRole".to_string(),
+            Some(n) => {
+                check_role_name(n.get_ref())
+                    .map_err(|m| self.err(n.span(), "organization.role_name", m))?;
+                n.into_inner()
+            }
+        };
+        let region = match o.region {
+            None => listing.region.clone(),
+            Some(r) => known_region(r.get_ref(), false)
+                .map_err(|m| self.err(r.span(), "organization.region", m))?,
+        };
+        let targets = |list: Vec<Spanned<String>>, field: &str| {
+            list.into_iter()
+                .map(|t| {
+                    OrgTarget::parse(t.get_ref())
+                        .map_err(|m| self.err(t.span(), format!("organization.{field}"), m))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Organization {
+            account: account.into_inner(),
+            role_name,
+            region,
+            include: targets(o.include, "include")?,
+            exclude: targets(o.exclude, "exclude")?,
+            tags: o.tags.unwrap_or_default(),
         })
     }
 
@@ -447,6 +601,10 @@ impl Validator<'_> {
     ) -> Result<(Replication, Vec<Range<usize>>), ConfigError> {
         let key = |k: &str| format!("replication[{index}].{k}");
         for (field, v) in [("from", &r.from), ("to", &r.to)] {
+            // Source accounts may come from AWS Organizations (`[organization]`, SPEC §11).
+            if field == "from" && v.get_ref() == FROM_ORGANIZATION {
+                continue;
+            }
             if !accounts.contains_key(v.get_ref()) {
                 let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
                 return Err(self.err(
@@ -665,18 +823,7 @@ impl Validator<'_> {
     fn settings(&self, s: RawSettings) -> Result<Settings, ConfigError> {
         let mut out = Settings::default();
         if let Some(n) = s.role_name {
-            let name = n.get_ref();
-            let ok = (1..=64).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-            if !ok {
-                return Err(self.err(
-                    n.span(),
-                    "settings.role_name",
-                    format!("`{name}` is not a valid IAM role name (1 to 64 of letters, digits and `+=,.@_-`)"),
-                ));
-            }
+            check_role_name(n.get_ref()).map_err(|m| self.err(n.span(), "settings.role_name", m))?;
             out.role_name = n.into_inner();
         }
         if let Some(t) = s.report_bucket {
@@ -724,6 +871,20 @@ impl Validator<'_> {
             out.concurrency = v as usize;
         }
         Ok(out)
+    }
+}
+
+fn check_role_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid IAM role name (1 to 64 of letters, digits and `+=,.@_-`)"
+        ))
     }
 }
 
@@ -1398,6 +1559,54 @@ buckets = ["*"]
             "buckets = [\"*\"]\nkms = \"arn:aws:kms:us-west-2:222222222222:alias/x\"",
         ));
         assert!(e.message.contains("is an alias"), "{e}");
+    }
+
+    #[test]
+    fn organization_is_validated_with_file_line_and_key() {
+        let org = |table: &str| {
+            format!(
+                "{}\n{table}\n",
+                GOOD.replace("from = \"prod\"", "from = \"organization\"")
+            )
+        };
+        let c = parse(&org(
+            "[organization]\naccount = \"prod\"\ninclude = [\"ou-ab12-34567890\", \"r-ab12\", \"333333333333\"]\nexclude = [\"444444444444\"]\ntags = { backup = \"yes\" }",
+        ))
+        .unwrap();
+        let o = c.organization.unwrap();
+        assert_eq!(o.role_name, "OrganizationAccountAccessRole");
+        assert_eq!(o.region.as_str(), "us-east-1", "the account entry's region");
+        assert_eq!(
+            o.include,
+            vec![
+                OrgTarget::Parent("ou-ab12-34567890".into()),
+                OrgTarget::Parent("r-ab12".into()),
+                OrgTarget::Account(AccountId::new("333333333333").unwrap())
+            ]
+        );
+        assert_eq!(c.replication[0].from, FROM_ORGANIZATION);
+        for (table, key, says) in [
+            ("[organization]\nrole_name = \"x\"", "organization.account", "needs `account`"),
+            ("[organization]\naccount = \"mgmt\"", "organization.account", "no account named `mgmt`"),
+            ("[organization]\naccount = \"prod\"\ninclude = [\"ou-x\"]", "organization.include", "is not an OU id"),
+            ("[organization]\naccount = \"prod\"\nexclude = [\"12345\"]", "organization.exclude", "is not an OU id"),
+            ("[organization]\naccount = \"prod\"\nrole_name = \"a b\"", "organization.role_name", "not a valid IAM role name"),
+            ("[organization]\naccount = \"prod\"\nregion = \"mars-1\"", "organization.region", "mars-1"),
+            ("[organization]\naccount = \"prod\"\nou = []", "ou", "unknown field `ou`"),
+        ] {
+            let e = error(&org(table));
+            assert!(e.key.starts_with(key), "{table}: {e}");
+            assert!(e.location.is_some(), "{table}: {e}");
+            assert!(e.message.contains(says), "{table}: {e}");
+        }
+        // `from = "organization"` without the table: an error at `from`.
+        let e = error(&GOOD.replace("from = \"prod\"", "from = \"organization\""));
+        assert_eq!(e.key, "replication[0].from");
+        assert_eq!(e.location.map(|l| l.0), Some(11));
+        assert!(e.message.contains("needs an `[organization]` table"), "{e}");
+        // The name is reserved.
+        let e = error(&GOOD.replace("[accounts.backup]", "[accounts.organization]"));
+        assert_eq!(e.key, "accounts.organization");
     }
 
     #[test]
