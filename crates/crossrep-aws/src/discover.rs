@@ -120,6 +120,7 @@ pub async fn list_sources(
     let sources: BTreeSet<&AccountId> = config
         .replication
         .iter()
+        .filter(|b| b.from != crossrep_core::config::FROM_ORGANIZATION)
         .map(|b| &config.account(&b.from).id)
         .collect();
     let mut listing = Listing::new();

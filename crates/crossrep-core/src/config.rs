@@ -71,6 +71,10 @@ pub struct Account {
     pub external_id: Option<String>,
     pub region: Region,
     pub endpoint_url: Option<String>,
+    /// `role_arn` is assumed from this account's credentials instead of the base ones (member
+    /// accounts of `[organization]`, from the listing account's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,6 +410,7 @@ impl Validator<'_> {
                     external_id: a.external_id.map(Spanned::into_inner),
                     region,
                     endpoint_url: a.endpoint_url.map(Spanned::into_inner),
+                    via: None,
                 },
             );
         }

@@ -171,7 +171,14 @@ pub fn desired(config: &Config, listing: &Listing) -> DesiredState {
     let mut pairs = Vec::new();
     let mut conflicts = Vec::new();
     let mut unmatched = Vec::new();
-    for (index, block) in config.replication.iter().enumerate() {
+    // A `from = "organization"` block is expanded into one block per member account
+    // (`organization::expand`) before this; one that is not has no accounts yet.
+    for block in config
+        .replication
+        .iter()
+        .filter(|b| b.from != crate::config::FROM_ORGANIZATION)
+    {
+        let index = block.index;
         let from = config.account(&block.from);
         let listed = listing.get(&from.id);
         for g in &block.buckets {
@@ -403,7 +410,8 @@ pub fn located(pairs: &[Pair], actual: &crate::kinds::ActualState) -> Vec<Pair> 
 /// any block (used to skip regions lookups of buckets no block selects).
 pub fn selects(config: &Config, account: &AccountId, bucket: &str) -> bool {
     config.replication.iter().any(|block| {
-        config.account(&block.from).id == *account
+        block.from != crate::config::FROM_ORGANIZATION
+            && config.account(&block.from).id == *account
             && block.buckets.iter().any(|g| g.matches(bucket))
             && !block.exclude.iter().any(|g| g.matches(bucket))
     })

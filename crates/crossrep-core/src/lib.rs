@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod model;
 pub mod names;
 pub mod observed;
+pub mod organization;
 pub mod plan;
 pub mod policy;
 pub mod progress;
