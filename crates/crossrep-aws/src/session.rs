@@ -51,18 +51,34 @@ fn retry_config() -> aws_config::retry::RetryConfig {
 }
 
 impl Session {
-    pub async fn new(account: &Account, http: SharedHttpClient) -> Result<Session, AwsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(retry_config())
-            .region(aws_config::Region::new(account.region.to_string()));
-        if let Some(profile) = &account.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(url) = &account.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let base = loader.load().await;
+    /// `via`: the session whose credentials assume `account.role_arn` (a member account of
+    /// `[organization]`, through the listing account); otherwise the base credentials.
+    pub async fn new(
+        account: &Account,
+        http: SharedHttpClient,
+        via: Option<&Session>,
+    ) -> Result<Session, AwsError> {
+        let base = match via {
+            Some(v) => v
+                .sdk
+                .clone()
+                .into_builder()
+                .region(aws_config::Region::new(account.region.to_string()))
+                .build(),
+            None => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(http)
+                    .retry_config(retry_config())
+                    .region(aws_config::Region::new(account.region.to_string()));
+                if let Some(profile) = &account.profile {
+                    loader = loader.profile_name(profile);
+                }
+                if let Some(url) = &account.endpoint_url {
+                    loader = loader.endpoint_url(url);
+                }
+                loader.load().await
+            }
+        };
         let sdk = match &account.role_arn {
             None => base,
             Some(arn) => {
@@ -214,6 +230,15 @@ impl Session {
                 aws_sdk_cloudwatch::Client::from_conf(conf)
             })
             .clone()
+    }
+
+    /// The Organizations client (a global service, reached in the account's home region).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&self.sdk)
+                .interceptor(CallLog::new(&self.id, &self.home))
+                .build(),
+        )
     }
 
     /// STS GetCallerIdentity must name the configured account before anything else happens.
@@ -441,13 +466,20 @@ impl Sessions {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .build_https();
-        let mut by_id = BTreeMap::new();
-        for account in config.accounts.values() {
-            if by_id.contains_key(&account.id) {
+        let mut by_id: BTreeMap<AccountId, Arc<Session>> = BTreeMap::new();
+        let mut by_name: BTreeMap<&str, Arc<Session>> = BTreeMap::new();
+        // Accounts reached through another come after it.
+        let (direct, through): (Vec<&Account>, Vec<&Account>) =
+            config.accounts.values().partition(|a| a.via.is_none());
+        for account in direct.into_iter().chain(through) {
+            if let Some(s) = by_id.get(&account.id) {
+                by_name.insert(&account.name, s.clone());
                 continue;
             }
-            let s = Session::new(account, http.clone()).await?;
-            by_id.insert(account.id.clone(), Arc::new(s));
+            let via = account.via.as_deref().and_then(|v| by_name.get(v)).cloned();
+            let s = Arc::new(Session::new(account, http.clone(), via.as_deref()).await?);
+            by_name.insert(&account.name, s.clone());
+            by_id.insert(account.id.clone(), s);
         }
         Ok(Sessions { by_id })
     }

@@ -488,6 +488,8 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         pairs: Vec::new(),
         warnings,
         notes: Vec::new(),
+        accounts_selected: Vec::new(),
+        accounts_skipped: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Account, Config, OrgTarget, FROM_ORGANIZATION};
 use crate::names::AccountId;
@@ -22,11 +22,15 @@ pub struct OrgAccount {
 }
 
 /// A member account that is not a source, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Skipped {
     pub account: AccountId,
     pub name: String,
     pub reason: String,
+    /// Selected but could not be reached (its role could not be assumed, its identity is
+    /// wrong): nothing of it is planned, and the command says so with exit 1 (SPEC §11).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -95,11 +99,21 @@ pub fn select(
                 account: a.id.clone(),
                 name: a.name.clone(),
                 reason,
+                unreachable: false,
             }),
         }
     }
     out.selected.sort();
     out.skipped.sort();
+    out
+}
+
+/// `config` without the member account `id` (it could not be reached).
+pub fn without(config: &Config, id: &AccountId) -> Config {
+    let mut out = config.clone();
+    let name = member_name(id);
+    out.accounts.remove(&name);
+    out.replication.retain(|r| r.from != name);
     out
 }
 

@@ -87,6 +87,12 @@ pub struct Plan {
     /// What people should know about what the plan sets up (what alerts cost), once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `[organization]`: the member accounts that are sources (SPEC §11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts_selected: Vec<AccountId>,
+    /// `[organization]`: the member accounts that are not, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts_skipped: Vec<crate::organization::Skipped>,
 }
 
 /// Something that does not stop the plan but that people should know: about a bucket (a source,
@@ -144,6 +150,11 @@ impl Plan {
             .map(|c| (&c.account, &c.bucket))
             .collect::<BTreeSet<_>>()
             .len()
+    }
+
+    /// Selected member accounts that could not be reached (SPEC §11: exit 1).
+    pub fn unreachable_accounts(&self) -> usize {
+        self.accounts_skipped.iter().filter(|s| s.unreachable).count()
     }
 
     pub fn has_changes(&self) -> bool {
@@ -676,6 +687,8 @@ impl<'a> Planner<'a> {
                 .collect(),
             warnings,
             notes,
+            accounts_selected: Vec::new(),
+            accounts_skipped: Vec::new(),
         }
     }
 

@@ -10,6 +10,37 @@ use crate::plan::{Action, AnyChange, Plan};
 /// Renders `plan` as text. Deterministic: the same plan always gives the same text.
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::new();
+    // `[organization]` (SPEC §11): the resolved accounts first.
+    if !plan.accounts_selected.is_empty() || !plan.accounts_skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Organization: {} account(s) selected{}",
+            plan.accounts_selected.len(),
+            if plan.accounts_selected.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    plan.accounts_selected
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        for s in &plan.accounts_skipped {
+            let _ = writeln!(
+                out,
+                "  {} {} ({}): {}",
+                if s.unreachable { "unreachable" } else { "skipped" },
+                s.account,
+                s.name,
+                s.reason
+            );
+        }
+        out.push('\n');
+    }
     if plan.has_changes() {
         out.push_str("crossrep will perform the following actions:\n\n");
         for c in &plan.changes {

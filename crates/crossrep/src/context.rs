@@ -6,6 +6,8 @@ use crossrep_aws::{discover, Sessions};
 use crossrep_core::config::Config;
 use crossrep_core::desired::{desired, DesiredState};
 use crossrep_core::model::ActualState;
+use crossrep_core::names::AccountId;
+use crossrep_core::organization::Skipped;
 use crossrep_core::plan::{plan, Plan};
 
 use crate::printer::Printer;
@@ -18,21 +20,62 @@ pub(crate) struct Context {
     pub(crate) concurrency: usize,
     pub(crate) bars: Bars,
     pub(crate) printer: Printer,
+    /// `[organization]`: the member accounts that are sources, and those that are not (SPEC
+    /// §11).
+    pub(crate) selected: Vec<AccountId>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 impl Context {
     pub(crate) async fn load(global: &Global) -> anyhow::Result<Context> {
         // Config errors carry file, line, column and key already.
         let config = Config::load(&global.config)?;
+        let (config, selected, skipped) = match &config.organization {
+            None => (config, Vec::new(), Vec::new()),
+            Some(_) => resolve_organization(config).await?,
+        };
         let sessions = Sessions::new(&config).await?;
         let concurrency = global.concurrency.unwrap_or(config.settings.concurrency);
-        Ok(Context {
+        let mut ctx = Context {
             config,
             sessions,
             concurrency,
             bars: Bars::new(global.progress),
             printer: global.printer,
-        })
+            selected,
+            skipped,
+        };
+        ctx.isolate_unreachable_members().await;
+        Ok(ctx)
+    }
+
+    /// A member account whose role cannot be assumed (or that is not who it should be) is
+    /// skipped and named; the others go on (SPEC §11).
+    async fn isolate_unreachable_members(&mut self) {
+        let members: Vec<(AccountId, String)> = self
+            .config
+            .accounts
+            .values()
+            .filter(|a| a.via.is_some())
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        let checks = members.iter().map(|(id, _)| async {
+            (id.clone(), self.sessions.get(id).verify_identity().await)
+        });
+        for (id, result) in futures::future::join_all(checks).await {
+            let Err(e) = result else {
+                continue;
+            };
+            self.config = crossrep_core::organization::without(&self.config, &id);
+            self.selected.retain(|s| s != &id);
+            self.skipped.push(Skipped {
+                account: id.clone(),
+                name: String::new(),
+                reason: format!("cannot be reached: {e}"),
+                unreachable: true,
+            });
+        }
+        self.skipped.sort();
     }
 
     /// Identity checks and discovery. Reads only.
@@ -59,6 +102,44 @@ impl Context {
     /// Identity checks, discovery, planning. Reads only.
     pub(crate) async fn plan(&self) -> anyhow::Result<Plan> {
         let (desired, actual) = self.discover().await?;
-        Ok(plan(&desired, &actual))
+        let mut plan = plan(&desired, &actual);
+        plan.accounts_selected = self.selected.clone();
+        plan.accounts_skipped = self.skipped.clone();
+        Ok(plan)
     }
+}
+
+/// Lists the organization with the listing account's credentials and expands the
+/// `from = "organization"` blocks into the accounts it selects.
+async fn resolve_organization(
+    config: Config,
+) -> anyhow::Result<(Config, Vec<AccountId>, Vec<Skipped>)> {
+    let org = config
+        .organization
+        .clone()
+        .expect("called with an [organization]");
+    let listing_config = Config {
+        accounts: [(
+            org.account.clone(),
+            config.account(&org.account).clone(),
+        )]
+        .into(),
+        replication: Vec::new(),
+        ..config.clone()
+    };
+    let sessions = Sessions::new(&listing_config).await?;
+    let listing = sessions.get(&config.account(&org.account).id);
+    listing.verify_identity().await?;
+    let accounts = crossrep_aws::organization::list(listing, !org.tags.is_empty())
+        .await
+        .context("listing the accounts of the organization")?;
+    let (destinations, listing_id) = crossrep_core::organization::never_sources(&config);
+    let selection = crossrep_core::organization::select(
+        &org,
+        &accounts,
+        &destinations,
+        &listing_id.expect("the listing account"),
+    );
+    let expanded = crossrep_core::organization::expand(&config, &selection.selected);
+    Ok((expanded, selection.selected, selection.skipped))
 }

@@ -65,7 +65,14 @@ pub(crate) async fn show_and_execute(
         if status != ExitStatus::Success {
             return status;
         }
+        let unreachable = plan.unreachable_accounts();
         match verb {
+            Verb::Apply if unreachable > 0 => {
+                printer.human(format_args!(
+                    "{unreachable} selected account(s) could not be reached and were skipped: see the organization's accounts above."
+                ));
+                ExitStatus::Failure
+            }
             Verb::Apply if conflicted > 0 => {
                 printer.human(format_args!(
                     "{conflicted} selected bucket(s) are not replicated: see the conflicts above; fix them, or `exclude` them to accept it."
