@@ -10,6 +10,7 @@ checks who is refused, stops the server and exits non-zero on the first failure.
 
 from __future__ import annotations
 
+import datetime
 import sys
 import urllib.error
 import urllib.request
@@ -144,7 +145,8 @@ def test_accounts(emu: Emulator, env: dict) -> None:
 
     # Status is retired on 2026-09-09: only State after it (the clock says which)
     acc = o.describe_account(AccountId=ids["suspended"])["Account"]
-    assert acc["State"] == "SUSPENDED" and "Status" not in acc, acc
+    retired = datetime.datetime.now(datetime.timezone.utc) >= datetime.datetime(2026, 9, 9, tzinfo=datetime.timezone.utc)
+    assert acc["State"] == "SUSPENDED" and ("Status" not in acc) == retired, acc
     assert acc["JoinedMethod"] == "CREATED" and acc["JoinedTimestamp"], acc
     mine = o.describe_account(AccountId=MGMT)["Account"]
     assert mine["State"] == "ACTIVE", mine
@@ -155,7 +157,7 @@ def test_accounts(emu: Emulator, env: dict) -> None:
     listed = walk(o.list_accounts, "Accounts")[0]
     assert all("State" not in a and a["Status"] in ("ACTIVE", "SUSPENDED") for a in listed), listed[:2]
     post(emu, f"/_crossrep/organizations/account-fields?account={MGMT}", "DELETE")
-    assert "Status" not in o.describe_account(AccountId=MGMT)["Account"]
+    assert ("Status" not in o.describe_account(AccountId=MGMT)["Account"]) == retired
     assert post_error(emu, "/_crossrep/organizations/account-state?account_id=999999999999&state=SUSPENDED") == 404
     assert post_error(emu, f"/_crossrep/organizations/account-state?account_id={MGMT}&state=GONE") == 400
 
