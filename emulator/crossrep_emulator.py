@@ -85,6 +85,11 @@ Fixes and additions, each with the reason:
    ``cloudwatch.py`` translates it to moto's awsJson 1.0 handler, and fixes DescribeAlarms
    (filters, AlarmTypes, pagination) and PutMetricAlarm validation.
 
+12. AWS Organizations (``organizations.py``): who may call what (management account, delegated
+   administrator, member, no organization), pages of at most 20 with optional empty pages,
+   account ``State`` (``Status`` only before its retirement), asynchronous CreateAccount; and
+   the test knob ``/_crossrep/sts/deny`` that makes one role impossible to assume.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -127,6 +132,7 @@ import batch as crossrep_batch  # noqa: E402  (S3 Batch Replication jobs, see ba
 import cloudwatch as crossrep_cloudwatch  # noqa: E402  (CloudWatch RPCv2 CBOR, see cloudwatch.py)
 import events as crossrep_events  # noqa: E402  (replication failure events, see events.py)
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
+import organizations as crossrep_organizations  # noqa: E402  (Organizations, STS deny; see organizations.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 
 LOG = logging.getLogger("crossrep_emulator")
@@ -1239,6 +1245,9 @@ class CrossrepMiddleware:
         live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
         if live_answer is not None:
             return self._json(start_response, *live_answer)
+        org_answer = crossrep_organizations.crossrep_endpoint(method, path, qs)
+        if org_answer is not None:
+            return self._json(start_response, *org_answer)
         batch_answer = crossrep_batch.crossrep_endpoint(method, path, qs)
         if batch_answer is not None:
             return self._json(start_response, *batch_answer)
@@ -1259,6 +1268,7 @@ class CrossrepMiddleware:
                 crossrep_batch.reset()
                 crossrep_replicate.reset()
                 crossrep_events.reset()
+                crossrep_organizations.reset()
             return result
 
         if self.latency:
@@ -1281,6 +1291,9 @@ class CrossrepMiddleware:
             fault = self.faults.take(entry)
             if fault is not None:
                 return _fault_response(fault, entry, _start_response)
+            denied = crossrep_organizations.sts_denied(environ, entry, _start_response)
+            if denied is not None:  # a role made impossible to assume (/_crossrep/sts/deny)
+                return denied
             chaos = self._chaos_draw(entry)
             if chaos == "refuse":
                 # Throttled before anything happened (the SDK retries it).
