@@ -27,7 +27,11 @@ pub async fn list(session: &Session, with_tags: bool) -> Result<Vec<OrgAccount>,
             .send()
             .await
             .map_err(|e| call_error(e, account, "organizations:ListRoots", "organization"))?;
-        roots.extend(page.roots().iter().filter_map(|r| r.id().map(str::to_string)));
+        roots.extend(
+            page.roots()
+                .iter()
+                .filter_map(|r| r.id().map(str::to_string)),
+        );
         match page.next_token() {
             Some(t) => token = Some(t.to_string()),
             None => break,
@@ -101,7 +105,12 @@ pub async fn list(session: &Session, with_tags: bool) -> Result<Vec<OrgAccount>,
                     .send()
                     .await
                     .map_err(|e| {
-                        call_error(e, account, "organizations:ListTagsForResource", a.id.as_str())
+                        call_error(
+                            e,
+                            account,
+                            "organizations:ListTagsForResource",
+                            a.id.as_str(),
+                        )
                     })?;
                 for t in page.tags() {
                     a.tags.insert(t.key().to_string(), t.value().to_string());
@@ -136,7 +145,11 @@ async fn children(
             .send()
             .await
             .map_err(|e| call_error(e, account, "organizations:ListChildren", parent))?;
-        out.extend(page.children().iter().filter_map(|c| c.id().map(str::to_string)));
+        out.extend(
+            page.children()
+                .iter()
+                .filter_map(|c| c.id().map(str::to_string)),
+        );
         match page.next_token() {
             Some(t) => token = Some(t.to_string()),
             None => break,

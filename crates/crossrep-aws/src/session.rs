@@ -490,9 +490,15 @@ impl Sessions {
             .unwrap_or_else(|| panic!("account {id} has no session; it comes from the config"))
     }
 
-    /// Checks every account's identity, concurrently; the first mismatch is the error.
-    pub async fn verify_identities(&self) -> Result<(), AwsError> {
-        let checks = self.by_id.values().map(|s| s.verify_identity());
+    /// Checks the identity of every account of `config`, concurrently; the first mismatch is
+    /// the error. (A member account skipped as unreachable is no longer in the config.)
+    pub async fn verify_identities(&self, config: &Config) -> Result<(), AwsError> {
+        let ids: std::collections::BTreeSet<&AccountId> =
+            config.accounts.values().map(|a| &a.id).collect();
+        let checks = ids
+            .into_iter()
+            .filter_map(|id| self.by_id.get(id))
+            .map(|s| s.verify_identity());
         for r in futures::future::join_all(checks).await {
             r?;
         }

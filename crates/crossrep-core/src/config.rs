@@ -208,7 +208,11 @@ impl OrgTarget {
     /// `ou-<root>-<ou>` (AWS: `^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`), `r-<root>`
     /// (`^r-[0-9a-z]{4,32}$`) or a 12-digit account id.
     pub fn parse(s: &str) -> Result<OrgTarget, String> {
-        let lower_alnum = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let lower_alnum = |x: &str| {
+            !x.is_empty()
+                && x.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
         if let Some(rest) = s.strip_prefix("ou-") {
             if let Some((root, ou)) = rest.split_once('-') {
                 if (4..=32).contains(&root.len())
@@ -419,7 +423,8 @@ impl Validator<'_> {
 
         let mut replication = Vec::new();
         let mut places = Vec::new();
-        let places_from: Vec<Range<usize>> = raw.replication.iter().map(|r| r.from.span()).collect();
+        let places_from: Vec<Range<usize>> =
+            raw.replication.iter().map(|r| r.from.span()).collect();
         for (index, r) in raw.replication.into_iter().enumerate() {
             let (block, spans) = self.replication(index, r, &accounts)?;
             replication.push(block);
@@ -828,7 +833,8 @@ impl Validator<'_> {
     fn settings(&self, s: RawSettings) -> Result<Settings, ConfigError> {
         let mut out = Settings::default();
         if let Some(n) = s.role_name {
-            check_role_name(n.get_ref()).map_err(|m| self.err(n.span(), "settings.role_name", m))?;
+            check_role_name(n.get_ref())
+                .map_err(|m| self.err(n.span(), "settings.role_name", m))?;
             out.role_name = n.into_inner();
         }
         if let Some(t) = s.report_bucket {
@@ -1591,13 +1597,41 @@ buckets = ["*"]
         );
         assert_eq!(c.replication[0].from, FROM_ORGANIZATION);
         for (table, key, says) in [
-            ("[organization]\nrole_name = \"x\"", "organization.account", "needs `account`"),
-            ("[organization]\naccount = \"mgmt\"", "organization.account", "no account named `mgmt`"),
-            ("[organization]\naccount = \"prod\"\ninclude = [\"ou-x\"]", "organization.include", "is not an OU id"),
-            ("[organization]\naccount = \"prod\"\nexclude = [\"12345\"]", "organization.exclude", "is not an OU id"),
-            ("[organization]\naccount = \"prod\"\nrole_name = \"a b\"", "organization.role_name", "not a valid IAM role name"),
-            ("[organization]\naccount = \"prod\"\nregion = \"mars-1\"", "organization.region", "mars-1"),
-            ("[organization]\naccount = \"prod\"\nou = []", "ou", "unknown field `ou`"),
+            (
+                "[organization]\nrole_name = \"x\"",
+                "organization.account",
+                "needs `account`",
+            ),
+            (
+                "[organization]\naccount = \"mgmt\"",
+                "organization.account",
+                "no account named `mgmt`",
+            ),
+            (
+                "[organization]\naccount = \"prod\"\ninclude = [\"ou-x\"]",
+                "organization.include",
+                "is not an OU id",
+            ),
+            (
+                "[organization]\naccount = \"prod\"\nexclude = [\"12345\"]",
+                "organization.exclude",
+                "is not an OU id",
+            ),
+            (
+                "[organization]\naccount = \"prod\"\nrole_name = \"a b\"",
+                "organization.role_name",
+                "not a valid IAM role name",
+            ),
+            (
+                "[organization]\naccount = \"prod\"\nregion = \"mars-1\"",
+                "organization.region",
+                "mars-1",
+            ),
+            (
+                "[organization]\naccount = \"prod\"\nou = []",
+                "ou",
+                "unknown field `ou`",
+            ),
         ] {
             let e = error(&org(table));
             assert!(e.key.starts_with(key), "{table}: {e}");

@@ -167,10 +167,7 @@ pub fn expand(config: &Config, members: &[AccountId]) -> Config {
                         .find(|a| &a.id == id)
                         .map(|a| a.name.clone())
                         .unwrap_or_else(|| member_name(id));
-                    crate::config::Replication {
-                        from,
-                        ..r.clone()
-                    }
+                    crate::config::Replication { from, ..r.clone() }
                 })
                 .collect()
         })
@@ -217,8 +214,14 @@ mod tests {
             account: "mgmt".into(),
             role_name: "OrganizationAccountAccessRole".into(),
             region: Region::new("us-east-1").unwrap(),
-            include: include.iter().map(|t| OrgTarget::parse(t).unwrap()).collect(),
-            exclude: exclude.iter().map(|t| OrgTarget::parse(t).unwrap()).collect(),
+            include: include
+                .iter()
+                .map(|t| OrgTarget::parse(t).unwrap())
+                .collect(),
+            exclude: exclude
+                .iter()
+                .map(|t| OrgTarget::parse(t).unwrap())
+                .collect(),
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -276,9 +279,16 @@ mod tests {
         // With no `include`, the listing account is skipped for what it is; named by id, it is
         // a source.
         let s = select(&org(&[], &[], &[]), &accounts, &dests, &listing);
-        assert!(s.skipped.iter().any(|k| k.account == listing
-            && k.reason.starts_with("the listing account")));
-        let s = select(&org(&["900000000000"], &[], &[]), &accounts, &dests, &listing);
+        assert!(s
+            .skipped
+            .iter()
+            .any(|k| k.account == listing && k.reason.starts_with("the listing account")));
+        let s = select(
+            &org(&["900000000000"], &[], &[]),
+            &accounts,
+            &dests,
+            &listing,
+        );
         assert_eq!(s.selected, vec![listing]);
     }
 }

@@ -154,7 +154,10 @@ impl Plan {
 
     /// Selected member accounts that could not be reached (SPEC §11: exit 1).
     pub fn unreachable_accounts(&self) -> usize {
-        self.accounts_skipped.iter().filter(|s| s.unreachable).count()
+        self.accounts_skipped
+            .iter()
+            .filter(|s| s.unreachable)
+            .count()
     }
 
     pub fn has_changes(&self) -> bool {

@@ -33,7 +33,11 @@ pub fn render_plan(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "  {} {} ({}): {}",
-                if s.unreachable { "unreachable" } else { "skipped" },
+                if s.unreachable {
+                    "unreachable"
+                } else {
+                    "skipped"
+                },
                 s.account,
                 s.name,
                 s.reason

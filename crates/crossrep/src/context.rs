@@ -59,9 +59,9 @@ impl Context {
             .filter(|a| a.via.is_some())
             .map(|a| (a.id.clone(), a.name.clone()))
             .collect();
-        let checks = members.iter().map(|(id, _)| async {
-            (id.clone(), self.sessions.get(id).verify_identity().await)
-        });
+        let checks = members
+            .iter()
+            .map(|(id, _)| async { (id.clone(), self.sessions.get(id).verify_identity().await) });
         for (id, result) in futures::future::join_all(checks).await {
             let Err(e) = result else {
                 continue;
@@ -80,7 +80,7 @@ impl Context {
 
     /// Identity checks and discovery. Reads only.
     pub(crate) async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
-        self.sessions.verify_identities().await?;
+        self.sessions.verify_identities(&self.config).await?;
         let sources =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
                 .await
@@ -119,11 +119,7 @@ async fn resolve_organization(
         .clone()
         .expect("called with an [organization]");
     let listing_config = Config {
-        accounts: [(
-            org.account.clone(),
-            config.account(&org.account).clone(),
-        )]
-        .into(),
+        accounts: [(org.account.clone(), config.account(&org.account).clone())].into(),
         replication: Vec::new(),
         ..config.clone()
     };

@@ -163,6 +163,12 @@ impl Emulator {
         body
     }
 
+    /// A test endpoint of the emulator (`/_crossrep/…`, README "`/_crossrep/` endpoints").
+    pub fn call(&self, method: &str, path: &str) {
+        let (status, body) = http(self.port, method, path).unwrap();
+        assert_eq!(status, 200, "{method} {path}: {body}");
+    }
+
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }

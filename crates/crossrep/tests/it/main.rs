@@ -15,4 +15,5 @@ mod destroy;
 mod errors;
 mod grants;
 mod harness;
+mod organizations;
 mod verify;
