@@ -13,6 +13,8 @@
 #        KMS=1                         every second source bucket encrypts with SSE-KMS by default
 #                                      (one customer key, Bucket Keys on), its objects too: crossrep
 #                                      then creates the replica key and opts those rules in (SPEC §8)
+#        ALERTS=0                      `alerts = false` (no metrics, failure events or alarm, SPEC §10):
+#                                      what alerts cost, against a run without it
 #
 # Steps: release build; start the emulator (stopped by its own PID at exit); run the baseline
 # (`fix-dest+stub-job+reuse-clients`) which resets and seeds the emulator itself; reset, seed the
@@ -260,6 +262,7 @@ PY
 fi
 
 # ---------------------------------------------------------------- 4. seed + config
+if [[ "${ALERTS:-1}" == "0" ]]; then ALERTS_TOML=false; else ALERTS_TOML=true; fi
 log "seeding $N buckets for crossrep (not timed)"
 py seed "$N"
 mkdir -p "$TMP/work"
@@ -269,6 +272,7 @@ from = "prod"
 to = "backup"
 buckets = ["*"]
 backfill = "none"
+alerts = ${ALERTS_TOML:-true}
 
 [settings]
 concurrency = 16
@@ -346,6 +350,8 @@ for label, r, goal in (("crossrep first `apply --yes`", a1, 5), ("crossrep no-op
                  f"{r['total']} ({r['reads']} / {r['writes']})", pp(r),
                  ratio(r["elapsed_s"], goal) if goal else "—"))
 kms_note = ", every second bucket SSE-KMS (KMS=1)" if os.environ.get("KMS") == "1" else ""
+if os.environ.get("ALERTS") == "0":
+    kms_note += ", `alerts = false` (ALERTS=0)"
 print(f"N = {n} source buckets × 3 objects{kms_note}, emulator latency {lat} ms, crossrep --concurrency {conc}\n")
 for i, row in enumerate(rows):
     print("| " + " | ".join(row) + " |")
