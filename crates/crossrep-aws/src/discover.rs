@@ -81,6 +81,10 @@ pub struct Sources {
     pub unselected: Listing,
     /// Selected names that are not valid bucket names today (see [`DesiredState::legacy_names`]).
     pub legacy: Vec<(AccountId, String)>,
+    /// Member accounts of `[organization]` whose buckets could not be listed, and why: they are
+    /// skipped, the others go on (SPEC §11). A configured account that cannot be listed is an
+    /// error.
+    pub unlisted: Vec<(AccountId, String)>,
 }
 
 async fn bucket_region(session: &Session, bucket: &BucketName) -> Result<Region, CallError> {
@@ -127,9 +131,23 @@ pub async fn list_sources(
     let mut unselected = Listing::new();
     let mut legacy_names = Vec::new();
     let mut need_region = Vec::new();
+    let mut unlisted = Vec::new();
+    let members: BTreeSet<&AccountId> = config
+        .accounts
+        .values()
+        .filter(|a| a.via.is_some())
+        .map(|a| &a.id)
+        .collect();
     for id in sources {
         let session = sessions.get(id);
-        let (owned, legacy) = list_owned(session).await?;
+        let (owned, legacy) = match list_owned(session).await {
+            Ok(found) => found,
+            Err(e) if members.contains(id) => {
+                unlisted.push((id.clone(), e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         legacy_names.extend(
             legacy
                 .into_iter()
@@ -208,6 +226,7 @@ pub async fn list_sources(
         selected: listing,
         unselected,
         legacy: legacy_names,
+        unlisted,
     })
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Context {
     /// §11).
     pub(crate) selected: Vec<AccountId>,
     pub(crate) skipped: Vec<Skipped>,
+    /// Member accounts whose buckets could not be listed (found during discovery).
+    pub(crate) unlisted: std::sync::Mutex<Vec<Skipped>>,
 }
 
 impl Context {
@@ -44,6 +46,7 @@ impl Context {
             printer: global.printer,
             selected,
             skipped,
+            unlisted: std::sync::Mutex::new(Vec::new()),
         };
         ctx.isolate_unreachable_members().await;
         Ok(ctx)
@@ -85,6 +88,17 @@ impl Context {
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
                 .await
                 .context("listing source buckets")?;
+        if !sources.unlisted.is_empty() {
+            let mut unlisted = self.unlisted.lock().expect("not poisoned");
+            for (id, e) in &sources.unlisted {
+                unlisted.push(Skipped {
+                    account: id.clone(),
+                    name: String::new(),
+                    reason: format!("its buckets could not be listed: {e}"),
+                    unreachable: true,
+                });
+            }
+        }
         let mut desired = desired(&self.config, &sources.selected);
         desired.legacy_names = sources.legacy;
         let actual = discover::discover(
@@ -103,8 +117,15 @@ impl Context {
     pub(crate) async fn plan(&self) -> anyhow::Result<Plan> {
         let (desired, actual) = self.discover().await?;
         let mut plan = plan(&desired, &actual);
-        plan.accounts_selected = self.selected.clone();
-        plan.accounts_skipped = self.skipped.clone();
+        let unlisted = self.unlisted.lock().expect("not poisoned").clone();
+        plan.accounts_selected = self
+            .selected
+            .iter()
+            .filter(|a| !unlisted.iter().any(|u| &u.account == *a))
+            .cloned()
+            .collect();
+        plan.accounts_skipped = self.skipped.iter().chain(&unlisted).cloned().collect();
+        plan.accounts_skipped.sort();
         Ok(plan)
     }
 }

@@ -169,5 +169,25 @@ async fn an_organization_selects_its_accounts_by_ou_tags_and_state() {
         "{}",
         stderr(&out)
     );
-    env.emu.call("DELETE", "/_crossrep/sts/deny");
+    env.emu.call(
+        "DELETE",
+        "/_crossrep/sts/deny?role_arn=arn:aws:iam::330000009102:role/admin",
+    );
+
+    // A member whose buckets cannot be listed: skipped and named, the others go on, exit 1.
+    env.emu
+        .inject_fault("operation=ListBuckets&account=330000009103&code=AccessDenied&status=403");
+    let out = env.crossrep().args(["plan"]).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("unreachable 330000009103 (): its buckets could not be listed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Organization: 2 account(s) selected (330000009101, 330000009102)"),
+        "{text}"
+    );
+    // The fault stays: it is this test's account only (clearing all faults would clear other
+    // tests' too).
 }
