@@ -8,7 +8,19 @@ use serde_json::Value;
 use crate::plan::{Action, AnyChange, Plan};
 
 /// Renders `plan` as text. Deterministic: the same plan always gives the same text.
+/// Above this many changes, the plan for people summarises plain creations (SPEC §11, issue
+/// 12: a plan of 10,000 pairs must stay readable); `--full` shows everything.
+pub const SUMMARY_ABOVE: usize = 50;
+
+/// Every change in full.
 pub fn render_plan(plan: &Plan) -> String {
+    render_plan_as(plan, true)
+}
+
+/// With `full = false` and more than [`SUMMARY_ABOVE`] changes, plain creations are counted by
+/// account and kind; updates and deletions, conflicts, warnings and shortened names are shown
+/// as always. The JSON plan is always complete.
+pub fn render_plan_as(plan: &Plan, full: bool) -> String {
     let mut out = String::new();
     // `[organization]` (SPEC §11): the resolved accounts first.
     if !plan.accounts_selected.is_empty() || !plan.accounts_skipped.is_empty() {
@@ -45,7 +57,41 @@ pub fn render_plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    if plan.has_changes() {
+    let summarise = !full && plan.changes.len() > SUMMARY_ABOVE;
+    if plan.has_changes() && summarise {
+        let mut created: std::collections::BTreeMap<(String, &'static str), usize> =
+            std::collections::BTreeMap::new();
+        for c in plan.changes.iter().filter(|c| c.action() == Action::Create) {
+            let addr = c.addr();
+            *created
+                .entry((addr.account().to_string(), addr.kind()))
+                .or_default() += 1;
+        }
+        let others = plan
+            .changes
+            .iter()
+            .filter(|c| c.action() != Action::Create)
+            .count();
+        let _ = writeln!(
+            out,
+            "crossrep will perform the following actions ({} changes: {} creations summarised below, {others} other change(s) in full; `--full` shows every change):\n",
+            plan.changes.len(),
+            plan.changes.len() - others
+        );
+        let mut account = None;
+        for ((a, kind), n) in &created {
+            if account != Some(a) {
+                let _ = writeln!(out, "  {a}:");
+                account = Some(a);
+            }
+            let _ = writeln!(out, "    + {n} {kind}");
+        }
+        out.push('\n');
+        for c in plan.changes.iter().filter(|c| c.action() != Action::Create) {
+            render_change(&mut out, c);
+            out.push('\n');
+        }
+    } else if plan.has_changes() {
         out.push_str("crossrep will perform the following actions:\n\n");
         for c in &plan.changes {
             render_change(&mut out, c);

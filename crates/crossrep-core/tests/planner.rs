@@ -2848,3 +2848,44 @@ fn legacy_bucket_names_are_named_in_the_plan() {
         "shown in the text plan"
     );
 }
+
+/// Issue 12: above 50 changes the plan for people counts plain creations by account and kind
+/// and shows in full only what is not one (an update here); `--full` and JSON show everything.
+#[test]
+fn a_large_plan_summarises_plain_creations() {
+    let names: Vec<String> = (0..30).map(|i| format!("b{i:02}")).collect();
+    let buckets: Vec<(&str, &str, &str)> = names
+        .iter()
+        .map(|n| (PROD, n.as_str(), "us-east-1"))
+        .collect();
+    let a = Actual::sources(&buckets)
+        .at(PROD, "b07")
+        .versioning(Versioning::Suspended)
+        .build();
+    let p = plan(&want(PROD_TO_BACKUP, &buckets), &a);
+    assert!(p.changes.len() > crossrep_core::render::SUMMARY_ABOVE);
+    let short = crossrep_core::render::render_plan_as(&p, false);
+    let full = crossrep_core::render::render_plan_as(&p, true);
+    assert!(short.contains("creations summarised below"), "{short}");
+    assert!(short.contains("  222222222222:\n"), "{short}");
+    assert!(short.contains("    + 30 bucket\n"), "{short}");
+    assert!(short.contains("  111111111111:\n"), "{short}");
+    assert!(
+        short.contains("# versioning[111111111111/b07] will be updated in-place"),
+        "{short}"
+    );
+    assert!(!short.contains("will be created"), "{short}");
+    assert!(full.contains("# bucket[222222222222/replicated-b00] will be created"));
+    assert!(
+        short.len() * 5 < full.len(),
+        "{} vs {}",
+        short.len(),
+        full.len()
+    );
+    // A small plan is always shown in full.
+    let small = plan(&want(PROD_TO_BACKUP, ONE), &Actual::sources(ONE).build());
+    assert_eq!(
+        crossrep_core::render::render_plan_as(&small, false),
+        crossrep_core::render::render_plan(&small)
+    );
+}

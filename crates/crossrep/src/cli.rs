@@ -45,6 +45,10 @@ pub(crate) struct GlobalArgs {
     /// No progress bars (they are hidden anyway when stderr is not a terminal).
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
+    /// Show every change of a large plan (above 50 changes, plain creations are counted by
+    /// account and kind; updates, deletions, conflicts and warnings are always shown in full).
+    #[arg(long, global = true)]
+    pub(crate) full: bool,
     /// Buckets worked on at once (default: `settings.concurrency`, else 16).
     #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: Option<u16>,

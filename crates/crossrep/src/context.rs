@@ -20,6 +20,8 @@ pub(crate) struct Context {
     pub(crate) concurrency: usize,
     pub(crate) bars: Bars,
     pub(crate) printer: Printer,
+    /// `--full`: every change of a large plan.
+    pub(crate) full: bool,
     /// `[organization]`: the member accounts that are sources, and those that are not (SPEC
     /// §11).
     pub(crate) selected: Vec<AccountId>,
@@ -44,6 +46,7 @@ impl Context {
             concurrency,
             bars: Bars::new(global.progress),
             printer: global.printer,
+            full: global.full,
             selected,
             skipped,
             unlisted: std::sync::Mutex::new(Vec::new()),

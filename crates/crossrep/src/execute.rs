@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crossrep_aws::execute::{execute, Outcome};
 use crossrep_core::observed::ErrorKind;
 use crossrep_core::plan::{Action, Plan};
-use crossrep_core::render::render_plan;
+use crossrep_core::render::render_plan_as;
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -50,7 +50,7 @@ pub(crate) async fn show_and_execute(
 ) -> anyhow::Result<ExitStatus> {
     let printer = &ctx.printer;
     if format == Format::Text {
-        printer.data(render_plan(plan))?;
+        printer.data(render_plan_as(plan, ctx.full))?;
     }
     // A selected bucket left in conflict makes the command fail after everything else is done
     // (SPEC §3): excluding it is how a user accepts it.
@@ -98,7 +98,9 @@ pub(crate) async fn show_and_execute(
         let answer = match format {
             Format::Text => printer.prompt(QUESTION)?,
             // stdout is the JSON document: the plan being asked about is shown on stderr.
-            Format::Json => printer.prompt(format_args!("{}{QUESTION}", render_plan(plan)))?,
+            Format::Json => {
+                printer.prompt(format_args!("{}{QUESTION}", render_plan_as(plan, ctx.full)))?
+            }
         };
         if answer.trim() != "yes" {
             printer.human(format_args!("{} cancelled.", verb.title()));

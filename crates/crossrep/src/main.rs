@@ -22,6 +22,8 @@ use crate::printer::Printer;
 /// What every command gets from the global flags.
 pub(crate) struct Global {
     pub(crate) config: PathBuf,
+    /// `--full`: every change of a large plan.
+    pub(crate) full: bool,
     pub(crate) concurrency: Option<usize>,
     pub(crate) progress: bool,
     pub(crate) printer: Printer,
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
     let printer = Printer::new(g.quiet);
     let global = Global {
         config: g.config.clone(),
+        full: g.full,
         concurrency: g.concurrency.map(usize::from),
         progress: !g.quiet && !g.no_progress,
         printer,

@@ -1,7 +1,7 @@
 //! `crossrep plan`: discover and show what would change. Writes nothing to AWS.
 
 use anyhow::Context as _;
-use crossrep_core::render::render_plan;
+use crossrep_core::render::render_plan_as;
 
 use crate::cli::{Format, PlanArgs};
 use crate::context::Context;
@@ -13,7 +13,7 @@ pub(crate) async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<ExitS
     let plan = ctx.plan().await?;
     let printer = &global.printer;
     match args.format {
-        Format::Text => printer.data(render_plan(&plan))?,
+        Format::Text => printer.data(render_plan_as(&plan, global.full))?,
         Format::Json => printer.json(&plan)?,
     }
     if let Some(path) = &args.out {
