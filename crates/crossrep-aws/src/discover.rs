@@ -138,9 +138,15 @@ pub async fn list_sources(
         .filter(|a| a.via.is_some())
         .map(|a| &a.id)
         .collect();
-    for id in sources {
+    // Accounts are listed concurrently (an organization has hundreds), in order.
+    let listed: Vec<(&AccountId, Result<Owned, AwsError>)> = stream::iter(sources)
+        .map(|id| async move { (id, list_owned(sessions.get(id)).await) })
+        .buffered(concurrency.clamp(1, 16))
+        .collect()
+        .await;
+    for (id, found) in listed {
         let session = sessions.get(id);
-        let (owned, legacy) = match list_owned(session).await {
+        let (owned, legacy) = match found {
             Ok(found) => found,
             Err(e) if members.contains(id) => {
                 unlisted.push((id.clone(), e.to_string()));
