@@ -284,9 +284,16 @@ enum Job {
     ReplicaKey(Arc<Session>, KeyAddr),
     /// The alert queue, topic and alarm of a source account and region (SPEC §10).
     Alerts(Arc<Session>, AlertAddr),
-    /// The default encryption of an existing destination whose source has SSE-C objects
-    /// (SPEC §8): read after the sources, for those pairs only.
-    DestinationEncryption(Arc<Session>, BucketName, Region),
+    /// What an existing destination needs read only for some sources, after the sources: its
+    /// default encryption (the source has SSE-C objects, SPEC §8), its Object Lock (the
+    /// source has Object Lock).
+    DestinationExtra {
+        session: Arc<Session>,
+        bucket: BucketName,
+        region: Region,
+        encryption: bool,
+        lock: bool,
+    },
 }
 
 async fn run(job: Job) -> Found {
@@ -337,13 +344,13 @@ async fn run(job: Job) -> Found {
             };
             let s3 = s.s3(&region);
             let account = s.id.as_str();
-            let (v, p, t, o, rp, l) = futures::join!(
+            // Its Object Lock matters only for an Object Lock source: read in the second wave.
+            let (v, p, t, o, rp) = futures::join!(
                 kinds::versioning::read(&s3, account, &b),
                 kinds::bucket_policy::read(&s3, account, &b),
                 kinds::bucket_tags::read(&s3, account, &b),
                 kinds::ownership_controls::read(&s3, account, &b),
                 kinds::request_payment::read(&s3, account, &b),
-                kinds::object_lock::read(&s3, account, &b),
             );
             found(move |a| {
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
@@ -351,8 +358,7 @@ async fn run(job: Job) -> Found {
                 a.set::<bucket_policy::BucketPolicy>(addr.clone(), p);
                 a.set::<bucket_tags::BucketTags>(addr.clone(), t);
                 a.set::<ownership_controls::OwnershipControls>(addr.clone(), o);
-                a.set::<request_payment::RequestPayment>(addr.clone(), rp);
-                a.set::<object_lock::ObjectLock>(addr, l);
+                a.set::<request_payment::RequestPayment>(addr, rp);
             })
         }
         Job::Report(s, b, region) => {
@@ -380,10 +386,40 @@ async fn run(job: Job) -> Found {
                 a.set::<replication::Replication>(addr, r);
             })
         }
-        Job::DestinationEncryption(s, b, region) => {
-            let e = kinds::bucket_encryption::read(&s.s3(&region), s.id.as_str(), &b).await;
+        Job::DestinationExtra {
+            session: s,
+            bucket: b,
+            region,
+            encryption,
+            lock,
+        } => {
+            let s3 = s.s3(&region);
+            let account = s.id.as_str();
+            let (e, l) = futures::join!(
+                async {
+                    if encryption {
+                        Some(kinds::bucket_encryption::read(&s3, account, &b).await)
+                    } else {
+                        None
+                    }
+                },
+                async {
+                    if lock {
+                        Some(kinds::object_lock::read(&s3, account, &b).await)
+                    } else {
+                        None
+                    }
+                },
+            );
             let addr = BucketAddr::new(&s.id, &b);
-            found(move |a| a.set::<bucket_encryption::BucketEncryption>(addr, e))
+            found(move |a| {
+                if let Some(e) = e {
+                    a.set::<bucket_encryption::BucketEncryption>(addr.clone(), e);
+                }
+                if let Some(l) = l {
+                    a.set::<object_lock::ObjectLock>(addr, l);
+                }
+            })
         }
         Job::Alerts(s, addr) => {
             let (q, t, al) = futures::join!(
@@ -555,27 +591,39 @@ pub async fn discover(
     }
 
     // Second wave: what depends on what the sources hold.
-    let sse_c: BTreeSet<(&AccountId, &BucketName)> = desired
-        .pairs
-        .iter()
-        .filter(|p| {
-            let src = BucketAddr::new(&p.source.account, &p.source.bucket);
-            bucket_encryption::sse_c_needed(&actual, &src).is_some()
-        })
-        .map(|p| (&p.destination.account, &p.destination.bucket))
-        .collect();
-    let jobs: Vec<Job> = sse_c
+    let mut extra: BTreeMap<(&AccountId, &BucketName), (bool, bool)> = BTreeMap::new();
+    for p in &desired.pairs {
+        let src = BucketAddr::new(&p.source.account, &p.source.bucket);
+        let dst = BucketAddr::new(&p.destination.account, &p.destination.bucket);
+        let encryption = bucket_encryption::sse_c_needed(&actual, &src).is_some()
+            && actual
+                .observed::<bucket_encryption::BucketEncryption>(&dst)
+                .is_none();
+        // Object Lock that could not be read on the source makes the pair a conflict anyway.
+        let lock = object_lock::enabled(&actual, &src)
+            && actual.observed::<object_lock::ObjectLock>(&dst).is_none();
+        if encryption || lock {
+            let e = extra
+                .entry((&p.destination.account, &p.destination.bucket))
+                .or_default();
+            e.0 |= encryption;
+            e.1 |= lock;
+        }
+    }
+    let jobs: Vec<Job> = extra
         .into_iter()
-        .filter_map(|(a, b)| {
+        .filter_map(|((a, b), (encryption, lock))| {
             let region = actual
                 .present::<Bucket>(&BucketAddr::new(a, b))?
                 .region
                 .clone();
-            Some(Job::DestinationEncryption(
-                sessions.get(a).clone(),
-                b.clone(),
+            Some(Job::DestinationExtra {
+                session: sessions.get(a).clone(),
+                bucket: b.clone(),
                 region,
-            ))
+                encryption,
+                lock,
+            })
         })
         .collect();
     if !jobs.is_empty() {
