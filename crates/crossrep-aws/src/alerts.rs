@@ -51,10 +51,7 @@ pub async fn collect(
     let mut places: BTreeMap<AlertAddr, BTreeSet<BucketName>> = BTreeMap::new();
     for p in desired.pairs.iter().filter(|p| p.rule.alerts) {
         places
-            .entry(AlertAddr {
-                account: p.source.account.clone(),
-                region: p.source.region.clone(),
-            })
+            .entry(AlertAddr::of(&p.source))
             .or_default()
             .insert(p.source.bucket.clone());
     }

@@ -502,10 +502,7 @@ pub async fn discover(
     let places: BTreeSet<AlertAddr> = desired
         .pairs
         .iter()
-        .map(|p| AlertAddr {
-            account: p.source.account.clone(),
-            region: p.source.region.clone(),
-        })
+        .map(|p| AlertAddr::of(&p.source))
         .collect();
     for at in places {
         jobs.push(Job::Alerts(sessions.get(&at.account).clone(), at));

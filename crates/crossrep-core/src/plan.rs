@@ -704,20 +704,12 @@ impl<'a> Planner<'a> {
     fn plan_alerts(&mut self, active: &[&Pair]) -> Vec<String> {
         let mut places: BTreeMap<AlertAddr, BTreeSet<&BucketName>> = BTreeMap::new();
         for p in active.iter().filter(|p| p.rule.alerts) {
-            places
-                .entry(AlertAddr {
-                    account: p.source.account.clone(),
-                    region: p.source.region.clone(),
-                })
-                .or_default();
+            places.entry(AlertAddr::of(&p.source)).or_default();
         }
         // Every selected source of a place may send (a source in conflict this run keeps its
         // entry and must not lose its events).
         for p in self.desired.pairs.iter().filter(|p| p.rule.alerts) {
-            let at = AlertAddr {
-                account: p.source.account.clone(),
-                region: p.source.region.clone(),
-            };
+            let at = AlertAddr::of(&p.source);
             if let Some(b) = places.get_mut(&at) {
                 b.insert(&p.source.bucket);
             }
@@ -797,10 +789,7 @@ impl<'a> Planner<'a> {
         }
         let mut metrics = 0;
         for (src, rtc) in sources {
-            let at = AlertAddr {
-                account: src.account.clone(),
-                region: src.region.clone(),
-            };
+            let at = AlertAddr::of(src);
             if !ready.contains(&at) {
                 continue;
             }
@@ -1553,10 +1542,7 @@ impl<'a> Planner<'a> {
         }
         let off: BTreeSet<AlertAddr> = active
             .iter()
-            .map(|p| AlertAddr {
-                account: p.source.account.clone(),
-                region: p.source.region.clone(),
-            })
+            .map(|p| AlertAddr::of(&p.source))
             .filter(|at| !places.contains_key(at))
             .collect();
         for at in off {

@@ -37,11 +37,7 @@ pub(crate) async fn url(session: &Session, addr: &AlertAddr) -> Result<Option<St
 }
 
 pub(crate) async fn read(session: &Session, addr: &AlertAddr) -> Observed<AlertQueueSpec> {
-    match read_all(session, addr).await {
-        Ok(Some(spec)) => Observed::Present(spec),
-        Ok(None) => Observed::Absent,
-        Err(e) => Observed::Unreadable(e.to_read_error()),
-    }
+    super::optional(read_all(session, addr).await)
 }
 
 async fn read_all(

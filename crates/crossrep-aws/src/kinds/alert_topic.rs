@@ -15,11 +15,7 @@ use crate::error::{call_error, CallError};
 use crate::session::{Session, Sessions};
 
 pub(crate) async fn read(session: &Session, addr: &AlertAddr) -> Observed<AlertTopicSpec> {
-    match read_all(session, addr).await {
-        Ok(Some(spec)) => Observed::Present(spec),
-        Ok(None) => Observed::Absent,
-        Err(e) => Observed::Unreadable(e.to_read_error()),
-    }
+    super::optional(read_all(session, addr).await)
 }
 
 async fn read_all(

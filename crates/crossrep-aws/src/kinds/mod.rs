@@ -80,6 +80,15 @@ pub(crate) fn observed<T, E: ProvideErrorMetadata>(
     }
 }
 
+/// A read that finds the resource or not, as discovery records it (an error: unreadable).
+pub(crate) fn optional<T>(result: Result<Option<T>, CallError>) -> Observed<T> {
+    match result {
+        Ok(Some(t)) => Observed::Present(t),
+        Ok(None) => Observed::Absent,
+        Err(e) => Observed::Unreadable(e.to_read_error()),
+    }
+}
+
 /// The precondition of a write of a merged document (AWS-NOTES: bucket-configuration writes
 /// have no `If-Match`): what is there now must still be what the plan merged into, else a rule
 /// or statement someone added while the plan waited would be overwritten. `now` is a fresh read.

@@ -32,6 +32,14 @@ pub struct AlertAddr {
 }
 
 impl AlertAddr {
+    /// Where the alerts of a source bucket are: its account and region.
+    pub fn of(source: &crate::desired::BucketRef) -> AlertAddr {
+        AlertAddr {
+            account: source.account.clone(),
+            region: source.region.clone(),
+        }
+    }
+
     pub fn queue_arn(&self) -> String {
         format!("arn:aws:sqs:{}:{}:{NAME}", self.region, self.account)
     }

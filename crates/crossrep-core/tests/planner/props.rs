@@ -367,14 +367,8 @@ fn actual(
         use crossrep_core::kinds::alarm::{Alarm, AlarmSpec};
         use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue, AlertQueueSpec};
         use crossrep_core::kinds::alert_topic::{AlertTopic, AlertTopicSpec};
-        let places: BTreeSet<AlertAddr> = d
-            .pairs
-            .iter()
-            .map(|p| AlertAddr {
-                account: p.source.account.clone(),
-                region: p.source.region.clone(),
-            })
-            .collect();
+        let places: BTreeSet<AlertAddr> =
+            d.pairs.iter().map(|p| AlertAddr::of(&p.source)).collect();
         for (i, at) in places.into_iter().enumerate() {
             fn e<T>() -> Observed<T> {
                 Observed::Unreadable(ReadError::new(ErrorKind::AccessDenied, "AccessDenied"))
