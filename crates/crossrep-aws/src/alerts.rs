@@ -256,7 +256,10 @@ async fn read_summary(
                 )
             })
         }
-        Err(e) if e.code() == Some("NoSuchKey") => Ok(FailureSummary::default()),
+        // No summary yet, or no report bucket yet (alerts not applied): nothing was folded.
+        Err(e) if matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket")) => {
+            Ok(FailureSummary::default())
+        }
         Err(e) => Err(call_error(
             e,
             account,
