@@ -411,3 +411,109 @@ async fn a_replication_write_refused_for_pass_role_says_so() {
     );
     assert!(e.summary().contains("iam:PassRole"), "{}", e.summary());
 }
+
+/// An SSE-C version's metadata is read only with its key: S3 answers `HeadObject` without it
+/// with a bare 400 (no body, as for every HEAD). The sample counts it as SSE-C, not as an
+/// unreadable bucket (issue 10, SPEC §8).
+#[tokio::test]
+async fn a_head_object_400_in_the_sample_is_an_sse_c_version() {
+    let list = mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(200).unwrap(),
+            SdkBody::from(
+                "<ListVersionsResult><IsTruncated>false</IsTruncated>\
+                 <Version><Key>c.bin</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
+                 <Version><Key>k.bin</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
+                 </ListVersionsResult>",
+            ),
+        )
+    });
+    let ssec = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key() == Some("c.bin"))
+        .then_http_response(|| Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()));
+    let kms = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key() == Some("k.bin"))
+        .then_output(|| {
+            aws_sdk_s3::operation::head_object::HeadObjectOutput::builder()
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id("arn:aws:kms:us-east-1:111111111111:key/k")
+                .build()
+        });
+    let got = super::object_encryption::read(&s3(&[&list, &ssec, &kms]), ACCOUNT, &bucket()).await;
+    let Observed::Present(spec) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!((spec.sampled, spec.sse_c, spec.kms), (2, 1, 1), "{spec:?}");
+    // Any other failure of the sample is an unreadable sample, not SSE-C.
+    let list2 = mock!(aws_sdk_s3::Client::list_object_versions)
+        .then_http_response(|| error(403, "AccessDenied", "Access Denied"));
+    let got = super::object_encryption::read(&s3(&[&list2]), ACCOUNT, &bucket()).await;
+    assert!(matches!(got, Observed::Unreadable(_)), "{got:?}");
+}
+
+/// `BlockedEncryptionTypes` is read from the default rule (SSE-C blocked since April 2026 on new
+/// buckets); a rule without it accepts SSE-C writes.
+#[tokio::test]
+async fn blocked_encryption_types_are_read() {
+    let doc = |blocked: &str| {
+        format!(
+            "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>\
+             <SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault>\
+             <BucketKeyEnabled>false</BucketKeyEnabled>{blocked}</Rule></ServerSideEncryptionConfiguration>"
+        )
+    };
+    for (blocked, want) in [
+        (
+            "<BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionTypes>",
+            true,
+        ),
+        (
+            "<BlockedEncryptionTypes><EncryptionType>NONE</EncryptionType></BlockedEncryptionTypes>",
+            false,
+        ),
+        ("", false),
+    ] {
+        let body = doc(blocked);
+        let rule = mock!(aws_sdk_s3::Client::get_bucket_encryption).then_http_response(move || {
+            Response::new(
+                StatusCode::try_from(200).unwrap(),
+                SdkBody::from(body.clone()),
+            )
+        });
+        let got = super::bucket_encryption::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+        let Observed::Present(spec) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(spec.sse_c_blocked, want, "{blocked}");
+    }
+}
+
+/// A notification configuration reads back with every entry and EventBridge (they are written
+/// back verbatim when crossrep's entry is merged).
+#[tokio::test]
+async fn notification_entries_and_eventbridge_are_read() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_notification_configuration).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(200).unwrap(),
+            SdkBody::from(
+                "<NotificationConfiguration>\
+                 <QueueConfiguration><Id>uploads</Id><Queue>arn:aws:sqs:us-east-1:1:q</Queue><Event>s3:ObjectCreated:*</Event>\
+                 <Filter><S3Key><FilterRule><Name>prefix</Name><Value>in/</Value></FilterRule></S3Key></Filter></QueueConfiguration>\
+                 <TopicConfiguration><Id>t</Id><Topic>arn:aws:sns:us-east-1:1:t</Topic><Event>s3:ObjectRemoved:*</Event></TopicConfiguration>\
+                 <EventBridgeConfiguration></EventBridgeConfiguration>\
+                 </NotificationConfiguration>",
+            ),
+        )
+    });
+    let got = super::notification::read(&s3(&[&rule]), ACCOUNT, &bucket()).await;
+    let Observed::Present(spec) = got else {
+        panic!("{got:?}")
+    };
+    assert!(spec.eventbridge);
+    assert_eq!(spec.entries.len(), 2, "{spec:?}");
+    assert_eq!(
+        spec.entries[0].filter,
+        vec![("prefix".to_string(), "in/".to_string())]
+    );
+    assert_eq!(spec.entries[1].arn, "arn:aws:sns:us-east-1:1:t");
+}
