@@ -490,11 +490,12 @@ impl Sessions {
             .unwrap_or_else(|| panic!("account {id} has no session; it comes from the config"))
     }
 
-    /// Checks the identity of every account of `config`, concurrently; the first mismatch is
-    /// the error. (A member account skipped as unreachable is no longer in the config.)
-    pub async fn verify_identities(&self, config: &Config) -> Result<(), AwsError> {
-        let ids: std::collections::BTreeSet<&AccountId> =
-            config.accounts.values().map(|a| &a.id).collect();
+    /// Checks the identity of each of `ids`, concurrently; the first mismatch is the error.
+    pub async fn verify_identities<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a AccountId>,
+    ) -> Result<(), AwsError> {
+        let ids: std::collections::BTreeSet<&AccountId> = ids.into_iter().collect();
         let checks = ids
             .into_iter()
             .filter_map(|id| self.by_id.get(id))

@@ -33,7 +33,8 @@ pub struct FailureEvent {
     pub destination: String,
     pub rule_id: String,
     pub reason: String,
-    /// Seconds since the Unix epoch of the failed request (`requestTime`, else `eventTime`).
+    /// Milliseconds since the Unix epoch of the failed request (`requestTime`, else
+    /// `eventTime`).
     pub time: i64,
 }
 
@@ -101,13 +102,19 @@ pub fn parse_message(body: &str) -> Result<Message, String> {
     Ok(Message::Failure(event))
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-12-01T10:00:00.123Z`).
+/// Milliseconds since the Unix epoch of an RFC 3339 UTC time (`2026-12-01T10:00:00.123Z`; a
+/// fraction of any length, or none). Failures and the backfills that resolve them happen
+/// within a second of each other: seconds would not tell which came first.
 pub fn parse_time(t: &str) -> Option<i64> {
     let t = t.trim().strip_suffix('Z')?;
     let (date, time) = t.split_once('T')?;
     let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
+    let (time, fraction) = time.split_once('.').unwrap_or((time, ""));
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
     let mut h = time.split(':').map(|x| x.parse::<i64>().ok());
     let (hh, mm, ss) = (h.next()??, h.next()??, h.next()??);
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
@@ -121,7 +128,7 @@ pub fn parse_time(t: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
+    Some((days * 86_400 + hh * 3_600 + mm * 60 + ss) * 1_000 + millis)
 }
 
 /// One failed version, as the summary keeps it.
@@ -202,8 +209,9 @@ impl FailureSummary {
         new
     }
 
-    /// Forgets the failures older than `time` (the creation of a backfill of this bucket that
-    /// completed without a failure: it re-drove them). Returns how many were forgotten.
+    /// Forgets the failures before `time` (milliseconds: the creation of a backfill of this
+    /// bucket that completed without a failure, which re-drove them). Returns how many were
+    /// forgotten.
     pub fn resolve_before(&mut self, time: i64) -> usize {
         let before = self.versions.len() + self.older.values().map(|c| c.0 as usize).sum::<usize>();
         self.versions.retain(|v| v.time >= time);
@@ -294,9 +302,14 @@ mod tests {
         assert_eq!(e.key, "a b/c.txt");
         assert_eq!(e.destination, "replicated-data");
         assert_eq!(e.reason, "DstPutObjectNotPermitted");
-        assert_eq!(e.time, parse_time("2026-12-01T10:00:00Z").unwrap());
+        assert_eq!(e.time, parse_time("2026-12-01T10:00:00.123Z").unwrap());
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_time("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(parse_time("2000-03-01T00:00:00Z"), Some(951_868_800_000));
+        assert_eq!(parse_time("2000-03-01T00:00:00.68Z"), Some(951_868_800_680));
+        assert_eq!(
+            parse_time("2000-03-01T00:00:00.123456Z"),
+            Some(951_868_800_123)
+        );
         let test = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "data"});
         assert_eq!(parse_message(&test.to_string()).unwrap(), Message::Other);
         assert!(parse_message("not json").is_err());
@@ -370,7 +383,15 @@ mod tests {
         );
         assert_eq!(s.reason_of("a", "v1", "replicated-data"), None);
         assert!(s.reason_of("b", "v1", "replicated-data").is_some());
-        assert_eq!(s.resolve_before(i64::MAX), 1);
+        // Within one second, milliseconds tell a failure after the job from one before it.
+        assert_eq!(
+            s.resolve_before(parse_time("2026-12-01T11:59:59.900Z").unwrap()),
+            0
+        );
+        assert_eq!(
+            s.resolve_before(parse_time("2026-12-01T12:00:00.001Z").unwrap()),
+            1
+        );
         assert!(s.is_empty());
     }
 }

@@ -86,7 +86,16 @@ impl Context {
 
     /// Identity checks and discovery. Reads only.
     pub(crate) async fn discover(&self) -> anyhow::Result<(DesiredState, ActualState)> {
-        self.sessions.verify_identities(&self.config).await?;
+        // Member accounts were checked when they were isolated (those that failed are gone).
+        self.sessions
+            .verify_identities(
+                self.config
+                    .accounts
+                    .values()
+                    .filter(|a| a.via.is_none())
+                    .map(|a| &a.id),
+            )
+            .await?;
         let sources =
             discover::list_sources(&self.config, &self.sessions, self.concurrency, &self.bars)
                 .await
