@@ -120,15 +120,16 @@ async fn fold_place(
         let (b, summary) = r?;
         summaries.insert(b, (summary, false));
     }
-    let mut handles: Vec<(Option<BucketName>, String)> = Vec::new();
+    let mut handles: Vec<String> = Vec::new();
     let mut events: BTreeMap<BucketName, Vec<FailureEvent>> = BTreeMap::new();
     let mut unreadable = 0;
-    if let Some(url) = alert_queue::url(session, at).await? {
-        let sqs = session.sqs(&at.region);
+    let url = alert_queue::url(session, at).await?;
+    let sqs = session.sqs(&at.region);
+    if let Some(url) = &url {
         while handles.len() < MAX_MESSAGES {
             let got = sqs
                 .receive_message()
-                .queue_url(&url)
+                .queue_url(url)
                 .max_number_of_messages(10)
                 // Long enough to fold and delete them; then they are gone, or seen again.
                 .visibility_timeout(300)
@@ -143,17 +144,20 @@ async fn fold_place(
                     continue;
                 };
                 match parse_message(m.body().unwrap_or_default()) {
-                    Ok(Message::Failure(e)) => match BucketName::new(e.bucket.clone()) {
-                        Ok(b) if summaries.contains_key(&b) => {
-                            handles.push((Some(b.clone()), handle.to_string()));
-                            events.entry(b).or_default().push(e);
-                        }
-                        // A bucket no longer selected: nobody asks about it.
-                        _ => handles.push((None, handle.to_string())),
-                    },
-                    Ok(Message::Other) => handles.push((None, handle.to_string())),
                     // Not an S3 event: left for whoever sent it.
                     Err(_) => unreadable += 1,
+                    // An S3 event goes once folded; one of a bucket no longer selected (nobody
+                    // asks about it) or a test message goes too.
+                    Ok(message) => {
+                        handles.push(handle.to_string());
+                        if let Message::Failure(e) = message {
+                            if let Ok(b) = BucketName::new(e.bucket.clone()) {
+                                if summaries.contains_key(&b) {
+                                    events.entry(b).or_default().push(e);
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -187,18 +191,12 @@ async fn fold_place(
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
+    // A summary that could not be written keeps every message for the next run.
     for w in writes {
         w?;
     }
-    let written: BTreeSet<BucketName> = summaries.keys().cloned().collect();
-    let sqs = session.sqs(&at.region);
-    if let Some(url) = alert_queue::url(session, at).await? {
-        let done: Vec<&String> = handles
-            .iter()
-            .filter(|(b, _)| b.as_ref().is_none_or(|b| written.contains(b)))
-            .map(|(_, h)| h)
-            .collect();
-        for chunk in done.chunks(10) {
+    if let Some(url) = &url {
+        for chunk in handles.chunks(10) {
             let entries: Vec<_> = chunk
                 .iter()
                 .enumerate()
@@ -211,7 +209,7 @@ async fn fold_place(
                 })
                 .collect();
             sqs.delete_message_batch()
-                .queue_url(&url)
+                .queue_url(url)
                 .set_entries(Some(entries))
                 .send()
                 .await

@@ -45,11 +45,11 @@ pub async fn list(session: &Session, with_tags: bool) -> Result<Vec<OrgAccount>,
         for (kind, ids) in [
             (
                 ChildType::OrganizationalUnit,
-                children(session, &parent, ChildType::OrganizationalUnit).await?,
+                children(&org, account, &parent, ChildType::OrganizationalUnit).await?,
             ),
             (
                 ChildType::Account,
-                children(session, &parent, ChildType::Account).await?,
+                children(&org, account, &parent, ChildType::Account).await?,
             ),
         ] {
             for id in ids {
@@ -128,16 +128,15 @@ pub async fn list(session: &Session, with_tags: bool) -> Result<Vec<OrgAccount>,
 
 /// The ids of `parent`'s children of `kind`, every page.
 async fn children(
-    session: &Session,
+    org: &aws_sdk_organizations::Client,
+    account: &str,
     parent: &str,
     kind: ChildType,
 ) -> Result<Vec<String>, CallError> {
-    let account = session.id.as_str();
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = session
-            .organizations()
+        let page = org
             .list_children()
             .parent_id(parent)
             .child_type(kind.clone())
