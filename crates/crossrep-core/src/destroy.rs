@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desired::{Conflict, DesiredState};
 use crate::kinds::alarm::Alarm;
-use crate::kinds::alert_queue::AlertQueue;
+use crate::kinds::alert_queue::{AlertAddr, AlertQueue};
 use crate::kinds::alert_topic::AlertTopic;
 use crate::kinds::bucket::Bucket;
 use crate::kinds::bucket_policy::{self, BucketPolicy, BucketPolicySpec};
@@ -56,6 +56,69 @@ fn removal<K: Kind>(
         reason,
         depends_on,
     })
+}
+
+/// The change that takes crossrep's failure-event entry off the notifications of the bucket at
+/// `addr` (every other entry stays), if it has one. Destroy, and `alerts = false`, use it.
+pub(crate) fn entry_removal(
+    actual: &ActualState,
+    addr: &BucketAddr,
+    region: &Region,
+    reason: &str,
+) -> Option<AnyChange> {
+    let current = actual
+        .present::<Notification>(addr)
+        .filter(|n| n.has_ours())?;
+    Some(removal::<Notification>(
+        addr.clone(),
+        region,
+        PHASE_REPLICATION,
+        current.clone(),
+        Some(notification::merged(Some(current), None)),
+        reason.into(),
+        vec![],
+    ))
+}
+
+/// The removals of the alarm, and of the queue and topic when they carry crossrep's tag, of a
+/// source account and region: after the entries that send to the queue, the topic after the
+/// alarm that notifies it. `why` starts each reason. Destroy, and `alerts = false`, use it.
+pub(crate) fn alert_removals(actual: &ActualState, at: &AlertAddr, why: &str) -> Vec<AnyChange> {
+    let mut out = Vec::new();
+    if let Some(alarm) = actual.present::<Alarm>(at) {
+        out.push(removal::<Alarm>(
+            at.clone(),
+            &at.region,
+            PHASE_BUCKET_POLICY,
+            alarm.clone(),
+            None,
+            format!("{why} alarm"),
+            vec![],
+        ));
+    }
+    if let Some(queue) = actual.present::<AlertQueue>(at).filter(|q| q.is_managed()) {
+        out.push(removal::<AlertQueue>(
+            at.clone(),
+            &at.region,
+            PHASE_ROLE_POLICY,
+            queue.clone(),
+            None,
+            format!("{why} queue (tagged `managed-by=crossrep`), with any unread failure events"),
+            vec![],
+        ));
+    }
+    if let Some(topic) = actual.present::<AlertTopic>(at).filter(|t| t.is_managed()) {
+        out.push(removal::<AlertTopic>(
+            at.clone(),
+            &at.region,
+            PHASE_ROLE_POLICY,
+            topic.clone(),
+            None,
+            format!("{why} topic (tagged `managed-by=crossrep`), with its subscriptions"),
+            vec![Address::Alarm(at.clone())],
+        ));
+    }
+    out
 }
 
 pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
@@ -225,73 +288,25 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
 
     // Alerts (SPEC §10): crossrep's notification entry leaves each source (the others stay),
     // then the alarm, the queue and the topic go (only when they carry crossrep's tag).
-    for (addr, observed) in &actual.notification {
-        let Some(current) = observed.present().filter(|n| n.has_ours()) else {
-            continue;
-        };
+    for addr in actual.notification.keys() {
         let region = actual
             .present::<Bucket>(addr)
             .map(|b| b.region.clone())
             .unwrap_or_else(|| Region::new("us-east-1").expect("a region"));
-        add(
-            &mut changes,
-            removal::<Notification>(
-                addr.clone(),
-                &region,
-                PHASE_REPLICATION,
-                current.clone(),
-                Some(notification::merged(Some(current), None)),
-                "remove crossrep's failure-event entry, keep the others".into(),
-                vec![],
-            ),
-        );
-    }
-    for (addr, observed) in &actual.alarm {
-        if let Some(alarm) = observed.present() {
-            add(
-                &mut changes,
-                removal::<Alarm>(
-                    addr.clone(),
-                    &addr.region,
-                    PHASE_BUCKET_POLICY,
-                    alarm.clone(),
-                    None,
-                    "crossrep's alarm".into(),
-                    vec![],
-                ),
-            );
+        let reason = "remove crossrep's failure-event entry, keep the others";
+        if let Some(c) = entry_removal(actual, addr, &region, reason) {
+            add(&mut changes, c);
         }
     }
-    for (addr, observed) in &actual.alert_queue {
-        if let Some(queue) = observed.present().filter(|q| q.is_managed()) {
-            add(
-                &mut changes,
-                removal::<AlertQueue>(
-                    addr.clone(),
-                    &addr.region,
-                    PHASE_ROLE_POLICY,
-                    queue.clone(),
-                    None,
-                    "tagged `managed-by=crossrep`; unread failure events go with it".into(),
-                    vec![],
-                ),
-            );
-        }
-    }
-    for (addr, observed) in &actual.alert_topic {
-        if let Some(topic) = observed.present().filter(|t| t.is_managed()) {
-            add(
-                &mut changes,
-                removal::<AlertTopic>(
-                    addr.clone(),
-                    &addr.region,
-                    PHASE_ROLE_POLICY,
-                    topic.clone(),
-                    None,
-                    "tagged `managed-by=crossrep`, with its subscriptions".into(),
-                    vec![Address::Alarm(addr.clone())],
-                ),
-            );
+    let places: BTreeSet<&AlertAddr> = actual
+        .alarm
+        .keys()
+        .chain(actual.alert_queue.keys())
+        .chain(actual.alert_topic.keys())
+        .collect();
+    for at in places {
+        for c in alert_removals(actual, at, "crossrep's") {
+            add(&mut changes, c);
         }
     }
 

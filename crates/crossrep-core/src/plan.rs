@@ -470,25 +470,6 @@ impl<'a> Planner<'a> {
 
     /// Plans `want` for the resource at `addr`: nothing when what discovery saw already is it,
     /// otherwise a create (nothing there) or an update. The one comparison of every kind.
-    /// Removes crossrep's resource at `addr` (read, and seen to be crossrep's, by the caller).
-    fn remove<K: Kind>(&mut self, addr: K::Addr, region: &Region, reason: String, phase: u8) {
-        let Some(before) = self.actual.present::<K>(&addr).cloned() else {
-            return;
-        };
-        let change = Change::<K> {
-            addr,
-            region: region.clone(),
-            action: Action::Delete,
-            phase,
-            before: Some(before),
-            after: None,
-            reason,
-            depends_on: vec![],
-        };
-        self.changes
-            .insert(K::address(change.addr.clone()), K::wrap(change));
-    }
-
     fn put<K: Kind>(
         &mut self,
         addr: K::Addr,
@@ -1513,31 +1494,15 @@ impl<'a> Planner<'a> {
         for p in active {
             *alerting.entry(&p.source).or_default() |= p.rule.alerts;
         }
+        let reason = "`alerts = false`: crossrep's failure-event entry leaves, the others stay";
         for (src, on) in &alerting {
-            if *on {
-                continue;
-            }
-            let addr = addr_of(src);
-            if let Some(current) = self
-                .actual
-                .present::<Notification>(&addr)
-                .filter(|n| n.has_ours())
+            if let Some(c) = (!*on)
+                .then(|| {
+                    crate::destroy::entry_removal(self.actual, &addr_of(src), &src.region, reason)
+                })
+                .flatten()
             {
-                let rest = notification::merged(Some(current), None);
-                let change = Change::<Notification> {
-                    addr: addr.clone(),
-                    region: src.region.clone(),
-                    action: Action::Update,
-                    phase: 0,
-                    before: Some(current.clone()),
-                    after: Some(rest),
-                    reason:
-                        "`alerts = false`: crossrep's failure-event entry leaves, the others stay"
-                            .into(),
-                    depends_on: vec![],
-                };
-                self.changes
-                    .insert(Notification::address(addr), Notification::wrap(change));
+                self.changes.insert(c.addr(), c);
             }
         }
         let off: BTreeSet<AlertAddr> = active
@@ -1546,38 +1511,9 @@ impl<'a> Planner<'a> {
             .filter(|at| !places.contains_key(at))
             .collect();
         for at in off {
-            let why = "`alerts = false` for every pair of this account and region";
-            if self.actual.present::<Alarm>(&at).is_some() {
-                self.remove::<Alarm>(
-                    at.clone(),
-                    &at.region,
-                    format!("{why}: crossrep's alarm"),
-                    1,
-                );
-            }
-            if self
-                .actual
-                .present::<AlertQueue>(&at)
-                .is_some_and(|q| q.is_managed())
-            {
-                self.remove::<AlertQueue>(
-                    at.clone(),
-                    &at.region,
-                    format!("{why}: crossrep's queue, with any unread failure events"),
-                    2,
-                );
-            }
-            if self
-                .actual
-                .present::<AlertTopic>(&at)
-                .is_some_and(|t| t.is_managed())
-            {
-                self.remove::<AlertTopic>(
-                    at.clone(),
-                    &at.region,
-                    format!("{why}: crossrep's topic, with its subscriptions"),
-                    2,
-                );
+            let why = "`alerts = false` for every pair of this account and region: crossrep's";
+            for c in crate::destroy::alert_removals(self.actual, &at, why) {
+                self.changes.insert(c.addr(), c);
             }
         }
     }
