@@ -524,6 +524,26 @@ def _check_propagation_replication(resp: S3Response, bucket_name: str) -> None:
 _orig_bucket_response = S3Response._bucket_response
 
 
+def _check_versioning_change(resp: S3Response, bucket_name: str) -> None:
+    """A bucket with a replication configuration keeps its versioning state: AWS refuses the
+    change with 409 `InvalidBucketState` "A replication configuration is present on this bucket,
+    so you cannot change the versioning state. To change the versioning state, first delete the
+    replication configuration." (AWS-NOTES, Buckets; S3 User Guide, "Requirements and
+    considerations for replication": versioning must stay enabled on the source). moto lets it
+    be suspended, which a source with rules can never be on AWS."""
+    bucket = _owned_bucket(resp, bucket_name)
+    if getattr(bucket, REPLICATION_ATTR, None) is None:
+        return
+    try:
+        wanted = _text(ET.fromstring(_body(resp) or b"<x/>"), "Status")
+    except ET.ParseError:
+        return  # moto answers MalformedXML
+    if wanted and wanted != bucket.versioning_status:
+        raise _S3Error(409, "InvalidBucketState", "A replication configuration is present on "
+                       "this bucket, so you cannot change the versioning state. To change the "
+                       "versioning state, first delete the replication configuration.")
+
+
 def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> Any:
     qs = self._get_querystring(request, full_url)
     method = request.method
@@ -541,6 +561,8 @@ def _patched_bucket_response(self: S3Response, request: Any, full_url: str) -> A
                 refused = crossrep_events.check_put_notification(self, bucket_name, _body(self))
                 if refused is not None:
                     return refused
+            if "versioning" in qs and method == "PUT":
+                _check_versioning_change(self, bucket_name)
             if "replication" in qs:
                 if method == "PUT":
                     _check_propagation_replication(self, bucket_name)

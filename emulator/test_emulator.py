@@ -182,8 +182,18 @@ def test_replication(emu: Emulator) -> None:
     got = a.get_bucket_replication(Bucket="src")["ReplicationConfiguration"]
     assert got == REPLICATION, f"round trip differs:\nput={REPLICATION}\ngot={got}"
 
+    # with a replication configuration the versioning state cannot change (409
+    # InvalidBucketState); re-enabling is no change; without the configuration it can
+    e = expect_error("InvalidBucketState", a.put_bucket_versioning, Bucket="src",
+                     VersioningConfiguration={"Status": "Suspended"})
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 409, e
+    assert a.get_bucket_versioning(Bucket="src")["Status"] == "Enabled"
+    a.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+
     # a bucket's config is its own; deleting it works; deleting the bucket forgets it
     a.delete_bucket_replication(Bucket="src")
+    a.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Suspended"})
+    a.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
     expect_error("ReplicationConfigurationNotFoundError", a.get_bucket_replication, Bucket="src")
     a.put_bucket_replication(Bucket="src", ReplicationConfiguration=REPLICATION)
     a.delete_bucket(Bucket="src")

@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::primitives::ByteStream;
 use futures::{stream, StreamExt};
 
 use crossrep_core::desired::{DesiredState, Pair};
@@ -17,6 +15,7 @@ use crossrep_core::names::{AccountId, BucketName};
 use crate::error::{call_error, CallError};
 use crate::kinds::alert_queue;
 use crate::session::{Session, Sessions};
+use crate::stored::{read_json, write_json};
 
 /// Messages read from one queue in one run, at most: the rest waits for the next run (and is
 /// said to).
@@ -228,43 +227,9 @@ async fn read_summary(
     report: &BucketName,
     source: &BucketName,
 ) -> Result<FailureSummary, CallError> {
+    // No summary yet, or no report bucket yet (alerts not applied): nothing was folded.
     let key = summary_key(source.as_str());
-    match s3
-        .get_object()
-        .bucket(report.as_str())
-        .key(&key)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let bytes = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| {
-                    CallError::invalid(account, "s3:GetObject", format!("{report}/{key}"), e)
-                })?
-                .into_bytes();
-            serde_json::from_slice(&bytes).map_err(|e| {
-                CallError::invalid(
-                    account,
-                    "s3:GetObject",
-                    format!("{report}/{key}"),
-                    format!("not a failure summary: {e}"),
-                )
-            })
-        }
-        // No summary yet, or no report bucket yet (alerts not applied): nothing was folded.
-        Err(e) if matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket")) => {
-            Ok(FailureSummary::default())
-        }
-        Err(e) => Err(call_error(
-            e,
-            account,
-            "s3:GetObject",
-            format!("{report}/{key}"),
-        )),
-    }
+    read_json(s3, account, report, &key, "a failure summary").await
 }
 
 async fn write_summary(
@@ -274,15 +239,5 @@ async fn write_summary(
     source: &BucketName,
     summary: &FailureSummary,
 ) -> Result<(), CallError> {
-    let key = summary_key(source.as_str());
-    let body = serde_json::to_vec(summary).unwrap_or_default();
-    s3.put_object()
-        .bucket(report.as_str())
-        .key(&key)
-        .content_type("application/json")
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| call_error(e, account, "s3:PutObject", format!("{report}/{key}")))
+    write_json(s3, account, report, &summary_key(source.as_str()), summary).await
 }

@@ -7,19 +7,21 @@
 //! error; a bucket that cannot be read is marked so the planner leaves it alone.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crossrep_core::config::Config;
-use crossrep_core::desired::{selects, DesiredState};
+use crossrep_core::desired::{selects, BucketRef, DesiredState};
 use crossrep_core::kinds::alarm::Alarm;
 use crossrep_core::kinds::alert_queue::{AlertAddr, AlertQueue};
 use crossrep_core::kinds::alert_topic::AlertTopic;
 use crossrep_core::kinds::bucket::{Bucket, BucketSpec};
 use crossrep_core::kinds::key_policy::KeyPolicy;
+use crossrep_core::kinds::object_encryption::{SampleCache, SAMPLE_CACHE_KEY};
 use crossrep_core::kinds::replica_key::{KeyAddr, ReplicaKey};
 use crossrep_core::kinds::role::{Role, RoleAddr};
+use crossrep_core::kinds::versioning::VersioningSpec;
 use crossrep_core::kinds::{
     bucket_encryption, bucket_policy, bucket_tags, lifecycle, notification, object_encryption,
     object_lock, ownership_controls, replication, request_payment, role_policy, versioning,
@@ -32,6 +34,7 @@ use crossrep_core::policy::ROLE_POLICY_NAME;
 use crossrep_core::progress::Reporter;
 
 use crate::kinds;
+use crate::kinds::object_encryption::Sampled;
 
 use crate::error::{call_error, AwsError, CallError};
 use crate::session::{Session, Sessions};
@@ -269,8 +272,9 @@ fn found(f: impl FnOnce(&mut ActualState) + Send + 'static) -> Found {
 enum Job {
     Role(Arc<Session>, RoleAddr),
     /// A selected source bucket (its event notifications too: crossrep's entry is added with
-    /// `alerts` and removed without).
-    Source(Arc<Session>, BucketName, Region),
+    /// `alerts` and removed without), with the versions of it an earlier run sampled, and where
+    /// this run's sample goes.
+    Source(Arc<Session>, BucketName, Region, Sampled, Arc<SampleSink>),
     /// A destination the account owns (region known or not yet).
     Destination(Arc<Session>, BucketName, Option<Region>),
     /// A report bucket the account owns.
@@ -307,19 +311,32 @@ async fn run(job: Job) -> Found {
                 }
             })
         }
-        Job::Source(s, b, region) => {
+        Job::Source(s, b, region, known, sink) => {
             let s3 = s.s3(&region);
             let account = s.id.as_str();
             // One bucket's reads go out together: on AWS each costs a round trip.
-            let (v, r, e, l, o, n) = futures::join!(
-                kinds::versioning::read(&s3, account, &b),
-                kinds::replication::read(&s3, account, &b),
+            let ((v, r), e, l, o, n) = futures::join!(
+                async {
+                    let r = kinds::replication::read(&s3, account, &b).await;
+                    // S3 accepts a replication configuration only on a bucket whose versioning
+                    // is Enabled, and while it is there the versioning state cannot change
+                    // (409 `InvalidBucketState`, AWS-NOTES): no need to read it.
+                    let v = match &r {
+                        Observed::Present(_) => Observed::Present(VersioningSpec::ENABLED),
+                        _ => kinds::versioning::read(&s3, account, &b).await,
+                    };
+                    (v, r)
+                },
                 kinds::bucket_encryption::read(&s3, account, &b),
                 kinds::object_lock::read(&s3, account, &b),
-                kinds::object_encryption::read(&s3, account, &b),
+                kinds::object_encryption::read(&s3, account, &b, &known),
                 kinds::notification::read(&s3, account, &b),
             );
+            let (o, sampled) = o;
             let addr = BucketAddr::new(&s.id, &b);
+            if let Some(sampled) = sampled {
+                sink.put(&s.id, &b, sampled);
+            }
             found(move |a| {
                 a.set::<notification::Notification>(addr.clone(), n);
                 a.set::<Bucket>(addr.clone(), Observed::Present(BucketSpec::at(region)));
@@ -456,15 +473,158 @@ async fn run(job: Job) -> Found {
     }
 }
 
+/// The versions each source job sampled (only those that can be remembered).
+#[derive(Default)]
+struct SampleSink(Mutex<BTreeMap<(AccountId, BucketName), Sampled>>);
+
+impl SampleSink {
+    fn put(&self, account: &AccountId, bucket: &BucketName, sampled: Sampled) {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .insert((account.clone(), bucket.clone()), sampled);
+    }
+}
+
+/// One report bucket's [`SampleCache`]: as read, and as this run's samples make it.
+struct SampleSlot {
+    session: Arc<Session>,
+    report: BucketRef,
+    /// The report bucket existed when discovery began.
+    existed: bool,
+    read: SampleCache,
+    now: SampleCache,
+}
+
+/// Sampled object encryption to remember for the next run ([`SampleCache`]), per report bucket.
+#[derive(Default)]
+pub struct Samples {
+    slots: Vec<SampleSlot>,
+}
+
+impl Samples {
+    fn cache_of(&self, account: &AccountId, region: &Region) -> Option<&SampleCache> {
+        self.slots
+            .iter()
+            .find(|s| &s.report.account == account && &s.report.region == region)
+            .map(|s| &s.read)
+    }
+
+    /// Writes the caches this run's samples changed (a run whose sources gained no versions
+    /// writes nothing), into report buckets that existed or that `created` made; returns how
+    /// many were written. Only a cache: one that cannot be written is logged, and the next run
+    /// reads those versions again.
+    pub async fn remember(&self, created: &BTreeSet<BucketAddr>) -> usize {
+        let writes = self
+            .slots
+            .iter()
+            .filter(|s| s.now != s.read)
+            .filter(|s| {
+                s.existed || created.contains(&BucketAddr::new(&s.report.account, &s.report.bucket))
+            })
+            .map(|s| async move {
+            let r = &s.report;
+            let s3 = s.session.s3(&r.region);
+            match crate::stored::write_json(&s3, s.session.id.as_str(), &r.bucket, SAMPLE_CACHE_KEY, &s.now)
+                .await
+            {
+                Ok(()) => 1,
+                Err(e) => {
+                    tracing::warn!(bucket = %r.bucket, error = %e, "sampled object encryption not remembered");
+                    0
+                }
+            }
+        });
+        futures::future::join_all(writes).await.into_iter().sum()
+    }
+}
+
+/// The sample caches of the report buckets that exist; one that cannot be read is empty (a
+/// cache: its versions are read again).
+async fn read_samples(
+    desired: &DesiredState,
+    owned: &BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>>,
+    sessions: &Sessions,
+    concurrency: usize,
+) -> Samples {
+    let reads = desired.report_buckets.iter().map(|r| {
+        let session = sessions.get(&r.account).clone();
+        let exists = owned.get(&r.account).is_some_and(|o| o.contains_key(&r.bucket));
+        async move {
+            let read = if exists {
+                let s3 = session.s3(&r.region);
+                crate::stored::read_json(
+                    &s3,
+                    session.id.as_str(),
+                    &r.bucket,
+                    SAMPLE_CACHE_KEY,
+                    "sampled object encryption",
+                )
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(bucket = %r.bucket, error = %e, "sampled object encryption not read");
+                    SampleCache::default()
+                })
+            } else {
+                SampleCache::default()
+            };
+            SampleSlot {
+                session,
+                report: r.clone(),
+                existed: exists,
+                now: read.clone(),
+                read,
+            }
+        }
+    });
+    Samples {
+        slots: stream::iter(reads).buffered(concurrency).collect().await,
+    }
+}
+
+impl Samples {
+    /// This run's samples replace those of the same buckets; buckets the account no longer
+    /// has are forgotten (the cache holds at most its buckets' latest samples).
+    fn update(&mut self, sink: &SampleSink, desired: &DesiredState, unselected: &Listing) {
+        let sampled = std::mem::take(&mut *sink.0.lock().expect("not poisoned"));
+        let buckets: BTreeSet<(&AccountId, &str)> = desired
+            .pairs
+            .iter()
+            .map(|p| (&p.source.account, p.source.bucket.as_str()))
+            .chain(
+                unselected
+                    .iter()
+                    .flat_map(|(a, l)| l.keys().map(move |b| (a, b.as_str()))),
+            )
+            .collect();
+        let exists = |a: &AccountId, b: &str| buckets.contains(&(a, b));
+        for slot in &mut self.slots {
+            let (account, region) = (&slot.report.account, &slot.report.region);
+            slot.now.buckets.retain(|b, _| exists(account, b));
+            for p in &desired.pairs {
+                if &p.source.account != account || &p.source.region != region {
+                    continue;
+                }
+                if let Some(v) = sampled.get(&(account.clone(), p.source.bucket.clone())) {
+                    slot.now
+                        .buckets
+                        .insert(p.source.bucket.to_string(), v.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Reads everything `desired` touches. A resource that cannot be read is recorded as such
 /// (the planner makes its pairs conflicts); only listing an account's buckets is fatal.
+/// Also returns what the run sampled of the sources' objects, for [`Samples::remember`].
 pub async fn discover(
     desired: &DesiredState,
     unselected: &Listing,
     sessions: &Sessions,
     concurrency: usize,
     reporter: &dyn Reporter,
-) -> Result<ActualState, AwsError> {
+) -> Result<(ActualState, Samples), AwsError> {
     // Which destination (and report bucket) names each account already owns.
     let dest_accounts: BTreeSet<&AccountId> = desired
         .pairs
@@ -495,8 +655,22 @@ pub async fn discover(
         .iter()
         .map(|p| (&p.source.account, &p.source.bucket, &p.source.region))
         .collect();
+    // What earlier runs sampled, from the report bucket of each source's account and region.
+    let mut remembered = read_samples(desired, &owned, sessions, concurrency).await;
+    let sink = Arc::new(SampleSink::default());
     for (a, b, r) in sources {
-        jobs.push(Job::Source(sessions.get(a).clone(), b.clone(), r.clone()));
+        let known = remembered
+            .cache_of(a, r)
+            .and_then(|c| c.buckets.get(b.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        jobs.push(Job::Source(
+            sessions.get(a).clone(),
+            b.clone(),
+            r.clone(),
+            known,
+            sink.clone(),
+        ));
     }
     // Where alerts are, or were (`alerts = false` removes crossrep's).
     let places: BTreeSet<AlertAddr> = desired
@@ -633,5 +807,6 @@ pub async fn discover(
             f(&mut actual);
         }
     }
-    Ok(actual)
+    remembered.update(&sink, desired, unselected);
+    Ok((actual, remembered))
 }

@@ -12,6 +12,7 @@ pub mod execute;
 pub mod kinds;
 pub mod organization;
 pub mod session;
+mod stored;
 pub mod verify;
 
 pub use error::AwsError;

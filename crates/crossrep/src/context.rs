@@ -1,14 +1,17 @@
 //! What the commands share: load the config, build sessions, check identities, discover,
 //! and plan.
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
 use crossrep_aws::{discover, Sessions};
 use crossrep_core::config::Config;
 use crossrep_core::desired::{desired, DesiredState};
+use crossrep_core::kinds::BucketAddr;
 use crossrep_core::model::ActualState;
 use crossrep_core::names::AccountId;
 use crossrep_core::organization::Skipped;
-use crossrep_core::plan::{plan, Plan};
+use crossrep_core::plan::{plan, Address, Plan};
 
 use crate::printer::Printer;
 use crate::progress::Bars;
@@ -28,6 +31,8 @@ pub(crate) struct Context {
     pub(crate) skipped: Vec<Skipped>,
     /// Member accounts whose buckets could not be listed (found during discovery).
     pub(crate) unlisted: std::sync::Mutex<Vec<Skipped>>,
+    /// What the last discovery sampled of the sources' objects, for [`Context::remember_samples`].
+    samples: std::sync::Mutex<Option<discover::Samples>>,
 }
 
 impl Context {
@@ -50,6 +55,7 @@ impl Context {
             selected,
             skipped,
             unlisted: std::sync::Mutex::new(Vec::new()),
+            samples: std::sync::Mutex::new(None),
         };
         ctx.isolate_unreachable_members().await;
         Ok(ctx)
@@ -113,7 +119,7 @@ impl Context {
         }
         let mut desired = desired(&self.config, &sources.selected);
         desired.legacy_names = sources.legacy;
-        let actual = discover::discover(
+        let (actual, samples) = discover::discover(
             &desired,
             &sources.unselected,
             &self.sessions,
@@ -122,7 +128,26 @@ impl Context {
         )
         .await
         .context("discovering the current state")?;
+        *self.samples.lock().expect("not poisoned") = Some(samples);
         Ok((desired, actual))
+    }
+
+    /// Remembers the object versions discovery sampled (`apply` only: `plan` writes nothing),
+    /// so that the next run need not read them again.
+    /// `applied`: the changes this run made (a report bucket it created can hold them).
+    pub(crate) async fn remember_samples(&self, applied: &[Address]) {
+        let created: BTreeSet<BucketAddr> = applied
+            .iter()
+            .filter_map(|a| match a {
+                Address::Bucket(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect();
+        let samples = self.samples.lock().expect("not poisoned").take();
+        if let Some(samples) = samples {
+            let written = samples.remember(&created).await;
+            tracing::debug!(written, "sample caches written");
+        }
     }
 
     /// Identity checks, discovery, planning. Reads only.

@@ -89,6 +89,9 @@ pub(crate) async fn show_and_execute(
         }
     };
     if !plan.has_changes() {
+        if verb == Verb::Apply {
+            ctx.remember_samples(&[]).await;
+        }
         if format == Format::Json {
             printer.json(&Report::new(plan, &Outcome::default()))?;
         }
@@ -124,6 +127,10 @@ pub(crate) async fn show_and_execute(
     };
     let outcome = execute(plan, &ctx.sessions, ctx.concurrency, &ctx.bars, &stop).await;
     watcher.abort();
+    if verb == Verb::Apply {
+        // After the changes: the first apply creates the report buckets that hold them.
+        ctx.remember_samples(&outcome.applied).await;
+    }
     let interrupted = !outcome.interrupted.is_empty();
     let report = Report::new(plan, &outcome);
     if format == Format::Json {

@@ -417,17 +417,20 @@ async fn a_replication_write_refused_for_pass_role_says_so() {
 /// unreadable bucket (issue 10, SPEC §8).
 #[tokio::test]
 async fn a_head_object_400_in_the_sample_is_an_sse_c_version() {
-    let list = mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
-        Response::new(
-            StatusCode::try_from(200).unwrap(),
-            SdkBody::from(
-                "<ListVersionsResult><IsTruncated>false</IsTruncated>\
-                 <Version><Key>c.bin</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
-                 <Version><Key>k.bin</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
-                 </ListVersionsResult>",
-            ),
-        )
-    });
+    let listing = || {
+        mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
+            Response::new(
+                StatusCode::try_from(200).unwrap(),
+                SdkBody::from(
+                    "<ListVersionsResult><IsTruncated>false</IsTruncated>\
+                     <Version><Key>c.bin</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
+                     <Version><Key>k.bin</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>\
+                     </ListVersionsResult>",
+                ),
+            )
+        })
+    };
+    let list = listing();
     let ssec = mock!(aws_sdk_s3::Client::head_object)
         .match_requests(|r| r.key() == Some("c.bin"))
         .then_http_response(|| Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()));
@@ -439,16 +442,48 @@ async fn a_head_object_400_in_the_sample_is_an_sse_c_version() {
                 .ssekms_key_id("arn:aws:kms:us-east-1:111111111111:key/k")
                 .build()
         });
-    let got = super::object_encryption::read(&s3(&[&list, &ssec, &kms]), ACCOUNT, &bucket()).await;
+    let none = Default::default();
+    let (got, sampled) =
+        super::object_encryption::read(&s3(&[&list, &ssec, &kms]), ACCOUNT, &bucket(), &none).await;
     let Observed::Present(spec) = got else {
         panic!("{got:?}")
     };
     assert_eq!((spec.sampled, spec.sse_c, spec.kms), (2, 1, 1), "{spec:?}");
+    // Both versions are remembered, by version id and key.
+    let sampled = sampled.expect("a sample");
+    assert!(sampled["v1 c.bin"].sse_c, "{sampled:?}");
+    assert_eq!(sampled["v2 k.bin"].algorithm, "aws:kms", "{sampled:?}");
+
+    // The next run reads only the versions it does not know: one remembered, one new.
+    let known =
+        std::collections::BTreeMap::from([("v1 c.bin".to_string(), sampled["v1 c.bin"].clone())]);
+    let kms_head = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = kms_head.clone();
+    let kms = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key() == Some("k.bin"))
+        .then_output(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            aws_sdk_s3::operation::head_object::HeadObjectOutput::builder()
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .build()
+        });
+    // No rule answers a HeadObject of `c.bin`: reading it would fail the sample.
+    let (got, again) =
+        super::object_encryption::read(&s3(&[&listing(), &kms]), ACCOUNT, &bucket(), &known).await;
+    let Observed::Present(spec) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!((spec.sampled, spec.sse_c, spec.kms), (2, 1, 1), "{spec:?}");
+    assert_eq!(kms_head.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(again.expect("a sample").len(), 2);
+
     // Any other failure of the sample is an unreadable sample, not SSE-C.
     let list2 = mock!(aws_sdk_s3::Client::list_object_versions)
         .then_http_response(|| error(403, "AccessDenied", "Access Denied"));
-    let got = super::object_encryption::read(&s3(&[&list2]), ACCOUNT, &bucket()).await;
+    let (got, sampled) =
+        super::object_encryption::read(&s3(&[&list2]), ACCOUNT, &bucket(), &none).await;
     assert!(matches!(got, Observed::Unreadable(_)), "{got:?}");
+    assert!(sampled.is_none());
 }
 
 /// `BlockedEncryptionTypes` is read from the default rule (SSE-C blocked since April 2026 on new

@@ -3,7 +3,7 @@
 //! objects, or objects written with an explicit SSE-KMS key (AWS-NOTES, SSE-KMS): a bucket
 //! whose default is SSE-S3 can hold SSE-KMS objects that never replicate without the opt-in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,71 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// One sampled version's encryption, as `HeadObject` gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VersionEncryption {
+    /// `AES256`, `aws:kms`, `aws:kms:dsse`; empty for none (or SSE-C).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub algorithm: String,
+    /// `SSEKMSKeyId`, as S3 returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bucket_key: bool,
+    /// `HeadObject` without the customer's key answered 400.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sse_c: bool,
+}
+
+/// Where crossrep remembers sampled versions: in the report bucket of the source's account
+/// and region (the bucket is crossrep's, in the source account).
+pub const SAMPLE_CACHE_KEY: &str = "crossrep/sampled-object-encryption.json";
+
+/// The sampled versions of each source bucket whose report bucket is the one holding this,
+/// by bucket name and then [`version_key`]. An object version never changes: its data and
+/// its encryption are fixed when it is written, and a later write or copy makes a new version
+/// (S3 User Guide, "Retaining multiple versions of objects with S3 Versioning"). So a version
+/// `HeadObject` read once need not be read again, and a run whose sources gained no versions
+/// sends no `HeadObject` at all. A bucket's entry is its latest sample, so the cache holds at
+/// most [`SAMPLE`] versions per bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SampleCache {
+    pub buckets: BTreeMap<String, BTreeMap<String, VersionEncryption>>,
+}
+
+/// The cache key of a version; `None` for the `null` version (written while versioning was
+/// off or suspended), which a later write of the same key replaces in place.
+pub fn version_key(key: &str, version_id: Option<&str>) -> Option<String> {
+    match version_id {
+        None | Some("" | "null") => None,
+        Some(v) => Some(format!("{v} {key}")),
+    }
+}
+
 impl ObjectEncryptionSpec {
+    /// What a sample of versions holds.
+    pub fn of<'a>(versions: impl IntoIterator<Item = &'a VersionEncryption>) -> Self {
+        let mut spec = ObjectEncryptionSpec::default();
+        for v in versions {
+            spec.sampled += 1;
+            if v.sse_c {
+                spec.sse_c += 1;
+                continue;
+            }
+            if v.algorithm.starts_with("aws:kms") {
+                spec.kms += 1;
+                if let Some(k) = &v.key {
+                    spec.kms_keys.insert(k.clone());
+                }
+                spec.bucket_key |= v.bucket_key;
+            }
+            if !v.algorithm.is_empty() {
+                spec.algorithms.insert(v.algorithm.clone());
+            }
+        }
+        spec
+    }
+
     pub fn is_kms(&self) -> bool {
         self.kms > 0
     }
@@ -88,4 +152,52 @@ impl Kind for ObjectEncryption {
     }
 
     super::stored_as!(ObjectEncryption, object_encryption);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_counts_each_kind_of_version() {
+        let kms = |k: &str| VersionEncryption {
+            algorithm: "aws:kms".into(),
+            key: Some(k.into()),
+            bucket_key: true,
+            sse_c: false,
+        };
+        let s3 = VersionEncryption {
+            algorithm: "AES256".into(),
+            ..Default::default()
+        };
+        let c = VersionEncryption {
+            sse_c: true,
+            ..Default::default()
+        };
+        let spec = ObjectEncryptionSpec::of(&[kms("k1"), kms("k2"), kms("k1"), s3, c]);
+        assert_eq!(spec.sampled, 5);
+        assert_eq!(spec.kms, 3);
+        assert_eq!(spec.sse_c, 1);
+        assert_eq!(spec.kms_keys.len(), 2);
+        assert!(spec.bucket_key);
+        assert_eq!(
+            spec.algorithms,
+            BTreeSet::from(["AES256".to_string(), "aws:kms".to_string()])
+        );
+        assert_eq!(
+            ObjectEncryptionSpec::of(&[]),
+            ObjectEncryptionSpec::default()
+        );
+    }
+
+    #[test]
+    fn the_null_version_is_never_remembered() {
+        assert_eq!(version_key("a/b", Some("null")), None);
+        assert_eq!(version_key("a/b", None), None);
+        assert_eq!(version_key("a/b", Some("")), None);
+        assert_eq!(
+            version_key("a/b", Some("3HL4kq")).as_deref(),
+            Some("3HL4kq a/b")
+        );
+    }
 }

@@ -886,11 +886,15 @@ async fn sse_kms_objects_replicate_through_a_replica_key_crossrep_creates() {
         .await
         .unwrap();
 
-    // Converged: nothing to write.
-    let before = env.emu.writes(&env.src) + env.emu.writes(&env.dst);
+    // Converged: nothing to write but the sample cache (the objects written since).
+    let writes = |env: &Env| {
+        env.emu.writes(&env.src) + env.emu.writes(&env.dst)
+            - env.emu.sample_cache(&env.src, "PutObject")
+    };
+    let before = writes(&env);
     let again = env.ok(&["apply", "--yes"]);
     assert!(again.contains("No changes."), "{again}");
-    assert_eq!(env.emu.writes(&env.src) + env.emu.writes(&env.dst), before);
+    assert_eq!(writes(&env), before);
 
     // destroy: crossrep's statement goes, theirs stays, the key stays enabled.
     env.ok(&["destroy", "--yes"]);
@@ -1315,6 +1319,35 @@ async fn sse_kms_objects_in_a_bucket_without_a_kms_default_are_found_by_sampling
         "{}",
         env.emu.replication_failures()
     );
+
+    // The versions apply sampled are remembered in the report bucket: a run reads only the
+    // versions it has not seen (here the new one), and `plan` remembers nothing.
+    let count = |op: &str| {
+        env.emu.summary(&env.src)["by_operation"][op]["count"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let heads = |args: &[&str]| {
+        let before = count("HeadObject");
+        env.ok(args);
+        count("HeadObject") - before
+    };
+    assert_eq!(heads(&["plan"]), 1, "only new.txt is read");
+    assert_eq!(heads(&["plan"]), 1, "plan does not remember");
+    let writes = env.emu.writes(&env.src);
+    assert_eq!(heads(&["apply", "--yes"]), 1);
+    assert_eq!(
+        env.emu.writes(&env.src) - writes,
+        1,
+        "one write: the report bucket's sample cache"
+    );
+    let writes = env.emu.writes(&env.src);
+    assert_eq!(heads(&["plan"]), 0, "every sampled version is known");
+    assert_eq!(heads(&["apply", "--yes"]), 0);
+    assert_eq!(env.emu.writes(&env.src), writes, "nothing new to remember");
+    // What was remembered still says SSE-KMS: the rule keeps its opt-in.
+    let plan = env.ok(&["plan"]);
+    assert!(plan.contains("No changes."), "{plan}");
 }
 
 /// Issue 10: a saved plan that creates the replica key holds its token, and stays valid: applied
@@ -1760,11 +1793,20 @@ async fn sse_c_objects_replicate_into_a_destination_that_accepts_them() {
         .await
         .unwrap();
     assert_eq!(replica.sse_customer_key_md5(), Some(KEY_MD5));
-    let writes = (env.emu.writes(&env.src), env.emu.writes(&env.dst));
+    // The second apply changes nothing; it only remembers the versions written since
+    // (after.txt) in its sample cache, once.
+    let writes = |env: &Env| {
+        (
+            env.emu.writes(&env.src) - env.emu.sample_cache(&env.src, "PutObject"),
+            env.emu.writes(&env.dst),
+            env.emu.sample_cache(&env.src, "PutObject"),
+        )
+    };
+    let (src, dst, cache) = writes(&env);
     env.ok(&["apply", "--yes"]);
     assert_eq!(
-        (env.emu.writes(&env.src), env.emu.writes(&env.dst)),
-        writes,
+        writes(&env),
+        (src, dst, cache + 1),
         "a second apply writes nothing"
     );
 }

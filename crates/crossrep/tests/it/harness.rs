@@ -172,6 +172,30 @@ impl Emulator {
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }
+
+    /// How many `operation` requests of one account went to crossrep's sample cache (the
+    /// object versions it sampled, remembered in the report bucket).
+    pub fn sample_cache(&self, account: &str, operation: &str) -> u64 {
+        let (status, body) = http(
+            self.port,
+            "GET",
+            &format!("/_crossrep/requests?account={account}"),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let log: Value = serde_json::from_str(&body).unwrap();
+        log["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["operation"] == operation
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with("/crossrep/sampled-object-encryption.json"))
+            })
+            .count() as u64
+    }
 }
 
 /// One test's world: two accounts of its own, a bucket prefix, a temp dir with the config.
