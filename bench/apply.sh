@@ -116,29 +116,15 @@ EOF
 } >"$TMP/work/crossrep.toml"
 
 # ---------------------------------------------------------------- 5. crossrep runs
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE MOTO_ACCOUNT_ID
-export AWS_CONFIG_FILE="$TMP/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-aws-credentials"
+crossrep_env
 CR=("$BIN" -c "$TMP/work/crossrep.toml" --no-progress --concurrency "$CONC")
 cd "$TMP/work"
-run_timed() { # name, args...
-  local name=$1; shift
-  log "timing: crossrep $*"
-  py timed "$name" "$TMP/$name.out" "$TMP/$name.err" "${CR[@]}" "$@" >"$TMP/$name.json"
-  local rc; rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$TMP/$name.json")
-  if [[ "$name" == plan && "$rc" == 2 ]]; then
-    log "plan exit 2: it still sees changes after two applies (see $name stdout below)"
-  fi
-  if [[ "$rc" != 0 ]]; then
-    echo "bench: 'crossrep $*' exited $rc; stderr tail:" >&2
-    tail -n 30 "$TMP/$name.err" >&2
-    echo "bench: stdout tail:" >&2
-    tail -n 30 "$TMP/$name.out" >&2
-  fi
-}
 run_timed apply1 apply --yes
 run_timed apply2 apply --yes
 run_timed plan plan --detailed-exitcode
+if [[ "$RUN_RC" == 2 ]]; then
+  log "plan exit 2: it still sees changes after two applies (see its stdout above)"
+fi
 cd "$REPO"
 
 # ---------------------------------------------------------------- 6. emulator ceiling
