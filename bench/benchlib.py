@@ -32,10 +32,14 @@ def get_json(path):
 
 
 def client(account, service="s3"):
+    """A boto3 client acting in `account` (x-moto-account-id), or, when `account` is a function,
+    in the account it returns at each request (one client for many accounts: making clients is
+    what costs a seeding thread most)."""
     s = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                       region_name="us-east-1")
+    which = account if callable(account) else lambda: account
     s.events.register("before-send",
-                      lambda request, **kw: request.headers.__setitem__("x-moto-account-id", account))
+                      lambda request, **kw: request.headers.__setitem__("x-moto-account-id", which()))
     return s.client(service, endpoint_url=EP, config=Config(s3={"addressing_style": "path"},
                                                             retries={"max_attempts": 5}))
 
@@ -61,25 +65,45 @@ def parallel(items, threads, fn):
         raise errs[0]
 
 
+def thread_client(st, account):
+    """The S3 client of a `parallel` thread (its state `st`), acting in `account` from now on."""
+    st["account"] = account
+    if "s3" not in st:
+        st["s3"] = client(lambda: st["account"])
+    return st["s3"]
+
+
+def raw(method, path, account, body=b"", headers=None):
+    """One unsigned request in `account` (x-moto-account-id) over http.client: a tenth of
+    boto3's CPU, so that seeding is bound by the emulator, not by this process (GIL)."""
+    host, port = EP.split("//", 1)[1].split(":")
+    h = http.client.HTTPConnection(host, int(port), timeout=60)
+    h.request(method, path, body=body, headers={"x-moto-account-id": account, **(headers or {})})
+    r = h.getresponse(); data = r.read(); h.close()
+    if r.status != 200:
+        raise RuntimeError(f"{method} {path} in {account}: {r.status} {data[:300]!r}")
+
+
 def seed_buckets(pairs, threads=16, kms_key=None):
-    """Creates each (account, bucket) of `pairs` with 3 small objects, in `threads` threads (one
-    S3 client per thread and account). kms_key(account, bucket): a KMS key ARN to make that bucket
-    encrypt with SSE-KMS by default (Bucket Keys on), its objects too; None for SSE-S3."""
-    def one(st, pair):
+    """Creates each (account, bucket) of `pairs` (us-east-1) with 3 small objects, in `threads`
+    threads. kms_key(account, bucket): a KMS key ARN to make that bucket encrypt with SSE-KMS by
+    default (Bucket Keys on), its objects too; None for SSE-S3."""
+    def one(_st, pair):
         account, b = pair
-        if account not in st:
-            st[account] = client(account)
-        s3 = st[account]
-        s3.create_bucket(Bucket=b)
+        raw("PUT", f"/{b}", account)
         key = kms_key(account, b) if kms_key else None
         extra = {}
         if key:
-            s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [{
-                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                "BucketKeyEnabled": True}]})
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
+            raw("PUT", f"/{b}?encryption", account, (
+                '<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                "<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>"
+                f"<KMSMasterKeyID>{key}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault>"
+                "<BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>"
+            ).encode())
+            extra = {"x-amz-server-side-encryption": "aws:kms",
+                     "x-amz-server-side-encryption-aws-kms-key-id": key}
         for k in range(3):
-            s3.put_object(Bucket=b, Key=f"data/obj-{k}.txt", Body=f"{b} object {k}\n".encode(), **extra)
+            raw("PUT", f"/{b}/data/obj-{k}.txt", account, f"{b} object {k}\n".encode(), extra)
     parallel(pairs, threads, one)
 
 
@@ -106,8 +130,10 @@ def timed(name, out, err, cmd):
         emu = emu_cpu() - e0
     p.returncode = os.waitstatus_to_exitcode(status)
     s = get_json("/_crossrep/requests/summary")
-    errors = {}
+    errors, by_account_op = {}, {}
     for r in get_json("/_crossrep/requests")["requests"]:
+        ops = by_account_op.setdefault(r["account"], {})
+        ops[r["operation"]] = ops.get(r["operation"], 0) + 1
         if r["status"] >= 400:
             k = f'{r["operation"]}:{r["status"]}'
             errors[k] = errors.get(k, 0) + 1
@@ -117,7 +143,7 @@ def timed(name, out, err, cmd):
                       "crossrep_cpu_s": ru.ru_utime + ru.ru_stime, "max_rss_kib": ru.ru_maxrss,
                       "stdout_bytes": os.path.getsize(out),
                       "by_operation": {k: v["count"] for k, v in sorted(s["by_operation"].items())},
-                      "by_account": s["by_account"]}))
+                      "by_account": s["by_account"], "by_account_operation": by_account_op}))
 
 
 def signed_headers(path):

@@ -68,7 +68,7 @@ bench_init org
 cat >"$TMP/bench.py" <<'PY'
 import json, sys, time
 
-from benchlib import SRC, client, get_json, main, parallel, post, seed_buckets
+from benchlib import SRC, client, get_json, main, parallel, post, seed_buckets, thread_client
 
 DST = "222222222222"
 
@@ -94,7 +94,7 @@ def seed(layout, a, b, threads):
     counts = {}
 
     def count(st, acct):
-        counts[acct] = len(client(acct).list_buckets()["Buckets"])
+        counts[acct] = len(thread_client(st, acct).list_buckets()["Buckets"])
     parallel(sorted(set(owners)), threads, count)
     want = {o: b * owners.count(o) for o in owners}
     assert counts == want, f"ListBuckets per account: {counts}, expected {want}"
@@ -234,34 +234,41 @@ if "org" in layouts and "one" in layouts:
                       f"{(o[k]['total'] - n[k]['total']) / a:+.1f} requests per account"
                       for k, label in RUNS))
 
-# The no-op apply's reads, per operation: per pair, and per source account (the per-account and
-# per-run ones, amortised over the pairs, are what stays above the per-bucket reads).
-print("\n**No-op apply, requests by operation** (count; per pair; per source account)\n")
-print("| operation | " + " | ".join(NAME[l] for l in layouts) + " |")
-print("|---|" + "---|" * len(layouts))
+# The no-op apply's requests by operation: per pair, split by the account they went to (a
+# source account, the destination, or another: the listing account and the base credentials'
+# AssumeRole calls), and per source account: what is per account or per run is amortised.
+print("\n**No-op apply, requests by operation**: count; per pair (= source + destination + other "
+      "accounts); per source account\n")
+print("| operation | " + " | ".join(f"{NAME[l]}: count | per pair (src + dst + other) | per source account"
+                                    for l in layouts) + " |")
+print("|---|" + "---|---|---|" * len(layouts))
+def side(l, acct):
+    if acct == DST:
+        return 1
+    return 0 if acct.startswith("33") or (l == "one" and acct == MGMT) else 2
+def split(l, op):
+    parts = [0, 0, 0]
+    for acct, ops in R[l]["apply2"]["by_account_operation"].items():
+        parts[side(l, acct)] += sum(ops.values()) if op is None else ops.get(op, 0)
+    return parts
 ops = sorted({op for l in layouts for op in R[l]["apply2"]["by_operation"]},
              key=lambda op: (-max(R[l]["apply2"]["by_operation"].get(op, 0) for l in layouts), op))
 sources = {"org": a, "one": 1}
-for op in ops + ["total"]:
+for op in ops + [None]:
     cells = []
     for l in layouts:
-        r = R[l]["apply2"]
-        n = r["total"] if op == "total" else r["by_operation"].get(op, 0)
-        cells.append(f"{n}; **{n / pairs:.2f}**; {n / sources[l]:.1f}" if n else "—")
-    print(f"| {op if op != 'total' else '**total**'} | " + " | ".join(cells) + " |")
+        parts = split(l, op)
+        n = sum(parts)
+        pp = " + ".join(f"{x / pairs:.2f}" if x else "0" for x in parts)
+        cells.append(f"{n} | **{n / pairs:.2f}** ({pp}) | {n / sources[l]:.1f}" if n else "— | — | —")
+    print(f"| {op or '**total**'} | " + " | ".join(cells) + " |")
 print()
 for l in layouts:
-    acc = R[l]["apply2"]["by_account"]
-    mgmt, dst = acc.get(MGMT, {}).get("total", 0), acc.get(DST, {}).get("total", 0)
-    members = sum(v["total"] for k, v in acc.items() if k.startswith("33"))
-    other = R[l]["apply2"]["total"] - mgmt - dst - members
-    print(f"- {NAME[l]}, no-op apply by account: listing/source {MGMT} {mgmt}, destination {DST} {dst}"
-          + (f", members {members} ({members / a:.1f} each)" if l == "org" else "")
-          + f", other (e.g. AssumeRole from the base credentials) {other}")
     for k, label in RUNS:
         e = R[l][k]["http_errors"]
         if k != "apply1" and e:
-            print(f"  - {label} HTTP ≥ 400 answers: " + ", ".join(f"{x}×{v}" for x, v in sorted(e.items())))
+            print(f"- {NAME[l]}, {label}: HTTP ≥ 400 answers " +
+                  ", ".join(f"{x}×{v}" for x, v in sorted(e.items())))
 
 ok = True
 for l in layouts:
