@@ -26,8 +26,8 @@ def post(path):
         assert r.status == 200, (path, r.status)
 
 
-def get_json(path):
-    with urllib.request.urlopen(EP + path, timeout=30) as r:
+def get_json(path, timeout=30):
+    with urllib.request.urlopen(EP + path, timeout=timeout) as r:
         return json.load(r)
 
 
@@ -131,7 +131,7 @@ def timed(name, out, err, cmd):
     p.returncode = os.waitstatus_to_exitcode(status)
     s = get_json("/_crossrep/requests/summary")
     errors, by_account_op = {}, {}
-    for r in get_json("/_crossrep/requests")["requests"]:
+    for r in get_json("/_crossrep/requests", 600)["requests"]:  # 200,000 of them at 10,000 pairs
         ops = by_account_op.setdefault(r["account"], {})
         ops[r["operation"]] = ops.get(r["operation"], 0) + 1
         if r["status"] >= 400:

@@ -94,7 +94,8 @@ def seed(layout, a, b, threads):
     counts = {}
 
     def count(st, acct):
-        counts[acct] = len(thread_client(st, acct).list_buckets()["Buckets"])
+        pages = thread_client(st, acct).get_paginator("list_buckets").paginate()
+        counts[acct] = sum(len(p["Buckets"]) for p in pages)
     parallel(sorted(set(owners)), threads, count)
     want = {o: b * owners.count(o) for o in owners}
     assert counts == want, f"ListBuckets per account: {counts}, expected {want}"
