@@ -44,55 +44,11 @@ bench_init apply
 
 
 # ---------------------------------------------------------------- python helper
+# bench/benchlib.py (shared with org.sh): timed runs, the ceiling probe, seeding; here, the seed.
 cat >"$TMP/bench.py" <<'PY'
-import http.client, json, os, resource, subprocess, sys, threading, time, urllib.request
+import os, sys, time
 
-import boto3
-from botocore.config import Config
-
-EP = os.environ["BENCH_ENDPOINT"]
-SRC = "111111111111"
-
-
-def post(path):
-    req = urllib.request.Request(EP + path, method="POST")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        assert r.status == 200, (path, r.status)
-
-
-def get_json(path):
-    with urllib.request.urlopen(EP + path, timeout=30) as r:
-        return json.load(r)
-
-
-def client(account, service="s3"):
-    s = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                      region_name="us-east-1")
-    s.events.register("before-send",
-                      lambda request, **kw: request.headers.__setitem__("x-moto-account-id", account))
-    return s.client(service, endpoint_url=EP, config=Config(s3={"addressing_style": "path"},
-                                                            retries={"max_attempts": 5}))
-
-
-def parallel(items, threads, fn):
-    """fn(thread_state, item) over items in `threads` threads; re-raises the first error."""
-    it = iter(items); lock = threading.Lock(); errs = []
-
-    def worker():
-        st = {}
-        while not errs:
-            with lock:
-                item = next(it, None)
-            if item is None:
-                return
-            try:
-                fn(st, item)
-            except Exception as e:  # noqa: BLE001
-                errs.append(e)
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    [t.start() for t in ts]; [t.join() for t in ts]
-    if errs:
-        raise errs[0]
+from benchlib import SRC, client, main, post, seed_buckets
 
 
 def seed(n):
@@ -101,137 +57,17 @@ def seed(n):
     names = [f"src-bucket-{i:04d}" for i in range(1, n + 1)]
     kms = os.environ.get("KMS") == "1"
     key = client(SRC, "kms").create_key()["KeyMetadata"]["Arn"] if kms else None
-
-    def one(st, b):
-        if "s3" not in st:
-            st["s3"] = client(SRC)
-        s3 = st["s3"]
-        s3.create_bucket(Bucket=b)
-        encrypted = kms and int(b[-4:]) % 2 == 0
-        extra = {}
-        if encrypted:
-            s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [{
-                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                "BucketKeyEnabled": True}]})
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
-        for k in range(3):
-            s3.put_object(Bucket=b, Key=f"data/obj-{k}.txt", Body=f"{b} object {k}\n".encode(), **extra)
     t = time.perf_counter()
-    parallel(names, 16, one)
+    seed_buckets([(SRC, b) for b in names], 16,
+                 (lambda _a, b: key if int(b[-4:]) % 2 == 0 else None) if kms else None)
     listed = client(SRC).list_buckets()["Buckets"]
     assert len(listed) == n, f"seeded {n} buckets but ListBuckets shows {len(listed)}"
     print(f"bench: seeded {n} buckets x 3 objects in {time.perf_counter() - t:.1f} s", file=sys.stderr)
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def emu_cpu():
-    """CPU seconds (user + system) used so far by the emulator process (it is one Python
-    process: the threaded server runs under the GIL, so it can use at most ~1 core)."""
-    with open(f"/proc/{os.environ['BENCH_EMU_PID']}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def child_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def timed(name, out, err, cmd):
-    """Reset the request log, run cmd (wall clock), read the request summary; JSON on stdout."""
-    post("/_crossrep/requests/reset")
-    with open(out, "wb") as fo, open(err, "wb") as fe:
-        e0, c0, t = emu_cpu(), child_cpu(), time.perf_counter()
-        rc = subprocess.run(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL).returncode
-        el = time.perf_counter() - t
-        emu, own = emu_cpu() - e0, child_cpu() - c0
-    s = get_json("/_crossrep/requests/summary")
-    errors = {}
-    for r in get_json("/_crossrep/requests")["requests"]:
-        if r["status"] >= 400:
-            k = f'{r["operation"]}:{r["status"]}'
-            errors[k] = errors.get(k, 0) + 1
-    print(json.dumps({"name": name, "rc": rc, "elapsed_s": el, "total": s["total"],
-                      "reads": s["reads"], "writes": s["writes"], "http_errors": errors,
-                      "emulator_cpu_s": emu, "crossrep_cpu_s": own,
-                      "by_operation": {k: v["count"] for k, v in sorted(s["by_operation"].items())},
-                      "by_account": s["by_account"]}))
-
-
-def signed_headers(path):
-    """SigV4 headers for GET path, signed with credentials from STS AssumeRole into SRC (what
-    crossrep sends); replayed as-is (the emulator does not check signatures, but parses them
-    and maps the access key to its account, as for crossrep's requests)."""
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    sts = boto3.client("sts", endpoint_url=EP, region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    cr = sts.assume_role(RoleArn=f"arn:aws:iam::{SRC}:role/bench-admin",
-                         RoleSessionName="bench")["Credentials"]
-    req = AWSRequest(method="GET", url=EP + path)
-    S3SigV4Auth(Credentials(cr["AccessKeyId"], cr["SecretAccessKey"], cr["SessionToken"]),
-                "s3", "us-east-1").add_auth(req)
-    return dict(req.headers.items())
-
-
-def ceiling(threads, seconds, label):
-    """req/s the emulator sustains for a cheap read (GetBucketVersioning) from `threads`
-    threads, each doing one request at a time, over raw http.client (the server closes every
-    connection anyway) so the client spends as little CPU as possible: this is the server's
-    limit, not Python's. Two probes: unsigned with the x-moto-account-id header (the cheapest
-    request there is) and SigV4-signed with assumed-role keys, like crossrep's requests."""
-    c = client(SRC)
-    try:
-        c.create_bucket(Bucket="bench-ceiling")
-    except c.exceptions.BucketAlreadyOwnedByYou:
-        pass
-    res = {"label": label, "threads": threads}
-    for kind, hdrs in (("unsigned", {"x-moto-account-id": SRC}),
-                       ("signed", signed_headers("/bench-ceiling?versioning"))):
-        res[kind] = probe(threads, seconds, hdrs)
-    res.update(res["signed"])
-    print(json.dumps(res))
-
-
-def probe(threads, seconds, hdrs):
-    host, port = EP.split("//", 1)[1].split(":")
-    counts = [0] * threads; bad = [0] * threads
-    stop = time.perf_counter() + seconds
-
-    def worker(i):
-        while time.perf_counter() < stop:
-            h = http.client.HTTPConnection(host, int(port), timeout=30)
-            h.request("GET", "/bench-ceiling?versioning", headers=hdrs)
-            r = h.getresponse(); r.read(); h.close()
-            counts[i] += 1
-            if r.status != 200:
-                bad[i] += 1
-    e0, t = emu_cpu(), time.perf_counter()
-    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    [x.start() for x in ts]; [x.join() for x in ts]
-    el = time.perf_counter() - t
-    emu = emu_cpu() - e0
-    total = sum(counts)
-    if sum(bad):
-        raise SystemExit(f"ceiling probe: {sum(bad)} of {total} requests failed")
-    return {"requests": total, "elapsed_s": el, "rps": total / el, "emulator_cpu_s": emu}
-
-
-if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "seed":
-        seed(int(sys.argv[2]))
-    elif cmd == "timed":
-        timed(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
-    elif cmd == "ceiling":
-        ceiling(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
-    else:
-        raise SystemExit(f"unknown helper command {cmd}")
+main(sys.argv[1:], {"seed": lambda n: seed(int(n))})
 PY
-export BENCH_ENDPOINT="$ENDPOINT"
+export BENCH_ENDPOINT="$ENDPOINT" PYTHONPATH="$REPO/bench${PYTHONPATH:+:$PYTHONPATH}"
 py() { python3 "$TMP/bench.py" "$@"; }
 
 # ---------------------------------------------------------------- 1. build
@@ -280,29 +116,15 @@ EOF
 } >"$TMP/work/crossrep.toml"
 
 # ---------------------------------------------------------------- 5. crossrep runs
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE MOTO_ACCOUNT_ID
-export AWS_CONFIG_FILE="$TMP/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-aws-credentials"
+crossrep_env
 CR=("$BIN" -c "$TMP/work/crossrep.toml" --no-progress --concurrency "$CONC")
 cd "$TMP/work"
-run_timed() { # name, args...
-  local name=$1; shift
-  log "timing: crossrep $*"
-  py timed "$name" "$TMP/$name.out" "$TMP/$name.err" "${CR[@]}" "$@" >"$TMP/$name.json"
-  local rc; rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$TMP/$name.json")
-  if [[ "$name" == plan && "$rc" == 2 ]]; then
-    log "plan exit 2: it still sees changes after two applies (see $name stdout below)"
-  fi
-  if [[ "$rc" != 0 ]]; then
-    echo "bench: 'crossrep $*' exited $rc; stderr tail:" >&2
-    tail -n 30 "$TMP/$name.err" >&2
-    echo "bench: stdout tail:" >&2
-    tail -n 30 "$TMP/$name.out" >&2
-  fi
-}
 run_timed apply1 apply --yes
 run_timed apply2 apply --yes
 run_timed plan plan --detailed-exitcode
+if [[ "$RUN_RC" == 2 ]]; then
+  log "plan exit 2: it still sees changes after two applies (see its stdout above)"
+fi
 cd "$REPO"
 
 # ---------------------------------------------------------------- 6. emulator ceiling

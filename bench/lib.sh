@@ -82,3 +82,29 @@ endpoint_url = "$ENDPOINT"
 
 EOF
 }
+
+# crossrep_env: the test credentials in the environment and nothing from the host's AWS setup
+# (its config and credentials files, profiles, a session token), for crossrep and the helpers.
+crossrep_env() {
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+  unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE MOTO_ACCOUNT_ID
+  export AWS_CONFIG_FILE="$TMP/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-aws-credentials"
+}
+
+# run_timed NAME ARGS...: `crossrep ARGS` (crossrep and its global options in the array CR) run
+# by the helper's `timed` command (the function `py`, bench/benchlib.py): the request log reset
+# first, its JSON in $TMP/NAME.json, its stdout and stderr in $TMP/NAME.out and .err. Sets
+# RUN_RC to its exit status; a non-zero one also shows the tails of its stderr and stdout.
+run_timed() {
+  local name=$1
+  shift
+  log "timing: crossrep $*"
+  py timed "$name" "$TMP/$name.out" "$TMP/$name.err" "${CR[@]}" "$@" >"$TMP/$name.json"
+  RUN_RC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$TMP/$name.json")
+  if [[ "$RUN_RC" != 0 ]]; then
+    echo "bench: 'crossrep $*' exited $RUN_RC; stderr tail:" >&2
+    tail -n 30 "$TMP/$name.err" >&2
+    echo "bench: stdout tail:" >&2
+    tail -n 30 "$TMP/$name.out" >&2
+  fi
+}
