@@ -90,6 +90,11 @@ Fixes and additions, each with the reason:
    account ``State`` (``Status`` only before its retirement), asynchronous CreateAccount; and
    the test knob ``/_crossrep/sts/deny`` that makes one role impossible to assume.
 
+13. STS credentials that expire (``sts.py``): AssumeRole's ``DurationSeconds`` bounds (900..43200,
+   the role's MaxSessionDuration, one hour for role chaining) and requests signed with expired
+   credentials refused as AWS refuses them (S3 400 ``ExpiredToken``, others 403); the test knob
+   ``/_crossrep/sts/lifetime`` shortens the credentials issued from then on.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -134,6 +139,7 @@ import events as crossrep_events  # noqa: E402  (replication failure events, see
 import replicate as crossrep_replicate  # noqa: E402  (live replication, see replicate.py)
 import organizations as crossrep_organizations  # noqa: E402  (Organizations, STS deny; see organizations.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
+import sts as crossrep_sts  # noqa: E402  (credentials that expire, DurationSeconds; see sts.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 
@@ -1055,6 +1061,8 @@ def classify(environ: dict[str, Any]) -> dict[str, Any]:
         # Which role: faults can target one account's role (all accounts' base credentials
         # are the same in tests, so the caller's account cannot tell them apart).
         entry["role_arn"] = (form.get("RoleArn") or [None])[0]
+        # validated against AWS's bounds (sts.py), and what tests assert crossrep asks for
+        entry["duration_seconds"] = (form.get("DurationSeconds") or [None])[0]
     return entry
 
 
@@ -1267,6 +1275,9 @@ class CrossrepMiddleware:
         live_answer = crossrep_replicate.crossrep_endpoint(method, path, qs)
         if live_answer is not None:
             return self._json(start_response, *live_answer)
+        sts_answer = crossrep_sts.crossrep_endpoint(method, path, qs)
+        if sts_answer is not None:
+            return self._json(start_response, *sts_answer)
         org_answer = crossrep_organizations.crossrep_endpoint(method, path, qs)
         if org_answer is not None:
             return self._json(start_response, *org_answer)
@@ -1291,6 +1302,7 @@ class CrossrepMiddleware:
                 crossrep_replicate.reset()
                 crossrep_events.reset()
                 crossrep_organizations.reset()
+                crossrep_sts.reset()
             return result
 
         if self.latency:
@@ -1310,6 +1322,11 @@ class CrossrepMiddleware:
             return start_response(status, headers, exc_info)
 
         try:
+            # Authentication first: a request signed with expired credentials is refused before
+            # anything else (sts.py), and AssumeRole's DurationSeconds is validated.
+            refused = crossrep_sts.check(environ, entry, _start_response)
+            if refused is not None:
+                return refused
             fault = self.faults.take(entry)
             if fault is not None:
                 return _fault_response(fault, entry, _start_response)

@@ -31,37 +31,42 @@ fn repo_root() -> PathBuf {
 
 /// The shared emulator; started on first use. Fails loudly when it cannot start.
 pub fn emulator() -> &'static Emulator {
-    EMULATOR.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::env::temp_dir().join(format!("crossrep-it-emulator-{port}.log"));
-        let child = Command::new(repo_root().join("emulator/run"))
-            .args(["--port", &port.to_string(), "--exit-with-parent"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("cannot start emulator/run");
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            if http(port, "GET", "/moto-api/").is_ok_and(|(status, _)| status == 200) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the emulator did not answer on port {port} within 180 s; its log: {}\n{}",
-                log.display(),
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
+    EMULATOR.get_or_init(|| start_emulator(&[]))
+}
+
+/// A new emulator with `env` in its environment (server-wide settings such as
+/// `CROSSREP_EMULATOR_TASK_MS`, which the shared one must not have); gone with the tests.
+pub fn start_emulator(env: &[(&str, &str)]) -> Emulator {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::env::temp_dir().join(format!("crossrep-it-emulator-{port}.log"));
+    let child = Command::new(repo_root().join("emulator/run"))
+        .args(["--port", &port.to_string(), "--exit-with-parent"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("cannot start emulator/run");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if http(port, "GET", "/moto-api/").is_ok_and(|(status, _)| status == 200) {
+            break;
         }
-        Emulator {
-            port,
-            _child: child,
-        }
-    })
+        assert!(
+            Instant::now() < deadline,
+            "the emulator did not answer on port {port} within 180 s; its log: {}\n{}",
+            log.display(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Emulator {
+        port,
+        _child: child,
+    }
 }
 
 /// A minimal HTTP/1.1 client for the emulator's own endpoints (it closes every connection).
@@ -169,6 +174,13 @@ impl Emulator {
         assert_eq!(status, 200, "{method} {path}: {body}");
     }
 
+    /// A test endpoint's JSON answer (`GET /_crossrep/…`).
+    pub fn get_json(&self, path: &str) -> Value {
+        let (status, body) = http(self.port, "GET", path).unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
     pub fn requests(&self, account: &str) -> u64 {
         self.summary(account)["total"].as_u64().unwrap()
     }
@@ -211,8 +223,13 @@ pub struct Env {
 impl Env {
     /// `n` must be unique per test.
     pub fn new(n: u32) -> Env {
+        Env::on(emulator(), n)
+    }
+
+    /// [`Env::new`] on another emulator than the shared one.
+    pub fn on(emu: &'static Emulator, n: u32) -> Env {
         Env {
-            emu: emulator(),
+            emu,
             dir: tempfile::tempdir().unwrap(),
             src: format!("11{n:010}"),
             dst: format!("22{n:010}"),

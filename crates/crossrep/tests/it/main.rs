@@ -11,6 +11,7 @@ mod alerts;
 mod apply;
 mod backfill;
 mod cli;
+mod credentials;
 mod destroy;
 mod errors;
 mod grants;
