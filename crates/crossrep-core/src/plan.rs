@@ -1265,12 +1265,31 @@ impl<'a> Planner<'a> {
         let mut document = role_policy(pairs, reports, &locked, &kms);
         // A kept pair whose source could not be read may have rules into destinations this
         // configuration no longer names (the template changed): the destinations the role is
-        // granted today stay granted until its configuration can be read again.
-        let unknown = kept.iter().any(|p| {
-            self.actual
-                .known::<Replication>(&addr_of(&p.source))
-                .is_none()
-        });
+        // granted today stay granted until its configuration can be read again. So do they
+        // when its configuration was read and a `crossrep-*` rule there replicates into a
+        // destination no pair is granted (a block's `to` account changed: same name and rule
+        // id, another account), as the pair's conflict leaves that rule in place.
+        let granted_dests: BTreeSet<(String, &str)> = pairs
+            .iter()
+            .map(|p| (p.destination.arn(), p.destination.account.as_str()))
+            .collect();
+        let unknown =
+            kept.iter().any(
+                |p| match self.actual.known::<Replication>(&addr_of(&p.source)) {
+                    None => true,
+                    Some(None) => false,
+                    Some(Some(spec)) => spec.configuration.rules.iter().any(|r| {
+                        let to = r
+                            .destination
+                            .account
+                            .as_deref()
+                            .unwrap_or(p.source.account.as_str());
+                        r.is_managed()
+                            && r.enabled
+                            && !granted_dests.contains(&(r.destination.bucket.clone(), to))
+                    }),
+                },
+            );
         if unknown {
             if let Some(current) = self.actual.present::<RolePolicy>(&role_policy_addr(role)) {
                 crate::policy::keep_destination_grants(&mut document, &current.document);
