@@ -311,7 +311,8 @@ struct RawAccount {
 struct RawReplication {
     from: Spanned<String>,
     to: Spanned<String>,
-    buckets: Spanned<Vec<Spanned<String>>>,
+    /// Defaults to `["*"]` (SPEC §2).
+    buckets: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
     destination: Option<Spanned<String>>,
@@ -628,9 +629,14 @@ impl Validator<'_> {
                 ));
             }
         }
-        if r.buckets.get_ref().is_empty() {
+        // Without `buckets`, every bucket: `["*"]`, placed at the block's `from` for errors.
+        let r_buckets = r.buckets.unwrap_or_else(|| {
+            let at = r.from.span();
+            Spanned::new(at.clone(), vec![Spanned::new(at, "*".to_string())])
+        });
+        if r_buckets.get_ref().is_empty() {
             return Err(self.err(
-                r.buckets.span(),
+                r_buckets.span(),
                 key("buckets"),
                 "at least one bucket pattern is required (`[\"*\"]` selects every bucket)",
             ));
@@ -644,8 +650,8 @@ impl Validator<'_> {
                 .collect()
         };
         let bucket_spans: Vec<Range<usize>> =
-            r.buckets.get_ref().iter().map(|g| g.span()).collect();
-        let buckets = globs(r.buckets.into_inner(), "buckets")?;
+            r_buckets.get_ref().iter().map(|g| g.span()).collect();
+        let buckets = globs(r_buckets.into_inner(), "buckets")?;
         let exclude = globs(r.exclude, "exclude")?;
 
         let destination = match r.destination {
@@ -1206,6 +1212,10 @@ buckets = ["*"]
         assert_eq!(r.owner, Owner::Destination);
         assert_eq!(r.backfill, Backfill::Batch);
         assert_eq!(c.settings, Settings::default());
+        // `buckets` defaults to every bucket (SPEC §2).
+        let c = parse(&GOOD.replace("buckets = [\"*\"]\n", "")).unwrap();
+        assert_eq!(c.replication[0].buckets, r.buckets);
+        assert!(c.replication[0].buckets[0].matches("any-bucket"));
     }
 
     fn error(text: &str) -> ConfigError {
