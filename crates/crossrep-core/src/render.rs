@@ -17,9 +17,10 @@ pub fn render_plan(plan: &Plan) -> String {
     render_plan_as(plan, true)
 }
 
-/// With `full = false` and more than [`SUMMARY_ABOVE`] changes, plain creations are counted by
-/// account and kind; updates and deletions, conflicts, warnings and shortened names are shown
-/// as always. The JSON plan is always complete.
+/// With `full = false` and more than [`SUMMARY_ABOVE`] changes, plain creations and routine
+/// updates (see [`routine`]) are counted by account and kind; other updates and deletions,
+/// conflicts, warnings and shortened names are shown as always. The JSON plan is always
+/// complete.
 pub fn render_plan_as(plan: &Plan, full: bool) -> String {
     let mut out = String::new();
     // `[organization]` (SPEC §11): the resolved accounts first.
@@ -59,35 +60,43 @@ pub fn render_plan_as(plan: &Plan, full: bool) -> String {
     }
     let summarise = !full && plan.changes.len() > SUMMARY_ABOVE;
     if plan.has_changes() && summarise {
-        let mut created: std::collections::BTreeMap<(String, &'static str), usize> =
+        // (account, sign, kind, reason of a routine update) -> how many
+        let mut counted: std::collections::BTreeMap<(String, char, &'static str, &str), usize> =
             std::collections::BTreeMap::new();
-        for c in plan.changes.iter().filter(|c| c.action() == Action::Create) {
+        for c in plan.changes.iter().filter(|c| summarised(c)) {
             let addr = c.addr();
-            *created
-                .entry((addr.account().to_string(), addr.kind()))
-                .or_default() += 1;
+            let key = match c.action() {
+                Action::Create => (addr.account().to_string(), '+', addr.kind(), ""),
+                _ => (addr.account().to_string(), '~', addr.kind(), c.reason()),
+            };
+            *counted.entry(key).or_default() += 1;
         }
-        let others = plan
+        let creations = plan
             .changes
             .iter()
-            .filter(|c| c.action() != Action::Create)
+            .filter(|c| c.action() == Action::Create)
             .count();
+        let routine = plan.changes.iter().filter(|c| routine(c)).count();
+        let others = plan.changes.len() - creations - routine;
         let _ = writeln!(
             out,
-            "crossrep will perform the following actions ({} changes: {} creations summarised below, {others} other change(s) in full; `--full` shows every change):\n",
+            "crossrep will perform the following actions ({} changes: {creations} creations and {routine} routine updates summarised below, {others} other change(s) in full; `--full` shows every change):\n",
             plan.changes.len(),
-            plan.changes.len() - others
         );
         let mut account = None;
-        for ((a, kind), n) in &created {
+        for ((a, sign, kind, reason), n) in &counted {
             if account != Some(a) {
                 let _ = writeln!(out, "  {a}:");
                 account = Some(a);
             }
-            let _ = writeln!(out, "    + {n} {kind}");
+            if reason.is_empty() {
+                let _ = writeln!(out, "    {sign} {n} {kind}");
+            } else {
+                let _ = writeln!(out, "    {sign} {n} {kind}: {reason}");
+            }
         }
         out.push('\n');
-        for c in plan.changes.iter().filter(|c| c.action() != Action::Create) {
+        for c in plan.changes.iter().filter(|c| !summarised(c)) {
             render_change(&mut out, c);
             out.push('\n');
         }
@@ -179,6 +188,26 @@ pub fn change_lines(c: &AnyChange) -> Vec<String> {
     let before = before.as_ref().map(pretty).unwrap_or_default();
     let after = after.as_ref().map(pretty).unwrap_or_default();
     diff_lines(&before, &after)
+}
+
+/// An update crossrep makes the same way on every bucket, whose diff adds only crossrep's
+/// part: versioning turned on, or crossrep's notification entry added to a configuration
+/// without it (every other entry is written back as it was). A plan at scale counts these like
+/// creations; an update of anything else, or of a configuration crossrep's entry is already
+/// in, is shown in full.
+fn routine(c: &AnyChange) -> bool {
+    match c {
+        AnyChange::Versioning(v) => v.action == Action::Update,
+        AnyChange::Notification(n) => {
+            n.action == Action::Update && n.before.as_ref().is_some_and(|b| !b.has_ours())
+        }
+        _ => false,
+    }
+}
+
+/// Counted, not shown, in a plan at scale: creations and routine updates.
+fn summarised(c: &AnyChange) -> bool {
+    c.action() == Action::Create || routine(c)
 }
 
 fn render_change(out: &mut String, c: &AnyChange) {

@@ -2861,17 +2861,33 @@ fn a_large_plan_summarises_plain_creations() {
     let a = Actual::sources(&buckets)
         .at(PROD, "b07")
         .versioning(Versioning::Suspended)
+        .replication(
+            &role_arn(PROD),
+            vec![foreign_rule("theirs", 1, "elsewhere")],
+        )
         .build();
     let p = plan(&want(PROD_TO_BACKUP, &buckets), &a);
     assert!(p.changes.len() > crossrep_core::render::SUMMARY_ABOVE);
     let short = crossrep_core::render::render_plan_as(&p, false);
     let full = crossrep_core::render::render_plan_as(&p, true);
-    assert!(short.contains("creations summarised below"), "{short}");
+    assert!(
+        short.contains(
+            "creations and 30 routine updates summarised below, 1 other change(s) in full"
+        ),
+        "{short}"
+    );
     assert!(short.contains("  222222222222:\n"), "{short}");
     assert!(short.contains("    + 30 bucket\n"), "{short}");
     assert!(short.contains("  111111111111:\n"), "{short}");
+    // Versioning turned on is routine, counted; a rule merged into someone's configuration is
+    // shown in full.
     assert!(
-        short.contains("# versioning[111111111111/b07] will be updated in-place"),
+        short.contains("    ~ 30 versioning: replication needs versioning on the source\n"),
+        "{short}"
+    );
+    assert!(!short.contains("# versioning["), "{short}");
+    assert!(
+        short.contains("# replication[111111111111/b07] will be updated in-place"),
         "{short}"
     );
     assert!(!short.contains("will be created"), "{short}");

@@ -45,8 +45,9 @@ pub(crate) struct GlobalArgs {
     /// No progress bars (they are hidden anyway when stderr is not a terminal).
     #[arg(long, global = true)]
     pub(crate) no_progress: bool,
-    /// Show every change of a large plan (above 50 changes, plain creations are counted by
-    /// account and kind; updates, deletions, conflicts and warnings are always shown in full).
+    /// Show every change of a large plan (above 50 changes, plain creations and routine
+    /// updates — versioning turned on, crossrep's notification entry added — are counted by
+    /// account and kind; other updates, deletions, conflicts and warnings are always shown).
     #[arg(long, global = true)]
     pub(crate) full: bool,
     /// Buckets worked on at once (default: `settings.concurrency`, else 16).
