@@ -10,6 +10,7 @@ pub mod discover;
 pub mod error;
 pub mod execute;
 pub mod kinds;
+pub mod limits;
 pub mod organization;
 pub mod session;
 mod stored;
