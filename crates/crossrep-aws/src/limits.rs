@@ -176,7 +176,10 @@ mod tests {
         let inner = SharedHttpConnector::new(SlowConnector(slow.clone()));
         let limits = Limits::default();
         let account = AccountId::new("111111111111").unwrap();
-        let (east, west) = (Region::new("us-east-1").unwrap(), Region::new("eu-west-1").unwrap());
+        let (east, west) = (
+            Region::new("us-east-1").unwrap(),
+            Region::new("eu-west-1").unwrap(),
+        );
         let connector = |account: &AccountId, service: Service, region: &Region| LimitedConnector {
             inner: inner.clone(),
             permits: limits.permits(account, service, region),

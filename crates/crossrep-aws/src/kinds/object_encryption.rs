@@ -18,7 +18,7 @@ use super::never_deleted;
 use crate::error::{call_error, CallError};
 use crate::session::Sessions;
 
-/// A sampled version, by its [`version_key`] (`None`: the `null` version, never remembered).
+/// Sampled versions, by their [`version_key`].
 pub(crate) type Sampled = BTreeMap<String, VersionEncryption>;
 
 /// The encryption of the bucket's latest versions, and those of them that can be remembered.
@@ -51,7 +51,10 @@ async fn sample(
     let heads = listed.versions().iter().take(SAMPLE as usize).map(|v| {
         let key = v.key().unwrap_or_default().to_string();
         let version = v.version_id().map(str::to_string);
-        let remembered = version_key(&key, version.as_deref());
+        let modified = v
+            .last_modified()
+            .map(|t| format!("{}.{:09}", t.secs(), t.subsec_nanos()));
+        let remembered = version_key(&key, version.as_deref(), v.e_tag(), modified.as_deref());
         async move {
             if let Some(seen) = remembered.as_ref().and_then(|k| known.get(k)) {
                 return Ok((remembered, seen.clone()));

@@ -63,18 +63,35 @@ pub const SAMPLE_CACHE_KEY: &str = "crossrep/sampled-object-encryption.json";
 /// its encryption are fixed when it is written, and a later write or copy makes a new version
 /// (S3 User Guide, "Retaining multiple versions of objects with S3 Versioning"). So a version
 /// `HeadObject` read once need not be read again, and a run whose sources gained no versions
-/// sends no `HeadObject` at all. A bucket's entry is its latest sample, so the cache holds at
+/// sends no `HeadObject` at all (see [`version_key`] for the `null` version). A bucket's entry
+/// is its latest sample, so the cache holds at
 /// most [`SAMPLE`] versions per bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SampleCache {
     pub buckets: BTreeMap<String, BTreeMap<String, VersionEncryption>>,
 }
 
-/// The cache key of a version; `None` for the `null` version (written while versioning was
-/// off or suspended), which a later write of the same key replaces in place.
-pub fn version_key(key: &str, version_id: Option<&str>) -> Option<String> {
+/// The cache key of a listed version: its id and key. The `null` version (written while
+/// versioning was off or suspended) is replaced in place by a write while versioning is
+/// suspended, so its key also holds what the listing says of its content, its ETag and last
+/// modification: a null version rewritten since has another key. (Versioning cannot be
+/// suspended while a replication configuration exists, so on a replicated source this does not
+/// happen; the ETag and time cover a configuration removed and put back between two runs.)
+/// `None` when the listing does not say enough.
+pub fn version_key(
+    key: &str,
+    version_id: Option<&str>,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> Option<String> {
     match version_id {
-        None | Some("" | "null") => None,
+        None | Some("") => None,
+        Some("null") => match (etag, last_modified) {
+            (Some(e), Some(t)) if !e.is_empty() && !t.is_empty() => {
+                Some(format!("null {e} {t} {key}"))
+            }
+            _ => None,
+        },
         Some(v) => Some(format!("{v} {key}")),
     }
 }
@@ -191,13 +208,24 @@ mod tests {
     }
 
     #[test]
-    fn the_null_version_is_never_remembered() {
-        assert_eq!(version_key("a/b", Some("null")), None);
-        assert_eq!(version_key("a/b", None), None);
-        assert_eq!(version_key("a/b", Some("")), None);
+    fn a_null_version_is_remembered_with_its_content() {
+        let k = |v, e, t| version_key("a/b", v, e, t);
         assert_eq!(
-            version_key("a/b", Some("3HL4kq")).as_deref(),
+            k(Some("3HL4kq"), Some("\"e\""), None).as_deref(),
             Some("3HL4kq a/b")
         );
+        assert_eq!(
+            k(Some("null"), Some("\"e\""), Some("1764600000.5")).as_deref(),
+            Some("null \"e\" 1764600000.5 a/b")
+        );
+        // Rewritten in place: another key.
+        assert_ne!(
+            k(Some("null"), Some("\"e\""), Some("1764600000.5")),
+            k(Some("null"), Some("\"f\""), Some("1764600000.5"))
+        );
+        assert_eq!(k(Some("null"), None, Some("1764600000.5")), None);
+        assert_eq!(k(Some("null"), Some("\"e\""), None), None);
+        assert_eq!(k(None, Some("\"e\""), Some("1")), None);
+        assert_eq!(k(Some(""), Some("\"e\""), Some("1")), None);
     }
 }
