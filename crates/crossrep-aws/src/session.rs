@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -29,6 +30,9 @@ pub struct Session {
     pub id: AccountId,
     pub home: Region,
     sdk: SdkConfig,
+    /// This account's credentials as the source of the `AssumeRole`s of the accounts reached
+    /// through it (`[organization]` members), cached: see [`CachedCredentials`].
+    chain_source: SharedCredentialsProvider,
     path_style: bool,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
@@ -63,6 +67,7 @@ impl Session {
                 .sdk
                 .clone()
                 .into_builder()
+                .credentials_provider(v.chain_source.clone())
                 .region(aws_config::Region::new(account.region.to_string()))
                 .build(),
             None => {
@@ -94,12 +99,13 @@ impl Session {
                     .build()
             }
         };
-        if sdk.credentials_provider().is_none() {
+        let Some(credentials) = sdk.credentials_provider() else {
             return Err(AwsError::Setup {
                 name: account.name.clone(),
                 message: "no credentials provider could be configured".into(),
             });
-        }
+        };
+        let chain_source = SharedCredentialsProvider::new(CachedCredentials::new(credentials));
         Ok(Session {
             name: account.name.clone(),
             id: account.id.clone(),
@@ -116,6 +122,7 @@ impl Session {
             ),
             path_style: account.endpoint_url.is_some(),
             sdk,
+            chain_source,
             s3: Mutex::new(HashMap::new()),
             s3control: Mutex::new(HashMap::new()),
             kms: Mutex::new(HashMap::new()),
@@ -259,6 +266,67 @@ impl Session {
             });
         }
         Ok(())
+    }
+}
+
+/// Credentials fetched once and reused until less than [`CachedCredentials::REFRESH`] is left
+/// before they expire (for the run when they do not expire); an error is not kept, the next
+/// call asks again.
+///
+/// Why: a member account's session is an `AssumeRoleProvider` whose source credentials are the
+/// listing account's `AssumeRoleProvider`, and `AssumeRoleProvider::build` gives the STS client
+/// it calls with no identity cache (aws-config 1.13: `IdentityCache::no_cache()`), so every
+/// member's `AssumeRole` first assumed the listing role again. Measured on the emulator,
+/// `plan` over an organization of M members assumed the listing role 2 + M times (3 members:
+/// 5, 6 members: 8; 100 members ~200 STS calls instead of ~100), and once more at each member
+/// refresh; with this cache, 3 times whatever M (test
+/// `organizations::members_do_not_assume_the_listing_role_again`).
+///
+/// Five minutes: a member's `AssumeRole` is never signed with source credentials about to
+/// expire (AWS sessions last 15 minutes at least). The lock is held while fetching, so the
+/// members set up concurrently share one `AssumeRole` of the listing role. Credentials that
+/// live less than five minutes (the emulator's lifetime knob in `credentials.rs`) are fetched
+/// for every use, as before.
+#[derive(Debug)]
+struct CachedCredentials {
+    inner: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl CachedCredentials {
+    const REFRESH: Duration = Duration::from_secs(5 * 60);
+
+    fn new(inner: SharedCredentialsProvider) -> CachedCredentials {
+        CachedCredentials {
+            inner,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> provider::Result {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            let fresh = c.expiry().is_none_or(|expiry| {
+                expiry
+                    .duration_since(SystemTime::now())
+                    .is_ok_and(|left| left >= Self::REFRESH)
+            });
+            if fresh {
+                return Ok(c.clone());
+            }
+        }
+        let c = self.inner.provide_credentials().await?;
+        *cached = Some(c.clone());
+        Ok(c)
+    }
+}
+
+impl ProvideCredentials for CachedCredentials {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.credentials())
     }
 }
 
@@ -509,7 +577,106 @@ impl Sessions {
 
 #[cfg(test)]
 mod tests {
-    use super::{error_code, url_target};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use aws_credential_types::credential_fn::provide_credentials_fn;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+    use aws_credential_types::Credentials;
+
+    use super::{error_code, url_target, CachedCredentials};
+
+    /// A [`CachedCredentials`] over a provider that counts its calls; the n-th call (from 1)
+    /// answers `answer(n)`.
+    fn counted(
+        answer: impl Fn(u32) -> Result<Option<SystemTime>, ()> + Send + Sync + 'static,
+    ) -> (CachedCredentials, Arc<AtomicU32>) {
+        let calls = Arc::new(AtomicU32::new(0));
+        let (count, answer) = (calls.clone(), Arc::new(answer));
+        let inner = provide_credentials_fn(move || {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let answer = answer.clone();
+            async move {
+                // Slow enough for concurrent callers to find the fetch under way.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                match answer(n) {
+                    Ok(expiry) => Ok(Credentials::new(format!("AK{n}"), "s", None, expiry, "t")),
+                    Err(()) => Err(CredentialsError::provider_error(format!("call {n} failed"))),
+                }
+            }
+        });
+        let cached = CachedCredentials::new(SharedCredentialsProvider::new(inner));
+        (cached, calls)
+    }
+
+    async fn key(c: &CachedCredentials) -> Result<String, String> {
+        c.provide_credentials()
+            .await
+            .map(|c| c.access_key_id().to_string())
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    #[tokio::test]
+    async fn credentials_are_reused_until_five_minutes_before_they_expire() {
+        let in_ = |s: u64| Ok(Some(SystemTime::now() + Duration::from_secs(s)));
+        // An hour left: reused.
+        let (c, calls) = counted(move |_| in_(3600));
+        for _ in 0..3 {
+            assert_eq!(key(&c).await.unwrap(), "AK1");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Four minutes left, or already expired: fetched again on every call.
+        for left in [240, 0] {
+            let (c, calls) = counted(move |_| in_(left));
+            for n in 1..=3 {
+                assert_eq!(key(&c).await.unwrap(), format!("AK{n}"));
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), 3);
+        }
+        // Refreshed once they are due, then the new ones are reused.
+        let (c, calls) = counted(move |n| in_(if n == 1 { 240 } else { 3600 }));
+        let keys = [key(&c).await, key(&c).await, key(&c).await];
+        assert_eq!(keys.map(Result::unwrap), ["AK1", "AK2", "AK2"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn credentials_without_expiry_are_kept_for_the_run() {
+        let (c, calls) = counted(|_| Ok(None));
+        for _ in 0..5 {
+            assert_eq!(key(&c).await.unwrap(), "AK1");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_error_is_not_cached() {
+        let (c, calls) = counted(|n| if n == 1 { Err(()) } else { Ok(None) });
+        assert!(key(&c).await.unwrap_err().contains("call 1 failed"));
+        assert_eq!(key(&c).await.unwrap(), "AK2");
+        assert_eq!(key(&c).await.unwrap(), "AK2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Due for refresh and the refresh fails: the error, then a new fetch.
+        let soon = |n| match n {
+            2 => Err(()),
+            _ => Ok(Some(SystemTime::now() + Duration::from_secs(60))),
+        };
+        let (c, calls) = counted(soon);
+        assert_eq!(key(&c).await.unwrap(), "AK1");
+        assert!(key(&c).await.unwrap_err().contains("call 2 failed"));
+        assert_eq!(key(&c).await.unwrap(), "AK3");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_callers_share_one_fetch() {
+        let (c, calls) = counted(|_| Ok(Some(SystemTime::now() + Duration::from_secs(3600))));
+        let keys = futures::future::join_all((0..20).map(|_| key(&c))).await;
+        assert!(keys.iter().all(|k| k.as_deref() == Ok("AK1")), "{keys:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn call_targets_come_from_the_url() {

@@ -191,3 +191,65 @@ async fn an_organization_selects_its_accounts_by_ou_tags_and_state() {
     // The fault stays: it is this test's account only (clearing all faults would clear other
     // tests' too).
 }
+
+/// The listing account's role is assumed a fixed number of times per run, whatever the number
+/// of members: the members' `AssumeRole`s (role chaining) are signed with the listing session's
+/// credentials, cached (`session.rs`, `CachedCredentials`), not assumed again for each member.
+/// Before the cache, `plan` over M members assumed the listing role 2 + M times.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_do_not_assume_the_listing_role_again() {
+    const M: usize = 3;
+    let env = Env::new(92);
+    let admin = env.admin().await;
+    let org = admin.src().organizations();
+    org.create_organization().send().await.unwrap();
+    let members: Vec<String> = (1..=M).map(|i| format!("3300000092{i:02}")).collect();
+    for id in &members {
+        env.emu.call(
+            "POST",
+            &format!(
+                "/_crossrep/organizations/invite?management={}&account_id={id}&name=m{id}",
+                env.src
+            ),
+        );
+    }
+    env.write_raw_config(&format!(
+        "{}\n[[replication]]\nfrom = \"organization\"\nto = \"backup\"\nbuckets = [\"{}*\"]\nbackfill = \"none\"\n\n[organization]\naccount = \"prod\"\nrole_name = \"admin\"\ninclude = [{}]\n",
+        env.accounts_toml(),
+        env.prefix,
+        members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+    ));
+    // The listing role's sessions (assumed with the base credentials: not chained), and the
+    // members' (chained: `AssumeRole` logged under the caller, the listing account).
+    let listing_sessions = || {
+        let v = env
+            .emu
+            .get_json(&format!("/_crossrep/sts/credentials?account={}", env.src));
+        v["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["chained"] == false)
+            .count()
+    };
+    let chained = || {
+        env.emu.summary(&env.src)["by_operation"]["AssumeRole"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let (listing_before, chained_before) = (listing_sessions(), chained());
+    let plan = env.ok(&["plan"]);
+    assert!(
+        plan.contains(&format!("Organization: {M} account(s) selected")),
+        "{plan}"
+    );
+    let listing = listing_sessions() - listing_before;
+    let chained = chained() - chained_before;
+    assert_eq!(chained, M as u64, "one AssumeRole per member");
+    // Once to list the organization, once for the listing account's own clients, once as the
+    // members' source; without the cache it was 2 + M (5 here).
+    assert_eq!(
+        listing, 3,
+        "the listing role must not be assumed again per member"
+    );
+}
