@@ -23,6 +23,7 @@ use crossrep_core::config::{Account, Config};
 use crossrep_core::names::{AccountId, Region};
 
 use crate::error::{call_error, AwsError};
+use crate::limits::{Limits, Service};
 
 /// Clients for one account.
 pub struct Session {
@@ -34,6 +35,9 @@ pub struct Session {
     /// through it (`[organization]` members), cached: see [`CachedCredentials`].
     chain_source: SharedCredentialsProvider,
     path_style: bool,
+    /// The run's HTTP client, and the in-flight limits every client of this session keeps to.
+    http: SharedHttpClient,
+    limits: Arc<Limits>,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     s3: Mutex<HashMap<Region, aws_sdk_s3::Client>>,
@@ -60,6 +64,7 @@ impl Session {
     pub async fn new(
         account: &Account,
         http: SharedHttpClient,
+        limits: Arc<Limits>,
         via: Option<&Session>,
     ) -> Result<Session, AwsError> {
         let base = match via {
@@ -72,7 +77,7 @@ impl Session {
                 .build(),
             None => {
                 let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(http)
+                    .http_client(http.clone())
                     .retry_config(retry_config())
                     .region(aws_config::Region::new(account.region.to_string()));
                 if let Some(profile) = &account.profile {
@@ -112,17 +117,31 @@ impl Session {
             home: account.region.clone(),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&sdk)
+                    .http_client(limits.client(
+                        http.clone(),
+                        &account.id,
+                        Service::Iam,
+                        &account.region,
+                    ))
                     .interceptor(CallLog::new(&account.id, &account.region))
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&sdk)
+                    .http_client(limits.client(
+                        http.clone(),
+                        &account.id,
+                        Service::Sts,
+                        &account.region,
+                    ))
                     .interceptor(CallLog::new(&account.id, &account.region))
                     .build(),
             ),
             path_style: account.endpoint_url.is_some(),
             sdk,
             chain_source,
+            http,
+            limits,
             s3: Mutex::new(HashMap::new()),
             s3control: Mutex::new(HashMap::new()),
             kms: Mutex::new(HashMap::new()),
@@ -130,6 +149,13 @@ impl Session {
             sns: Mutex::new(HashMap::new()),
             cloudwatch: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The run's HTTP client, keeping to this account's in-flight limit for `service` in
+    /// `region` ([`Limits`]).
+    fn limited(&self, service: Service, region: &Region) -> SharedHttpClient {
+        self.limits
+            .client(self.http.clone(), &self.id, service, region)
     }
 
     /// The S3 client for `region`, built on first use. Requests about a bucket go to its own
@@ -140,6 +166,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::S3, region))
                     .region(aws_sdk_s3::config::Region::new(region.to_string()))
                     // An emulator or S3-compatible endpoint serves buckets by path.
                     .force_path_style(self.path_style)
@@ -161,6 +188,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let mut conf = aws_sdk_s3control::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::S3Control, region))
                     .region(aws_sdk_s3control::config::Region::new(region.to_string()))
                     .interceptor(CallLog::new(&self.id, region));
                 // With an endpoint override the endpoint rules give `{AccountId}.{host}`, which
@@ -183,6 +211,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let conf = aws_sdk_kms::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::Kms, region))
                     .region(aws_sdk_kms::config::Region::new(region.to_string()))
                     .interceptor(CallLog::new(&self.id, region))
                     .build();
@@ -198,6 +227,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let conf = aws_sdk_sqs::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::Sqs, region))
                     .region(aws_sdk_sqs::config::Region::new(region.to_string()))
                     .interceptor(CallLog::new(&self.id, region))
                     .build();
@@ -213,6 +243,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let conf = aws_sdk_sns::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::Sns, region))
                     .region(aws_sdk_sns::config::Region::new(region.to_string()))
                     .interceptor(CallLog::new(&self.id, region))
                     .build();
@@ -231,6 +262,7 @@ impl Session {
             .entry(region.clone())
             .or_insert_with(|| {
                 let conf = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+                    .http_client(self.limited(Service::CloudWatch, region))
                     .region(aws_sdk_cloudwatch::config::Region::new(region.to_string()))
                     .interceptor(CallLog::new(&self.id, region))
                     .build();
@@ -243,6 +275,7 @@ impl Session {
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&self.sdk)
+                .http_client(self.limited(Service::Organizations, &self.home))
                 .interceptor(CallLog::new(&self.id, &self.home))
                 .build(),
         )
@@ -534,6 +567,7 @@ impl Sessions {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .build_https();
+        let limits = Arc::new(Limits::default());
         let mut by_id: BTreeMap<AccountId, Arc<Session>> = BTreeMap::new();
         let mut by_name: BTreeMap<&str, Arc<Session>> = BTreeMap::new();
         // Accounts reached through another come after it.
@@ -545,7 +579,9 @@ impl Sessions {
                 continue;
             }
             let via = account.via.as_deref().and_then(|v| by_name.get(v)).cloned();
-            let s = Arc::new(Session::new(account, http.clone(), via.as_deref()).await?);
+            let s = Arc::new(
+                Session::new(account, http.clone(), limits.clone(), via.as_deref()).await?,
+            );
             by_name.insert(&account.name, s.clone());
             by_id.insert(account.id.clone(), s);
         }
