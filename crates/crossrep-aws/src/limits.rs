@@ -58,10 +58,13 @@ impl Service {
     }
 }
 
+/// Whose permits: an account's, for a service, in a region (`None` for a global service).
+type Holder = (AccountId, Service, Option<Region>);
+
 /// The permits of every (account, service, region), shared by all sessions of a run.
 #[derive(Default)]
 pub struct Limits {
-    permits: Mutex<HashMap<(AccountId, Service, Option<Region>), Arc<Semaphore>>>,
+    permits: Mutex<HashMap<Holder, Arc<Semaphore>>>,
 }
 
 impl Limits {
