@@ -537,6 +537,37 @@ impl Samples {
         });
         futures::future::join_all(writes).await.into_iter().sum()
     }
+
+    /// This run's samples replace those of the same buckets; buckets the account no longer
+    /// has are forgotten (the cache holds at most its buckets' latest samples).
+    fn update(&mut self, sink: &SampleSink, desired: &DesiredState, unselected: &Listing) {
+        let sampled = std::mem::take(&mut *sink.0.lock().expect("not poisoned"));
+        let buckets: BTreeSet<(&AccountId, &str)> = desired
+            .pairs
+            .iter()
+            .map(|p| (&p.source.account, p.source.bucket.as_str()))
+            .chain(
+                unselected
+                    .iter()
+                    .flat_map(|(a, l)| l.keys().map(move |b| (a, b.as_str()))),
+            )
+            .collect();
+        let exists = |a: &AccountId, b: &str| buckets.contains(&(a, b));
+        for slot in &mut self.slots {
+            let (account, region) = (&slot.report.account, &slot.report.region);
+            slot.now.buckets.retain(|b, _| exists(account, b));
+            for p in &desired.pairs {
+                if &p.source.account != account || &p.source.region != region {
+                    continue;
+                }
+                if let Some(v) = sampled.get(&(account.clone(), p.source.bucket.clone())) {
+                    slot.now
+                        .buckets
+                        .insert(p.source.bucket.to_string(), v.clone());
+                }
+            }
+        }
+    }
 }
 
 /// The sample caches of the report buckets that exist; one that cannot be read is empty (a
@@ -579,39 +610,6 @@ async fn read_samples(
     });
     Samples {
         slots: stream::iter(reads).buffered(concurrency).collect().await,
-    }
-}
-
-impl Samples {
-    /// This run's samples replace those of the same buckets; buckets the account no longer
-    /// has are forgotten (the cache holds at most its buckets' latest samples).
-    fn update(&mut self, sink: &SampleSink, desired: &DesiredState, unselected: &Listing) {
-        let sampled = std::mem::take(&mut *sink.0.lock().expect("not poisoned"));
-        let buckets: BTreeSet<(&AccountId, &str)> = desired
-            .pairs
-            .iter()
-            .map(|p| (&p.source.account, p.source.bucket.as_str()))
-            .chain(
-                unselected
-                    .iter()
-                    .flat_map(|(a, l)| l.keys().map(move |b| (a, b.as_str()))),
-            )
-            .collect();
-        let exists = |a: &AccountId, b: &str| buckets.contains(&(a, b));
-        for slot in &mut self.slots {
-            let (account, region) = (&slot.report.account, &slot.report.region);
-            slot.now.buckets.retain(|b, _| exists(account, b));
-            for p in &desired.pairs {
-                if &p.source.account != account || &p.source.region != region {
-                    continue;
-                }
-                if let Some(v) = sampled.get(&(account.clone(), p.source.bucket.clone())) {
-                    slot.now
-                        .buckets
-                        .insert(p.source.bucket.to_string(), v.clone());
-                }
-            }
-        }
     }
 }
 

@@ -127,13 +127,7 @@ async fn a_backfill_wait_outlives_its_credentials_configured_and_chained() {
             .http_client(http.clone())
             .region(aws_sdk_sts::config::Region::new("us-east-1"))
             .endpoint_url(env.emu.endpoint())
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                c.access_key_id(),
-                c.secret_access_key(),
-                Some(c.session_token().to_string()),
-                None,
-                "control",
-            ))
+            .credentials_provider(fixed(c))
             .build(),
     )
     .assume_role()
@@ -151,13 +145,7 @@ async fn a_backfill_wait_outlives_its_credentials_configured_and_chained() {
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
             .endpoint_url(env.emu.endpoint())
             .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                c.access_key_id(),
-                c.secret_access_key(),
-                Some(c.session_token().to_string()),
-                None,
-                "control",
-            ))
+            .credentials_provider(fixed(c))
             .build(),
     );
     frozen.list_buckets().send().await.unwrap();
@@ -237,4 +225,15 @@ async fn a_backfill_wait_outlives_its_credentials_configured_and_chained() {
         Some(c.access_key_id()),
         "{refused:?}"
     );
+}
+
+/// STS credentials as a provider that never refreshes them (the control of the test).
+fn fixed(c: &aws_sdk_sts::types::Credentials) -> aws_sdk_sts::config::Credentials {
+    aws_sdk_sts::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "control",
+    )
 }
