@@ -31,6 +31,7 @@ use crossrep_core::model::{ActualState, Listing};
 use crossrep_core::names::{AccountId, BucketName, Region};
 use crossrep_core::observed::Observed;
 use crossrep_core::policy::ROLE_POLICY_NAME;
+use crossrep_core::preflight;
 use crossrep_core::progress::Reporter;
 
 use crate::kinds;
@@ -631,9 +632,43 @@ pub async fn discover(
         .chain(desired.report_buckets.iter().map(|r| &r.account))
         .collect();
     let mut owned: BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>> = BTreeMap::new();
+    let mut facts = preflight::Facts::default();
     for id in dest_accounts {
-        owned.insert(id.clone(), list_owned(sessions.get(id)).await?.0);
+        let (buckets, legacy) = list_owned(sessions.get(id)).await?;
+        facts
+            .buckets_held
+            .insert(id.clone(), (buckets.len() + legacy.len()) as u64);
+        owned.insert(id.clone(), buckets);
     }
+    // Preflight (SPEC §12): the opt-in regions the pairs use, and the bucket quota of the
+    // accounts where a bucket may be created (a destination or report bucket they do not own).
+    facts.regions =
+        crate::preflight::region_statuses(&preflight::region_needs(desired), sessions, concurrency)
+            .await;
+    let creating: BTreeSet<&AccountId> = desired
+        .pairs
+        .iter()
+        .map(|p| (&p.destination.account, &p.destination.bucket))
+        .chain(
+            desired
+                .report_buckets
+                .iter()
+                .map(|r| (&r.account, &r.bucket)),
+        )
+        .filter(|(a, b)| !owned.get(*a).is_some_and(|o| o.contains_key(*b)))
+        .map(|(a, _)| a)
+        .collect();
+    let quotas: Vec<(AccountId, Observed<u64>)> = stream::iter(creating)
+        .map(|a| async move {
+            (
+                a.clone(),
+                crate::preflight::bucket_quota(sessions.get(a)).await,
+            )
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    facts.bucket_quotas = quotas.into_iter().collect();
 
     let mut jobs: Vec<Job> = desired
         .roles
@@ -758,6 +793,32 @@ pub async fn discover(
     for f in results {
         f(&mut actual);
     }
+    // The role quota of the accounts where the role does not exist yet.
+    let role_accounts: Vec<&AccountId> = desired
+        .roles
+        .values()
+        .filter(|r| {
+            actual
+                .observed::<Role>(&RoleAddr {
+                    account: r.account.clone(),
+                    name: r.name.clone(),
+                })
+                .is_some_and(|o| matches!(o, Observed::Absent))
+        })
+        .map(|r| &r.account)
+        .collect();
+    let role_quotas: Vec<(AccountId, Observed<preflight::RoleQuota>)> = stream::iter(role_accounts)
+        .map(|a| async move {
+            (
+                a.clone(),
+                crate::preflight::role_quota(sessions.get(a)).await,
+            )
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    facts.role_quotas = role_quotas.into_iter().collect();
+    actual.preflight = facts;
 
     // Second wave: what depends on what the sources hold.
     let mut extra: BTreeMap<(&AccountId, &BucketName), (bool, bool)> = BTreeMap::new();

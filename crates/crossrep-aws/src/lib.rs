@@ -12,6 +12,7 @@ pub mod execute;
 pub mod kinds;
 pub mod limits;
 pub mod organization;
+pub mod preflight;
 pub mod session;
 mod stored;
 pub mod verify;

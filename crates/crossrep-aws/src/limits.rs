@@ -37,6 +37,10 @@ pub enum Service {
     Sns,
     CloudWatch,
     Organizations,
+    /// Account Management (region opt-in status), global.
+    Account,
+    /// Service Quotas (the bucket quota, an account-wide quota read in the home region).
+    ServiceQuotas,
 }
 
 impl Service {
@@ -49,12 +53,16 @@ impl Service {
             Service::S3Control => 8,
             Service::Sts | Service::Kms | Service::Sqs | Service::Sns => 8,
             Service::Iam | Service::CloudWatch | Service::Organizations => 2,
+            Service::Account | Service::ServiceQuotas => 2,
         }
     }
 
     /// IAM and Organizations are global: one limit per account, whatever the region.
     fn global(self) -> bool {
-        matches!(self, Service::Iam | Service::Organizations)
+        matches!(
+            self,
+            Service::Iam | Service::Organizations | Service::Account | Service::ServiceQuotas
+        )
     }
 }
 

@@ -289,6 +289,27 @@ impl Session {
         )
     }
 
+    /// The Account Management client (a global service: region opt-in status, SPEC §12).
+    pub fn account(&self) -> aws_sdk_account::Client {
+        aws_sdk_account::Client::from_conf(
+            aws_sdk_account::config::Builder::from(&self.sdk)
+                .http_client(self.limited(Service::Account, &self.home))
+                .interceptor(CallLog::new(&self.id, &self.home))
+                .build(),
+        )
+    }
+
+    /// The Service Quotas client, in the account's home region (the bucket quota is
+    /// account-wide).
+    pub fn service_quotas(&self) -> aws_sdk_servicequotas::Client {
+        aws_sdk_servicequotas::Client::from_conf(
+            aws_sdk_servicequotas::config::Builder::from(&self.sdk)
+                .http_client(self.limited(Service::ServiceQuotas, &self.home))
+                .interceptor(CallLog::new(&self.id, &self.home))
+                .build(),
+        )
+    }
+
     /// STS GetCallerIdentity must name the configured account before anything else happens.
     pub async fn verify_identity(&self) -> Result<(), AwsError> {
         let out = self

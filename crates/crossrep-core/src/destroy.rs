@@ -505,6 +505,7 @@ pub fn destroy_plan(desired: &DesiredState, actual: &ActualState) -> Plan {
         notes: Vec::new(),
         accounts_selected: Vec::new(),
         accounts_skipped: Vec::new(),
+        preflight: Vec::new(),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod observed;
 pub mod organization;
 pub mod plan;
 pub mod policy;
+pub mod preflight;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -41,6 +41,7 @@ use crate::policy::{
     destination_statements, merge_bucket_policy, role_policy, trust_policy, BUCKET_POLICY_LIMIT,
     ROLE_POLICY_NAME,
 };
+use crate::preflight::{Finding, Severity};
 
 pub use crate::kinds::replication::{desired_rule, merge_replication, rule_id, same_replication};
 pub use crate::kinds::{Action, ActualState, Address, AnyChange, Change};
@@ -93,6 +94,9 @@ pub struct Plan {
     /// `[organization]`: the member accounts that are not, each with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts_skipped: Vec<crate::organization::Skipped>,
+    /// Preflight (SPEC §12): only what is wrong or could not be checked, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preflight: Vec<Finding>,
 }
 
 /// Something that does not stop the plan but that people should know: about a bucket (a source,
@@ -160,6 +164,14 @@ impl Plan {
             .count()
     }
 
+    /// Preflight errors: `apply` would fail midway, so it refuses the whole plan.
+    pub fn preflight_errors(&self) -> usize {
+        self.preflight
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
@@ -183,6 +195,17 @@ fn role_policy_addr(role: &RoleRef) -> RolePolicyAddr {
         account: role.account.clone(),
         role: role.name.clone(),
         name: ROLE_POLICY_NAME.into(),
+    }
+}
+
+/// A replica key as the plan names it.
+fn key_for_people(key: &KeyAddr) -> String {
+    match &key.key {
+        None => format!(
+            "the replica key of {} in {} (`{ALIAS}`)",
+            key.account, key.region
+        ),
+        Some(arn) => format!("replica key `{arn}` (`kms`)"),
     }
 }
 
@@ -354,7 +377,14 @@ impl<'a> Planner<'a> {
                     .actual
                     .problem::<Bucket>(&dst)
                     .is_some_and(|p| p != ReadProblem::Unread);
-            let problem = if let Some(m) = unreadable(
+            let problem = if let Some((account, region, status)) =
+                crate::preflight::disabled_region(&self.actual.preflight, pair)
+            {
+                let (message, hint) = crate::preflight::region_conflict(&account, &region, status);
+                // The source's own region, in its own account: the bucket, whatever its pairs.
+                let per_pair = !(account == pair.source.account && region == pair.source.region);
+                Some((per_pair, ("region_not_enabled", message, Some(hint))))
+            } else if let Some(m) = unreadable(
                 self.actual,
                 &role_needs,
                 &format!("role `{}` in {}", role.name, role.account),
@@ -657,6 +687,25 @@ impl<'a> Planner<'a> {
         let mut warnings = self.warnings;
         warnings.sort();
         warnings.dedup();
+        let mut preflight = crate::preflight::region_findings(self.desired, &self.actual.preflight);
+        let (mut buckets, mut roles) = (BTreeMap::new(), BTreeMap::new());
+        for c in self
+            .changes
+            .values()
+            .filter(|c| c.action() == Action::Create)
+        {
+            match c.addr() {
+                Address::Bucket(b) => *buckets.entry(b.account).or_insert(0) += 1,
+                Address::Role(r) => *roles.entry(r.account).or_insert(0) += 1,
+                _ => {}
+            }
+        }
+        preflight.extend(crate::preflight::quota_findings(
+            &self.actual.preflight,
+            &buckets,
+            &roles,
+        ));
+        preflight.sort();
         Plan {
             format_version: PLAN_FORMAT_VERSION,
             changes: self.changes.into_values().collect(),
@@ -673,6 +722,7 @@ impl<'a> Planner<'a> {
             notes,
             accounts_selected: Vec::new(),
             accounts_skipped: Vec::new(),
+            preflight,
         }
     }
 
@@ -1392,24 +1442,6 @@ impl<'a> Planner<'a> {
                 }
                 continue;
             }
-            let existing = self.actual.present::<ReplicaKey>(&key).cloned();
-            if existing.is_none() && key.key.is_none() {
-                self.put::<ReplicaKey>(
-                    key.clone(),
-                    &key.region,
-                    ReplicaKeySpec::new(),
-                    format!(
-                        "SSE-KMS objects of {} replicate under a key of the destination account",
-                        pairs
-                            .iter()
-                            .map(|p| format!("`{}`", p.source.bucket))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    vec![],
-                );
-            }
-            let arn = replica_key::arn_or_token(self.actual, &key);
             let current = self
                 .actual
                 .present::<KeyPolicy>(&key)
@@ -1429,6 +1461,42 @@ impl<'a> Planner<'a> {
                 Some(&current),
                 &crate::policy::key_policy_statements(&roles, key.region.as_str()),
             );
+            // KMS's key policy quota, after merging (SPEC §12): a key that cannot take the
+            // grant leaves its pairs without a usable rule.
+            let size = crate::policy::policy_bytes(&merged);
+            if size > crate::policy::KEY_POLICY_LIMIT {
+                for p in &pairs {
+                    self.conflict_with_hint(p, true, (
+                        "key_policy_too_large",
+                        format!(
+                            "the merged key policy of {} would be {size} bytes; KMS allows {}",
+                            key_for_people(&key),
+                            crate::policy::KEY_POLICY_LIMIT
+                        ),
+                        Some("remove statements from the key policy, or name another key with `kms`".into()),
+                    ));
+                    dropped.insert((&p.source, &p.destination));
+                }
+                continue;
+            }
+            let existing = self.actual.present::<ReplicaKey>(&key).cloned();
+            if existing.is_none() && key.key.is_none() {
+                self.put::<ReplicaKey>(
+                    key.clone(),
+                    &key.region,
+                    ReplicaKeySpec::new(),
+                    format!(
+                        "SSE-KMS objects of {} replicate under a key of the destination account",
+                        pairs
+                            .iter()
+                            .map(|p| format!("`{}`", p.source.bucket))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    vec![],
+                );
+            }
+            let arn = replica_key::arn_or_token(self.actual, &key);
             let mut deps = vec![Address::ReplicaKey(key.clone())];
             deps.extend(
                 pairs
@@ -1542,13 +1610,7 @@ impl<'a> Planner<'a> {
     /// disabled, asymmetric or AWS managed. `PutBucketReplication` accepts any of these and
     /// every replica then fails (AWS-NOTES, SSE-KMS), so each is a conflict.
     fn replica_key_problem(&self, key: &KeyAddr) -> Option<Problem> {
-        let what = match &key.key {
-            None => format!(
-                "the replica key of {} in {} (`{ALIAS}`)",
-                key.account, key.region
-            ),
-            Some(arn) => format!("replica key `{arn}` (`kms`)"),
-        };
+        let what = key_for_people(key);
         if key.arn_region() != key.region.as_str() {
             return Some(plain("replica_key_region", format!(
                 "{what} is in {}, but the destination is in {}: S3 encrypts replicas only under a key in the destination's region (`DstKmsKeyNotFound`); name a key in {} or set `destination_region`",

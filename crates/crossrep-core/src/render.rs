@@ -58,6 +58,17 @@ pub fn render_plan_as(plan: &Plan, full: bool) -> String {
         }
         out.push('\n');
     }
+    // Preflight (SPEC §12): only what is wrong or could not be checked.
+    if !plan.preflight.is_empty() {
+        out.push_str("Preflight:\n");
+        for f in &plan.preflight {
+            let _ = writeln!(out, "  {f}");
+            if let Some(h) = &f.hint {
+                let _ = writeln!(out, "    hint: {h}");
+            }
+        }
+        out.push('\n');
+    }
     let summarise = !full && plan.changes.len() > SUMMARY_ABOVE;
     if plan.has_changes() && summarise {
         // (account, sign, kind, reason of a routine update) -> how many
@@ -168,6 +179,12 @@ pub fn summary(plan: &Plan) -> String {
     let pairs = match plan.pairs.len() {
         0 => String::new(),
         n => format!(", for {n} bucket pair(s)"),
+    };
+    let conflicts = match plan.preflight_errors() {
+        0 => conflicts,
+        n => format!(
+            "{conflicts} Preflight found {n} error(s): apply refuses this plan until they are fixed."
+        ),
     };
     if plan.has_changes() {
         let (add, change, destroy) = plan.counts();

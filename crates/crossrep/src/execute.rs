@@ -88,6 +88,21 @@ pub(crate) async fn show_and_execute(
             _ => status,
         }
     };
+    // Preflight (SPEC §12): a plan apply would not finish is refused before any write.
+    let refused = plan.preflight_errors();
+    if refused > 0 {
+        if format == Format::Json {
+            let mut report = Report::new(plan, &Outcome::default());
+            report.complete = false;
+            report.refused = true;
+            printer.json(&report)?;
+        }
+        printer.human(format_args!(
+            "{} refused: preflight found {refused} error(s) (see Preflight above); nothing was written.",
+            verb.title()
+        ));
+        return Ok(ExitStatus::Failure);
+    }
     if !plan.has_changes() {
         if verb == Verb::Apply {
             ctx.remember_samples(&[]).await;
@@ -204,6 +219,9 @@ struct Report<'a> {
     /// Not started: the run was interrupted (SIGINT).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     interrupted: Vec<String>,
+    /// Nothing started: preflight found errors (`plan.preflight`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    refused: bool,
 }
 
 #[derive(Serialize, Default, Clone, Copy)]
@@ -275,6 +293,7 @@ impl<'a> Report<'a> {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            refused: false,
         }
     }
 }

@@ -230,6 +230,8 @@ macro_rules! registry {
             /// Bucket names that exist but belong to an account crossrep cannot act as (the
             /// bucket namespace is global: `BucketAlreadyExists`).
             pub taken_names: BTreeSet<BucketName>,
+            /// Account-level facts for preflight (SPEC §12).
+            pub preflight: crate::preflight::Facts,
         }
 
         impl Address {

@@ -26,9 +26,13 @@ pub(crate) async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<ExitS
         ));
     }
     // A selected bucket left in conflict is never silent (SPEC §3): exit 1, whatever else.
-    // So is a selected account that could not be reached (SPEC §11).
+    // So is a selected account that could not be reached (SPEC §11), and a preflight error
+    // (SPEC §12: apply would refuse the plan).
     Ok(
-        if plan.not_replicated() > 0 || plan.unreachable_accounts() > 0 {
+        if plan.not_replicated() > 0
+            || plan.unreachable_accounts() > 0
+            || plan.preflight_errors() > 0
+        {
             ExitStatus::Failure
         } else if args.detailed_exitcode && plan.has_changes() {
             ExitStatus::Changes
