@@ -9,6 +9,8 @@
 
 #[path = "planner/fixtures.rs"]
 mod fixtures;
+#[path = "planner/preflight.rs"]
+mod preflight;
 #[path = "planner/props.rs"]
 mod props;
 
