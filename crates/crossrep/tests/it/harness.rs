@@ -71,9 +71,17 @@ pub fn start_emulator(env: &[(&str, &str)]) -> Emulator {
 
 /// A minimal HTTP/1.1 client for the emulator's own endpoints (it closes every connection).
 fn http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+    http_with(port, method, path, "")
+}
+
+fn http_with(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     let status = out
@@ -179,6 +187,31 @@ impl Emulator {
         let (status, body) = http(self.port, "GET", path).unwrap();
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
+    }
+
+    /// A test endpoint that takes a JSON body (`POST /_crossrep/regions`, …).
+    pub fn post_json(&self, path: &str, body: &Value) {
+        let (status, answer) = http_with(self.port, "POST", path, &body.to_string()).unwrap();
+        assert!(
+            (200..300).contains(&status),
+            "POST {path} {body}: {status} {answer}"
+        );
+    }
+
+    /// Sets an account's opt-in status of a region directly (emulator `regions.py`).
+    pub fn set_region(&self, account: &str, region: &str, status: &str) {
+        self.post_json(
+            "/_crossrep/regions",
+            &serde_json::json!({"account": account, "region": region, "status": status}),
+        );
+    }
+
+    /// Sets an account's general purpose bucket quota (Service Quotas and `CreateBucket`).
+    pub fn set_bucket_quota(&self, account: &str, quota: u64) {
+        self.post_json(
+            "/_crossrep/s3/bucket-quota",
+            &serde_json::json!({"account": account, "quota": quota}),
+        );
     }
 
     pub fn requests(&self, account: &str) -> u64 {

@@ -17,4 +17,5 @@ mod errors;
 mod grants;
 mod harness;
 mod organizations;
+mod preflight;
 mod verify;
