@@ -488,10 +488,18 @@ def _assume_denied(environ: dict[str, Any], entry: dict[str, Any], start_respons
     return [body]
 
 
+# Global services: their endpoints sign for us-east-1 whatever Region a client is configured
+# with (the SDKs' endpoint rules), so a scope naming another Region is the emulator's endpoint
+# override at work, not a request to that Region.
+GLOBAL_SERVICES = frozenset({"account", "iam", "organizations"})
+
+
 def check(environ: dict[str, Any], entry: dict[str, Any], start_response: Any) -> list[bytes] | None:
     """An AWS answer refusing a request signed for a Region the caller's account (or, for
     AssumeRole, the role's account) cannot use; None to let it through."""
     access_key, region = _signing(environ)
+    if entry.get("service") in GLOBAL_SERVICES:
+        return None
     if not usable(entry.get("account") or "", region):
         entry["refused"] = "region-not-enabled"
         return _refusal(environ, entry, start_response, access_key)
