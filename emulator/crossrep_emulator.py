@@ -95,6 +95,20 @@ Fixes and additions, each with the reason:
    credentials refused as AWS refuses them (S3 400 ``ExpiredToken``, others 403); the test knob
    ``/_crossrep/sts/lifetime`` shortens the credentials issued from then on.
 
+14. Opt-in Regions and quotas (``regions.py``): the Account Management region API (moto serves
+   only alternate contacts) with per-account ``ENABLED_BY_DEFAULT`` / ``DISABLED`` /
+   ``ENABLING`` / ``ENABLED`` / ``DISABLING`` and AWS's refusals (ValidationException,
+   ConflictException, AccessDeniedException in the organizations context); requests signed
+   for an opt-in Region the caller's account has not enabled refused as AWS refuses them (S3
+   403 ``InvalidAccessKeyId``, query 403 ``InvalidClientTokenId``, awsJson 400
+   ``UnrecognizedClientException``; AssumeRole there into an account without it 403
+   ``AccessDenied``); the S3 general purpose bucket quota (400 ``TooManyBuckets``, Service
+   Quotas ``s3``/``L-DC2B2D3D``: default 10,000, ``NoSuchResourceException`` from
+   GetServiceQuota until a quota is applied) and the IAM role quota (GetAccountSummary
+   ``RolesQuota``, 409 ``LimitExceeded`` "Cannot exceed quota for RolesPerAccount: N"). Knobs
+   ``/_crossrep/regions``, ``/_crossrep/regions/settle-seconds``,
+   ``/_crossrep/s3/bucket-quota``, ``/_crossrep/iam/role-quota``.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
