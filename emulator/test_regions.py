@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import boto3  # noqa: E402
+import cbor2  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
@@ -232,6 +233,19 @@ def test_disabled_region_refused(emu: Emulator) -> None:
     assert (code, status) == ("UnrecognizedClientException", 400), (code, status)
     code, status, _, _ = err(client(emu, "sqs", ACC, OPT).list_queues)
     assert (code, status) == ("InvalidClientTokenId", 403), (code, status)
+    # CloudWatch over RPCv2 CBOR (aws-sdk-cloudwatch): 403 InvalidClientTokenId, in CBOR
+    req = urllib.request.Request(
+        f"{emu.url}/service/GraniteServiceVersion20100801/operation/DescribeAlarms", data=cbor2.dumps({}),
+        method="POST", headers={"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
+                                "accept": "application/cbor", "x-moto-account-id": ACC,
+                                "authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/{OPT}/"
+                                                 "monitoring/aws4_request, SignedHeaders=host, Signature=0"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("CBOR DescribeAlarms succeeded")
+    except urllib.error.HTTPError as e:
+        answer = cbor2.loads(e.read())
+        assert e.code == 403 and "InvalidClientTokenId" in answer["__type"], (e.code, answer)
     # S3 Control
     s3c = client(emu, "s3control", ACC, OPT)
     s3c.meta.events.register("before-send.s3-control.*", lambda request, **_: setattr(
@@ -246,9 +260,9 @@ def test_disabled_region_refused(emu: Emulator) -> None:
     # the request log records the refusals with their status
     entries = knob(emu, "GET", f"/_crossrep/requests?account={ACC}")["requests"]
     log = [r for r in entries if r["region"] == OPT]
-    assert len(log) == 9 and {r["status"] for r in log} == {400, 403}, log
+    assert len(log) == 10 and {r["status"] for r in log} == {400, 403}, log
     assert [(r["operation"], r["status"]) for r in entries if r["region"] == "us-east-1"] == [("CreateBucket", 400)]
-    assert {r["operation"] for r in log} >= {"ListBuckets", "HeadBucket", "GetCallerIdentity", "ListKeys", "ListJobs"}, log
+    assert {r["operation"] for r in log} >= {"ListBuckets", "HeadBucket", "GetCallerIdentity", "ListKeys", "ListJobs", "DescribeAlarms"}, log
 
     # negative controls: default Regions, global services signed for the Region, another
     # account that enabled it
