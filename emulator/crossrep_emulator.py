@@ -95,6 +95,20 @@ Fixes and additions, each with the reason:
    credentials refused as AWS refuses them (S3 400 ``ExpiredToken``, others 403); the test knob
    ``/_crossrep/sts/lifetime`` shortens the credentials issued from then on.
 
+14. Opt-in Regions and quotas (``regions.py``): the Account Management region API (moto serves
+   only alternate contacts) with per-account ``ENABLED_BY_DEFAULT`` / ``DISABLED`` /
+   ``ENABLING`` / ``ENABLED`` / ``DISABLING`` and AWS's refusals (ValidationException,
+   ConflictException, AccessDeniedException in the organizations context); requests signed
+   for an opt-in Region the caller's account has not enabled refused as AWS refuses them (S3
+   403 ``InvalidAccessKeyId``, query 403 ``InvalidClientTokenId``, awsJson 400
+   ``UnrecognizedClientException``; AssumeRole there into an account without it 403
+   ``AccessDenied``); the S3 general purpose bucket quota (400 ``TooManyBuckets``, Service
+   Quotas ``s3``/``L-DC2B2D3D``: default 10,000, ``NoSuchResourceException`` from
+   GetServiceQuota until a quota is applied) and the IAM role quota (GetAccountSummary
+   ``RolesQuota``, 409 ``LimitExceeded`` "Cannot exceed quota for RolesPerAccount: N"). Knobs
+   ``/_crossrep/regions``, ``/_crossrep/regions/settle-seconds``,
+   ``/_crossrep/s3/bucket-quota``, ``/_crossrep/iam/role-quota``.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -140,6 +154,7 @@ import replicate as crossrep_replicate  # noqa: E402  (live replication, see rep
 import organizations as crossrep_organizations  # noqa: E402  (Organizations, STS deny; see organizations.py)
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 import sts as crossrep_sts  # noqa: E402  (credentials that expire, DurationSeconds; see sts.py)
+import regions as crossrep_regions  # noqa: E402  (opt-in Regions, bucket and role quotas; see regions.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 
@@ -725,6 +740,10 @@ def _patched_all_buckets(self: S3Response) -> Any:
     self._authenticate_and_authorize_s3_action()
     prefix = self._get_param("prefix") or ""
     region = self._get_param("bucket-region")
+    refused = crossrep_regions.unpaginated_list_refused(self.current_account, max_buckets is not None,
+                                                        token is not None)
+    if refused is not None:  # an applied quota above 10,000 needs paginated ListBuckets (regions.py)
+        return _error_response(_S3Error(400, "InvalidRequest", refused), "")
     try:
         limit = int(max_buckets or 10000)
         if not 1 <= limit <= 10000:
@@ -1284,6 +1303,9 @@ class CrossrepMiddleware:
         batch_answer = crossrep_batch.crossrep_endpoint(method, path, qs)
         if batch_answer is not None:
             return self._json(start_response, *batch_answer)
+        regions_answer = crossrep_regions.crossrep_endpoint(method, path, qs, _knob_body(environ))
+        if regions_answer is not None:
+            return self._json(start_response, *regions_answer)
         return self._json(start_response, "404 Not Found",
                           {"error": f"unknown endpoint {method} {path}"})
 
@@ -1303,6 +1325,7 @@ class CrossrepMiddleware:
                 crossrep_events.reset()
                 crossrep_organizations.reset()
                 crossrep_sts.reset()
+                crossrep_regions.reset()
             return result
 
         if self.latency:
@@ -1325,6 +1348,11 @@ class CrossrepMiddleware:
             # Authentication first: a request signed with expired credentials is refused before
             # anything else (sts.py), and AssumeRole's DurationSeconds is validated.
             refused = crossrep_sts.check(environ, entry, _start_response)
+            if refused is not None:
+                return refused
+            # A Region the account has not enabled: its credentials are not valid there, and STS
+            # there issues none for it (regions.py)
+            refused = crossrep_regions.check(environ, entry, _start_response)
             if refused is not None:
                 return refused
             fault = self.faults.take(entry)
@@ -1358,6 +1386,11 @@ class CrossrepMiddleware:
                                        entry, _start_response)
             if path.startswith("/v20180820/jobs"):
                 return crossrep_batch.handle(environ, _start_response, entry)
+            if entry["service"] == "account":
+                # Account Management's region API, which moto does not serve (regions.py)
+                answered = crossrep_regions.handle_account(environ, entry, _start_response)
+                if answered is not None:
+                    return answered
             if crossrep_cloudwatch.is_cbor_request(path):
                 # RPCv2 CBOR (aws-sdk-cloudwatch), which moto does not serve: translated
                 return crossrep_cloudwatch.handle(environ, _start_response, self.app)
@@ -1367,6 +1400,15 @@ class CrossrepMiddleware:
         finally:
             entry["status"] = status_holder.get("status", 500)
             self.log.add(entry)
+
+
+def _knob_body(environ: dict[str, Any]) -> bytes:
+    """The JSON body of a knob request (`/_crossrep/regions`, the quota knobs)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return b""
+    return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
 def _chaos_kind(rng: Any, rate: float) -> str | None:
