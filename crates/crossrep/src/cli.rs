@@ -66,9 +66,11 @@ pub(crate) enum Format {
 pub(crate) enum Command {
     /// Write a commented example crossrep.toml (with real account ids, given profiles).
     Init(InitArgs),
-    /// Discover the accounts and show what apply would change; writes nothing to AWS.
+    /// Discover the accounts and show what apply would change, after a preflight (opt-in
+    /// regions, bucket and role quotas); writes nothing to AWS.
     Plan(PlanArgs),
-    /// Apply a saved plan, or plan and ask before applying.
+    /// Apply a saved plan, or plan and ask before applying; a plan with a preflight error is
+    /// refused before any write.
     Apply(ApplyArgs),
     /// Start S3 Batch Replication jobs for the objects that existed before replication.
     Backfill(BackfillArgs),
