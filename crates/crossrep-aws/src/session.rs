@@ -299,13 +299,23 @@ impl Session {
         )
     }
 
-    /// The Service Quotas client, in the account's home region (the bucket quota is
-    /// account-wide).
+    /// The Service Quotas client for the general purpose bucket quota: in us-east-1 ("General
+    /// purpose bucket quotas for commercial Regions can only be viewed and managed from US East
+    /// (N. Virginia)", S3 User Guide; elsewhere `NoSuchResourceException`, which would read as
+    /// "no quota applied"); in GovCloud and China, the home region.
     pub fn service_quotas(&self) -> aws_sdk_servicequotas::Client {
+        let region = if crossrep_core::desired::partition(&self.home) == "aws" {
+            Region::new("us-east-1").expect("a valid region")
+        } else {
+            self.home.clone()
+        };
         aws_sdk_servicequotas::Client::from_conf(
             aws_sdk_servicequotas::config::Builder::from(&self.sdk)
-                .http_client(self.limited(Service::ServiceQuotas, &self.home))
-                .interceptor(CallLog::new(&self.id, &self.home))
+                .region(aws_sdk_servicequotas::config::Region::new(
+                    region.to_string(),
+                ))
+                .http_client(self.limited(Service::ServiceQuotas, &region))
+                .interceptor(CallLog::new(&self.id, &region))
                 .build(),
         )
     }
