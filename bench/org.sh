@@ -66,9 +66,9 @@ bench_init org
 # bench/benchlib.py (shared with apply.sh): timed runs, the ceiling probe, seeding; here, the
 # organization's seed.
 cat >"$TMP/bench.py" <<'PY'
-import json, sys, time
+import json, sys, time, urllib.request
 
-from benchlib import SRC, client, get_json, main, parallel, post, seed_buckets, thread_client
+from benchlib import EP, SRC, client, get_json, main, parallel, post, seed_buckets, thread_client
 
 DST = "222222222222"
 
@@ -89,12 +89,24 @@ def seed(layout, a, b, threads):
         for i, acct in enumerate(owners, 1):
             post(f"/_crossrep/organizations/invite?management={SRC}&account_id={acct}&name=member-{i:03d}")
         post(f"/_crossrep/organizations/invite?management={SRC}&account_id={DST}&name=backup")
+    else:
+        # One account holding every source and its report bucket: past the default quota of
+        # 10,000 buckets at 100 x 100, as on AWS, where it would need an increase (preflight,
+        # SPEC §12, refuses the plan otherwise). The emulator's knob applies one.
+        req = urllib.request.Request(
+            EP + "/_crossrep/s3/bucket-quota", method="POST",
+            data=json.dumps({"account": SRC, "quota": max(10_000, a * b + 100)}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200, r.status
     seed_buckets([(o, f"src-{i:03d}-{j:04d}") for i, o in enumerate(owners, 1) for j in range(1, b + 1)],
                  threads)
     counts = {}
 
     def count(st, acct):
-        pages = thread_client(st, acct).get_paginator("list_buckets").paginate()
+        # Paginated: with a quota above 10,000 applied, S3 refuses an unpaginated ListBuckets.
+        pages = thread_client(st, acct).get_paginator("list_buckets").paginate(
+            PaginationConfig={"PageSize": 1000})
         counts[acct] = sum(len(p["Buckets"]) for p in pages)
     parallel(sorted(set(owners)), threads, count)
     want = {o: b * owners.count(o) for o in owners}
