@@ -15,6 +15,9 @@ use crate::error::call_error;
 use crate::kinds::observed;
 use crate::session::{Session, Sessions};
 
+#[cfg(test)]
+mod tests;
+
 /// The opt-in status of each (account, region), read by the account itself (Account
 /// Management `GetRegionOptStatus` without `AccountId`: no organization permission needed).
 pub async fn region_statuses(
@@ -26,7 +29,7 @@ pub async fn region_statuses(
         .map(|(account, region)| {
             let session = sessions.get(&account).clone();
             async move {
-                let status = region_status(&session, &region).await;
+                let status = region_status(&session.account(), &account, &region).await;
                 ((account, region), status)
             }
         })
@@ -35,9 +38,12 @@ pub async fn region_statuses(
         .await
 }
 
-async fn region_status(session: &Session, region: &Region) -> Observed<RegionOptStatus> {
-    let out = session
-        .account()
+pub(crate) async fn region_status(
+    client: &aws_sdk_account::Client,
+    account: &AccountId,
+    region: &Region,
+) -> Observed<RegionOptStatus> {
+    let out = client
         .get_region_opt_status()
         .region_name(region.as_str())
         .send()
@@ -45,7 +51,7 @@ async fn region_status(session: &Session, region: &Region) -> Observed<RegionOpt
     observed(out, &[], |e| {
         call_error(
             e,
-            session.id.as_str(),
+            account.as_str(),
             "account:GetRegionOptStatus",
             region.as_str(),
         )
@@ -66,8 +72,14 @@ async fn region_status(session: &Session, region: &Region) -> Observed<RegionOpt
 /// `GetServiceQuota`, S3 `L-DC2B2D3D`); [`Observed::Absent`] when none is applied
 /// (`NoSuchResourceException`: the documented default holds).
 pub async fn bucket_quota(session: &Arc<Session>) -> Observed<u64> {
-    let out = session
-        .service_quotas()
+    bucket_quota_with(&session.service_quotas(), &session.id).await
+}
+
+pub(crate) async fn bucket_quota_with(
+    client: &aws_sdk_servicequotas::Client,
+    account: &AccountId,
+) -> Observed<u64> {
+    let out = client
         .get_service_quota()
         .service_code("s3")
         .quota_code(BUCKET_QUOTA_CODE)
@@ -76,7 +88,7 @@ pub async fn bucket_quota(session: &Arc<Session>) -> Observed<u64> {
     observed(out, &["NoSuchResourceException"], |e| {
         call_error(
             e,
-            session.id.as_str(),
+            account.as_str(),
             "servicequotas:GetServiceQuota",
             BUCKET_QUOTA_CODE,
         )
