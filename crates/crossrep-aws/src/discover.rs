@@ -645,30 +645,8 @@ pub async fn discover(
     facts.regions =
         crate::preflight::region_statuses(&preflight::region_needs(desired), sessions, concurrency)
             .await;
-    let creating: BTreeSet<&AccountId> = desired
-        .pairs
-        .iter()
-        .map(|p| (&p.destination.account, &p.destination.bucket))
-        .chain(
-            desired
-                .report_buckets
-                .iter()
-                .map(|r| (&r.account, &r.bucket)),
-        )
-        .filter(|(a, b)| !owned.get(*a).is_some_and(|o| o.contains_key(*b)))
-        .map(|(a, _)| a)
-        .collect();
-    let quotas: Vec<(AccountId, Observed<u64>)> = stream::iter(creating)
-        .map(|a| async move {
-            (
-                a.clone(),
-                crate::preflight::bucket_quota(sessions.get(a)).await,
-            )
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    facts.bucket_quotas = quotas.into_iter().collect();
+    facts.bucket_quotas =
+        crate::preflight::bucket_quotas(desired, &owned, sessions, concurrency).await;
 
     let mut jobs: Vec<Job> = desired
         .roles
@@ -793,31 +771,8 @@ pub async fn discover(
     for f in results {
         f(&mut actual);
     }
-    // The role quota of the accounts where the role does not exist yet.
-    let role_accounts: Vec<&AccountId> = desired
-        .roles
-        .values()
-        .filter(|r| {
-            actual
-                .observed::<Role>(&RoleAddr {
-                    account: r.account.clone(),
-                    name: r.name.clone(),
-                })
-                .is_some_and(|o| matches!(o, Observed::Absent))
-        })
-        .map(|r| &r.account)
-        .collect();
-    let role_quotas: Vec<(AccountId, Observed<preflight::RoleQuota>)> = stream::iter(role_accounts)
-        .map(|a| async move {
-            (
-                a.clone(),
-                crate::preflight::role_quota(sessions.get(a)).await,
-            )
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    facts.role_quotas = role_quotas.into_iter().collect();
+    facts.role_quotas =
+        crate::preflight::role_quotas(desired, &actual, sessions, concurrency).await;
     actual.preflight = facts;
 
     // Second wave: what depends on what the sources hold.

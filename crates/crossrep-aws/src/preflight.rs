@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use futures::{stream, StreamExt};
 
-use crossrep_core::names::{AccountId, Region};
+use crossrep_core::desired::DesiredState;
+use crossrep_core::kinds::role::{Role, RoleAddr};
+use crossrep_core::model::ActualState;
+use crossrep_core::names::{AccountId, BucketName, Region};
 use crossrep_core::observed::{ErrorKind, Observed, ReadError};
-use crossrep_core::preflight::{RegionOptStatus, RoleQuota, BUCKET_QUOTA_CODE};
+use crossrep_core::preflight::{Denied, RegionOptStatus, RoleQuota, Simulation, BUCKET_QUOTA_CODE};
 
 use crate::error::call_error;
 use crate::kinds::observed;
@@ -68,6 +71,60 @@ pub(crate) async fn region_status(
     })
 }
 
+/// The bucket quota of each account where a bucket may be created: a destination or report
+/// bucket it does not own (`owned`: what listing found).
+pub async fn bucket_quotas(
+    desired: &DesiredState,
+    owned: &BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>>,
+    sessions: &Sessions,
+    concurrency: usize,
+) -> BTreeMap<AccountId, Observed<u64>> {
+    let creating: BTreeSet<&AccountId> = desired
+        .pairs
+        .iter()
+        .map(|p| (&p.destination.account, &p.destination.bucket))
+        .chain(
+            desired
+                .report_buckets
+                .iter()
+                .map(|r| (&r.account, &r.bucket)),
+        )
+        .filter(|(a, b)| !owned.get(*a).is_some_and(|o| o.contains_key(*b)))
+        .map(|(a, _)| a)
+        .collect();
+    stream::iter(creating)
+        .map(|a| async move { (a.clone(), bucket_quota(sessions.get(a)).await) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// The role count and quota of each account where crossrep's role does not exist yet.
+pub async fn role_quotas(
+    desired: &DesiredState,
+    actual: &ActualState,
+    sessions: &Sessions,
+    concurrency: usize,
+) -> BTreeMap<AccountId, Observed<RoleQuota>> {
+    let absent: Vec<&AccountId> = desired
+        .roles
+        .values()
+        .filter(|r| {
+            let addr = RoleAddr {
+                account: r.account.clone(),
+                name: r.name.clone(),
+            };
+            matches!(actual.observed::<Role>(&addr), Some(Observed::Absent))
+        })
+        .map(|r| &r.account)
+        .collect();
+    stream::iter(absent)
+        .map(|a| async move { (a.clone(), role_quota(sessions.get(a)).await) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
 /// The general purpose bucket quota applied to an account (Service Quotas
 /// `GetServiceQuota`, S3 `L-DC2B2D3D`); [`Observed::Absent`] when none is applied
 /// (`NoSuchResourceException`: the documented default holds).
@@ -117,4 +174,125 @@ pub async fn role_quota(session: &Arc<Session>) -> Observed<RoleQuota> {
             )),
         }
     })
+}
+
+/// At most this many resources of one action are simulated per account (the first, sorted):
+/// the message says when there were more.
+pub const SIMULATED_RESOURCES: usize = 200;
+
+/// Asks the IAM policy simulator, per account with changes, whether its caller may make them
+/// (`iam:SimulatePrincipalPolicy` on the caller's role or user; SPEC §12).
+pub async fn simulate_all(
+    required: &BTreeMap<AccountId, BTreeMap<&'static str, BTreeSet<String>>>,
+    sessions: &Sessions,
+    concurrency: usize,
+) -> BTreeMap<AccountId, Simulation> {
+    stream::iter(required.iter())
+        .map(|(account, actions)| {
+            let session = sessions.get(account).clone();
+            async move { (account.clone(), simulate(&session, actions).await) }
+        })
+        .buffer_unordered(concurrency.clamp(1, 16))
+        .collect()
+        .await
+}
+
+/// The IAM ARN policies are simulated for: an IAM user's ARN as STS names it; an assumed
+/// role's ARN as `GetRole` names it (STS drops the role's path).
+async fn principal(session: &Session) -> Result<String, String> {
+    let who = session
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| call_error(e, session.id.as_str(), "sts:GetCallerIdentity", "caller").to_string())?;
+    let arn = who.arn().unwrap_or_default().to_string();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let resource = parts.get(5).copied().unwrap_or_default();
+    if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        let role = rest.split('/').next().unwrap_or_default();
+        let out = session
+            .iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| call_error(e, session.id.as_str(), "iam:GetRole", role).summary())?;
+        return Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default());
+    }
+    if resource.starts_with("user/") {
+        return Ok(arn);
+    }
+    Err(format!("the caller `{arn}` is not an IAM role or user"))
+}
+
+async fn simulate(
+    session: &Session,
+    actions: &BTreeMap<&'static str, BTreeSet<String>>,
+) -> Simulation {
+    let principal = match principal(session).await {
+        Ok(p) => p,
+        Err(why) => return Simulation::NotChecked(why),
+    };
+    // Actions that act on the same resources are asked together.
+    let mut groups: BTreeMap<Vec<&String>, Vec<&str>> = BTreeMap::new();
+    let mut capped = false;
+    for (action, resources) in actions {
+        capped |= resources.len() > SIMULATED_RESOURCES;
+        let first: Vec<&String> = resources.iter().take(SIMULATED_RESOURCES).collect();
+        groups.entry(first).or_default().push(action);
+    }
+    let mut denied = Vec::new();
+    for (resources, actions) in groups {
+        for chunk in resources.chunks(50) {
+            let mut marker: Option<String> = None;
+            loop {
+                let mut req = session
+                    .iam
+                    .simulate_principal_policy()
+                    .policy_source_arn(&principal)
+                    .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()))
+                    .set_resource_arns(Some(chunk.iter().map(|r| r.to_string()).collect()))
+                    .max_items(1000);
+                if let Some(m) = &marker {
+                    req = req.marker(m);
+                }
+                let out = match req.send().await {
+                    Ok(out) => out,
+                    Err(e) => {
+                        return Simulation::NotChecked(
+                            call_error(
+                                e,
+                                session.id.as_str(),
+                                "iam:SimulatePrincipalPolicy",
+                                &principal,
+                            )
+                            .summary(),
+                        )
+                    }
+                };
+                for r in out.evaluation_results() {
+                    if r.eval_decision().as_str() == "allowed" {
+                        continue;
+                    }
+                    denied.push(Denied {
+                        action: r.eval_action_name().to_string(),
+                        resource: r.eval_resource_name().unwrap_or("*").to_string(),
+                        decision: r.eval_decision().as_str().to_string(),
+                        missing_context: r.missing_context_values().to_vec(),
+                    });
+                }
+                match (out.is_truncated(), out.marker()) {
+                    (true, Some(m)) => marker = Some(m.to_string()),
+                    _ => break,
+                }
+            }
+        }
+    }
+    denied.sort_by(|a, b| (&a.action, &a.resource).cmp(&(&b.action, &b.resource)));
+    Simulation::Simulated {
+        principal,
+        denied,
+        capped,
+    }
 }

@@ -20,6 +20,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{partition, DesiredState, Pair};
+use crate::kinds::alert_queue::NAME as QUEUE;
+use crate::kinds::replica_key::ALIAS;
+use crate::kinds::{Action, Address, AnyChange, BucketAddr};
 use crate::names::{AccountId, Region};
 use crate::observed::{Observed, ReadError};
 
@@ -192,6 +195,8 @@ pub enum Severity {
     Error,
     /// The pairs concerned are conflicts (listed with the other conflicts); the others go on.
     Conflict,
+    /// `apply` may fail: said, not refused (the operator's permissions, as simulated).
+    Warning,
     /// Could not be checked: planning went on without it.
     Unchecked,
 }
@@ -216,6 +221,7 @@ impl fmt::Display for Finding {
         let label = match self.severity {
             Severity::Error => "error",
             Severity::Conflict => "conflict",
+            Severity::Warning => "warning",
             Severity::Unchecked => "not checked",
         };
         write!(f, "{label}: {}", self.message)
@@ -350,6 +356,222 @@ pub fn quota_findings(
                 hint: Some("allow `iam:GetAccountSummary`".into()),
             }),
             Some(Observed::Absent | Observed::Unread) | None => {}
+        }
+    }
+    out
+}
+
+/// The IAM actions `apply` calls for one change, each with the resource it acts on (`*` where
+/// the resource has no ARN before it exists): what the policy simulator is asked (SPEC §12,
+/// operator permissions). The calls of `crossrep-aws/src/kinds/`, kept in step with them.
+pub fn actions_of(change: &AnyChange) -> Vec<(&'static str, String)> {
+    let region = change.region();
+    let part = partition(region);
+    let bucket = |b: &BucketAddr| format!("arn:{part}:s3:::{}", b.bucket);
+    let role = |account: &AccountId, name: &str| format!("arn:{part}:iam::{account}:role/{name}");
+    let deleting = change.action() == Action::Delete;
+    let one = |action: &'static str, resource: String| vec![(action, resource)];
+    match change.addr() {
+        Address::Role(r) => match change.action() {
+            Action::Create => vec![
+                ("iam:CreateRole", role(&r.account, &r.name)),
+                ("iam:TagRole", role(&r.account, &r.name)),
+            ],
+            Action::Update => one("iam:UpdateAssumeRolePolicy", role(&r.account, &r.name)),
+            Action::Delete => one("iam:DeleteRole", role(&r.account, &r.name)),
+        },
+        Address::RolePolicy(r) if deleting => {
+            one("iam:DeleteRolePolicy", role(&r.account, &r.role))
+        }
+        Address::RolePolicy(r) => one("iam:PutRolePolicy", role(&r.account, &r.role)),
+        Address::Bucket(b) => {
+            let mut out = one("s3:CreateBucket", bucket(&b));
+            let lock = match change {
+                AnyChange::Bucket(c) => c.after.as_ref().is_some_and(|s| s.object_lock),
+                _ => false,
+            };
+            if lock {
+                // CreateBucket with Object Lock also needs these (S3 API reference).
+                out.push(("s3:PutBucketObjectLockConfiguration", bucket(&b)));
+                out.push(("s3:PutBucketVersioning", bucket(&b)));
+            }
+            out
+        }
+        Address::BucketTags(b) => one("s3:PutBucketTagging", bucket(&b)),
+        Address::OwnershipControls(b) => one("s3:PutBucketOwnershipControls", bucket(&b)),
+        Address::Lifecycle(b) => one("s3:PutLifecycleConfiguration", bucket(&b)),
+        Address::BucketEncryption(b) => one("s3:PutEncryptionConfiguration", bucket(&b)),
+        // Observed only: never written.
+        Address::ObjectEncryption(_) | Address::RequestPayment(_) | Address::ObjectLock(_) => {
+            Vec::new()
+        }
+        Address::Versioning(b) => one("s3:PutBucketVersioning", bucket(&b)),
+        Address::BucketPolicy(b) if deleting => one("s3:DeleteBucketPolicy", bucket(&b)),
+        Address::BucketPolicy(b) => one("s3:PutBucketPolicy", bucket(&b)),
+        Address::ReplicaKey(k) => vec![
+            ("kms:CreateKey", "*".to_string()),
+            ("kms:TagResource", "*".to_string()),
+            (
+                "kms:CreateAlias",
+                format!("arn:{part}:kms:{}:{}:{ALIAS}", k.region, k.account),
+            ),
+        ],
+        Address::KeyPolicy(k) => {
+            let arn = match change {
+                AnyChange::KeyPolicy(_) => k.key.clone(),
+                _ => None,
+            };
+            one("kms:PutKeyPolicy", arn.unwrap_or_else(|| "*".into()))
+        }
+        Address::AlertQueue(a) => {
+            let arn = format!("arn:{part}:sqs:{}:{}:{QUEUE}", a.region, a.account);
+            if deleting {
+                one("sqs:DeleteQueue", arn)
+            } else {
+                vec![
+                    ("sqs:CreateQueue", arn.clone()),
+                    ("sqs:SetQueueAttributes", arn.clone()),
+                    ("sqs:TagQueue", arn),
+                ]
+            }
+        }
+        Address::AlertTopic(a) => {
+            let arn = format!("arn:{part}:sns:{}:{}:{QUEUE}", a.region, a.account);
+            if deleting {
+                one("sns:DeleteTopic", arn)
+            } else {
+                vec![
+                    ("sns:CreateTopic", arn.clone()),
+                    ("sns:TagResource", arn.clone()),
+                    ("sns:Subscribe", arn),
+                ]
+            }
+        }
+        Address::Alarm(a) => {
+            let arn = format!("arn:{part}:cloudwatch:{}:{}:alarm:{QUEUE}", a.region, a.account);
+            one(
+                if deleting {
+                    "cloudwatch:DeleteAlarms"
+                } else {
+                    "cloudwatch:PutMetricAlarm"
+                },
+                arn,
+            )
+        }
+        // DeleteBucketReplication needs `s3:PutReplicationConfiguration` too; writing a
+        // configuration passes its role (`iam:PassRole`).
+        Address::Replication(b) => {
+            let mut out = one("s3:PutReplicationConfiguration", bucket(&b));
+            if let AnyChange::Replication(c) = change {
+                if let Some(spec) = &c.after {
+                    out.push(("iam:PassRole", spec.configuration.role.clone()));
+                }
+            }
+            out
+        }
+        Address::Notification(b) => one("s3:PutBucketNotification", bucket(&b)),
+    }
+}
+
+/// What the plan's changes need, per account: action → resources (sorted, deduplicated).
+pub fn required_actions(
+    changes: &[AnyChange],
+) -> BTreeMap<AccountId, BTreeMap<&'static str, BTreeSet<String>>> {
+    let mut out: BTreeMap<AccountId, BTreeMap<&'static str, BTreeSet<String>>> = BTreeMap::new();
+    for c in changes {
+        for (action, resource) in actions_of(c) {
+            out.entry(c.addr().account().clone())
+                .or_default()
+                .entry(action)
+                .or_default()
+                .insert(resource);
+        }
+    }
+    out
+}
+
+/// What the IAM policy simulator said of one account's caller (`SimulatePrincipalPolicy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Simulation {
+    /// The simulated principal, and each (action, resource) the simulator did not allow:
+    /// its decision (`implicitDeny`, `explicitDeny`) and the context keys it lacked.
+    Simulated {
+        principal: String,
+        denied: Vec<Denied>,
+        /// Only the first resources of some action were simulated (there were more).
+        capped: bool,
+    },
+    /// Why it could not be checked (simulation denied, the caller not an IAM role or user, …).
+    NotChecked(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    pub action: String,
+    pub resource: String,
+    pub decision: String,
+    pub missing_context: Vec<String>,
+}
+
+/// The findings of the simulations: per account, the actions its caller lacks (a warning: the
+/// simulator sees the caller's identity policies, not the resource policies that may grant
+/// more, such as a key policy), or that it could not be checked.
+pub fn permission_findings(simulations: &BTreeMap<AccountId, Simulation>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (account, sim) in simulations {
+        match sim {
+            Simulation::Simulated {
+                principal,
+                denied,
+                capped,
+            } if !denied.is_empty() => {
+                let mut by_action: BTreeMap<&str, (usize, &str, bool)> = BTreeMap::new();
+                for d in denied {
+                    let e = by_action
+                        .entry(&d.action)
+                        .or_insert((0, &d.resource, false));
+                    e.0 += 1;
+                    e.2 |= !d.missing_context.is_empty();
+                }
+                let listed: Vec<String> = by_action
+                    .iter()
+                    .map(|(a, (n, first, ctx))| {
+                        let on = if *n == 1 {
+                            format!("on `{first}`")
+                        } else {
+                            format!("on {n} resources, e.g. `{first}`")
+                        };
+                        let ctx = if *ctx { ", depending on conditions the simulator could not evaluate" } else { "" };
+                        format!("`{a}` {on}{ctx}")
+                    })
+                    .collect();
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    account: account.clone(),
+                    region: None,
+                    code: "permission_missing".into(),
+                    message: format!(
+                        "the IAM policy simulator says {principal} may not: {}; apply would fail there unless a resource policy grants it{}",
+                        listed.join("; "),
+                        if *capped { " (only the first resources of each action were simulated)" } else { "" }
+                    ),
+                    hint: Some("grant these actions to the role crossrep uses in that account (README, \"IAM permissions the operator needs\")".into()),
+                });
+            }
+            Simulation::Simulated { .. } => {}
+            Simulation::NotChecked(why) => out.push(Finding {
+                severity: Severity::Unchecked,
+                account: account.clone(),
+                region: None,
+                code: "permissions_unchecked".into(),
+                message: format!(
+                    "could not check the operator's permissions in account {account}: {why}"
+                ),
+                hint: Some(
+                    "allow `iam:SimulatePrincipalPolicy` (and `iam:GetRole` for a role) on the caller to have them checked before apply"
+                        .into(),
+                ),
+            }),
         }
     }
     out
@@ -504,5 +726,87 @@ mod tests {
             quota_findings(&facts, &BTreeMap::new(), &BTreeMap::new()),
             vec![]
         );
+    }
+
+    #[test]
+    fn the_actions_of_a_plan_are_those_apply_calls_per_account() {
+        use crate::kinds::bucket::{Bucket, BucketSpec};
+        use crate::kinds::replication::{Replication, ReplicationSpec};
+        use crate::kinds::Change;
+        use crate::model::ReplicationConfiguration;
+        let dst = BucketAddr::new(&acct("222222222222"), &crate::names::BucketName::new("replicated-data").unwrap());
+        let src = BucketAddr::new(&acct("111111111111"), &crate::names::BucketName::new("data").unwrap());
+        let role = "arn:aws:iam::111111111111:role/crossrep-replication".to_string();
+        let changes = vec![
+            <Bucket as crate::kinds::Kind>::wrap(Change::put(
+                dst.clone(),
+                region("eu-west-1"),
+                None,
+                BucketSpec { region: region("eu-west-1"), object_lock: true },
+                String::new(),
+                vec![],
+            )),
+            <Replication as crate::kinds::Kind>::wrap(Change::put(
+                src,
+                region("eu-west-1"),
+                None,
+                ReplicationSpec {
+                    configuration: ReplicationConfiguration { role: role.clone(), rules: vec![] },
+                },
+                String::new(),
+                vec![],
+            )),
+        ];
+        let got = required_actions(&changes);
+        let dst_actions: Vec<&str> = got[&acct("222222222222")].keys().copied().collect();
+        assert_eq!(
+            dst_actions,
+            ["s3:CreateBucket", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"]
+        );
+        assert!(got[&acct("222222222222")]["s3:CreateBucket"].contains("arn:aws:s3:::replicated-data"));
+        let src_actions = &got[&acct("111111111111")];
+        assert!(src_actions["s3:PutReplicationConfiguration"].contains("arn:aws:s3:::data"));
+        assert!(src_actions["iam:PassRole"].contains(&role));
+    }
+
+    #[test]
+    fn denied_actions_are_a_warning_grouped_by_action_and_an_unchecked_account_is_said() {
+        let denied = |action: &str, resource: &str, ctx: &[&str]| Denied {
+            action: action.into(),
+            resource: resource.into(),
+            decision: "implicitDeny".into(),
+            missing_context: ctx.iter().map(|s| s.to_string()).collect(),
+        };
+        let sims = BTreeMap::from([
+            (
+                acct("111111111111"),
+                Simulation::Simulated {
+                    principal: "arn:aws:iam::111111111111:role/ops".into(),
+                    denied: vec![
+                        denied("s3:PutBucketVersioning", "arn:aws:s3:::a", &[]),
+                        denied("s3:PutBucketVersioning", "arn:aws:s3:::b", &[]),
+                        denied("iam:PassRole", "arn:aws:iam::111111111111:role/r", &["iam:PassedToService"]),
+                    ],
+                    capped: false,
+                },
+            ),
+            (
+                acct("222222222222"),
+                Simulation::Simulated { principal: "p".into(), denied: vec![], capped: false },
+            ),
+            (
+                acct("333333333333"),
+                Simulation::NotChecked("AccessDenied".into()),
+            ),
+        ]);
+        let f = permission_findings(&sims);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!((f[0].severity, f[0].code.as_str()), (Severity::Warning, "permission_missing"));
+        assert_eq!(
+            f[0].message,
+            "the IAM policy simulator says arn:aws:iam::111111111111:role/ops may not: `iam:PassRole` on `arn:aws:iam::111111111111:role/r`, depending on conditions the simulator could not evaluate; `s3:PutBucketVersioning` on 2 resources, e.g. `arn:aws:s3:::a`; apply would fail there unless a resource policy grants it"
+        );
+        assert_eq!((f[1].severity, f[1].code.as_str()), (Severity::Unchecked, "permissions_unchecked"));
+        assert_eq!(f[1].account, acct("333333333333"));
     }
 }

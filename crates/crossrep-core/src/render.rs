@@ -6,6 +6,10 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::plan::{Action, AnyChange, Plan};
+use crate::preflight::Severity;
+
+/// Findings of one kind that could not be checked shown in the plan for people, at most.
+pub const UNCHECKED_SHOWN: usize = 3;
 
 /// Renders `plan` as text. Deterministic: the same plan always gives the same text.
 /// Above this many changes, the plan for people summarises plain creations (SPEC §11, issue
@@ -61,11 +65,28 @@ pub fn render_plan_as(plan: &Plan, full: bool) -> String {
     // Preflight (SPEC §12): only what is wrong or could not be checked.
     if !plan.preflight.is_empty() {
         out.push_str("Preflight:\n");
+        // What could not be checked, for many accounts alike, is shown for a few (JSON lists
+        // every one).
+        let mut shown: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for f in &plan.preflight {
+            if f.severity == Severity::Unchecked {
+                let n = shown.entry(&f.code).or_default();
+                *n += 1;
+                if *n > UNCHECKED_SHOWN {
+                    continue;
+                }
+            }
             let _ = writeln!(out, "  {f}");
             if let Some(h) = &f.hint {
                 let _ = writeln!(out, "    hint: {h}");
             }
+        }
+        for (code, n) in shown.into_iter().filter(|(_, n)| *n > UNCHECKED_SHOWN) {
+            let _ = writeln!(
+                out,
+                "  … and {} more `{code}` (`--format json` lists every one)",
+                n - UNCHECKED_SHOWN
+            );
         }
         out.push('\n');
     }

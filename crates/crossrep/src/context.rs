@@ -154,6 +154,17 @@ impl Context {
     pub(crate) async fn plan(&self) -> anyhow::Result<Plan> {
         let (desired, actual) = self.discover().await?;
         let mut plan = plan(&desired, &actual);
+        // Preflight, operator permissions (SPEC §12): what the changes need, as the IAM policy
+        // simulator sees the caller of each account that has changes.
+        if plan.has_changes() {
+            let required = crossrep_core::preflight::required_actions(&plan.changes);
+            let simulations =
+                crossrep_aws::preflight::simulate_all(&required, &self.sessions, self.concurrency)
+                    .await;
+            plan.preflight
+                .extend(crossrep_core::preflight::permission_findings(&simulations));
+            plan.preflight.sort();
+        }
         let unlisted = self.unlisted.lock().expect("not poisoned").clone();
         plan.accounts_selected = self
             .selected

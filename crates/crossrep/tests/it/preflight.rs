@@ -190,3 +190,79 @@ async fn a_plan_past_the_bucket_quota_is_refused_before_any_write() {
         assert_eq!(config.rules.len(), 1);
     }
 }
+
+/// The operator's permissions, as the IAM policy simulator sees them (SPEC §12): the source
+/// account is reached through a role whose policy denies `s3:PutReplicationConfiguration`, so
+/// the plan warns, naming the action, the bucket and the role (a warning: the simulator does
+/// not see resource policies); the destination's caller is an assumed role IAM does not know,
+/// so its permissions are not checked, and the plan says so; a denied simulation likewise.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_policy_simulator_names_what_the_caller_may_not_do() {
+    let env = Env::new(99);
+    let admin = env.admin().await;
+    let data = env.bucket("data");
+    create_bucket(admin.src(), &data, "us-east-1").await;
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:root", env.src)}, "Action": "sts:AssumeRole"}]});
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:PutReplicationConfiguration", "Resource": "*"}]});
+    let iam = &admin.src().iam;
+    iam.create_role()
+        .role_name("operator")
+        .path("/ops/")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("operator")
+        .policy_name("all-but-replication")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let text = env.accounts_toml().replacen(
+        &format!("arn:aws:iam::{}:role/admin", env.src),
+        &format!("arn:aws:iam::{}:role/ops/operator", env.src),
+        1,
+    );
+    env.write_raw_config(&format!(
+        "{text}\n[[replication]]\nfrom = \"prod\"\nto = \"backup\"\nbuckets = [\"{}*\"]\n{PLAIN}",
+        env.prefix
+    ));
+
+    let text = env.ok(&["plan"]);
+    let warning = format!(
+        "warning: the IAM policy simulator says arn:aws:iam::{}:role/ops/operator may not: `s3:PutReplicationConfiguration` on `arn:aws:s3:::{data}`",
+        env.src
+    );
+    assert!(text.contains(&warning), "{text}");
+    assert!(
+        text.contains(&format!(
+            "not checked: could not check the operator's permissions in account {}: `iam:GetRole`",
+            env.dst
+        )),
+        "{text}"
+    );
+    // Nothing else is missing for the source: one action named, not the allowed ones.
+    assert!(!text.contains("`s3:PutBucketVersioning`"), "{text}");
+
+    env.emu.inject_fault(&format!(
+        "operation=SimulatePrincipalPolicy&account={}&code=AccessDenied&status=403",
+        env.src
+    ));
+    let text = env.ok(&["plan", "--format", "json"]);
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let src = plan["preflight"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["account"] == env.src.as_str())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(src["code"], "permissions_unchecked", "{src}");
+    assert!(
+        src["message"].as_str().unwrap().contains("iam:SimulatePrincipalPolicy"),
+        "{src}"
+    );
+}
