@@ -155,6 +155,7 @@ import organizations as crossrep_organizations  # noqa: E402  (Organizations, ST
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 import sts as crossrep_sts  # noqa: E402  (credentials that expire, DurationSeconds; see sts.py)
 import regions as crossrep_regions  # noqa: E402  (opt-in Regions, bucket and role quotas; see regions.py)
+import simulate as crossrep_simulate  # noqa: E402,F401  (IAM SimulatePrincipalPolicy, installs its hook; see simulate.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 
