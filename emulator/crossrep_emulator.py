@@ -109,6 +109,17 @@ Fixes and additions, each with the reason:
    ``/_crossrep/regions``, ``/_crossrep/regions/settle-seconds``,
    ``/_crossrep/s3/bucket-quota``, ``/_crossrep/iam/role-quota``.
 
+15. IAM policy simulator (``simulate.py``): ``SimulatePrincipalPolicy``, which moto does not
+   implement, for a role, user or group of the caller's account, from its identity policies (a
+   user's groups' too) and a role's permissions boundary, with ``permissions.py``: one
+   ``EvaluationResult`` per action (``allowed`` / ``explicitDeny`` / ``implicitDeny``, the most
+   restrictive across ``ResourceSpecificResults``), ``MissingContextValues`` for every condition
+   key not given, approximated ``MatchedStatements``, ``MaxItems`` / ``Marker`` pages; AWS's
+   refusals (400 ``ValidationError``, 400 ``InvalidInput`` for a session ARN or a resource that
+   is not an ARN, 404 ``NoSuchEntity``) and 501 ``EmulatorUnsupported`` for what it does not
+   model (IAM API reference SimulatePrincipalPolicy / EvaluationResult; README "IAM policy
+   simulator"). The caller's own permission is not evaluated: tests inject ``AccessDenied``.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -155,6 +166,7 @@ import organizations as crossrep_organizations  # noqa: E402  (Organizations, ST
 import permissions  # noqa: E402  (the IAM evaluator, see permissions.py)
 import sts as crossrep_sts  # noqa: E402  (credentials that expire, DurationSeconds; see sts.py)
 import regions as crossrep_regions  # noqa: E402  (opt-in Regions, bucket and role quotas; see regions.py)
+import simulate as crossrep_simulate  # noqa: E402,F401  (IAM SimulatePrincipalPolicy, installs its hook; see simulate.py)
 
 LOG = logging.getLogger("crossrep_emulator")
 

@@ -22,10 +22,11 @@ What is evaluated
   role's account id or ``arn:aws:iam::<account>:root``.
 * **Conditions**: operators ``StringEquals``, ``StringNotEquals``, ``StringLike``,
   ``StringNotLike``, ``ArnEquals``, ``ArnLike``, ``ArnNotEquals``, ``ArnNotLike`` (with optional
-  ``IfExists``; ``ForAnyValue:``/``ForAllValues:`` prefixes are read as the plain operator) on the
-  keys ``aws:SourceAccount``, ``aws:SourceArn``, ``s3:ResourceAccount``,
-  ``aws:ResourceAccount``, ``aws:PrincipalAccount``, ``aws:PrincipalArn``; ``Bool`` on
-  ``aws:SecureTransport`` (always ``true``: S3 replicates over TLS), and ``Null`` on those keys.
+  ``IfExists``; ``ForAnyValue:``/``ForAllValues:`` set operators, with AWS's meaning for an absent
+  key: ForAnyValue fails, ForAllValues holds) on the keys ``aws:SourceAccount``,
+  ``aws:SourceArn``, ``s3:ResourceAccount``, ``aws:ResourceAccount``, ``aws:PrincipalAccount``,
+  ``aws:PrincipalArn``; ``Bool`` on ``aws:SecureTransport`` (always ``true``: S3 replicates over
+  TLS) and on any key the caller's context names, and ``Null`` on those keys.
   A condition on any other key, or with any other operator, is never guessed: the version fails
   with ``EmulatorUnsupportedCondition`` (not an AWS code) and the emulator logs which.
 
@@ -140,10 +141,26 @@ _STRING_OPS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike",
                "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike")
 
 
+def _value_matches(op: str, value: str, wanted: list[str]) -> bool:
+    """One request value against the policy values of a string or ARN operator."""
+    if op == "StringEquals":
+        return value in wanted
+    if op == "StringNotEquals":
+        return value not in wanted
+    if op in ("StringLike", "ArnLike", "ArnEquals"):
+        return _matches_any(wanted, value, False)
+    return not _matches_any(wanted, value, False)  # StringNotLike, ArnNotLike, ArnNotEquals
+
+
 def _conditions_hold(stmt: dict[str, Any], context: dict[str, Any]) -> bool:
     """Whether every condition of ``stmt`` holds in ``context``. A key mapped to ``None`` is
     known to be absent (evaluated, never unsupported): events.py uses it for keys S3 does not
-    send to a notification destination."""
+    send to a notification destination, simulate.py for keys a simulation was not given. A key
+    mapped to a list is multivalued: it needs a ``ForAnyValue:`` / ``ForAllValues:`` operator
+    (IAM User Guide, "Set operators for multivalued context keys": ForAnyValue holds when at least
+    one request value matches, and not for an absent key; ForAllValues holds when every request
+    value matches, and also when the key is absent or empty). A single value under a set
+    operator is a set of one."""
     cond = stmt.get("Condition")
     if not isinstance(cond, dict):
         return True
@@ -154,58 +171,69 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, Any]) -> bool:
     for raw_op, pairs in cond.items():
         if not isinstance(pairs, dict):
             raise UnsupportedCondition(f"{raw_op}: not a key/value block")
-        op = raw_op.split(":", 1)[-1]  # ForAnyValue:StringEquals -> StringEquals
+        qualifier, _, op = raw_op.rpartition(":")  # ForAnyValue:StringEquals -> StringEquals
+        if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+            raise UnsupportedCondition(raw_op)
         if_exists = op.endswith("IfExists")
         if if_exists:
             op = op[: -len("IfExists")]
         if op == "Null":
             # {"Null": {"key": "true"}}: holds when the key is absent (IAM condition operators).
+            if qualifier:
+                raise UnsupportedCondition(raw_op)
             for key, expected in pairs.items():
                 if key.lower() not in known:
                     raise UnsupportedCondition(f"Null on {key}")
-                absent = ctx.get(key.lower()) is None  # a None value: known to be absent
+                value = ctx.get(key.lower())
+                absent = value is None or value == []  # a None value: known to be absent
                 want_absent = str(_as_list(expected)[0]).lower() == "true"
                 if absent != want_absent:
                     return False
             continue
-        if op == "Bool":
-            for key, expected in pairs.items():
-                k = key.lower()
-                if k != "aws:securetransport":
-                    raise UnsupportedCondition(f"Bool on {key}")
-                wanted = [str(e).lower() for e in _as_list(expected)]
-                if ctx[k] not in wanted:
-                    return False
-            continue
-        if op not in _STRING_OPS:
+        if op != "Bool" and op not in _STRING_OPS:
             raise UnsupportedCondition(raw_op)
         for key, expected in pairs.items():
             k = key.lower()
             if k not in known:
                 raise UnsupportedCondition(f"{raw_op} on {key}")
             value = ctx.get(k)
-            if value is None:
+            if op == "Bool":
+                wanted = [str(e).lower() for e in _as_list(expected)]
+
+                def one(v: Any) -> bool:
+                    return str(v).lower() in wanted
+            else:
+                wanted = [str(e) for e in _as_list(expected)]
+
+                def one(v: Any) -> bool:
+                    return _value_matches(op, str(v), wanted)
+            if isinstance(value, list) and not qualifier:
+                # a single-valued operator on a multivalued key: not decided here
+                raise UnsupportedCondition(f"{raw_op} on the multivalued key {key}")
+            if value is None or value == []:
+                if qualifier == "ForAllValues":
+                    continue  # holds for an absent or empty key
+                if qualifier == "ForAnyValue":
+                    if if_exists:
+                        continue
+                    return False
                 if if_exists:
                     continue
                 if op.startswith(("StringNot", "ArnNot")):
                     continue  # negated operators match when the key is absent
                 return False
-            wanted = [str(e) for e in _as_list(expected)]
-            if op == "StringEquals":
-                ok = value in wanted
-            elif op == "StringNotEquals":
-                ok = value not in wanted
-            elif op in ("StringLike", "ArnLike", "ArnEquals"):
-                ok = _matches_any(wanted, value, False)
-            else:  # StringNotLike, ArnNotLike, ArnNotEquals
-                ok = not _matches_any(wanted, value, False)
+            values = value if isinstance(value, list) else [value]
+            if qualifier == "ForAllValues":
+                ok = all(one(v) for v in values)
+            else:  # ForAnyValue, or a single value
+                ok = any(one(v) for v in values)
             if not ok:
                 return False
     return True
 
 
 def evaluate(statements: list[dict[str, Any]], action: str, resource: str,
-             context: dict[str, str], principal_ok: Any = None) -> str:
+             context: dict[str, Any], principal_ok: Any = None) -> str:
     """``"Deny"`` (explicit), ``"Allow"`` or ``"Implicit"`` for one action on one resource.
 
     ``principal_ok``: for resource policies, a callable telling whether a statement's
@@ -225,6 +253,32 @@ def evaluate(statements: list[dict[str, Any]], action: str, resource: str,
         if effect == "Allow":
             allowed = True
     return "Allow" if allowed else "Implicit"
+
+
+def evaluate_detailed(statements: list[dict[str, Any]], action: str, resource: str,
+                      context: dict[str, Any], principal_ok: Any = None) -> tuple[str, list[int]]:
+    """:func:`evaluate`, and the indexes of the statements that decided it: every matching
+    ``Deny`` statement when denied (an explicit deny is the only kind of statement the IAM
+    policy simulator lists then), every matching ``Allow`` statement when allowed, none for an
+    implicit deny. Conditions are evaluated only for statements whose action and resource
+    match."""
+    allows: list[int] = []
+    denies: list[int] = []
+    for i, stmt in enumerate(statements):
+        if principal_ok is not None and not principal_ok(stmt):
+            continue
+        if not _action_matches(stmt, action) or not _resource_matches(stmt, resource):
+            continue
+        if not _conditions_hold(stmt, context):
+            continue
+        effect = str(stmt.get("Effect", "")).capitalize()
+        if effect == "Deny":
+            denies.append(i)
+        elif effect == "Allow":
+            allows.append(i)
+    if denies:
+        return "Deny", denies
+    return ("Allow", allows) if allows else ("Implicit", [])
 
 
 # ------------------------------------------------------------------------------------------
