@@ -205,7 +205,9 @@ async fn principal(session: &Session) -> Result<String, String> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| call_error(e, session.id.as_str(), "sts:GetCallerIdentity", "caller").to_string())?;
+        .map_err(|e| {
+            call_error(e, session.id.as_str(), "sts:GetCallerIdentity", "caller").to_string()
+        })?;
     let arn = who.arn().unwrap_or_default().to_string();
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let resource = parts.get(5).copied().unwrap_or_default();
@@ -271,16 +273,38 @@ async fn simulate(
                         )
                     }
                 };
+                // One result per action, each resource's decision in `ResourceSpecificResults`
+                // (the top-level decision is the most restrictive); older answers gave one
+                // result per action and resource, without them.
                 for r in out.evaluation_results() {
-                    if r.eval_decision().as_str() == "allowed" {
+                    let action = r.eval_action_name();
+                    let per_resource = r.resource_specific_results();
+                    if per_resource.is_empty() {
+                        if r.eval_decision().as_str() != "allowed" {
+                            denied.push(Denied {
+                                action: action.to_string(),
+                                resource: r.eval_resource_name().unwrap_or("*").to_string(),
+                                decision: r.eval_decision().as_str().to_string(),
+                                missing_context: r.missing_context_values().to_vec(),
+                            });
+                        }
                         continue;
                     }
-                    denied.push(Denied {
-                        action: r.eval_action_name().to_string(),
-                        resource: r.eval_resource_name().unwrap_or("*").to_string(),
-                        decision: r.eval_decision().as_str().to_string(),
-                        missing_context: r.missing_context_values().to_vec(),
-                    });
+                    for rr in per_resource {
+                        if rr.eval_resource_decision().as_str() == "allowed" {
+                            continue;
+                        }
+                        let mut missing = rr.missing_context_values().to_vec();
+                        if missing.is_empty() {
+                            missing = r.missing_context_values().to_vec();
+                        }
+                        denied.push(Denied {
+                            action: action.to_string(),
+                            resource: rr.eval_resource_name().to_string(),
+                            decision: rr.eval_resource_decision().as_str().to_string(),
+                            missing_context: missing,
+                        });
+                    }
                 }
                 match (out.is_truncated(), out.marker()) {
                     (true, Some(m)) => marker = Some(m.to_string()),

@@ -448,7 +448,10 @@ pub fn actions_of(change: &AnyChange) -> Vec<(&'static str, String)> {
             }
         }
         Address::Alarm(a) => {
-            let arn = format!("arn:{part}:cloudwatch:{}:{}:alarm:{QUEUE}", a.region, a.account);
+            let arn = format!(
+                "arn:{part}:cloudwatch:{}:{}:alarm:{QUEUE}",
+                a.region, a.account
+            );
             one(
                 if deleting {
                     "cloudwatch:DeleteAlarms"
@@ -734,15 +737,24 @@ mod tests {
         use crate::kinds::replication::{Replication, ReplicationSpec};
         use crate::kinds::Change;
         use crate::model::ReplicationConfiguration;
-        let dst = BucketAddr::new(&acct("222222222222"), &crate::names::BucketName::new("replicated-data").unwrap());
-        let src = BucketAddr::new(&acct("111111111111"), &crate::names::BucketName::new("data").unwrap());
+        let dst = BucketAddr::new(
+            &acct("222222222222"),
+            &crate::names::BucketName::new("replicated-data").unwrap(),
+        );
+        let src = BucketAddr::new(
+            &acct("111111111111"),
+            &crate::names::BucketName::new("data").unwrap(),
+        );
         let role = "arn:aws:iam::111111111111:role/crossrep-replication".to_string();
         let changes = vec![
             <Bucket as crate::kinds::Kind>::wrap(Change::put(
                 dst.clone(),
                 region("eu-west-1"),
                 None,
-                BucketSpec { region: region("eu-west-1"), object_lock: true },
+                BucketSpec {
+                    region: region("eu-west-1"),
+                    object_lock: true,
+                },
                 String::new(),
                 vec![],
             )),
@@ -751,7 +763,10 @@ mod tests {
                 region("eu-west-1"),
                 None,
                 ReplicationSpec {
-                    configuration: ReplicationConfiguration { role: role.clone(), rules: vec![] },
+                    configuration: ReplicationConfiguration {
+                        role: role.clone(),
+                        rules: vec![],
+                    },
                 },
                 String::new(),
                 vec![],
@@ -761,9 +776,15 @@ mod tests {
         let dst_actions: Vec<&str> = got[&acct("222222222222")].keys().copied().collect();
         assert_eq!(
             dst_actions,
-            ["s3:CreateBucket", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"]
+            [
+                "s3:CreateBucket",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:PutBucketVersioning"
+            ]
         );
-        assert!(got[&acct("222222222222")]["s3:CreateBucket"].contains("arn:aws:s3:::replicated-data"));
+        assert!(
+            got[&acct("222222222222")]["s3:CreateBucket"].contains("arn:aws:s3:::replicated-data")
+        );
         let src_actions = &got[&acct("111111111111")];
         assert!(src_actions["s3:PutReplicationConfiguration"].contains("arn:aws:s3:::data"));
         assert!(src_actions["iam:PassRole"].contains(&role));
@@ -785,14 +806,22 @@ mod tests {
                     denied: vec![
                         denied("s3:PutBucketVersioning", "arn:aws:s3:::a", &[]),
                         denied("s3:PutBucketVersioning", "arn:aws:s3:::b", &[]),
-                        denied("iam:PassRole", "arn:aws:iam::111111111111:role/r", &["iam:PassedToService"]),
+                        denied(
+                            "iam:PassRole",
+                            "arn:aws:iam::111111111111:role/r",
+                            &["iam:PassedToService"],
+                        ),
                     ],
                     capped: false,
                 },
             ),
             (
                 acct("222222222222"),
-                Simulation::Simulated { principal: "p".into(), denied: vec![], capped: false },
+                Simulation::Simulated {
+                    principal: "p".into(),
+                    denied: vec![],
+                    capped: false,
+                },
             ),
             (
                 acct("333333333333"),
@@ -801,12 +830,18 @@ mod tests {
         ]);
         let f = permission_findings(&sims);
         assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!((f[0].severity, f[0].code.as_str()), (Severity::Warning, "permission_missing"));
+        assert_eq!(
+            (f[0].severity, f[0].code.as_str()),
+            (Severity::Warning, "permission_missing")
+        );
         assert_eq!(
             f[0].message,
             "the IAM policy simulator says arn:aws:iam::111111111111:role/ops may not: `iam:PassRole` on `arn:aws:iam::111111111111:role/r`, depending on conditions the simulator could not evaluate; `s3:PutBucketVersioning` on 2 resources, e.g. `arn:aws:s3:::a`; apply would fail there unless a resource policy grants it"
         );
-        assert_eq!((f[1].severity, f[1].code.as_str()), (Severity::Unchecked, "permissions_unchecked"));
+        assert_eq!(
+            (f[1].severity, f[1].code.as_str()),
+            (Severity::Unchecked, "permissions_unchecked")
+        );
         assert_eq!(f[1].account, acct("333333333333"));
     }
 }
