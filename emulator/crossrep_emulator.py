@@ -120,6 +120,15 @@ Fixes and additions, each with the reason:
    model (IAM API reference SimulatePrincipalPolicy / EvaluationResult; README "IAM policy
    simulator"). The caller's own permission is not evaluated: tests inject ``AccessDenied``.
 
+16. SendMessage in constant time. moto's ``SQSBackend.send_message`` reads
+   ``queue.attributes`` for one of them (``ContentBasedDeduplication``), and that property
+   computes every attribute, three of which scan every message of the queue (approximate
+   counts): sending N messages to one queue cost O(N^2). One account's alert queue receives an
+   ``s3:TestEvent`` per source bucket (event notifications, fix 10), so an account of 10,000
+   sources spent most of an apply in these scans (BENCHMARKS, "Organizations"). While a message
+   is being sent the approximate counts are not computed (nothing in sending reads them);
+   GetQueueAttributes still counts exactly. Behaviour is unchanged; only the time.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -796,6 +805,37 @@ def _patched_all_buckets(self: S3Response) -> Any:
 
 
 S3Response.all_buckets = _patched_all_buckets  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------
+# SendMessage in constant time (fix 16)
+# --------------------------------------------------------------------------------------------
+
+def _install_constant_time_send() -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    sending = threading.local()
+    original_send = SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.on = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            sending.on = False
+
+    def skipped_while_sending(prop: property) -> property:
+        def get(queue: Any) -> Any:
+            return 0 if getattr(sending, "on", False) else prop.fget(queue)  # type: ignore[misc]
+        return property(get)
+
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+                 "approximate_number_of_messages_not_visible"):
+        setattr(Queue, name, skipped_while_sending(getattr(Queue, name)))
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
+_install_constant_time_send()
 
 
 # --------------------------------------------------------------------------------------------

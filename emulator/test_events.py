@@ -558,6 +558,24 @@ def test_cloudwatch_cbor(emu: Emulator) -> None:
     print("ok CloudWatch over RPCv2 CBOR: put, describe (names, prefix, pages), tags, delete, errors")
 
 
+def test_send_counts(emu: Emulator) -> None:
+    """Fix 16: SendMessage no longer computes the approximate counts; they stay exact."""
+    sqs = emu.client("sqs", account=SRC_ACC)
+    url = make_queue(sqs, "ev-counts")
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
+    assert len(got.get("Messages", [])) == 1, got
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "2", attrs
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "1", attrs
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "0", attrs
+    sqs.send_message(QueueUrl=url, MessageBody="late", DelaySeconds=60)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "1", attrs
+    print("ok SendMessage: the approximate counts stay exact")
+
+
 def main() -> int:
     os.environ.setdefault("CROSSREP_EMULATOR_REPLICATION_MS", "20")
     emu = Emulator()
@@ -571,6 +589,7 @@ def main() -> int:
         test_batch_sends_no_event(emu, env)
         test_replication_metrics_validation(emu, env)
         test_cloudwatch_cbor(emu)
+        test_send_counts(emu)
         emu.http("POST", "/moto-api/reset")
         assert emu.http("GET", "/_crossrep/notification-deliveries")["deliveries"] == []
     finally:
