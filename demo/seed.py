@@ -3,6 +3,7 @@
 objects each, one name too long for `replicated-` in front, one bucket excluded by the config,
 one encrypted with SSE-KMS under two keys) and a destination account that already holds a
 bucket of its own."""
+import json
 import sys
 
 import boto3
@@ -50,6 +51,24 @@ def kms_bucket(account, name, region):
                   ServerSideEncryption="aws:kms", SSEKMSKeyId=key_b)
 
 
+def admin_role(account):
+    """The role crossrep assumes in each account, as AWS Organizations creates it in a member
+    (administrator access): with it the plan's preflight simulates crossrep's permissions."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    session.events.register(
+        "before-send", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+    )
+    iam = session.client("iam", endpoint_url=ENDPOINT)
+    iam.create_role(RoleName="OrganizationAccountAccessRole", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}))
+    iam.put_role_policy(RoleName="OrganizationAccountAccessRole", PolicyName="AdministratorAccess",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+
+
+for account in (SOURCE, DEST):
+    admin_role(account)
 for name, region in [
     ("acme-invoices", "us-east-1"),
     ("acme-web-assets", "us-east-1"),
