@@ -416,13 +416,8 @@ pub fn actions_of(change: &AnyChange) -> Vec<(&'static str, String)> {
                 format!("arn:{part}:kms:{}:{}:{ALIAS}", k.region, k.account),
             ),
         ],
-        Address::KeyPolicy(k) => {
-            let arn = match change {
-                AnyChange::KeyPolicy(_) => k.key.clone(),
-                _ => None,
-            };
-            one("kms:PutKeyPolicy", arn.unwrap_or_else(|| "*".into()))
-        }
+        // A named key's ARN; crossrep's own key may not exist yet.
+        Address::KeyPolicy(k) => one("kms:PutKeyPolicy", k.key.unwrap_or_else(|| "*".into())),
         Address::AlertQueue(a) => {
             let arn = format!("arn:{part}:sqs:{}:{}:{QUEUE}", a.region, a.account);
             if deleting {
