@@ -625,12 +625,7 @@ pub async fn discover(
     reporter: &dyn Reporter,
 ) -> Result<(ActualState, Samples), AwsError> {
     // Which destination (and report bucket) names each account already owns.
-    let dest_accounts: BTreeSet<&AccountId> = desired
-        .pairs
-        .iter()
-        .map(|p| &p.destination.account)
-        .chain(desired.report_buckets.iter().map(|r| &r.account))
-        .collect();
+    let dest_accounts: BTreeSet<&AccountId> = desired.own_buckets().map(|(a, _)| a).collect();
     let mut owned: BTreeMap<AccountId, BTreeMap<BucketName, Option<Region>>> = BTreeMap::new();
     let mut facts = preflight::Facts::default();
     for id in dest_accounts {
@@ -706,17 +701,7 @@ pub async fn discover(
     }
     // The other buckets of each source account that has a role: a rule crossrep left there
     // must be removed before the role loses its grants (one read per bucket, SPEC §5).
-    let busy: BTreeSet<(&AccountId, &BucketName)> = desired
-        .pairs
-        .iter()
-        .map(|p| (&p.destination.account, &p.destination.bucket))
-        .chain(
-            desired
-                .report_buckets
-                .iter()
-                .map(|r| (&r.account, &r.bucket)),
-        )
-        .collect();
+    let busy: BTreeSet<(&AccountId, &BucketName)> = desired.own_buckets().collect();
     for (a, buckets) in unselected {
         if !desired.roles.contains_key(a) {
             continue;

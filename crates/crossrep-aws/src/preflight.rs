@@ -80,15 +80,7 @@ pub async fn bucket_quotas(
     concurrency: usize,
 ) -> BTreeMap<AccountId, Observed<u64>> {
     let creating: BTreeSet<&AccountId> = desired
-        .pairs
-        .iter()
-        .map(|p| (&p.destination.account, &p.destination.bucket))
-        .chain(
-            desired
-                .report_buckets
-                .iter()
-                .map(|r| (&r.account, &r.bucket)),
-        )
+        .own_buckets()
         .filter(|(a, b)| !owned.get(*a).is_some_and(|o| o.contains_key(*b)))
         .map(|(a, _)| a)
         .collect();

@@ -152,6 +152,17 @@ pub struct DesiredState {
     pub alert_email: Option<String>,
 }
 
+impl DesiredState {
+    /// The buckets crossrep would create if they did not exist: every pair's destination and
+    /// every report bucket, as (account, name), with repeats.
+    pub fn own_buckets(&self) -> impl Iterator<Item = (&AccountId, &BucketName)> {
+        self.pairs
+            .iter()
+            .map(|p| (&p.destination.account, &p.destination.bucket))
+            .chain(self.report_buckets.iter().map(|r| (&r.account, &r.bucket)))
+    }
+}
+
 /// The report bucket of a source account in a region: `settings.report_bucket`, shortened like
 /// destination names when needed.
 pub fn report_bucket(config: &Config, account: &AccountId, region: &Region) -> Option<BucketName> {
