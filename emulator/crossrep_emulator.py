@@ -129,6 +129,12 @@ Fixes and additions, each with the reason:
    is being sent the approximate counts are not computed (nothing in sending reads them);
    GetQueueAttributes still counts exactly. Behaviour is unchanged; only the time.
 
+17. moto's module list, listed once. moto's server finds the backend of every request while
+   holding one global lock, and on the way lists its own package directory (``os.listdir`` and
+   an ``isdir`` per entry, ~170 of them): about a quarter of the emulator's time under load
+   (``py-spy``), serialised across request threads. The list cannot change while the server
+   runs, so it is computed once. Behaviour is unchanged; only the time.
+
 Nothing here sets MOTO_ACCOUNT_ID: accounts come from the ``x-moto-account-id`` header or from
 credentials (STS AssumeRole into ``arn:aws:iam::<account>:role/<any>``, IAM user keys).
 """
@@ -836,6 +842,20 @@ def _install_constant_time_send() -> None:
 
 
 _install_constant_time_send()
+
+
+# --------------------------------------------------------------------------------------------
+# moto's module list, listed once (fix 17)
+# --------------------------------------------------------------------------------------------
+
+def _install_cached_module_list() -> None:
+    import moto.backends as moto_backends
+
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
+_install_cached_module_list()
 
 
 # --------------------------------------------------------------------------------------------
