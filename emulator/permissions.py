@@ -240,14 +240,7 @@ def evaluate(statements: list[dict[str, Any]], action: str, resource: str,
     ``Principal`` covers the caller; identity policies pass ``None``.
     """
     allowed = False
-    for stmt in statements:
-        if principal_ok is not None and not principal_ok(stmt):
-            continue
-        if not _action_matches(stmt, action) or not _resource_matches(stmt, resource):
-            continue
-        if not _conditions_hold(stmt, context):
-            continue
-        effect = str(stmt.get("Effect", "")).capitalize()
+    for _, effect in _deciding(statements, action, resource, context, principal_ok):
         if effect == "Deny":
             return "Deny"
         if effect == "Allow":
@@ -255,15 +248,12 @@ def evaluate(statements: list[dict[str, Any]], action: str, resource: str,
     return "Allow" if allowed else "Implicit"
 
 
-def evaluate_detailed(statements: list[dict[str, Any]], action: str, resource: str,
-                      context: dict[str, Any], principal_ok: Any = None) -> tuple[str, list[int]]:
-    """:func:`evaluate`, and the indexes of the statements that decided it: every matching
-    ``Deny`` statement when denied (an explicit deny is the only kind of statement the IAM
-    policy simulator lists then), every matching ``Allow`` statement when allowed, none for an
-    implicit deny. Conditions are evaluated only for statements whose action and resource
+def _deciding(statements: list[dict[str, Any]], action: str, resource: str,
+              context: dict[str, Any], principal_ok: Any) -> Iterable[tuple[int, str]]:
+    """(index, effect) of each statement that applies: its principal (resource policies), action
+    and resource match and its conditions hold; lazily, in order, so :func:`evaluate` stops at
+    the first ``Deny``. Conditions are evaluated only for statements whose action and resource
     match."""
-    allows: list[int] = []
-    denies: list[int] = []
     for i, stmt in enumerate(statements):
         if principal_ok is not None and not principal_ok(stmt):
             continue
@@ -271,7 +261,18 @@ def evaluate_detailed(statements: list[dict[str, Any]], action: str, resource: s
             continue
         if not _conditions_hold(stmt, context):
             continue
-        effect = str(stmt.get("Effect", "")).capitalize()
+        yield i, str(stmt.get("Effect", "")).capitalize()
+
+
+def evaluate_detailed(statements: list[dict[str, Any]], action: str, resource: str,
+                      context: dict[str, Any], principal_ok: Any = None) -> tuple[str, list[int]]:
+    """:func:`evaluate`, and the indexes of the statements that decided it: every matching
+    ``Deny`` statement when denied (an explicit deny is the only kind of statement the IAM
+    policy simulator lists then), every matching ``Allow`` statement when allowed, none for an
+    implicit deny."""
+    allows: list[int] = []
+    denies: list[int] = []
+    for i, effect in _deciding(statements, action, resource, context, principal_ok):
         if effect == "Deny":
             denies.append(i)
         elif effect == "Allow":
