@@ -2,7 +2,7 @@
 //! from the default chain or an assumed role, and S3 clients per region built once and reused.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -22,7 +22,7 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use crossrep_core::config::{Account, Config};
 use crossrep_core::names::{AccountId, Region};
 
-use crate::error::{call_error, AwsError};
+use crate::error::{call_error, AwsError, CallError};
 use crate::limits::{Limits, Service};
 
 /// Clients for one account.
@@ -46,6 +46,10 @@ pub struct Session {
     sqs: Mutex<HashMap<Region, aws_sdk_sqs::Client>>,
     sns: Mutex<HashMap<Region, aws_sdk_sns::Client>>,
     cloudwatch: Mutex<HashMap<Region, aws_sdk_cloudwatch::Client>>,
+    account: OnceLock<aws_sdk_account::Client>,
+    service_quotas: OnceLock<aws_sdk_servicequotas::Client>,
+    /// The caller's ARN as `GetCallerIdentity` named it when the identity was checked.
+    caller: OnceLock<String>,
 }
 
 /// Retries have one owner: the SDK, for throttling, 5xx and transient network errors, with
@@ -156,6 +160,9 @@ impl Session {
             sqs: Mutex::new(HashMap::new()),
             sns: Mutex::new(HashMap::new()),
             cloudwatch: Mutex::new(HashMap::new()),
+            account: OnceLock::new(),
+            service_quotas: OnceLock::new(),
+            caller: OnceLock::new(),
         })
     }
 
@@ -289,35 +296,60 @@ impl Session {
         )
     }
 
-    /// The Account Management client (a global service: region opt-in status, SPEC §12).
+    /// The Account Management client (a global service: region opt-in status, SPEC §12),
+    /// built on first use.
     pub fn account(&self) -> aws_sdk_account::Client {
-        aws_sdk_account::Client::from_conf(
-            aws_sdk_account::config::Builder::from(&self.sdk)
-                .http_client(self.limited(Service::Account, &self.home))
-                .interceptor(CallLog::new(&self.id, &self.home))
-                .build(),
-        )
+        self.account
+            .get_or_init(|| {
+                aws_sdk_account::Client::from_conf(
+                    aws_sdk_account::config::Builder::from(&self.sdk)
+                        .http_client(self.limited(Service::Account, &self.home))
+                        .interceptor(CallLog::new(&self.id, &self.home))
+                        .build(),
+                )
+            })
+            .clone()
     }
 
-    /// The Service Quotas client for the general purpose bucket quota: in us-east-1 ("General
-    /// purpose bucket quotas for commercial Regions can only be viewed and managed from US East
-    /// (N. Virginia)", S3 User Guide; elsewhere `NoSuchResourceException`, which would read as
-    /// "no quota applied"); in GovCloud and China, the home region.
+    /// The Service Quotas client for the general purpose bucket quota, built on first use: in
+    /// us-east-1 ("General purpose bucket quotas for commercial Regions can only be viewed and
+    /// managed from US East (N. Virginia)", S3 User Guide; elsewhere `NoSuchResourceException`,
+    /// which would read as "no quota applied"); in GovCloud and China, the home region.
     pub fn service_quotas(&self) -> aws_sdk_servicequotas::Client {
-        let region = if crossrep_core::desired::partition(&self.home) == "aws" {
-            Region::new("us-east-1").expect("a valid region")
-        } else {
-            self.home.clone()
-        };
-        aws_sdk_servicequotas::Client::from_conf(
-            aws_sdk_servicequotas::config::Builder::from(&self.sdk)
-                .region(aws_sdk_servicequotas::config::Region::new(
-                    region.to_string(),
-                ))
-                .http_client(self.limited(Service::ServiceQuotas, &region))
-                .interceptor(CallLog::new(&self.id, &region))
-                .build(),
-        )
+        self.service_quotas
+            .get_or_init(|| {
+                let region = if crossrep_core::desired::partition(&self.home) == "aws" {
+                    Region::new("us-east-1").expect("a valid region")
+                } else {
+                    self.home.clone()
+                };
+                aws_sdk_servicequotas::Client::from_conf(
+                    aws_sdk_servicequotas::config::Builder::from(&self.sdk)
+                        .region(aws_sdk_servicequotas::config::Region::new(
+                            region.to_string(),
+                        ))
+                        .http_client(self.limited(Service::ServiceQuotas, &region))
+                        .interceptor(CallLog::new(&self.id, &region))
+                        .build(),
+                )
+            })
+            .clone()
+    }
+
+    /// The caller's ARN as `GetCallerIdentity` names it: the one the identity check read, or
+    /// read now.
+    pub async fn caller_arn(&self) -> Result<String, CallError> {
+        if let Some(arn) = self.caller.get() {
+            return Ok(arn.clone());
+        }
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| call_error(e, self.id.as_str(), "sts:GetCallerIdentity", "caller"))?;
+        let arn = out.arn().unwrap_or_default().to_string();
+        Ok(self.caller.get_or_init(|| arn).clone())
     }
 
     /// STS GetCallerIdentity must name the configured account before anything else happens.
@@ -337,6 +369,7 @@ impl Session {
                 arn: out.arn().unwrap_or_default().to_string(),
             });
         }
+        let _ = self.caller.set(out.arn().unwrap_or_default().to_string());
         Ok(())
     }
 }
