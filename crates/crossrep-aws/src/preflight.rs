@@ -192,15 +192,7 @@ pub async fn simulate_all(
 /// The IAM ARN policies are simulated for: an IAM user's ARN as STS names it; an assumed
 /// role's ARN as `GetRole` names it (STS drops the role's path).
 async fn principal(session: &Session) -> Result<String, String> {
-    let who = session
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            call_error(e, session.id.as_str(), "sts:GetCallerIdentity", "caller").to_string()
-        })?;
-    let arn = who.arn().unwrap_or_default().to_string();
+    let arn = session.caller_arn().await.map_err(|e| e.summary())?;
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let resource = parts.get(5).copied().unwrap_or_default();
     if let Some(rest) = resource.strip_prefix("assumed-role/") {
@@ -265,39 +257,7 @@ async fn simulate(
                         )
                     }
                 };
-                // One result per action, each resource's decision in `ResourceSpecificResults`
-                // (the top-level decision is the most restrictive); older answers gave one
-                // result per action and resource, without them.
-                for r in out.evaluation_results() {
-                    let action = r.eval_action_name();
-                    let per_resource = r.resource_specific_results();
-                    if per_resource.is_empty() {
-                        if r.eval_decision().as_str() != "allowed" {
-                            denied.push(Denied {
-                                action: action.to_string(),
-                                resource: r.eval_resource_name().unwrap_or("*").to_string(),
-                                decision: r.eval_decision().as_str().to_string(),
-                                missing_context: r.missing_context_values().to_vec(),
-                            });
-                        }
-                        continue;
-                    }
-                    for rr in per_resource {
-                        if rr.eval_resource_decision().as_str() == "allowed" {
-                            continue;
-                        }
-                        let mut missing = rr.missing_context_values().to_vec();
-                        if missing.is_empty() {
-                            missing = r.missing_context_values().to_vec();
-                        }
-                        denied.push(Denied {
-                            action: action.to_string(),
-                            resource: rr.eval_resource_name().to_string(),
-                            decision: rr.eval_resource_decision().as_str().to_string(),
-                            missing_context: missing,
-                        });
-                    }
-                }
+                denied.extend(denials(&out));
                 match (out.is_truncated(), out.marker()) {
                     (true, Some(m)) => marker = Some(m.to_string()),
                     _ => break,
@@ -311,4 +271,48 @@ async fn simulate(
         denied,
         capped,
     }
+}
+
+/// What one simulator answer does not allow. One result per action, each resource's decision in
+/// `ResourceSpecificResults` (the top-level decision is the most restrictive); older answers
+/// gave one result per action and resource, without them.
+fn denials(
+    out: &aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput,
+) -> Vec<Denied> {
+    let mut denied = Vec::new();
+    for r in out.evaluation_results() {
+        let decisions: Vec<(&str, &str, &[String])> = if r.resource_specific_results().is_empty() {
+            vec![(
+                r.eval_resource_name().unwrap_or("*"),
+                r.eval_decision().as_str(),
+                r.missing_context_values(),
+            )]
+        } else {
+            r.resource_specific_results()
+                .iter()
+                .map(|rr| {
+                    let missing = match rr.missing_context_values() {
+                        [] => r.missing_context_values(),
+                        own => own,
+                    };
+                    (
+                        rr.eval_resource_name(),
+                        rr.eval_resource_decision().as_str(),
+                        missing,
+                    )
+                })
+                .collect()
+        };
+        for (resource, decision, missing) in decisions {
+            if decision != "allowed" {
+                denied.push(Denied {
+                    action: r.eval_action_name().to_string(),
+                    resource: resource.to_string(),
+                    decision: decision.to_string(),
+                    missing_context: missing.to_vec(),
+                });
+            }
+        }
+    }
+    denied
 }

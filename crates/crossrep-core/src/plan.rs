@@ -688,22 +688,9 @@ impl<'a> Planner<'a> {
         warnings.sort();
         warnings.dedup();
         let mut preflight = crate::preflight::region_findings(self.desired, &self.actual.preflight);
-        let (mut buckets, mut roles) = (BTreeMap::new(), BTreeMap::new());
-        for c in self
-            .changes
-            .values()
-            .filter(|c| c.action() == Action::Create)
-        {
-            match c.addr() {
-                Address::Bucket(b) => *buckets.entry(b.account).or_insert(0) += 1,
-                Address::Role(r) => *roles.entry(r.account).or_insert(0) += 1,
-                _ => {}
-            }
-        }
-        preflight.extend(crate::preflight::quota_findings(
+        preflight.extend(crate::preflight::quota_findings_of(
             &self.actual.preflight,
-            &buckets,
-            &roles,
+            self.changes.values(),
         ));
         preflight.sort();
         Plan {

@@ -277,6 +277,22 @@ pub fn region_findings(desired: &DesiredState, facts: &Facts) -> Vec<Finding> {
     out
 }
 
+/// The quota findings of a plan's changes: the buckets and roles they create, per account.
+pub fn quota_findings_of<'c>(
+    facts: &Facts,
+    changes: impl IntoIterator<Item = &'c AnyChange>,
+) -> Vec<Finding> {
+    let (mut buckets, mut roles) = (BTreeMap::new(), BTreeMap::new());
+    for c in changes.into_iter().filter(|c| c.action() == Action::Create) {
+        match c.addr() {
+            Address::Bucket(b) => *buckets.entry(b.account).or_insert(0) += 1,
+            Address::Role(r) => *roles.entry(r.account).or_insert(0) += 1,
+            _ => {}
+        }
+    }
+    quota_findings(facts, &buckets, &roles)
+}
+
 /// The quota findings of a plan that creates `buckets` general purpose buckets and `roles`
 /// roles per account.
 pub fn quota_findings(
